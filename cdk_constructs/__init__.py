@@ -1,0 +1,1 @@
+"""Constructs that own resources; stacks compose them."""

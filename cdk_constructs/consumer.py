@@ -1,0 +1,225 @@
+"""The consumer account's side: the roles of its Lambda function and ECS task, what they may reach in the
+source account, and the role through which the pipeline's test step invokes the function.
+
+Everything in the source account is named from configuration (Names): no CloudFormation reference crosses
+accounts, and the key, whose id is unknown before the source stage deploys, is reached by its fixed alias.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_constructs import access
+from cdk_constructs.findings import acknowledge
+from config.model import Consumer, Share
+from config.naming import Names
+
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+HANDLER = "consumer_app.handler.handler"
+
+
+def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[str, str]:
+    """What the runtime code reads (runtime/consumer_app/settings.py)."""
+    environment = {
+        "CONSUMER_NAME": consumer.name,
+        "SHARED_BUCKET": names.bucket,
+        "SHARED_TABLE": names.table,
+        "SHARED_TABLE_ARN": names.table_arn,
+        "SOURCE_REGION": names.source_region,
+    }
+    if share.table_access == "role":
+        environment["SOURCE_ROLE_ARN"] = names.source_role_arn
+    return environment
+
+
+class SharedDataAccess(Construct):
+    """One managed policy with everything a consumer role may do with the shared data."""
+
+    def __init__(self, scope: Construct, id: str, *, names: Names, share: Share) -> None:
+        super().__init__(scope, id)
+        key_arns = f"arn:{names.partition}:kms:{names.source_region}:{names.source_account}:key/*"
+        only_the_shared_key = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.key_alias]}}
+        statements = [
+            iam.PolicyStatement(sid="ListSharedBucket", actions=list(access.BUCKET_LIST), resources=[names.bucket_arn]),
+            iam.PolicyStatement(
+                sid="UseSharedObjects",
+                actions=list(access.object_actions(share.bucket)),
+                resources=[f"{names.bucket_arn}/*"],
+            ),
+            iam.PolicyStatement(
+                sid="UseSharedKeyThroughS3",
+                actions=list(access.key_actions(share.bucket)),
+                resources=[key_arns],
+                conditions={**access.via_services(names.source_region, "s3"), **only_the_shared_key},
+            ),
+        ]
+        if share.table_access == "role":
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AssumeSourceRole", actions=["sts:AssumeRole"], resources=[names.source_role_arn]
+                )
+            )
+        else:
+            statements += [
+                iam.PolicyStatement(
+                    sid="UseSharedTable",
+                    actions=list(access.table_actions(share.table)),
+                    resources=[names.table_arn, f"{names.table_arn}/index/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="UseSharedKeyThroughDynamoDB",
+                    actions=list(access.key_actions(share.table)),
+                    resources=[key_arns],
+                    conditions={**access.via_services(names.source_region, "dynamodb"), **only_the_shared_key},
+                ),
+            ]
+        self.policy = iam.ManagedPolicy(
+            self, "Policy", description=f"Shared data of {names.project} {names.environment}", statements=statements
+        )
+        acknowledgements = {
+            f"Resource::{names.bucket_arn}/*": "Objects of the shared bucket: the bucket is fixed, its keys are data.",
+            f"Resource::{key_arns}": (
+                "The source key's id is unknown before the source stage deploys; the kms:ResourceAliases and "
+                "kms:ViaService conditions narrow it to the shared key used through S3 or DynamoDB."
+            ),
+        }
+        if share.table_access == "resource-policy":
+            acknowledgements[f"Resource::{names.table_arn}/index/*"] = (
+                "Queries on the shared table's indexes; the table is fixed."
+            )
+        for finding, reason in acknowledgements.items():
+            acknowledge(self.policy, f"AwsSolutions-IAM5[{finding}]", reason)
+
+
+class ConsumerFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        consumer: Consumer,
+        share: Share,
+        data_access: iam.IManagedPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=names.function_role,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[data_access],
+            description=f"{names.project} {names.environment} consumer function ({consumer.name})",
+        )
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(
+                str(RUNTIME_DIR), exclude=["Dockerfile", "requirements.txt", "**/__pycache__"]
+            ),
+            role=self.role,
+            environment=runtime_environment(names, consumer, share),
+            timeout=Duration.seconds(30),
+            memory_size=256,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            description=f"Reads the data {names.project} {names.environment} shares",
+        )
+
+
+class ConsumerTask(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        consumer: Consumer,
+        share: Share,
+        data_access: iam.IManagedPolicy,
+        image: str | None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=names.task_role,
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            managed_policies=[data_access],
+            description=f"{names.project} {names.environment} consumer task ({consumer.name})",
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            task_role=self.role,
+            cpu=256,
+            memory_limit_mib=512,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.task_definition.add_container(
+            "Consumer",
+            image=ecs.ContainerImage.from_registry(image) if image else ecs.ContainerImage.from_asset(str(RUNTIME_DIR)),
+            environment=runtime_environment(names, consumer, share),
+            logging=ecs.LogDriver.aws_logs(stream_prefix="consumer", log_group=log_group),
+            readonly_root_filesystem=True,
+            essential=True,
+        )
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-IAM5[Resource::*]",
+            "The execution role's ecr:GetAuthorizationToken takes no resource; CDK scopes its image pulls.",
+        )
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The environment holds names and ARNs of the shared resources, no secrets.",
+        )
+
+
+class PipelineCheckRole(Construct):
+    """Lets the pipeline's test step, and nothing else in the tooling account, invoke the function."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        tooling_account: str,
+        check_step_role_arn: str,
+        function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=names.check_role,
+            assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": check_step_role_arn}}
+            ),
+            description="Assumed by the pipeline's test step to invoke the consumer function",
+            max_session_duration=Duration.hours(1),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
+        )

@@ -1,0 +1,55 @@
+"""Who a resource policy admits: the consumer roles of one environment, and nobody else.
+
+The sharing stage deploys before the consumer roles exist, and AWS rejects a policy that names a role ARN
+that does not exist yet. So a grant names the consumer *accounts* as principals and admits only the
+consumer *roles* with an `aws:PrincipalArn` condition: never a whole account. With an organization id the
+grant names the organization instead, so its size does not grow with the number of consumers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+
+from config.model import Consumer
+from config.naming import Names
+
+
+@dataclass(frozen=True)
+class Grantees:
+    principals: tuple[iam.IPrincipal, ...]
+    conditions: dict[str, dict[str, Any]]
+
+    @classmethod
+    def consumer_roles(cls, names: Names, consumers: Sequence[Consumer], *, organization_id: str | None) -> Grantees:
+        if organization_id:
+            return cls(
+                principals=(iam.OrganizationPrincipal(organization_id),),
+                conditions={"ArnLike": {"aws:PrincipalArn": names.consumer_role_arn_patterns()}},
+            )
+        return cls(
+            principals=tuple(iam.AccountPrincipal(consumer.account) for consumer in consumers),
+            conditions={
+                "ArnEquals": {
+                    "aws:PrincipalArn": [arn for consumer in consumers for arn in names.consumer_role_arns(consumer)]
+                }
+            },
+        )
+
+    def statement(
+        self, *, sid: str, actions: Sequence[str], resources: Sequence[str], extra_conditions: dict | None = None
+    ) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            sid=sid,
+            principals=list(self.principals),
+            actions=list(actions),
+            resources=list(resources),
+            conditions={**self.conditions, **(extra_conditions or {})},
+        )
+
+    def trust(self) -> iam.IPrincipal:
+        """The same admission as an AssumeRole trust policy."""
+        return iam.PrincipalWithConditions(iam.CompositePrincipal(*self.principals), self.conditions)

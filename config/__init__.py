@@ -1,0 +1,24 @@
+"""Configuration: one YAML file parsed into typed, immutable objects and validated before any construct exists."""
+
+from config.loader import ConfigError, load_config
+from config.model import (
+    AccountRegion,
+    CodeCommitRepository,
+    Config,
+    ConnectionRepository,
+    Consumer,
+    Environment,
+    Share,
+)
+
+__all__ = [
+    "AccountRegion",
+    "CodeCommitRepository",
+    "Config",
+    "ConfigError",
+    "ConnectionRepository",
+    "Consumer",
+    "Environment",
+    "Share",
+    "load_config",
+]

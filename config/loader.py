@@ -1,0 +1,100 @@
+"""Reading the YAML file: every failure becomes one ConfigError line naming the field and the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from config.model import REPOSITORY_TAGS, Config
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message is one line meant for the user."""
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, *, source: str = "<config>") -> Config:
+    try:
+        # Booleans and numbers stay YAML's, but the schema is strict: an unquoted account id is an
+        # integer and is rejected with a message rather than silently reformatted.
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {describe(error)}") from None
+
+
+def describe(error: ValidationError) -> str:
+    """The first problem of a validation error as 'field.path: value: what is wrong'."""
+    first = error.errors(include_url=False)[0]
+    location = _location(tuple(part for part in first["loc"] if part not in REPOSITORY_TAGS))
+    kind = first["type"]
+    message = first["msg"].removeprefix("Value error, ")
+    if kind == "missing":
+        return f"{location}: required field is missing"
+    if kind == "extra_forbidden":
+        return f"{location}: unknown key"
+    if (
+        kind == "value_error"
+        and ": " in message
+        and message.split(": ", 1)[0].startswith(("consumers[", "environments["))
+    ):
+        # A check that spans fields already names the nested field it found wrong.
+        nested, rest = message.split(": ", 1)
+        return f"{_join(location, nested)}: {rest}"
+    value = first.get("input")
+    if kind == "too_short":
+        return f"{location}: must list at least one entry (got {value!r})"
+    if kind in {"string_type", "bool_type", "dict_type", "tuple_type", "model_type", "literal_error"} or (
+        kind == "value_error"
+    ):
+        return f"{location}: {value!r} {_normalize(kind, message)}"
+    return f"{location}: {message} (got {value!r})"
+
+
+def _normalize(kind: str, message: str) -> str:
+    if kind == "string_type":
+        return "must be a string (quote it in YAML)"
+    if kind == "bool_type":
+        return "must be true or false"
+    if kind in {"dict_type", "model_type"}:
+        return "must be a mapping of settings"
+    if kind == "tuple_type":
+        return "must be a list"
+    if kind == "literal_error":
+        return message.replace("Input should be", "must be")
+    return message
+
+
+def _location(parts: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def _join(location: str, nested: str) -> str:
+    return nested if location == "<top level>" else f"{location}.{nested}"

@@ -1,0 +1,196 @@
+"""The typed shape of the configuration file.
+
+Every object is frozen and rejects unknown keys, so a typo in the YAML is an error rather than a silently
+ignored setting. Checks that need more than one field (a consumer that is its own source, an account used
+twice in one environment) live on the object that holds both fields.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Annotated, Literal
+
+import botocore.session
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictStr,
+    Tag,
+    model_validator,
+)
+
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+CONNECTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+OWNER_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+CODECOMMIT_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
+IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    """Region names from botocore's bundled endpoint data: offline, and current with the installed SDK."""
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("sts", partition_name=partition)
+    )
+
+
+def _account_id(value: str) -> str:
+    if not ACCOUNT_ID.fullmatch(value):
+        raise ValueError("is not a 12-digit AWS account id")
+    return value
+
+
+def _region(value: str) -> str:
+    if value not in known_regions():
+        raise ValueError("is not an AWS region name")
+    return value
+
+
+def _name(max_length: int):
+    def check(value: str) -> str:
+        if len(value) > max_length or not NAME.fullmatch(value):
+            raise ValueError(f"must be 1-{max_length} lower-case letters, digits or hyphens, starting with a letter")
+        return value
+
+    return check
+
+
+def _pattern(pattern: re.Pattern[str], what: str):
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"is not {what}")
+        return value
+
+    return check
+
+
+AccountId = Annotated[StrictStr, AfterValidator(_account_id)]
+Region = Annotated[StrictStr, AfterValidator(_region)]
+ProjectName = Annotated[StrictStr, AfterValidator(_name(12))]
+EnvironmentName = Annotated[StrictStr, AfterValidator(_name(10))]
+ConsumerName = Annotated[StrictStr, AfterValidator(_name(20))]
+Branch = Annotated[StrictStr, AfterValidator(_pattern(BRANCH, "a git branch name"))]
+Access = Literal["read", "read-write"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AccountRegion(_Frozen):
+    account: AccountId
+    region: Region
+
+    @property
+    def partition(self) -> str:
+        return botocore.session.get_session().get_partition_for_region(self.region)
+
+
+class ConnectionRepository(_Frozen):
+    """A GitHub, GitLab or Bitbucket repository reached through a CodeConnections connection."""
+
+    connection_arn: Annotated[StrictStr, AfterValidator(_pattern(CONNECTION_ARN, "a CodeConnections connection ARN"))]
+    repository: Annotated[StrictStr, AfterValidator(_pattern(OWNER_REPO, "an owner/repository name"))]
+    branch: Branch = "main"
+
+
+class CodeCommitRepository(_Frozen):
+    codecommit_repository: Annotated[
+        StrictStr, AfterValidator(_pattern(CODECOMMIT_REPO, "a CodeCommit repository name"))
+    ]
+    branch: Branch = "main"
+
+
+# Tags of the union above; they appear in error locations, and the loader leaves them out.
+REPOSITORY_TAGS = frozenset({"connection", "codecommit"})
+
+
+def _repository_kind(value: object) -> str:
+    if isinstance(value, dict) and "codecommit_repository" in value:
+        return "codecommit"
+    if isinstance(value, CodeCommitRepository):
+        return "codecommit"
+    return "connection"
+
+
+class Share(_Frozen):
+    """What the source account shares with every consumer of the environment."""
+
+    bucket: Access = "read"
+    table: Access = "read"
+    # "role": consumers assume a role in the source account (identity-based).
+    # "resource-policy": the table's own resource policy admits the consumers' roles directly.
+    table_access: Literal["role", "resource-policy"] = "role"
+
+
+class Consumer(_Frozen):
+    name: ConsumerName
+    account: AccountId
+    region: Region
+
+    @property
+    def env(self) -> AccountRegion:
+        return AccountRegion(account=self.account, region=self.region)
+
+
+class Environment(_Frozen):
+    name: EnvironmentName
+    approval: StrictBool = False
+    source: AccountRegion
+    consumers: Annotated[tuple[Consumer, ...], Field(min_length=1)]
+    share: Share = Share()
+
+    @model_validator(mode="after")
+    def _consumers_are_distinct(self) -> Environment:
+        names: set[str] = set()
+        accounts: set[str] = set()
+        for index, consumer in enumerate(self.consumers):
+            where = f"consumers[{index}]"
+            if consumer.account == self.source.account:
+                raise ValueError(f"{where}.account: {consumer.account!r} is the source account of the environment")
+            if consumer.name in names:
+                raise ValueError(f"{where}.name: {consumer.name!r} is used twice in the environment")
+            if consumer.account in accounts:
+                raise ValueError(f"{where}.account: {consumer.account!r} is used twice in the environment")
+            names.add(consumer.name)
+            accounts.add(consumer.account)
+        return self
+
+
+class Config(_Frozen):
+    # Prefix of every physical name (bucket, table, roles): keep it short, names have length limits.
+    project: ProjectName
+    tooling: AccountRegion
+    repository: Annotated[
+        Annotated[ConnectionRepository, Tag("connection")] | Annotated[CodeCommitRepository, Tag("codecommit")],
+        Discriminator(_repository_kind),
+    ]
+    organization_id: (
+        Annotated[StrictStr, AfterValidator(_pattern(ORGANIZATION_ID, "an AWS Organizations id (o-...)"))] | None
+    ) = None
+    # Image of the consumer's ECS task. None: build runtime/Dockerfile as a CDK asset.
+    consumer_image: Annotated[StrictStr, AfterValidator(_pattern(IMAGE, "a container image reference"))] | None = None
+    environments: Annotated[tuple[Environment, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _environment_names_are_unique(self) -> Config:
+        seen: set[str] = set()
+        for index, environment in enumerate(self.environments):
+            if environment.name in seen:
+                raise ValueError(f"environments[{index}].name: {environment.name!r} is used twice")
+            seen.add(environment.name)
+        return self

@@ -1,0 +1,109 @@
+"""The one place physical names and ARNs are made.
+
+The consumer accounts must know the bucket, the key alias and the source role before the source account
+has deployed anything, and the source account must name the consumers' roles in its policies before those
+roles exist. Both sides therefore compute the names from the configuration with these functions; nothing
+crosses accounts as a CloudFormation reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.model import Config, Consumer, Environment
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names of one environment's shared resources and roles."""
+
+    project: str
+    environment: str
+    source_account: str
+    source_region: str
+    partition: str
+
+    @classmethod
+    def of(cls, config: Config, environment: Environment) -> Names:
+        return cls(
+            project=config.project,
+            environment=environment.name,
+            source_account=environment.source.account,
+            source_region=environment.source.region,
+            partition=environment.source.partition,
+        )
+
+    @property
+    def _prefix(self) -> str:
+        return f"{self.project}-{self.environment}"
+
+    # Source account
+    @property
+    def bucket(self) -> str:
+        # Bucket names are global: the account and region make it unique without a random suffix.
+        return f"{self._prefix}-data-{self.source_account}-{self.source_region}"
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.bucket}"
+
+    @property
+    def table(self) -> str:
+        return f"{self._prefix}-shared"
+
+    @property
+    def table_arn(self) -> str:
+        return f"arn:{self.partition}:dynamodb:{self.source_region}:{self.source_account}:table/{self.table}"
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.project}/{self.environment}/shared-data"
+
+    @property
+    def source_role(self) -> str:
+        return f"{self._prefix}-table-access"
+
+    @property
+    def source_role_arn(self) -> str:
+        return self.role_arn(self.source_account, self.source_role)
+
+    # Consumer accounts: the same role names in every consumer account of the environment, so that an
+    # organization-wide grant can name them with one pattern.
+    @property
+    def function_role(self) -> str:
+        return f"{self._prefix}-consumer-function"
+
+    @property
+    def task_role(self) -> str:
+        return f"{self._prefix}-consumer-task"
+
+    @property
+    def check_role(self) -> str:
+        return f"{self._prefix}-pipeline-check"
+
+    @property
+    def consumer_role_names(self) -> tuple[str, str]:
+        return (self.function_role, self.task_role)
+
+    def consumer_role_arns(self, consumer: Consumer) -> list[str]:
+        return [self.role_arn(consumer.account, name) for name in self.consumer_role_names]
+
+    def consumer_role_arn_patterns(self) -> list[str]:
+        """Consumer roles in any account, for grants by organization."""
+        return [self.role_arn("*", name) for name in self.consumer_role_names]
+
+    def check_role_arn(self, consumer: Consumer) -> str:
+        return self.role_arn(consumer.account, self.check_role)
+
+    def role_arn(self, account: str, name: str) -> str:
+        return f"arn:{self.partition}:iam::{account}:role/{name}"
+
+
+def pipeline_check_step_role(config: Config, environment: Environment) -> str:
+    """The tooling-account role of an environment's test steps; that environment's check roles trust only it."""
+    return f"{config.project}-{environment.name}-check-step"
+
+
+def pipeline_check_step_role_arn(config: Config, environment: Environment) -> str:
+    name = pipeline_check_step_role(config, environment)
+    return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"

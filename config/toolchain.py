@@ -1,0 +1,26 @@
+"""Versions pinned in the repository's own files, so the pipeline uses exactly what developers use."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def cdk_cli_version() -> str:
+    """The CDK CLI version of package.json: the pipeline's cli_version (self-mutation, asset publishing)."""
+    package = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
+    return package["devDependencies"]["aws-cdk"]
+
+
+@cache
+def pinned_version(requirement: str, file: str = "requirements.txt") -> str:
+    for line in (ROOT / file).read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(rf"{re.escape(requirement)}==([\w.]+)", line.strip())
+        if match:
+            return match.group(1)
+    raise KeyError(f"{requirement} is not pinned with == in {file}")

@@ -1,0 +1,1 @@
+"""Stacks compose constructs (cdk_constructs/) into deployable units."""

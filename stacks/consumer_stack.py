@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from cdk_constructs.consumer import (
+    ConsumerFunction,
+    ConsumerTask,
+    PipelineCheckRole,
+    SharedDataAccess,
+)
+from config.model import Config, Consumer, Environment
+from config.naming import Names, pipeline_check_step_role_arn
+
+
+class ConsumerStack(Stack):
+    """One consumer account: a Lambda function and an ECS task that read the shared data."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Config,
+        environment: Environment,
+        consumer: Consumer,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        names = Names.of(config, environment)
+        share = environment.share
+        data_access = SharedDataAccess(self, "SharedDataAccess", names=names, share=share).policy
+        function = ConsumerFunction(
+            self,
+            "Function",
+            names=names,
+            consumer=consumer,
+            share=share,
+            data_access=data_access,
+        ).function
+        task = ConsumerTask(
+            self,
+            "Task",
+            names=names,
+            consumer=consumer,
+            share=share,
+            data_access=data_access,
+            image=config.consumer_image,
+        )
+        check_role = PipelineCheckRole(
+            self,
+            "PipelineCheck",
+            names=names,
+            tooling_account=config.tooling.account,
+            check_step_role_arn=pipeline_check_step_role_arn(config, environment),
+            function=function,
+        ).role
+
+        # Read by the pipeline's test step (env_from_cfn_outputs).
+        self.function_name = CfnOutput(self, "FunctionName", value=function.function_name)
+        self.check_role_arn = CfnOutput(self, "CheckRoleArn", value=check_role.role_arn)
+        CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)

@@ -1,0 +1,169 @@
+"""The tooling account: a self-mutating pipeline that deploys each environment's sharing stage, then its
+consumer stages in one wave, then proves the consumers' access with one test step per wave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Environment as CdkEnvironment
+from aws_cdk import Stack, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from config.model import CodeCommitRepository, Config, Environment
+from config.naming import Names, pipeline_check_step_role
+from config.toolchain import cdk_cli_version, pinned_version
+from stacks.pipeline_findings import acknowledge_pipeline_findings
+from stages.consumer_stage import ConsumerStage
+from stages.sharing_stage import SharingStage
+from tools.check_consumers import TARGETS_VARIABLE, Target, encode_targets
+
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+
+
+class PipelineStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Config,
+        config_path: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            env=CdkEnvironment(account=config.tooling.account, region=config.tooling.region),
+            **kwargs,
+        )
+        self.config = config
+        # Stages are built in the app, beside this stack: validation plugins registered in a Stage (cdk-nag)
+        # do not run for a Stage nested in a Stack.
+        self._stage_scope = scope
+        self.source = _source(self, config)
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=f"{config.project}-data-sharing",
+            pipeline_type=codepipeline.PipelineType.V2,
+            # Cross-account deployments need a customer-managed key on the artifact bucket.
+            cross_account_keys=True,
+            self_mutation=True,
+            enable_key_rotation=True,
+            cli_version=cdk_cli_version(),
+            # One publishing action for all assets: per-asset CodeBuild projects are slower and costlier
+            # for a handful of small assets (aws/aws-cdk#23016).
+            publish_assets_in_parallel=False,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
+            ),
+            synth=pipelines.ShellStep(
+                "Synth",
+                input=self.source,
+                # The same Makefile as developers and CI: unit tests and static checks run before
+                # `cdk synth`, so a failing test stops the pipeline before anything deploys.
+                commands=[f"make pipeline-synth CONFIG={config_path}"],
+                primary_output_directory="cdk.out",
+            ),
+        )
+        self.sharing_stages: dict[str, SharingStage] = {}
+        self.consumer_stages: dict[str, list[ConsumerStage]] = {}
+        for environment in config.environments:
+            self._add_environment(environment)
+        # Built now rather than at synth so that the generated constructs exist to be checked.
+        self.pipeline.build_pipeline()
+        acknowledge_pipeline_findings(self, self.pipeline)
+
+    def _add_environment(self, environment: Environment) -> None:
+        config = self.config
+        pre: list[pipelines.Step] = []
+        if environment.approval:
+            pre.append(
+                pipelines.ManualApprovalStep(
+                    f"Approve-{environment.name}",
+                    comment=f"Deploy the {environment.name} share from account {environment.source.account} "
+                    f"to {len(environment.consumers)} consumer account(s)?",
+                )
+            )
+        sharing = SharingStage(
+            self._stage_scope,
+            f"{environment.name}-sharing",
+            config=config,
+            environment=environment,
+        )
+        self.pipeline.add_stage(sharing, pre=pre)
+        self.sharing_stages[environment.name] = sharing
+
+        wave = self.pipeline.add_wave(f"{environment.name}-consumers")
+        stages = []
+        for consumer in environment.consumers:
+            stage = ConsumerStage(
+                self._stage_scope,
+                f"{environment.name}-{consumer.name}",
+                config=config,
+                environment=environment,
+                consumer=consumer,
+            )
+            wave.add_stage(stage)
+            stages.append(stage)
+        self.consumer_stages[environment.name] = stages
+        wave.add_post(self._check_step(environment, stages))
+
+    def _check_step(self, environment: Environment, stages: list[ConsumerStage]) -> pipelines.CodeBuildStep:
+        """One test step per wave: every CodeBuild step costs the pipeline stack a project, a role and a
+        policy, so a step per consumer would not scale."""
+        names = Names.of(self.config, environment)
+        role = iam.Role(
+            self,
+            f"{environment.name}-CheckStepRole",
+            role_name=pipeline_check_step_role(self.config, environment),
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description=f"Pipeline test step of {environment.name}: may only assume the consumers' check roles",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[names.check_role_arn(stage.consumer) for stage in stages],
+            )
+        )
+        targets = []
+        outputs = {}
+        for index, stage in enumerate(stages):
+            target = Target(
+                consumer=stage.consumer.name,
+                account=stage.consumer.account,
+                region=stage.consumer.region,
+                function_variable=f"FUNCTION_{index}",
+                role_variable=f"CHECK_ROLE_{index}",
+            )
+            targets.append(target)
+            outputs[target.function_variable] = stage.stack.function_name
+            outputs[target.role_variable] = stage.stack.check_role_arn
+        return pipelines.CodeBuildStep(
+            f"Check-{environment.name}",
+            input=self.source,
+            role=role,
+            install_commands=[f"python3 -m pip install --quiet boto3=={pinned_version('boto3')}"],
+            commands=["python3 tools/check_consumers.py"],
+            env={TARGETS_VARIABLE: encode_targets(targets)},
+            env_from_cfn_outputs=outputs,
+        )
+
+
+def _source(scope: Construct, config: Config) -> pipelines.CodePipelineSource:
+    repository = config.repository
+    if isinstance(repository, CodeCommitRepository):
+        return pipelines.CodePipelineSource.code_commit(
+            codecommit.Repository.from_repository_name(scope, "Repository", repository.codecommit_repository),
+            repository.branch,
+        )
+    return pipelines.CodePipelineSource.connection(
+        repository.repository,
+        repository.branch,
+        connection_arn=repository.connection_arn,
+        trigger_on_push=True,
+    )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from cdk_constructs.grantees import Grantees
+from cdk_constructs.source_data import (
+    DataKey,
+    SharedBucket,
+    SharedTable,
+    TableAccessRole,
+)
+from config.model import Config, Environment
+from config.naming import Names
+
+
+class SharingStack(Stack):
+    """The source account: the data, its key, and the grants to the environment's consumers."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Config,
+        environment: Environment,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        names = Names.of(config, environment)
+        share = environment.share
+        grantees = Grantees.consumer_roles(names, environment.consumers, organization_id=config.organization_id)
+
+        key = DataKey(self, "DataKey", names=names, grantees=grantees, share=share).key
+        bucket = SharedBucket(
+            self,
+            "SharedBucket",
+            names=names,
+            grantees=grantees,
+            key=key,
+            access_level=share.bucket,
+        )
+        table = SharedTable(self, "SharedTable", names=names, grantees=grantees, key=key, share=share).table
+
+        CfnOutput(self, "BucketName", value=bucket.bucket.bucket_name)
+        CfnOutput(self, "TableName", value=table.table_name)
+        CfnOutput(self, "KeyArn", value=key.key_arn)
+        if share.table_access == "role":
+            role = TableAccessRole(
+                self,
+                "TableAccess",
+                names=names,
+                grantees=grantees,
+                table=table,
+                key=key,
+                access_level=share.table,
+            ).role
+            CfnOutput(self, "SourceRoleArn", value=role.role_arn)

@@ -1,0 +1,150 @@
+"""The consumer account's stack: roles of fixed names, least-privilege access to the source account's data
+by computed names (no cross-account references), and the outputs the pipeline's test step reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _managed_policy(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (policy,) = _resources(template, "AWS::IAM::ManagedPolicy").values()
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_function_and_task_roles_have_the_names_the_source_account_admits(example):
+    template = example.template_json(example.consumer("prod", 1))
+    names = {
+        r["Properties"]["RoleName"]
+        for r in _resources(template, "AWS::IAM::Role").values()
+        if "RoleName" in r["Properties"]
+    }
+    assert {"datashare-prod-consumer-function", "datashare-prod-consumer-task"} <= names
+
+
+def test_consumer_policy_reaches_the_source_account_by_computed_names_only(example):
+    statements = _managed_policy(example.template_json(example.consumer("prod", 1)))
+    assert statements["ListSharedBucket"]["Action"] == "s3:ListBucket"
+    assert statements["ListSharedBucket"]["Resource"] == "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1"
+    assert statements["UseSharedObjects"]["Action"] == "s3:GetObject"
+    assert statements["UseSharedObjects"]["Resource"] == "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1/*"
+    assert statements["AssumeSourceRole"] == {
+        "Sid": "AssumeSourceRole",
+        "Action": "sts:AssumeRole",
+        "Effect": "Allow",
+        "Resource": "arn:aws:iam::444444444444:role/datashare-prod-table-access",
+    }
+
+
+def test_consumer_decrypts_only_the_shared_key_and_only_through_s3(example):
+    key = _managed_policy(example.template_json(example.consumer("prod", 1)))["UseSharedKeyThroughS3"]
+    assert key["Action"] == "kms:Decrypt"
+    assert key["Resource"] == "arn:aws:kms:eu-west-1:444444444444:key/*"
+    assert key["Condition"] == {
+        "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]},
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/datashare/prod/shared-data"]},
+    }
+
+
+def test_no_cloudformation_reference_crosses_accounts(example):
+    for index in range(2):
+        template = example.template_json(example.consumer("prod", index))
+        text = str(template)
+        assert "Fn::ImportValue" not in text
+        assert "444444444444" in text  # the source account appears only inside computed names and ARNs
+
+
+def test_function_runs_the_consumer_code_with_the_shared_names(example):
+    example.template(example.consumer("prod", 1)).has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "consumer_app.handler.handler",
+            "Runtime": Match.string_like_regexp(r"^python3\.1[3-9]$"),
+            "Environment": {
+                "Variables": {
+                    "CONSUMER_NAME": "reporting",
+                    "SHARED_BUCKET": "datashare-prod-data-444444444444-eu-west-1",
+                    "SHARED_TABLE": "datashare-prod-shared",
+                    "SHARED_TABLE_ARN": "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-shared",
+                    "SOURCE_REGION": "eu-west-1",
+                    "SOURCE_ROLE_ARN": "arn:aws:iam::444444444444:role/datashare-prod-table-access",
+                }
+            },
+        },
+    )
+
+
+def test_task_definition_is_fargate_with_the_task_role_and_logs(example):
+    template = example.template_json(example.consumer("prod", 1))
+    (task,) = _resources(template, "AWS::ECS::TaskDefinition").values()
+    properties = task["Properties"]
+    assert properties["RequiresCompatibilities"] == ["FARGATE"]
+    role_id = properties["TaskRoleArn"]["Fn::GetAtt"][0]
+    assert template["Resources"][role_id]["Properties"]["RoleName"] == "datashare-prod-consumer-task"
+    (container,) = properties["ContainerDefinitions"]
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert {
+        "Name": "SOURCE_ROLE_ARN",
+        "Value": "arn:aws:iam::444444444444:role/datashare-prod-table-access",
+    } in container["Environment"]
+
+
+def test_configured_image_is_used_instead_of_building_one(organization):
+    template = organization.template_json(organization.consumer("prod"))
+    (task,) = _resources(template, "AWS::ECS::TaskDefinition").values()
+    assert task["Properties"]["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/example/consumer:1.0"
+
+
+def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes_only_the_function(example):
+    template = example.template_json(example.consumer("prod", 1))
+    role_id, role = next(
+        (k, r)
+        for k, r in _resources(template, "AWS::IAM::Role").items()
+        if r["Properties"].get("RoleName") == "datashare-prod-pipeline-check"
+    )
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Condition": {
+                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/datashare-prod-check-step"}
+            },
+        }
+    ]
+    policies = [
+        p for p in _resources(template, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    (policy,) = policies
+    function_id = next(iter(_resources(template, "AWS::Lambda::Function")))
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
+    ]
+
+
+def test_outputs_give_the_test_step_the_function_and_check_role(example):
+    outputs = example.template_json(example.consumer("prod"))["Outputs"]
+    assert set(outputs) >= {"FunctionName", "CheckRoleArn", "TaskDefinitionArn"}
+
+
+def test_resource_policy_mode_reaches_the_table_directly_without_assuming_a_role(organization):
+    template = organization.template_json(organization.consumer("prod"))
+    statements = _managed_policy(template)
+    assert "AssumeSourceRole" not in statements
+    assert sorted(statements["UseSharedTable"]["Action"]) == [
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
+    assert statements["UseSharedKeyThroughDynamoDB"]["Condition"]["StringEquals"] == {
+        "kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]
+    }
+    (function,) = _resources(template, "AWS::Lambda::Function").values()
+    assert "SOURCE_ROLE_ARN" not in function["Properties"]["Environment"]["Variables"]

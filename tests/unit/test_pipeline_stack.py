@@ -1,0 +1,153 @@
+"""The tooling account's pipeline: its source, synth step, stage order, approvals and test steps."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from config.toolchain import cdk_cli_version
+
+
+def _pipeline(synthesized) -> dict[str, Any]:
+    template = synthesized.template_json(synthesized.pipeline)
+    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    return pipeline["Properties"]
+
+
+def _projects(synthesized) -> dict[str, dict[str, Any]]:
+    template = synthesized.template_json(synthesized.pipeline)
+    return {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CodeBuild::Project"}
+
+
+def _actions(stage: dict[str, Any]) -> list[tuple[str, str, int]]:
+    return [(a["Name"], a["ActionTypeId"]["Provider"], a["RunOrder"]) for a in stage["Actions"]]
+
+
+def test_pipeline_is_v2_self_mutating_with_cross_account_keys(example):
+    properties = _pipeline(example)
+    assert properties["PipelineType"] == "V2"
+    stages = [stage["Name"] for stage in properties["Stages"]]
+    assert stages[:3] == ["Source", "Build", "UpdatePipeline"]
+    # cross_account_keys: the artifact bucket is encrypted with a customer-managed key others can be granted.
+    # One artifact store per region (the pipeline's and each other consumer region's), all with a KMS key.
+    stores = properties["ArtifactStores"]
+    assert {store["Region"] for store in stores} == {"eu-west-1", "eu-central-1"}
+    assert all(store["ArtifactStore"]["EncryptionKey"]["Type"] == "KMS" for store in stores)
+    template = example.template_json(example.pipeline)
+    keys = [r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    assert keys and all(key["Properties"]["EnableKeyRotation"] for key in keys)
+
+
+def test_source_triggers_on_push_to_the_configured_branch(example):
+    source = _pipeline(example)["Stages"][0]["Actions"][0]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"] == {
+        "ConnectionArn": example.config.repository.connection_arn,
+        "FullRepositoryId": "my-org/cross-account-data-sharing",
+        "BranchName": "main",
+        "DetectChanges": True,
+    }
+
+
+def test_codecommit_source(organization):
+    source = _pipeline(organization)["Stages"][0]["Actions"][0]
+    assert source["ActionTypeId"]["Provider"] == "CodeCommit"
+    assert source["Configuration"]["RepositoryName"] == "data-sharing"
+    assert source["Configuration"]["BranchName"] == "main"
+
+
+def test_synth_step_runs_the_tests_before_synthesizing(example):
+    synth = next(p for k, p in _projects(example).items() if "Synth" in k)
+    commands = json.loads(synth["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    assert commands == ["make pipeline-synth CONFIG=config/example.yaml"]
+    makefile = (example_root() / "Makefile").read_text()
+    assert "pipeline-synth: test synth" in makefile
+
+
+def test_self_mutation_uses_the_cli_version_pinned_in_package_json(example):
+    mutation = next(p for k, p in _projects(example).items() if "SelfMutation" in k)
+    assert f"aws-cdk@{cdk_cli_version()}" in mutation["Source"]["BuildSpec"]
+
+
+def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_order(example):
+    stages = _pipeline(example)["Stages"][4:]  # after Source, Build, UpdatePipeline, Assets
+    assert [stage["Name"] for stage in stages] == ["dev-sharing", "dev-analytics", "prod-sharing", "prod-consumers"]
+    # The wave deploys its consumers in parallel (same run order), then one check step for all of them.
+    prod_consumers = _actions(stages[3])
+    assert prod_consumers == [
+        ("prod-analytics.Consumer.Prepare", "CloudFormation", 1),
+        ("prod-reporting.Consumer.Prepare", "CloudFormation", 1),
+        ("prod-analytics.Consumer.Deploy", "CloudFormation", 2),
+        ("prod-reporting.Consumer.Deploy", "CloudFormation", 2),
+        ("Check-prod", "CodeBuild", 3),
+    ]
+
+
+def test_stages_deploy_to_the_configured_accounts(example):
+    stages = {stage["Name"]: stage for stage in _pipeline(example)["Stages"]}
+    deploy = next(a for a in stages["prod-sharing"]["Actions"] if a["Name"].endswith("Deploy"))
+    assert "444444444444" in json.dumps(deploy["RoleArn"])
+    deploys = [a for a in stages["prod-consumers"]["Actions"] if a["Name"].endswith("Deploy")]
+    assert ["555555555555" in json.dumps(a["RoleArn"]) for a in deploys] == [True, False]
+    assert ["666666666666" in json.dumps(a["RoleArn"]) for a in deploys] == [False, True]
+
+
+def test_approval_gates_only_the_marked_environment_before_its_first_deployment(example):
+    stages = {stage["Name"]: _actions(stage) for stage in _pipeline(example)["Stages"]}
+    assert stages["prod-sharing"][0] == ("Approve-prod", "Manual", 1)
+    assert all(action[0] != "Manual" for action in stages["prod-sharing"][1:])
+    manual = [name for name, actions in stages.items() if any(a[1] == "Manual" for a in actions)]
+    assert manual == ["prod-sharing"]
+
+
+def test_one_check_step_per_wave_reads_function_names_from_stack_outputs(example):
+    check = next(p for k, p in _projects(example).items() if "Checkprod" in k)
+    spec = json.loads(check["Source"]["BuildSpec"])
+    assert spec["phases"]["build"]["commands"] == ["python3 tools/check_consumers.py"]
+    variables = {v["Name"]: v["Value"] for v in check["Environment"]["EnvironmentVariables"]}
+    targets = json.loads(variables["CHECK_TARGETS"])
+    assert [t["consumer"] for t in targets] == ["analytics", "reporting"]
+    stage = next(s for s in _pipeline(example)["Stages"] if s["Name"] == "prod-consumers")
+    action = next(a for a in stage["Actions"] if a["Name"] == "Check-prod")
+    # env_from_cfn_outputs: the values come from the consumer stacks' outputs at run time.
+    overrides = json.loads(action["Configuration"]["EnvironmentVariables"])
+    by_name = {o["name"]: o["value"] for o in overrides}
+    analytics, reporting = (example.consumer("prod", i).artifact_id for i in range(2))
+    assert by_name["FUNCTION_0"] == f"#{{{analytics}.FunctionName}}"
+    assert by_name["CHECK_ROLE_0"] == f"#{{{analytics}.CheckRoleArn}}"
+    assert by_name["FUNCTION_1"] == f"#{{{reporting}.FunctionName}}"
+    assert by_name["CHECK_ROLE_1"] == f"#{{{reporting}.CheckRoleArn}}"
+    assert len([p for k, p in _projects(example).items() if "Check" in k]) == 2  # dev and prod, not per consumer
+
+
+def test_check_step_role_may_only_assume_the_waves_check_roles(example):
+    template = example.template_json(example.pipeline)
+    role_id, _ = next(
+        (k, r)
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName") == "datashare-prod-check-step"
+    )
+    statements = [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"]
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assumes = [s for s in statements if "sts:AssumeRole" in json.dumps(s["Action"])]
+    assert assumes == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": [
+                "arn:aws:iam::555555555555:role/datashare-prod-pipeline-check",
+                "arn:aws:iam::666666666666:role/datashare-prod-pipeline-check",
+            ],
+        }
+    ]
+    assert not any("lambda:" in json.dumps(s["Action"]) for s in statements)
+
+
+def example_root():
+    from tests.synth import ROOT
+
+    return ROOT

@@ -1,0 +1,252 @@
+"""The source account's stack: bucket, key, table and role, with exactly the intended grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from config.naming import Names
+
+PROD_ROLES = [
+    "arn:aws:iam::555555555555:role/datashare-prod-consumer-function",
+    "arn:aws:iam::555555555555:role/datashare-prod-consumer-task",
+    "arn:aws:iam::666666666666:role/datashare-prod-consumer-function",
+    "arn:aws:iam::666666666666:role/datashare-prod-consumer-task",
+]
+PROD_ACCOUNTS = ["arn:aws:iam::555555555555:root", "arn:aws:iam::666666666666:root"]
+ONLY_CONSUMER_ROLES = {"ArnEquals": {"aws:PrincipalArn": PROD_ROLES}}
+
+
+def _only(template_json: dict[str, Any], kind: str) -> dict[str, Any]:
+    resources = [r for r in template_json["Resources"].values() if r["Type"] == kind]
+    assert len(resources) == 1, f"expected one {kind}, found {len(resources)}"
+    return resources[0]
+
+
+def _statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {statement.get("Sid", f"#{i}"): statement for i, statement in enumerate(document["Statement"])}
+
+
+def _shared_bucket_policy(example, environment="prod") -> dict[str, Any]:
+    template = example.template_json(example.sharing(environment))
+    policies = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::S3::BucketPolicy"
+        and any(s.get("Sid") == "ConsumersListBucket" for s in r["Properties"]["PolicyDocument"]["Statement"])
+    ]
+    assert len(policies) == 1
+    return policies[0]["Properties"]["PolicyDocument"]
+
+
+def test_bucket_is_versioned_private_encrypted_with_the_data_key_and_logged(example):
+    template = example.template(example.sharing("prod"))
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": "datashare-prod-data-444444444444-eu-west-1",
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {
+                        "BucketKeyEnabled": True,
+                        "ServerSideEncryptionByDefault": {
+                            "SSEAlgorithm": "aws:kms",
+                            "KMSMasterKeyID": {"Fn::GetAtt": [Match.string_like_regexp("^DataKey"), "Arn"]},
+                        },
+                    }
+                ]
+            },
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": Match.any_value()}),
+        },
+    )
+
+
+def test_stateful_resources_are_retained_on_delete(example):
+    template = example.template_json(example.sharing("prod"))
+    for kind in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::DynamoDB::GlobalTable"):
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == kind:
+                assert resource.get("DeletionPolicy") == "Retain", logical_id
+                assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def test_bucket_policy_denies_requests_without_tls(example):
+    statements = _shared_bucket_policy(example)["Statement"]
+    deny = [s for s in statements if s["Effect"] == "Deny" and "aws:SecureTransport" in str(s.get("Condition"))]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny[0]["Principal"] == {"AWS": "*"}
+
+
+def test_bucket_policy_grants_list_on_the_bucket_and_read_on_objects_to_consumer_roles_only(example):
+    template = example.template_json(example.sharing("prod"))
+    bucket = next(
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Properties"].get("BucketName") == "datashare-prod-data-444444444444-eu-west-1"
+    )
+    statements = _statements(_shared_bucket_policy(example))
+    listing, objects = statements["ConsumersListBucket"], statements["ConsumersUseObjects"]
+    # s3:ListBucket applies to the bucket ARN, s3:GetObject to the object ARNs: not the article's bucket/*.
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}
+    assert objects["Action"] == "s3:GetObject"  # read-only in prod: no PutObject, no wildcard
+    assert objects["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]}
+    for statement in (listing, objects):
+        assert statement["Principal"] == {"AWS": PROD_ACCOUNTS}
+        assert statement["Condition"] == ONLY_CONSUMER_ROLES
+
+
+def test_read_write_share_adds_put_object_and_nothing_broader(example):
+    statements = _statements(_shared_bucket_policy(example, "dev"))
+    assert sorted(statements["ConsumersUseObjects"]["Action"]) == ["s3:GetObject", "s3:PutObject"]
+
+
+def test_no_policy_of_the_sharing_stack_grants_wildcard_actions_to_consumers(example):
+    template = example.template_json(example.sharing("prod"))
+    for resource in template["Resources"].values():
+        for document in _policy_documents(resource):
+            for statement in document["Statement"]:
+                if statement["Effect"] != "Allow" or "aws:PrincipalArn" not in str(statement.get("Condition")):
+                    continue
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert all("*" not in action for action in actions), statement
+
+
+def test_key_rotates_and_lets_consumers_decrypt_only_through_s3(example):
+    template = example.template_json(example.sharing("prod"))
+    key = _only(template, "AWS::KMS::Key")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    grant = _statements(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
+    assert grant["Action"] == "kms:Decrypt"
+    assert grant["Principal"] == {"AWS": PROD_ACCOUNTS}
+    assert grant["Condition"] == {
+        **ONLY_CONSUMER_ROLES,
+        "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]},
+    }
+    alias = _only(template, "AWS::KMS::Alias")["Properties"]
+    assert alias["AliasName"] == "alias/datashare/prod/shared-data"
+
+
+def test_read_write_key_grant_adds_generate_data_key_for_uploads(example):
+    key = _only(example.template_json(example.sharing("dev")), "AWS::KMS::Key")["Properties"]
+    grant = _statements(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
+    assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_table_has_recovery_deletion_protection_and_the_customer_managed_key(example):
+    example.template(example.sharing("prod")).has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "TableName": "datashare-prod-shared",
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "Replicas": [
+                Match.object_like(
+                    {
+                        "DeletionProtectionEnabled": True,
+                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                        "SSESpecification": {"KMSMasterKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_source_role_trusts_only_the_consumer_roles(example):
+    role = _only(example.template_json(example.sharing("prod")), "AWS::IAM::Role")["Properties"]
+    assert role["RoleName"] == "datashare-prod-table-access"
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": PROD_ACCOUNTS},
+            "Condition": ONLY_CONSUMER_ROLES,
+        }
+    ]
+    assert role["MaxSessionDuration"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("environment", "actions"),
+    [
+        ("prod", ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]),
+        (
+            "dev",
+            ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        ),
+    ],
+)
+def test_source_role_may_use_only_the_listed_actions_on_the_table_and_its_indexes(example, environment, actions):
+    template = example.template_json(example.sharing(environment))
+    document = _only(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]
+    table = _statements(document)["UseSharedTable"]
+    assert sorted(table["Action"]) == actions
+    table_id = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::GlobalTable")
+    assert table["Resource"] == [
+        {"Fn::GetAtt": [table_id, "Arn"]},
+        {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]},
+    ]
+    key = _statements(document)["UseTableKeyThroughDynamoDB"]
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]}}
+
+
+def test_names_are_those_the_consumer_accounts_compute(example):
+    names = Names.of(example.config, example.config.environments[1])
+    template = example.template_json(example.sharing("prod"))
+    text = str(template)
+    for name in (names.bucket, names.table, names.source_role, names.key_alias):
+        assert name in text
+
+
+def test_organization_mode_grants_by_organization_with_role_name_patterns(organization):
+    template = organization.template_json(organization.sharing("prod"))
+    patterns = [
+        "arn:aws:iam::*:role/orgshare-prod-consumer-function",
+        "arn:aws:iam::*:role/orgshare-prod-consumer-task",
+    ]
+    statements = _shared_bucket_policy(organization)["Statement"]
+    grant = next(s for s in statements if s.get("Sid") == "ConsumersListBucket")
+    assert grant["Principal"] == {"AWS": "*"}
+    assert grant["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
+        "ArnLike": {"aws:PrincipalArn": patterns},
+    }
+    # No account is listed: the grant does not grow with the number of consumers.
+    assert "333333333333" not in str(template) and "444444444444" not in str(template)
+
+
+def test_resource_policy_mode_shares_the_table_directly_and_creates_no_role(organization):
+    template = organization.template_json(organization.sharing("prod"))
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    replica = _only(template, "AWS::DynamoDB::GlobalTable")["Properties"]["Replicas"][0]
+    statement = replica["ResourcePolicy"]["PolicyDocument"]["Statement"][0]
+    assert sorted(statement["Action"]) == [
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
+    assert statement["Resource"] == "*"
+    assert "aws:PrincipalOrgID" in statement["Condition"]["StringEquals"]
+    key = _only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    through_dynamodb = _statements(key)["ConsumersUseKeyThroughDynamoDB"]
+    assert through_dynamodb["Condition"]["StringEquals"]["kms:ViaService"] == ["dynamodb.eu-west-1.amazonaws.com"]
+
+
+def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    properties = resource.get("Properties", {})
+    documents = [properties.get(key) for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")]
+    for replica in properties.get("Replicas", []):
+        documents.append(replica.get("ResourcePolicy", {}).get("PolicyDocument"))
+    return [document for document in documents if document]

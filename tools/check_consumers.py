@@ -1,0 +1,112 @@
+"""The pipeline's test step: invoke every consumer's function in self-check mode and fail unless each one
+proves it can list and read the shared bucket and reach the shared table.
+
+Runs in CodeBuild with only boto3 installed. It learns the consumers from CHECK_TARGETS (set at synth)
+and each consumer's function name and check role from the consumer stack's outputs (env_from_cfn_outputs).
+It may do nothing but assume those check roles, each of which may only invoke its own function.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TARGETS_VARIABLE = "CHECK_TARGETS"
+
+
+@dataclass(frozen=True)
+class Target:
+    consumer: str
+    account: str
+    region: str
+    function_variable: str
+    role_variable: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    consumer: str
+    ok: bool
+    failures: tuple[str, ...]
+
+
+# (function name, region, role ARN, payload) -> the function's response payload
+Invoker = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
+
+
+def targets_from(environ: Mapping[str, str]) -> list[Target]:
+    return [Target(**item) for item in json.loads(environ[TARGETS_VARIABLE])]
+
+
+def encode_targets(targets: list[Target]) -> str:
+    return json.dumps([target.__dict__ for target in targets], separators=(",", ":"))
+
+
+def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+    import boto3
+
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName="pipeline-consumer-check"
+    )["Credentials"]
+    client = boto3.client(
+        "lambda",
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
+    body = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        message = body.get("errorMessage") if isinstance(body, dict) else body
+        raise RuntimeError(f"function error: {message}")
+    return body
+
+
+def check(targets: list[Target], environ: Mapping[str, str], invoke: Invoker) -> list[Outcome]:
+    outcomes = []
+    for target in targets:
+        missing = [name for name in (target.function_variable, target.role_variable) if not environ.get(name)]
+        if missing:
+            outcomes.append(Outcome(target.consumer, False, (f"stack outputs missing: {', '.join(missing)}",)))
+            continue
+        try:
+            result = invoke(
+                environ[target.function_variable],
+                target.region,
+                environ[target.role_variable],
+                {"action": "self-check"},
+            )
+        except Exception as error:  # any failure to invoke is a failed check, reported by consumer
+            outcomes.append(Outcome(target.consumer, False, (f"invoke failed: {error}",)))
+            continue
+        failures = tuple(f"{item['name']}: {item['detail']}" for item in result.get("checks", []) if not item.get("ok"))
+        ok = bool(result.get("ok")) and not failures
+        outcomes.append(Outcome(target.consumer, ok, failures or (() if ok else ("self-check reported failure",))))
+    return outcomes
+
+
+def report(outcomes: list[Outcome], out: Any = sys.stdout) -> bool:
+    for outcome in outcomes:
+        print(f"{'PASS' if outcome.ok else 'FAIL'}  {outcome.consumer}", file=out)
+        for failure in outcome.failures:
+            print(f"      {failure}", file=out)
+    passed = sum(outcome.ok for outcome in outcomes)
+    print(f"{passed} of {len(outcomes)} consumers proved access to the shared data", file=out)
+    return passed == len(outcomes)
+
+
+def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with_boto3) -> int:
+    environ = os.environ if environ is None else environ
+    if TARGETS_VARIABLE not in environ:
+        print(f"error: {TARGETS_VARIABLE} is not set", file=sys.stderr)
+        return 2
+    return 0 if report(check(targets_from(environ), environ, invoke)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
