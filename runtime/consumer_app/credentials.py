@@ -8,11 +8,21 @@ notices, while the others keep using the still-valid ones.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import botocore.session
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
+from dateutil.tz import tzlocal
+
+Clock = Callable[[], datetime.datetime]
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(tzlocal())
+
 
 # Credentials closer than 15 minutes to expiry are refreshed on every use, so a lifetime at or below
 # that would mean one AssumeRole per request.
@@ -22,9 +32,12 @@ MIN_DURATION_SECONDS = 1800
 class AssumeRoleProvider(CredentialProvider):
     METHOD = "sts-assume-role"
 
-    def __init__(self, *, sts_client: Any, role_arn: str, session_name: str, duration_seconds: int) -> None:
+    def __init__(
+        self, *, sts_client: Any, role_arn: str, session_name: str, duration_seconds: int, clock: Clock = _now
+    ) -> None:
         super().__init__()
         self._sts = sts_client
+        self._clock = clock
         self._role_arn = role_arn
         self._session_name = session_name
         self._duration_seconds = duration_seconds
@@ -32,7 +45,7 @@ class AssumeRoleProvider(CredentialProvider):
     def load(self) -> DeferredRefreshableCredentials:
         # Deferred: the first AssumeRole happens on the first request, not when the client is built,
         # so building clients at import time (Lambda cold start) costs no STS call.
-        return DeferredRefreshableCredentials(refresh_using=self._fetch, method=self.METHOD)
+        return DeferredRefreshableCredentials(refresh_using=self._fetch, method=self.METHOD, time_fetcher=self._clock)
 
     def _fetch(self) -> dict[str, str]:
         response = self._sts.assume_role(
@@ -56,6 +69,7 @@ def assumed_role_session(
     region_name: str,
     base_session: boto3.Session | None = None,
     duration_seconds: int = 3600,
+    clock: Clock = _now,
 ) -> boto3.Session:
     """A boto3 session whose clients act as `role_arn`, assumed with `base_session`'s credentials."""
     if duration_seconds < MIN_DURATION_SECONDS:
@@ -65,7 +79,7 @@ def assumed_role_session(
     base = base_session or boto3.Session()
     sts = base.client("sts", region_name=region_name)
     provider = AssumeRoleProvider(
-        sts_client=sts, role_arn=role_arn, session_name=session_name, duration_seconds=duration_seconds
+        sts_client=sts, role_arn=role_arn, session_name=session_name, duration_seconds=duration_seconds, clock=clock
     )
     core = botocore.session.get_session()
     # The only provider in the chain: never fall back to the environment's own credentials, which would

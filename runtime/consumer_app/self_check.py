@@ -81,9 +81,10 @@ def _read_object(data: SharedData) -> str:
 def _assume_source_role(data: SharedData) -> str:
     assert data.source_session is not None
     identity = data.source_session.client("sts").get_caller_identity()
-    expected_account = data.settings.source_role_arn.split(":")[4] if data.settings.source_role_arn else ""
-    if identity["Account"] != expected_account:
-        raise _CheckFailed(f"assumed identity {identity['Arn']} is not in the source account {expected_account}")
+    # The table's ARN names the account that owns the data; the assumed role must act there.
+    source_account = data.settings.table_arn.split(":")[4]
+    if identity["Account"] != source_account:
+        raise _CheckFailed(f"assumed identity {identity['Arn']} is not in the source account {source_account}")
     return f"acting as {identity['Arn']}"
 
 

@@ -148,6 +148,6 @@ def test_check_step_role_may_only_assume_the_waves_check_roles(example):
 
 
 def example_root():
-    from tests.synth import ROOT
+    from tools.assembly import ROOT
 
     return ROOT

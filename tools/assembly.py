@@ -1,5 +1,5 @@
-"""Synthesize an app once and look up its templates: shared by the test fixtures and the operator tools'
-tests. The App gets cdk.json's context (feature flags) exactly as the CDK CLI would pass it."""
+"""Synthesize the app in this process and look up its templates: used by the operator tools and the tests.
+The App gets cdk.json's context (feature flags) exactly as the CDK CLI passes it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from tools import summary
+
+
+def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, capsys):
+    summary.render(example)
+    out = capsys.readouterr().out
+    stage_lines = [line.split()[1] for line in out.splitlines() if line[:4].strip().isdigit()]
+    assert stage_lines == [
+        "Source",
+        "Build",
+        "UpdatePipeline",
+        "Assets",
+        "dev-sharing",
+        "dev-analytics",
+        "prod-sharing",
+        "prod-consumers",
+    ]
+    assert "prod-consumers  555555555555, 666666666666" in out
+    assert "Approve-prod [Manual], Sharing.Prepare" in out
+    assert "Environment prod (manual approval first): source 444444444444 eu-west-1" in out
+    assert "s3:GetObject, s3:PutObject" in out  # dev is read-write
+    prod = out.split("Environment prod")[1]
+    assert "s3:PutObject" not in prod
+    assert "kms:Decrypt" in prod and "via s3" in prod
+    assert "dynamodb:DescribeTable, dynamodb:GetItem, dynamodb:Query" in prod
+
+
+def test_summary_in_organization_mode_names_the_organization(organization, capsys):
+    summary.render(organization)
+    out = capsys.readouterr().out
+    assert "organization o-abcdefghij" in out
+    assert "table orgshare-prod-shared policy" in out
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
+    assert summary.main(["--config", str(tmp_path / "missing.yaml"), "--outdir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "file not found" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,236 @@
+"""Bad input: one clear line naming the field and the value, a non-zero exit, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import load_config
+from config.loader import ConfigError, parse_config
+from config.model import Config
+from config.naming import Names
+from tests.conftest import EXAMPLE
+from tools.assembly import ROOT
+
+
+def _example() -> dict:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def _mutated(change) -> str:
+    data = _example()
+    change(data)
+    return yaml.safe_dump(data)
+
+
+def _set(path: str, value):
+    def change(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+_DELETE = object()
+
+BAD = [
+    (
+        "account id too short",
+        _set("tooling.account", "12345"),
+        "tooling.account: '12345' is not a 12-digit AWS account id",
+    ),
+    (
+        "account id unquoted",
+        _set("environments.0.source.account", 222222222222),
+        "environments[0].source.account: 222222222222 must be a string (quote it in YAML)",
+    ),
+    (
+        "account id with letters",
+        _set("environments.1.consumers.0.account", "55555555555a"),
+        "environments[1].consumers[0].account: '55555555555a' is not a 12-digit AWS account id",
+    ),
+    (
+        "unknown region",
+        _set("environments.1.consumers.1.region", "eu-centrl-1"),
+        "environments[1].consumers[1].region: 'eu-centrl-1' is not an AWS region name",
+    ),
+    ("unknown top-level key", _set("pipline", {}), "pipline: unknown key"),
+    ("unknown nested key", _set("environments.0.share.buckets", "read"), "environments[0].share.buckets: unknown key"),
+    ("missing field", _set("tooling", _DELETE), "tooling: required field is missing"),
+    (
+        "missing consumer region",
+        _set("environments.0.consumers.0.region", _DELETE),
+        "environments[0].consumers[0].region: required field is missing",
+    ),
+    ("duplicate environment", _set("environments.1.name", "dev"), "environments[1].name: 'dev' is used twice"),
+    (
+        "duplicate consumer name",
+        lambda d: d["environments"][1]["consumers"][1].update(name="analytics"),
+        "environments[1].consumers[1].name: 'analytics' is used twice in the environment",
+    ),
+    (
+        "account twice in one environment",
+        lambda d: d["environments"][1]["consumers"][1].update(account="555555555555"),
+        "environments[1].consumers[1].account: '555555555555' is used twice in the environment",
+    ),
+    (
+        "consumer is its source",
+        _set("environments.0.consumers.0.account", "222222222222"),
+        "environments[0].consumers[0].account: '222222222222' is the source account of the environment",
+    ),
+    (
+        "no consumers",
+        _set("environments.0.consumers", []),
+        "environments[0].consumers: must list at least one entry (got [])",
+    ),
+    ("no environments", _set("environments", []), "environments: must list at least one entry (got [])"),
+    (
+        "bad access level",
+        _set("environments.1.share.bucket", "write"),
+        "environments[1].share.bucket: 'write' must be 'read' or 'read-write'",
+    ),
+    (
+        "bad table access",
+        _set("environments.1.share.table_access", "policy"),
+        "environments[1].share.table_access: 'policy' must be 'role' or 'resource-policy'",
+    ),
+    (
+        "approval not a boolean",
+        _set("environments.1.approval", "yes please"),
+        "environments[1].approval: 'yes please' must be true or false",
+    ),
+    (
+        "bad organization id",
+        _set("organization_id", "org-123"),
+        "organization_id: 'org-123' is not an AWS Organizations id (o-...)",
+    ),
+    (
+        "bad connection arn",
+        _set("repository.connection_arn", "arn:aws:codeconnections:eu-west-1:111111111111:connection/nope"),
+        "repository.connection_arn: 'arn:aws:codeconnections:eu-west-1:111111111111:connection/nope' "
+        "is not a CodeConnections connection ARN",
+    ),
+    (
+        "bad repository",
+        _set("repository.repository", "just-a-name"),
+        "repository.repository: 'just-a-name' is not an owner/repository name",
+    ),
+    (
+        "project with capitals",
+        _set("project", "DataShare"),
+        "project: 'DataShare' must be 1-12 lower-case letters, digits or hyphens, starting with a letter",
+    ),
+    (
+        "project too long",
+        _set("project", "a-very-long-project"),
+        "project: 'a-very-long-project' must be 1-12 lower-case letters",
+    ),
+    (
+        "environment name with underscore",
+        _set("environments.0.name", "my_dev"),
+        "environments[0].name: 'my_dev' must be 1-10 lower-case letters",
+    ),
+    (
+        "consumers not a list",
+        _set("environments.0.consumers", "analytics"),
+        "environments[0].consumers: 'analytics' must be a list",
+    ),
+    (
+        "source not a mapping",
+        _set("environments.0.source", "222222222222"),
+        "environments[0].source: '222222222222' must be a mapping of settings",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_bad_config_is_one_line_naming_field_and_value(change, message):
+    with pytest.raises(ConfigError) as raised:
+        parse_config(_mutated(change))
+    text = str(raised.value)
+    assert "\n" not in text
+    assert message in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("project: [unclosed", "YAML syntax error at line 1"),
+        ("- just\n- a list\n", "expected a mapping of settings at the top level, got list"),
+        ("", "expected a mapping of settings at the top level, got NoneType"),
+    ],
+)
+def test_unreadable_yaml_is_one_line(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_example_config_is_valid_and_frozen():
+    config = load_config(EXAMPLE)
+    assert isinstance(config, Config)
+    assert [e.name for e in config.environments] == ["dev", "prod"]
+    with pytest.raises(Exception, match="frozen"):
+        config.project = "other"  # type: ignore[misc]
+
+
+def test_longest_allowed_names_fit_aws_limits():
+    data = _example()
+    data["project"] = "a" * 12
+    data["environments"][0]["name"] = "b" * 10
+    data["environments"][0]["source"]["region"] = "ap-southeast-5"
+    config = parse_config(yaml.safe_dump(data))
+    names = Names.of(config, config.environments[0])
+    assert len(names.bucket) <= 63
+    for role in (names.source_role, names.function_role, names.task_role, names.check_role):
+        assert len(role) <= 64
+
+
+def _run_app(config_path: Path, outdir: Path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": f'{{"config": "{config_path}"}}'}
+    return subprocess.run(
+        [sys.executable, "pipeline_app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            lambda: _mutated(_set("tooling.account", "12345")),
+            "tooling.account: '12345' is not a 12-digit AWS account id",
+        ),
+        (lambda: "project: [", "YAML syntax error"),
+        (None, "file not found"),
+    ],
+    ids=["bad account", "bad yaml", "missing file"],
+)
+def test_app_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, content, message):
+    config_path = tmp_path / "config.yaml"
+    if content is not None:
+        config_path.write_text(content())
+    outdir = tmp_path / "cdk.out"
+    result = _run_app(config_path, outdir)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not outdir.exists() or not any(outdir.iterdir())

@@ -1,0 +1,157 @@
+"""`make local` (until the local rehearsal lands): synthesize a config and print what the pipeline will
+deploy: its stages in order, the accounts they deploy to, and every grant of the shared data.
+
+Everything printed is read back from the synthesized templates, not from the configuration, so the summary
+shows what would actually deploy.
+
+    python -m tools.summary [--config config/example.yaml] [--outdir cdk.out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from config import ConfigError, load_config
+
+DEPLOY_ROLE = re.compile(r":iam::(\d{12}):role/cdk-[a-z0-9]+-deploy-role")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="config/example.yaml")
+    parser.add_argument("--outdir", default="cdk.out")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    from tools.assembly import synthesize  # imports aws_cdk: only once the config is known to be good
+
+    started = time.perf_counter()
+    synthesized = synthesize(config, Path(args.outdir), config_path=args.config)
+    elapsed = time.perf_counter() - started
+    print(f"Synthesized {args.config} in {elapsed:.1f} s into {args.outdir}/ (cdk-nag: no unacknowledged findings)")
+    render(synthesized)
+    print()
+    print("Next: `make test` runs the offline test suite; see README.md to bootstrap the accounts and deploy.")
+    return 0
+
+
+def render(synthesized: Any) -> None:
+    print()
+    print_pipeline(synthesized)
+    for environment in synthesized.config.environments:
+        print()
+        print_environment(synthesized, environment)
+
+
+def print_pipeline(synthesized: Any) -> None:
+    config = synthesized.config
+    template = synthesized.template_json(synthesized.pipeline)
+    (pipeline,) = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"
+    ]
+    repository = config.repository
+    source = getattr(repository, "repository", None) or getattr(repository, "codecommit_repository", "")
+    print(
+        f"Pipeline {pipeline['Name']} in {config.tooling.account} {config.tooling.region} "
+        f"({pipeline['PipelineType']}), runs on every push to {source}@{repository.branch}"
+    )
+    rows = []
+    for number, stage in enumerate(pipeline["Stages"], start=1):
+        accounts = sorted({m for a in stage["Actions"] for m in DEPLOY_ROLE.findall(_text(a.get("RoleArn")))})
+        actions = ", ".join(_action_label(a) for a in sorted(stage["Actions"], key=lambda a: a["RunOrder"]))
+        rows.append((f"{number:>2}", stage["Name"], ", ".join(accounts) or "tooling", actions))
+    _table(("#", "stage", "deploys to", "actions in order"), rows)
+
+
+def print_environment(synthesized: Any, environment: Any) -> None:
+    approval = "manual approval first" if environment.approval else "no approval"
+    source = environment.source
+    print(f"Environment {environment.name} ({approval}): source {source.account} {source.region}")
+    template = synthesized.template_json(synthesized.sharing(environment.name))
+    rows = []
+    for resource in template["Resources"].values():
+        for where, document in _documents(resource):
+            for statement in document.get("Statement", []):
+                grant = _grant(statement)
+                if grant:
+                    rows.append((where, *grant))
+        if resource["Type"] == "AWS::IAM::Policy":
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == "UseSharedTable":
+                    actions = ", ".join(sorted(statement["Action"]))
+                    rows.append(("table (through the role)", actions, "the role above", "table and its indexes"))
+    _table(("resource", "actions", "granted to", "only if"), rows)
+    consumers = [f"{c.name} ({c.account} {c.region})" for c in environment.consumers]
+    print(f"  consumers: {', '.join(consumers)}")
+
+
+def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
+    condition = statement.get("Condition", {})
+    if statement.get("Effect") != "Allow" or "aws:PrincipalArn" not in _text(condition):
+        return None
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    principal = statement["Principal"]["AWS"]
+    principals = principal if isinstance(principal, list) else [principal]
+    if principals == ["*"]:
+        who = f"organization {condition['StringEquals']['aws:PrincipalOrgID']}"
+    else:
+        who = "accounts " + ", ".join(re.sub(r".*::(\d{12}):root", r"\1", _text(p)) for p in principals)
+    roles = sorted({arn.rsplit("/", 1)[-1] for arn in _principal_arns(condition)})
+    only_if = "roles " + ", ".join(roles)
+    via = condition.get("StringEquals", {}).get("kms:ViaService")
+    if via:
+        only_if += "; via " + ", ".join(v.split(".")[0] for v in via)
+    return ", ".join(sorted(actions)), who, only_if
+
+
+def _principal_arns(condition: dict[str, Any]) -> list[str]:
+    for operator in ("ArnEquals", "ArnLike"):
+        value = condition.get(operator, {}).get("aws:PrincipalArn")
+        if value:
+            return value if isinstance(value, list) else [value]
+    return []
+
+
+def _documents(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    properties = resource.get("Properties", {})
+    kind = resource["Type"]
+    if kind == "AWS::S3::BucketPolicy":
+        return [("bucket policy", properties["PolicyDocument"])]
+    if kind == "AWS::KMS::Key":
+        return [("key policy", properties["KeyPolicy"])]
+    if kind == "AWS::IAM::Role":
+        return [(f"role {properties.get('RoleName', '')} trust", properties["AssumeRolePolicyDocument"])]
+    if kind == "AWS::DynamoDB::GlobalTable":
+        return [
+            (f"table {properties['TableName']} policy", replica["ResourcePolicy"]["PolicyDocument"])
+            for replica in properties.get("Replicas", [])
+            if "ResourcePolicy" in replica
+        ]
+    return []
+
+
+def _action_label(action: dict[str, Any]) -> str:
+    return f"{action['Name']} [{action['ActionTypeId']['Provider']}]"
+
+
+def _text(value: Any) -> str:
+    return str(value) if value is not None else ""
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    for row in (headers, *rows):
+        print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
