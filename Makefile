@@ -34,7 +34,9 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 install: $(VENV)/.installed node_modules/.installed
 
+# A fresh cdk.out each time: the CLI leaves assemblies of stages that no longer exist.
 local: install
+	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.summary --config $(CONFIG)
 
 lint: install
@@ -49,6 +51,7 @@ test: install lint
 	$(RUN) $(PY) -m pytest
 
 synth: install
+	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
 
 # The pipeline's synth step: nothing deploys unless the tests and static checks pass first.
