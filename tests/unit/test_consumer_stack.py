@@ -148,3 +148,39 @@ def test_resource_policy_mode_reaches_the_table_directly_without_assuming_a_role
     }
     (function,) = _resources(template, "AWS::Lambda::Function").values()
     assert "SOURCE_ROLE_ARN" not in function["Properties"]["Environment"]["Variables"]
+
+
+def test_log_groups_keep_a_year_and_survive_stack_deletion(example):
+    template = example.template_json(example.consumer("prod"))
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    assert len(groups) == 2  # the function's and the task's
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 365
+        assert group["DeletionPolicy"] == "Retain"
+
+
+def test_function_role_writes_only_its_own_log_group(example):
+    template = example.template_json(example.consumer("prod"))
+    function_role = next(
+        k
+        for k, r in _resources(template, "AWS::IAM::Role").items()
+        if r["Properties"].get("RoleName") == "datashare-prod-consumer-function"
+    )
+    statements = [
+        s
+        for p in _resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": function_role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (function,) = _resources(template, "AWS::Lambda::Function").values()
+    log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert statements == [
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+        }
+    ]
+    # No AWS-managed policy (AWSLambdaBasicExecutionRole would allow writing to every log group).
+    role = template["Resources"][function_role]["Properties"]
+    assert all("aws:policy" not in str(arn) for arn in role["ManagedPolicyArns"])
