@@ -174,10 +174,10 @@ class TableAccessRole(Construct):
         )
         acknowledge(
             self.role,
-            f"AwsSolutions-IAM5[Resource::<{_logical_prefix(table)}>/index/*]",
+            f"AwsSolutions-IAM5[Resource::<{_arn_token(table)}>/index/*]",
             "Queries on the table's indexes: the index names are part of the table, the table is fixed.",
         )
 
 
-def _logical_prefix(table: dynamodb.ITableV2) -> str:
+def _arn_token(table: dynamodb.ITableV2) -> str:
     return table.stack.get_logical_id(table.node.default_child) + ".Arn"

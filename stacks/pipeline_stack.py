@@ -16,10 +16,10 @@ from constructs import Construct
 from config.model import CodeCommitRepository, Config, Environment
 from config.naming import Names, pipeline_check_step_role
 from config.toolchain import cdk_cli_version, pinned_version
+from pipeline_steps.check_consumers import TARGETS_VARIABLE, Target, encode_targets
 from stacks.pipeline_findings import acknowledge_pipeline_findings
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
-from tools.check_consumers import TARGETS_VARIABLE, Target, encode_targets
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 
@@ -148,7 +148,7 @@ class PipelineStack(Stack):
             input=self.source,
             role=role,
             install_commands=[f"python3 -m pip install --quiet boto3=={pinned_version('boto3')}"],
-            commands=["python3 tools/check_consumers.py"],
+            commands=["python3 pipeline_steps/check_consumers.py"],
             env={TARGETS_VARIABLE: encode_targets(targets)},
             env_from_cfn_outputs=outputs,
         )

@@ -7,21 +7,18 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-
-def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+from tests.templates import by_sid, inline_statements, only, resources, role_named
 
 
 def _managed_policy(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    (policy,) = _resources(template, "AWS::IAM::ManagedPolicy").values()
-    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    return by_sid(only(template, "AWS::IAM::ManagedPolicy")["Properties"]["PolicyDocument"])
 
 
 def test_function_and_task_roles_have_the_names_the_source_account_admits(example):
     template = example.template_json(example.consumer("prod", 1))
     names = {
         r["Properties"]["RoleName"]
-        for r in _resources(template, "AWS::IAM::Role").values()
+        for r in resources(template, "AWS::IAM::Role").values()
         if "RoleName" in r["Properties"]
     }
     assert {"datashare-prod-consumer-function", "datashare-prod-consumer-task"} <= names
@@ -81,7 +78,7 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
 
 def test_task_definition_is_fargate_with_the_task_role_and_logs(example):
     template = example.template_json(example.consumer("prod", 1))
-    (task,) = _resources(template, "AWS::ECS::TaskDefinition").values()
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
     properties = task["Properties"]
     assert properties["RequiresCompatibilities"] == ["FARGATE"]
     role_id = properties["TaskRoleArn"]["Fn::GetAtt"][0]
@@ -94,19 +91,22 @@ def test_task_definition_is_fargate_with_the_task_role_and_logs(example):
     } in container["Environment"]
 
 
+def test_default_image_is_built_from_the_runtime_dockerfile(example):
+    (task,) = resources(example.template_json(example.consumer("prod")), "AWS::ECS::TaskDefinition").values()
+    image = str(task["Properties"]["ContainerDefinitions"][0]["Image"])
+    assert "cdk-hnb659fds-container-assets-555555555555-eu-west-1" in image
+
+
 def test_configured_image_is_used_instead_of_building_one(organization):
     template = organization.template_json(organization.consumer("prod"))
-    (task,) = _resources(template, "AWS::ECS::TaskDefinition").values()
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
     assert task["Properties"]["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/example/consumer:1.0"
 
 
 def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes_only_the_function(example):
     template = example.template_json(example.consumer("prod", 1))
-    role_id, role = next(
-        (k, r)
-        for k, r in _resources(template, "AWS::IAM::Role").items()
-        if r["Properties"].get("RoleName") == "datashare-prod-pipeline-check"
-    )
+    role_id = role_named(template, "datashare-prod-pipeline-check")
+    role = template["Resources"][role_id]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {
             "Action": "sts:AssumeRole",
@@ -117,12 +117,8 @@ def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes
             },
         }
     ]
-    policies = [
-        p for p in _resources(template, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
-    ]
-    (policy,) = policies
-    function_id = next(iter(_resources(template, "AWS::Lambda::Function")))
-    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+    function_id = next(iter(resources(template, "AWS::Lambda::Function")))
+    assert inline_statements(template, role_id) == [
         {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
     ]
 
@@ -146,13 +142,13 @@ def test_resource_policy_mode_reaches_the_table_directly_without_assuming_a_role
     assert statements["UseSharedKeyThroughDynamoDB"]["Condition"]["StringEquals"] == {
         "kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]
     }
-    (function,) = _resources(template, "AWS::Lambda::Function").values()
+    (function,) = resources(template, "AWS::Lambda::Function").values()
     assert "SOURCE_ROLE_ARN" not in function["Properties"]["Environment"]["Variables"]
 
 
 def test_log_groups_keep_a_year_and_survive_stack_deletion(example):
     template = example.template_json(example.consumer("prod"))
-    groups = _resources(template, "AWS::Logs::LogGroup")
+    groups = resources(template, "AWS::Logs::LogGroup")
     assert len(groups) == 2  # the function's and the task's
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 365
@@ -161,18 +157,9 @@ def test_log_groups_keep_a_year_and_survive_stack_deletion(example):
 
 def test_function_role_writes_only_its_own_log_group(example):
     template = example.template_json(example.consumer("prod"))
-    function_role = next(
-        k
-        for k, r in _resources(template, "AWS::IAM::Role").items()
-        if r["Properties"].get("RoleName") == "datashare-prod-consumer-function"
-    )
-    statements = [
-        s
-        for p in _resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": function_role} in p["Properties"]["Roles"]
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    (function,) = _resources(template, "AWS::Lambda::Function").values()
+    function_role = role_named(template, "datashare-prod-consumer-function")
+    statements = inline_statements(template, function_role)
+    (function,) = resources(template, "AWS::Lambda::Function").values()
     log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert statements == [
         {

@@ -6,17 +6,16 @@ import json
 from typing import Any
 
 from config.toolchain import cdk_cli_version
+from tests.templates import inline_statements, only, resources, role_named
 
 
 def _pipeline(synthesized) -> dict[str, Any]:
-    template = synthesized.template_json(synthesized.pipeline)
-    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
-    return pipeline["Properties"]
+    return only(synthesized.template_json(synthesized.pipeline), "AWS::CodePipeline::Pipeline")["Properties"]
 
 
 def _projects(synthesized) -> dict[str, dict[str, Any]]:
     template = synthesized.template_json(synthesized.pipeline)
-    return {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CodeBuild::Project"}
+    return {k: r["Properties"] for k, r in resources(template, "AWS::CodeBuild::Project").items()}
 
 
 def _actions(stage: dict[str, Any]) -> list[tuple[str, str, int]]:
@@ -36,6 +35,12 @@ def test_pipeline_is_v2_self_mutating_with_cross_account_keys(example):
     template = example.template_json(example.pipeline)
     keys = [r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
     assert keys and all(key["Properties"]["EnableKeyRotation"] for key in keys)
+
+
+def test_assets_publish_in_one_action_per_kind(example):
+    # Not one CodeBuild action per asset: slower and costlier for a handful of small assets.
+    assets = next(stage for stage in _pipeline(example)["Stages"] if stage["Name"] == "Assets")
+    assert _actions(assets) == [("DockerAssets", "CodeBuild", 1), ("FileAssets", "CodeBuild", 1)]
 
 
 def test_source_triggers_on_push_to_the_configured_branch(example):
@@ -103,7 +108,7 @@ def test_approval_gates_only_the_marked_environment_before_its_first_deployment(
 def test_one_check_step_per_wave_reads_function_names_from_stack_outputs(example):
     check = next(p for k, p in _projects(example).items() if "Checkprod" in k)
     spec = json.loads(check["Source"]["BuildSpec"])
-    assert spec["phases"]["build"]["commands"] == ["python3 tools/check_consumers.py"]
+    assert spec["phases"]["build"]["commands"] == ["python3 pipeline_steps/check_consumers.py"]
     variables = {v["Name"]: v["Value"] for v in check["Environment"]["EnvironmentVariables"]}
     targets = json.loads(variables["CHECK_TARGETS"])
     assert [t["consumer"] for t in targets] == ["analytics", "reporting"]
@@ -122,17 +127,7 @@ def test_one_check_step_per_wave_reads_function_names_from_stack_outputs(example
 
 def test_check_step_role_may_only_assume_the_waves_check_roles(example):
     template = example.template_json(example.pipeline)
-    role_id, _ = next(
-        (k, r)
-        for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName") == "datashare-prod-check-step"
-    )
-    statements = [
-        s
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"]
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = inline_statements(template, role_named(template, "datashare-prod-check-step"))
     assumes = [s for s in statements if "sts:AssumeRole" in json.dumps(s["Action"])]
     assert assumes == [
         {

@@ -8,6 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from config.naming import Names
+from tests.templates import by_sid, only
 
 PROD_ROLES = [
     "arn:aws:iam::555555555555:role/datashare-prod-consumer-function",
@@ -17,16 +18,6 @@ PROD_ROLES = [
 ]
 PROD_ACCOUNTS = ["arn:aws:iam::555555555555:root", "arn:aws:iam::666666666666:root"]
 ONLY_CONSUMER_ROLES = {"ArnEquals": {"aws:PrincipalArn": PROD_ROLES}}
-
-
-def _only(template_json: dict[str, Any], kind: str) -> dict[str, Any]:
-    resources = [r for r in template_json["Resources"].values() if r["Type"] == kind]
-    assert len(resources) == 1, f"expected one {kind}, found {len(resources)}"
-    return resources[0]
-
-
-def _statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {statement.get("Sid", f"#{i}"): statement for i, statement in enumerate(document["Statement"])}
 
 
 def _shared_bucket_policy(example, environment="prod") -> dict[str, Any]:
@@ -87,14 +78,20 @@ def test_bucket_policy_denies_requests_without_tls(example):
     assert deny[0]["Principal"] == {"AWS": "*"}
 
 
-def test_bucket_policy_grants_list_on_the_bucket_and_read_on_objects_to_consumer_roles_only(example):
+def test_bucket_policy_denies_tls_older_than_1_2(example):
+    statements = _shared_bucket_policy(example)["Statement"]
+    deny = [s for s in statements if s["Effect"] == "Deny" and "s3:TlsVersion" in str(s.get("Condition"))]
+    assert [s["Condition"] for s in deny] == [{"NumericLessThan": {"s3:TlsVersion": 1.2}}]
+
+
+def test_bucket_policy_grants_list_on_the_bucket_and_read_on_objects_to_consumer_rolesonly(example):
     template = example.template_json(example.sharing("prod"))
     bucket = next(
         logical_id
         for logical_id, resource in template["Resources"].items()
         if resource["Properties"].get("BucketName") == "datashare-prod-data-444444444444-eu-west-1"
     )
-    statements = _statements(_shared_bucket_policy(example))
+    statements = by_sid(_shared_bucket_policy(example))
     listing, objects = statements["ConsumersListBucket"], statements["ConsumersUseObjects"]
     # s3:ListBucket applies to the bucket ARN, s3:GetObject to the object ARNs: not the article's bucket/*.
     assert listing["Action"] == "s3:ListBucket"
@@ -107,7 +104,7 @@ def test_bucket_policy_grants_list_on_the_bucket_and_read_on_objects_to_consumer
 
 
 def test_read_write_share_adds_put_object_and_nothing_broader(example):
-    statements = _statements(_shared_bucket_policy(example, "dev"))
+    statements = by_sid(_shared_bucket_policy(example, "dev"))
     assert sorted(statements["ConsumersUseObjects"]["Action"]) == ["s3:GetObject", "s3:PutObject"]
 
 
@@ -124,22 +121,22 @@ def test_no_policy_of_the_sharing_stack_grants_wildcard_actions_to_consumers(exa
 
 def test_key_rotates_and_lets_consumers_decrypt_only_through_s3(example):
     template = example.template_json(example.sharing("prod"))
-    key = _only(template, "AWS::KMS::Key")["Properties"]
+    key = only(template, "AWS::KMS::Key")["Properties"]
     assert key["EnableKeyRotation"] is True
-    grant = _statements(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
+    grant = by_sid(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
     assert grant["Action"] == "kms:Decrypt"
     assert grant["Principal"] == {"AWS": PROD_ACCOUNTS}
     assert grant["Condition"] == {
         **ONLY_CONSUMER_ROLES,
         "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]},
     }
-    alias = _only(template, "AWS::KMS::Alias")["Properties"]
+    alias = only(template, "AWS::KMS::Alias")["Properties"]
     assert alias["AliasName"] == "alias/datashare/prod/shared-data"
 
 
 def test_read_write_key_grant_adds_generate_data_key_for_uploads(example):
-    key = _only(example.template_json(example.sharing("dev")), "AWS::KMS::Key")["Properties"]
-    grant = _statements(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
+    key = only(example.template_json(example.sharing("dev")), "AWS::KMS::Key")["Properties"]
+    grant = by_sid(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
     assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
@@ -163,7 +160,7 @@ def test_table_has_recovery_deletion_protection_and_the_customer_managed_key(exa
 
 
 def test_source_role_trusts_only_the_consumer_roles(example):
-    role = _only(example.template_json(example.sharing("prod")), "AWS::IAM::Role")["Properties"]
+    role = only(example.template_json(example.sharing("prod")), "AWS::IAM::Role")["Properties"]
     assert role["RoleName"] == "datashare-prod-table-access"
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {
@@ -188,15 +185,15 @@ def test_source_role_trusts_only_the_consumer_roles(example):
 )
 def test_source_role_may_use_only_the_listed_actions_on_the_table_and_its_indexes(example, environment, actions):
     template = example.template_json(example.sharing(environment))
-    document = _only(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]
-    table = _statements(document)["UseSharedTable"]
+    document = only(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]
+    table = by_sid(document)["UseSharedTable"]
     assert sorted(table["Action"]) == actions
     table_id = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::GlobalTable")
     assert table["Resource"] == [
         {"Fn::GetAtt": [table_id, "Arn"]},
         {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]},
     ]
-    key = _statements(document)["UseTableKeyThroughDynamoDB"]
+    key = by_sid(document)["UseTableKeyThroughDynamoDB"]
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]}}
 
 
@@ -228,7 +225,7 @@ def test_organization_mode_grants_by_organization_with_role_name_patterns(organi
 def test_resource_policy_mode_shares_the_table_directly_and_creates_no_role(organization):
     template = organization.template_json(organization.sharing("prod"))
     assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-    replica = _only(template, "AWS::DynamoDB::GlobalTable")["Properties"]["Replicas"][0]
+    replica = only(template, "AWS::DynamoDB::GlobalTable")["Properties"]["Replicas"][0]
     statement = replica["ResourcePolicy"]["PolicyDocument"]["Statement"][0]
     assert sorted(statement["Action"]) == [
         "dynamodb:DescribeTable",
@@ -239,8 +236,8 @@ def test_resource_policy_mode_shares_the_table_directly_and_creates_no_role(orga
     ]
     assert statement["Resource"] == "*"
     assert "aws:PrincipalOrgID" in statement["Condition"]["StringEquals"]
-    key = _only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
-    through_dynamodb = _statements(key)["ConsumersUseKeyThroughDynamoDB"]
+    key = only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    through_dynamodb = by_sid(key)["ConsumersUseKeyThroughDynamoDB"]
     assert through_dynamodb["Condition"]["StringEquals"]["kms:ViaService"] == ["dynamodb.eu-west-1.amazonaws.com"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from tools.check_consumers import Target, check, encode_targets, main, report
+from pipeline_steps.check_consumers import Target, check, encode_targets, main, report
 
 TARGETS = [
     Target("analytics", "555555555555", "eu-west-1", "FUNCTION_0", "CHECK_ROLE_0"),
