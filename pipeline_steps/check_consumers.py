@@ -90,7 +90,8 @@ def check(targets: list[Target], environ: Mapping[str, str], invoke: Invoker) ->
     return outcomes
 
 
-def report(outcomes: list[Outcome], out: Any = sys.stdout) -> bool:
+def report(outcomes: list[Outcome], out: Any = None) -> bool:
+    out = out or sys.stdout
     for outcome in outcomes:
         print(f"{'PASS' if outcome.ok else 'FAIL'}  {outcome.consumer}", file=out)
         for failure in outcome.failures:
@@ -100,12 +101,12 @@ def report(outcomes: list[Outcome], out: Any = sys.stdout) -> bool:
     return passed == len(outcomes)
 
 
-def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with_boto3) -> int:
+def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with_boto3, out: Any = None) -> int:
     environ = os.environ if environ is None else environ
     if TARGETS_VARIABLE not in environ:
         print(f"error: {TARGETS_VARIABLE} is not set", file=sys.stderr)
         return 2
-    return 0 if report(check(targets_from(environ), environ, invoke)) else 1
+    return 0 if report(check(targets_from(environ), environ, invoke), out) else 1
 
 
 if __name__ == "__main__":
