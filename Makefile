@@ -1,6 +1,8 @@
 # One Makefile for developers, CI and the pipeline's synth step.
-#   make local   the main job: synthesize the example config and print what the pipeline deploys
+#   make local   the main job: rehearse the whole pipeline on emulated accounts (CONFIG=, default the example)
 #   make test    the whole test suite, offline
+#   make summary synthesize and print the pipeline's stages, accounts and grants
+#   make bench-local  time the rehearsal by phase
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -17,7 +19,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local test lint format synth pipeline-synth clean
+.PHONY: help install local summary bench-local test lint format synth pipeline-synth clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -35,9 +37,18 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 install: $(VENV)/.installed node_modules/.installed
 
 # A fresh cdk.out each time: the CLI leaves assemblies of stages that no longer exist.
+# `--approve` passes the manual approval gates, so the main job rehearses every environment.
 local: install
 	rm -rf cdk.out
+	$(RUN) $(PY) -m tools.rehearsal --approve --config $(CONFIG)
+
+summary: install
+	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.summary --config $(CONFIG)
+
+bench-local: install
+	rm -rf cdk.out
+	$(RUN) $(PY) -m tools.rehearsal --approve --destroy --config $(CONFIG)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,7 +10,7 @@ import sys
 
 import aws_cdk as cdk
 
-from config import ConfigError, load_config
+from config import load_config_or_report
 from stacks.pipeline_stack import PipelineStack
 
 DEFAULT_CONFIG = "config/example.yaml"
@@ -19,11 +19,9 @@ DEFAULT_CONFIG = "config/example.yaml"
 def main() -> int:
     app = cdk.App()
     config_path = app.node.try_get_context("config") or DEFAULT_CONFIG
-    try:
-        # Validated before any construct exists: a bad config writes nothing to cdk.out.
-        config = load_config(config_path)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+    # Validated before any construct exists: a bad config writes nothing to cdk.out.
+    config = load_config_or_report(config_path)
+    if config is None:
         return 2
     PipelineStack(app, f"{config.project}-pipeline", config=config, config_path=config_path)
     app.synth()

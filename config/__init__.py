@@ -1,6 +1,6 @@
 """Configuration: one YAML file parsed into typed, immutable objects and validated before any construct exists."""
 
-from config.loader import ConfigError, load_config
+from config.loader import ConfigError, load_config, load_config_or_report
 from config.model import (
     AccountRegion,
     CodeCommitRepository,
@@ -21,4 +21,5 @@ __all__ = [
     "Environment",
     "Share",
     "load_config",
+    "load_config_or_report",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -27,6 +28,15 @@ def load_config(path: str | Path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     return parse_config(text, source=str(path))
+
+
+def load_config_or_report(path: str | Path) -> Config | None:
+    """For commands: the config, or None after printing its one error line to stderr."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
 
 
 def parse_config(text: str, *, source: str = "<config>") -> Config:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from config import ConfigError, load_config
+from config import load_config_or_report
 
 DEPLOY_ROLE = re.compile(r":iam::(\d{12}):role/cdk-[a-z0-9]+-deploy-role")
 
@@ -26,10 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="config/example.yaml")
     parser.add_argument("--outdir", default="cdk.out")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+    config = load_config_or_report(args.config)
+    if config is None:
         return 2
 
     from tools.assembly import synthesize  # imports aws_cdk: only once the config is known to be good

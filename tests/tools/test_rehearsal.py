@@ -1,0 +1,137 @@
+"""The local rehearsal, end to end: moto's server, the real CDK CLI, the pipeline's own order."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+import cdk_constructs.consumer
+from config.loader import parse_config
+from tools.rehearsal import __main__ as rehearsal_main
+from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_FAILED, EXIT_OK, Rehearsal
+
+TWO_ENVIRONMENTS = """
+project: rehearse
+tooling: {account: "111111111111", region: eu-west-1}
+repository: {codecommit_repository: data-sharing}
+consumer_image: public.ecr.aws/example/consumer:1.0
+environments:
+  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]
+    share: {bucket: read-write, table: read-write}
+  - name: prod
+    approval: true
+    source: {account: "444444444444", region: eu-west-1}
+    consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]
+"""
+
+
+def _rehearse(tmp_path: Path, text: str = TWO_ENVIRONMENTS, **options) -> tuple[int, str, Rehearsal]:
+    out = io.StringIO()
+    rehearsal = Rehearsal(
+        config=parse_config(text),
+        config_path="test.yaml",
+        outdir=tmp_path / "cdk.out",
+        approve=options.pop("approve", True),
+        destroy=options.pop("destroy", False),
+        out=out,
+        ask=options.pop("ask", None),
+    )
+    return rehearsal.run(), out.getvalue(), rehearsal
+
+
+def _steps(rehearsal: Rehearsal, phase: str) -> list[str]:
+    return [row.name for row in rehearsal.rows if row.phase == phase]
+
+
+def test_two_environments_pass_end_to_end_in_pipeline_order_and_the_data_outlives_the_stacks(tmp_path):
+    code, out, rehearsal = _rehearse(tmp_path, destroy=True)
+    assert code == EXIT_OK, out
+    assert _steps(rehearsal, "deploy") == [
+        "dev-sharing/Sharing",
+        "dev-analytics/Consumer",
+        "prod-sharing/Sharing",
+        "prod-analytics/Consumer",
+    ]
+    assert _steps(rehearsal, "test") == ["Check-dev", "Check-prod"]
+    assert _steps(rehearsal, "approve") == ["Approve-prod"]
+    phases = [row.phase for row in rehearsal.rows]
+    assert phases.index("approve") == phases.index("test") + 1  # after dev's check, before prod deploys
+    assert sorted(_steps(rehearsal, "bootstrap")) == [
+        "111111111111 eu-west-1",
+        "222222222222 eu-west-1",
+        "333333333333 eu-west-1",
+        "444444444444 eu-west-1",
+    ]
+    assert "PASS  analytics" in out
+    assert "approved (--approve)" in out
+    retained = [row for row in rehearsal.rows if row.phase == "retained"]
+    assert [row.result for row in retained] == ["bucket, object, table and item remain"] * 2
+    assert "Result: PASSED" in out
+    assert "enforces neither bucket and key policies nor cross-account trust" in out
+    assert "ran the function's handler in a local Python process" in out
+
+
+def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_deployed(tmp_path, monkeypatch):
+    original = cdk_constructs.consumer.runtime_environment
+
+    def wrong_source_role(names, consumer, share):
+        # A consumer that computes the source role in the wrong account: the table is not there.
+        environment = original(names, consumer, share)
+        if names.environment == "dev":
+            environment["SOURCE_ROLE_ARN"] = environment["SOURCE_ROLE_ARN"].replace("222222222222", "999999999999")
+        return environment
+
+    monkeypatch.setattr(cdk_constructs.consumer, "runtime_environment", wrong_source_role)
+    code, out, rehearsal = _rehearse(tmp_path)
+    assert code == EXIT_FAILED
+    assert _steps(rehearsal, "deploy") == ["dev-sharing/Sharing", "dev-analytics/Consumer"]
+    assert "FAIL  analytics" in out
+    assert "test step Check-dev failed for analytics" in out
+    assert "prod" not in " ".join(_steps(rehearsal, "deploy") + _steps(rehearsal, "approve"))
+    assert "Result: FAILED" in out
+
+
+APPROVAL_FIRST = TWO_ENVIRONMENTS.replace("  - name: dev\n", "  - name: dev\n    approval: true\n")
+
+
+def test_an_approval_gate_without_a_terminal_stops_before_deploying(tmp_path):
+    code, out, rehearsal = _rehearse(tmp_path, APPROVAL_FIRST, approve=False, ask=None)
+    assert code == EXIT_APPROVAL
+    assert _steps(rehearsal, "deploy") == []
+    assert "approval gate Approve-dev before dev-sharing: no terminal to ask at; pass --approve" in out
+    assert "Result: STOPPED AT AN APPROVAL GATE" in out
+
+
+def test_a_rejected_approval_stops_and_says_so(tmp_path):
+    questions = []
+
+    def reject(question: str) -> bool:
+        questions.append(question)
+        return False
+
+    code, out, rehearsal = _rehearse(tmp_path, APPROVAL_FIRST, approve=False, ask=reject)
+    assert code == EXIT_APPROVAL
+    assert questions and questions[0].startswith("Approve-dev: Deploy the dev share")
+    assert _steps(rehearsal, "deploy") == []
+    assert "was rejected" in out
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TWO_ENVIRONMENTS.replace('"444444444444"', '"4444"'))
+    assert rehearsal_main.main(["--config", str(bad), "--outdir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "environments[1].source.account: '4444' is not a 12-digit AWS account id" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(autouse=True)
+def _no_endpoint_leak():
+    import os
+
+    yield
+    assert "AWS_ENDPOINT_URL" not in os.environ or os.environ["AWS_ENDPOINT_URL"].startswith("http://localhost")

@@ -1,0 +1,185 @@
+"""The AWS emulator of the rehearsal: moto's server on 127.0.0.1, in this process.
+
+moto enforces neither bucket policies nor cross-account trust (../shared/notes/local-emulation.md): the
+rehearsal proves wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not
+permissions. The few gaps of moto's CloudFormation support that the project's templates hit are mended
+here, in the emulator, never by changing what the stacks deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+_mended = False
+
+
+def _mend_moto() -> None:
+    global _mended
+    if not _mended:
+        _mend_kms_keys()
+        _add_global_tables()
+        _mended = True
+
+
+def _mend_kms_keys() -> None:
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = dict(cloudformation_json["Properties"])
+        # CloudFormation writes tags as Key/Value and the key policy as an object; moto's KMS expects
+        # TagKey/TagValue and a JSON string.
+        properties["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties.get("Tags", [])]
+        if not isinstance(properties.get("KeyPolicy"), str):
+            properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
+        return original(
+            cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
+        )
+
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _add_global_tables() -> None:
+    """moto's CloudFormation knows AWS::DynamoDB::Table but not AWS::DynamoDB::GlobalTable (what TableV2
+    synthesizes): create the replica of the stack's region as a table. Its resource policy is not modelled."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.dynamodb.models.table import Table
+
+    if "AWS::DynamoDB::GlobalTable" in parsing.get_model_map():
+        return
+
+    class GlobalTable(CloudFormationModel):
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "TableName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::DynamoDB::GlobalTable"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            properties = cloudformation_json["Properties"]
+            replica = next(r for r in properties["Replicas"] if r["Region"] == region_name)
+            table = {
+                key: properties[key]
+                for key in (
+                    "KeySchema",
+                    "AttributeDefinitions",
+                    "GlobalSecondaryIndexes",
+                    "LocalSecondaryIndexes",
+                    "StreamSpecification",
+                    "BillingMode",
+                )
+                if key in properties
+            }
+            table["Tags"] = replica.get("Tags", [])
+            table["DeletionProtectionEnabled"] = replica.get("DeletionProtectionEnabled", False)
+            table["SSESpecification"] = {
+                **properties.get("SSESpecification", {}),
+                **replica.get("SSESpecification", {}),
+            }
+            return Table.create_from_cloudformation_json(
+                resource_name, {"Properties": table}, account_id, region_name, **kw
+            )
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            Table.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    account: str
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_SESSION_TOKEN": self.session_token,
+        }
+
+    def session(self, region: str) -> boto3.Session:
+        return boto3.Session(
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            aws_session_token=self.session_token,
+            region_name=region,
+        )
+
+
+class Emulator:
+    def __init__(self) -> None:
+        _mend_moto()
+        # The emulator's request log and its notes on resource types it skips (AWS::S3::BucketPolicy,
+        # AWS::CDK::Metadata) are not the rehearsal's output.
+        for noisy in ("werkzeug", "moto"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=r"moto\.")
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+    def __enter__(self) -> Emulator:
+        self._server.start()
+        _host, port = self._server.get_host_and_port()
+        # "localhost", not 127.0.0.1: moto reads a leading "127" of a template URL as a bucket name.
+        self.endpoint = f"http://localhost:{port}"
+        # moto keeps its accounts in this process's memory: start every rehearsal from empty accounts.
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
+        # Every client this process builds from here on talks to the emulator, never to AWS.
+        self._saved_endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._saved_endpoint is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = self._saved_endpoint
+        self._server.stop()
+
+    def credentials(
+        self, role_arn: str, *, session_name: str = "rehearsal", via: Credentials | None = None
+    ) -> Credentials:
+        """Credentials of a role; moto makes them act in the role's account."""
+        client = boto3.client(
+            "sts",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            **(
+                {
+                    "aws_access_key_id": via.access_key_id,
+                    "aws_secret_access_key": via.secret_access_key,
+                    "aws_session_token": via.session_token,
+                }
+                if via
+                else {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
+            ),
+        )
+        issued = client.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return Credentials(
+            account=role_arn.split(":")[4],
+            access_key_id=issued["AccessKeyId"],
+            secret_access_key=issued["SecretAccessKey"],
+            session_token=issued["SessionToken"],
+        )
+
+    def administrator(self, account: str) -> Credentials:
+        """Stands for the person who bootstraps an account (an administrator of that account)."""
+        return self.credentials(f"arn:aws:iam::{account}:role/rehearsal-administrator")

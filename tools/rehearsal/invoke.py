@@ -1,0 +1,56 @@
+"""Invoking a consumer's Lambda function in the emulator, which cannot run Lambda code (no Docker engine):
+the same chain of credentials as in AWS up to the invoke, then the function's handler runs in a separate
+local Python process with the function's configuration (handler, environment) and its role's credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tools.rehearsal.emulator import Credentials, Emulator
+
+RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
+
+_RUN_HANDLER = """
+import importlib, json, sys
+module, _, name = sys.argv[1].rpartition(".")
+print(json.dumps(getattr(importlib.import_module(module), name)(json.loads(sys.argv[2]), None), default=str))
+"""
+
+
+class LocalInvoker:
+    def __init__(self, emulator: Emulator, step_credentials: Credentials) -> None:
+        self._emulator = emulator
+        self._step = step_credentials  # the pipeline test step's role in the tooling account
+
+    def __call__(self, function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+        check_role = self._emulator.credentials(role_arn, session_name="pipeline-consumer-check", via=self._step)
+        configuration = (
+            check_role.session(region).client("lambda").get_function_configuration(FunctionName=function_name)
+        )
+        function_role = self._emulator.credentials(configuration["Role"], session_name=function_name)
+        environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            **configuration.get("Environment", {}).get("Variables", {}),
+            **function_role.environment(),
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ENDPOINT_URL": self._emulator.endpoint,
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "PYTHONPATH": str(RUNTIME),
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", _RUN_HANDLER, configuration["Handler"], json.dumps(payload)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"function error: {last}")
+        return json.loads(result.stdout.strip().splitlines()[-1])

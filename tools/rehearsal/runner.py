@@ -1,0 +1,270 @@
+"""The rehearsal: synthesize, bootstrap every account with the real CDK CLI, then deploy and test wave by
+wave exactly as the pipeline does, acting as the tooling account."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from config.model import Config
+from config.naming import Names
+from pipeline_steps import check_consumers
+from tools.assembly import synthesize
+from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
+from tools.rehearsal.emulator import Emulator
+from tools.rehearsal.invoke import LocalInvoker
+from tools.rehearsal.plan import Approval, TestStep, WaveRun, plan
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_APPROVAL = 0, 1, 2, 3
+CHECK_COMMAND = "python3 pipeline_steps/check_consumers.py"
+
+NOTES = (
+    "The emulator (moto) enforces neither bucket and key policies nor cross-account trust: this rehearsal "
+    "proves the wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not the "
+    "permissions; the template tests check every policy statement.",
+    "Lambda code cannot run in the emulator (no Docker engine): each invoke ran the function's handler in a "
+    "local Python process with the function's configuration and its role's credentials.",
+    "Container images are not built (no Docker engine): a docker stand-in let asset publishing pass; the "
+    "pipeline's asset step builds runtime/Dockerfile.",
+)
+
+
+class Stop(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Row:
+    phase: str
+    name: str
+    where: str
+    seconds: float
+    result: str
+
+
+class Rehearsal:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        config_path: str,
+        outdir: Path,
+        approve: bool,
+        destroy: bool,
+        out: TextIO = sys.stdout,
+        ask: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.outdir = outdir
+        self.approve = approve
+        self.destroy = destroy
+        self.out = out
+        self.ask = ask  # None: no terminal to ask at
+        self.rows: list[Row] = []
+        self.wall: dict[str, float] = {}  # phase -> wall seconds (steps of a phase may run side by side)
+        self.started = time.perf_counter()
+
+    def run(self) -> int:
+        self._say(f"Rehearsing {self.config_path} on emulated AWS accounts (moto server, real CDK CLI)")
+        code = EXIT_OK
+        try:
+            waves = self._timed("synth", self.config_path, "local", lambda: self._synth())
+            with Emulator() as emulator:
+                self.emulator = emulator
+                self.cdk = CdkCli(endpoint=emulator.endpoint, assembly=self.outdir)
+                self.tooling = emulator.administrator(self.config.tooling.account)
+                self._bootstrap(waves)
+                for wave in waves:
+                    self._wave(wave)
+                if self.destroy:
+                    self._destroy(waves)
+        except Stop as stop:
+            self._say(f"STOPPED: {stop}")
+            code = stop.code
+        self._summary(code)
+        return code
+
+    # phases
+
+    def _synth(self) -> list[WaveRun]:
+        self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
+        return plan(self.synthesized.pipeline.pipeline)
+
+    def _bootstrap(self, waves: list[WaveRun]) -> None:
+        tooling = (self.config.tooling.account, self.config.tooling.region)
+        targets = sorted({(s.account, s.region) for wave in waves for s in wave.stacks} - {tooling})
+
+        def bootstrap(target: tuple[str, str]) -> tuple[tuple[str, str], float, str | None]:
+            account, region = target
+            started = time.perf_counter()
+            trust = None if target == tooling else self.config.tooling.account
+            try:
+                self.cdk.bootstrap(self.emulator.administrator(account), region, trust=trust)
+                return target, time.perf_counter() - started, None
+            except CdkFailed as error:
+                return target, time.perf_counter() - started, str(error)
+
+        # The tooling account first, then the others side by side (each is its own CLI process).
+        started = time.perf_counter()
+        results = [bootstrap(tooling)]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            results += list(pool.map(bootstrap, targets))
+        self.wall["bootstrap"] = time.perf_counter() - started
+        for (account, region), seconds, error in results:
+            trust = "tooling" if (account, region) == tooling else f"trusts {self.config.tooling.account}"
+            self._row("bootstrap", f"{account} {region}", trust, seconds, error or "ok")
+            if error:
+                raise Stop(EXIT_FAILED, f"bootstrap of {account} {region}: {error}")
+
+    def _wave(self, wave: WaveRun) -> None:
+        for gate in wave.approvals + tuple(a for stage in wave.stages for a in stage.approvals):
+            self._approval(gate, wave)
+        stacks = wave.stacks
+        where = ", ".join(sorted({f"{s.account} {s.region}" for s in stacks}))
+        paths = [s.path for s in stacks]
+        started = time.perf_counter()
+        try:
+            self.cdk.deploy(paths, self.tooling, self.config.tooling.region)
+        except CdkFailed as error:
+            self._row("deploy", " + ".join(paths), where, time.perf_counter() - started, "FAILED")
+            raise Stop(EXIT_FAILED, f"deploy of wave {wave.name}: {error}; later stages were not deployed") from None
+        self._row("deploy", " + ".join(paths), where, time.perf_counter() - started, "ok")
+        for step in wave.tests + tuple(t for stage in wave.stages for t in stage.tests):
+            self._test(step, wave)
+
+    def _approval(self, gate: Approval, wave: WaveRun) -> None:
+        if self.approve:
+            self._row("approve", gate.name, wave.name, 0.0, "approved (--approve)")
+            return
+        if self.ask is None:
+            self._row("approve", gate.name, wave.name, 0.0, "waiting")
+            raise Stop(
+                EXIT_APPROVAL,
+                f"approval gate {gate.name} before {wave.name}: no terminal to ask at; "
+                "pass --approve to approve every gate",
+            )
+        started = time.perf_counter()
+        if not self.ask(f"{gate.name}: {gate.comment} [y/N] "):
+            self._row("approve", gate.name, wave.name, time.perf_counter() - started, "rejected")
+            raise Stop(
+                EXIT_APPROVAL, f"approval gate {gate.name} was rejected; {wave.name} and later were not deployed"
+            )
+        self._row("approve", gate.name, wave.name, time.perf_counter() - started, "approved")
+
+    def _test(self, step: TestStep, wave: WaveRun) -> None:
+        if step.commands != (CHECK_COMMAND,):
+            raise Stop(EXIT_FAILED, f"step {step.name} runs {list(step.commands)}, which the rehearsal cannot run")
+        started = time.perf_counter()
+        environ = dict(step.env)
+        for variable, (stack_path, output) in step.outputs.items():
+            environ[variable] = self._output(wave, stack_path, output)
+        invoke = LocalInvoker(self.emulator, self.emulator.credentials(step.role_arn, session_name=step.name))
+        printed = io.StringIO()
+        code = check_consumers.main(environ, invoke, out=printed)
+        lines = [line for line in printed.getvalue().splitlines() if line.strip()]
+        result = "passed" if code == 0 else "FAILED"
+        self._row("test", step.name, wave.name, time.perf_counter() - started, result)
+        for line in lines:
+            self._say(f"    {line}")
+        if code != 0:
+            failing = [line.split(maxsplit=1)[1] for line in lines if line.startswith("FAIL")]
+            raise Stop(
+                EXIT_FAILED,
+                f"test step {step.name} failed for {', '.join(failing) or 'its consumers'}; "
+                "later stages were not deployed",
+            )
+
+    def _output(self, wave: WaveRun, stack_path: str, output: str) -> str:
+        stack = next(s for s in wave.stacks if s.path == stack_path)
+        session = self.emulator.administrator(stack.account).session(stack.region)
+        (description,) = session.client("cloudformation").describe_stacks(StackName=stack.stack_name)["Stacks"]
+        values = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+        if output not in values:
+            raise Stop(EXIT_FAILED, f"stack {stack.stack_name} has no output {output}")
+        return values[output]
+
+    def _destroy(self, waves: list[WaveRun]) -> None:
+        """Delete every stack, newest first, and show that the shared data outlives them."""
+        seeded = self._seed_shared_data()
+        for wave in reversed(waves):
+            started = time.perf_counter()
+            paths = [s.path for s in wave.stacks]
+            try:
+                self.cdk.destroy(paths, self.tooling, self.config.tooling.region)
+            except CdkFailed as error:
+                raise Stop(EXIT_FAILED, f"destroy of {wave.name}: {error}") from None
+            self._row("destroy", " + ".join(paths), wave.name, time.perf_counter() - started, "deleted")
+        for environment, (session, names) in seeded.items():
+            body = session.client("s3").get_object(Bucket=names.bucket, Key=SAMPLE_KEY)["Body"].read()
+            item = session.client("dynamodb").get_item(TableName=names.table, Key=SAMPLE_ITEM_KEY).get("Item")
+            kept = body == SAMPLE_BODY and item is not None
+            # The deletion was real: what is not retained (the source role) is gone.
+            roles = session.client("iam").list_roles()["Roles"]
+            if any(role["RoleName"] == names.source_role for role in roles):
+                raise Stop(EXIT_FAILED, f"{environment}: {names.source_role} survived the deletion of its stack")
+            self._row(
+                "retained",
+                f"{names.bucket} + {names.table}",
+                environment,
+                0.0,
+                "bucket, object, table and item remain" if kept else "DATA LOST",
+            )
+            if not kept:
+                raise Stop(EXIT_FAILED, f"{environment}: shared data did not survive deleting the stacks")
+
+    def _seed_shared_data(self) -> dict[str, tuple[Any, Names]]:
+        seeded = {}
+        for environment in self.config.environments:
+            names = Names.of(self.config, environment)
+            session = self.emulator.administrator(environment.source.account).session(environment.source.region)
+            session.client("s3").put_object(Bucket=names.bucket, Key=SAMPLE_KEY, Body=SAMPLE_BODY)
+            session.client("dynamodb").put_item(TableName=names.table, Item={**SAMPLE_ITEM_KEY, "note": {"S": "kept"}})
+            seeded[environment.name] = (session, names)
+        return seeded
+
+    # output
+
+    def _timed(self, phase: str, name: str, where: str, work: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = work()
+        self._row(phase, name, where, time.perf_counter() - started, "ok")
+        return result
+
+    def _row(self, phase: str, name: str, where: str, seconds: float, result: str) -> None:
+        row = Row(phase, name, where, seconds, result)
+        self.rows.append(row)
+        if phase != "bootstrap":
+            self.wall[phase] = self.wall.get(phase, 0.0) + seconds
+        self._say(f"  {phase:<9} {name:<50} {where:<30} {seconds:5.1f} s  {result}")
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def _summary(self, code: int) -> None:
+        total = time.perf_counter() - self.started
+        self._say("")
+        self._say(f"Summary ({total:.1f} s in all):")
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.phase] = counts.get(row.phase, 0) + 1
+        for phase, count in counts.items():
+            self._say(f"  {phase:<9} {count:>3} step(s) {self.wall.get(phase, 0.0):6.1f} s wall")
+        verdict = {EXIT_OK: "PASSED", EXIT_APPROVAL: "STOPPED AT AN APPROVAL GATE"}.get(code, "FAILED")
+        self._say(f"Result: {verdict}")
+        self._say("")
+        for note in NOTES:
+            self._say(f"Note: {note}")
+
+
+SAMPLE_KEY = "rehearsal/sample.csv"
+SAMPLE_BODY = b"id,value\n1,kept\n"
+SAMPLE_ITEM_KEY = {"pk": {"S": "rehearsal"}, "sk": {"S": "sample"}}
