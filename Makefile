@@ -3,6 +3,8 @@
 #   make test    the whole test suite, offline
 #   make summary synthesize and print the pipeline's stages, accounts and grants
 #   make bench-local  time the rehearsal by phase
+#   make access-report  evaluate every cross-account access path offline (reports/access-report.md)
+#   make bench-access   time the access report for 1 and 50 consumers
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -19,7 +21,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local summary bench-local test lint format synth pipeline-synth clean
+.PHONY: help install local summary bench-local access-report bench-access test lint format synth pipeline-synth clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -65,8 +67,14 @@ synth: install
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
 
-# The pipeline's synth step: nothing deploys unless the tests and static checks pass first.
-pipeline-synth: test synth
+access-report: install
+	$(RUN) $(PY) -m tools.access --config $(CONFIG)
+
+bench-access: install
+	$(RUN) $(PY) -m tools.access.bench 1 50
+
+# The pipeline's synth step: nothing deploys unless the tests, the static checks and the access report pass.
+pipeline-synth: test access-report synth
 
 clean:
 	rm -rf cdk.out .pytest_cache

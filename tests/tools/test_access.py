@@ -1,0 +1,191 @@
+"""The access report: every intended path allowed, every forbidden probe denied, and broken grants caught."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tools.access import __main__ as access_main
+from tools.access.evaluate import evaluate
+from tools.access.inputs import Inputs
+from tools.access.intrinsics import Unresolvable
+from tools.access.matrix import build
+
+
+@pytest.fixture(scope="module")
+def example_inputs(example) -> Inputs:
+    return Inputs.from_synthesized(example)
+
+
+@pytest.fixture(scope="module")
+def organization_inputs(organization) -> Inputs:
+    return Inputs.from_synthesized(organization)
+
+
+@pytest.fixture(scope="module")
+def example_outcomes(example_inputs):
+    return evaluate(build(example_inputs))
+
+
+def _find(outcomes, **match):
+    found = [o for o in outcomes if all(getattr(o.cell, k) == v for k, v in match.items())]
+    assert found, match
+    return found
+
+
+def _differing(inputs: Inputs) -> list[str]:
+    return [o.cell.name for o in evaluate(build(inputs)) if not o.as_expected]
+
+
+def test_example_every_cell_as_expected(example_outcomes):
+    assert [o.cell.name for o in example_outcomes if not o.as_expected] == []
+    assert {o.actual for o in example_outcomes} == {"allow", "deny"}
+
+
+def test_consumers_reach_exactly_what_is_shared(example_outcomes):
+    function = "arn:aws:iam::666666666666:role/datashare-prod-consumer-function"
+    allowed = {
+        (o.cell.action, o.cell.resource)
+        for o in example_outcomes
+        if o.cell.principal == function and o.actual == "allow"
+    }
+    assert allowed == {
+        ("s3:ListBucket", "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1"),
+        ("s3:GetObject", "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1/reports/sample.csv"),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:444444444444:key/stand-in-DataKey2A0DE9E6"),
+        ("sts:AssumeRole", "arn:aws:iam::444444444444:role/datashare-prod-table-access"),
+    }
+
+
+def test_forbidden_probes_are_denied(example_outcomes):
+    for who in ("third account, same role name", "reporting account: another role", "reporting account: root"):
+        probes = _find(example_outcomes, environment="prod", who=who)
+        assert {o.cell.action for o in probes} == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "sts:AssumeRole"}
+        assert all(o.actual == "deny" for o in probes)
+    (no_tls,) = _find(example_outcomes, who="reporting function role without TLS")
+    assert no_tls.result == "ExplicitlyDenied"
+    for action in ("dynamodb:DeleteTable", "dynamodb:PutItem", "dynamodb:Scan"):
+        (probe,) = _find(example_outcomes, environment="prod", who="source role", action=action)
+        assert probe.actual == "deny"
+    (write,) = _find(example_outcomes, environment="dev", who="source role", action="dynamodb:PutItem")
+    assert write.actual == "allow"  # dev shares the table read-write
+
+
+def test_bootstrap_trust_admits_the_pipeline_roles_and_not_another_tooling_account(example_outcomes):
+    bootstrap = _find(example_outcomes, environment="bootstrap")
+    deploy_roles = {o.cell.resource for o in bootstrap if "deploy-role" in o.cell.resource}
+    assert len(deploy_roles) == 5  # every source and consumer stack's target
+    trusted = [o for o in bootstrap if o.cell.who.startswith("pipeline role")]
+    assert trusted and all(o.actual == "allow" for o in trusted)
+    untrusted = [o for o in bootstrap if o.cell.who == "untrusted tooling account"]
+    assert untrusted and all(o.actual == "deny" for o in untrusted)
+
+
+def test_organization_mode_denies_an_account_outside_the_organization(organization_inputs):
+    outcomes = evaluate(build(organization_inputs))
+    assert [o.cell.name for o in outcomes if not o.as_expected] == []
+    outside = _find(outcomes, who="account outside the organization")
+    assert {o.cell.action for o in outside} == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem"}
+    assert all(o.actual == "deny" for o in outside)
+    table = _find(outcomes, who="analytics function role", action="dynamodb:PutItem")
+    assert [o.actual for o in table] == ["allow"]  # through the table's own resource policy
+
+
+# Broken grants are caught
+
+
+def _statement(template: dict[str, Any], kind: str, sid: str) -> dict[str, Any]:
+    for resource in template["Resources"].values():
+        if resource["Type"] != kind:
+            continue
+        document = resource["Properties"].get("PolicyDocument") or resource["Properties"].get("KeyPolicy")
+        for statement in document["Statement"]:
+            if statement.get("Sid") == sid:
+                return statement
+    raise AssertionError(f"no statement {sid}")
+
+
+def _broken(inputs: Inputs) -> Inputs:
+    return copy.deepcopy(inputs)
+
+
+def test_a_wildcard_action_in_the_bucket_policy_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersUseObjects")["Action"] = "s3:*"
+    differing = _differing(broken)
+    assert (
+        "prod | analytics function role | s3:DeleteObject | "
+        + ("arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1/reports/sample.csv")
+        in differing
+    )
+
+
+def test_a_dropped_principal_arn_condition_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    del _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersListBucket")["Condition"]
+    differing = _differing(broken)
+    assert any(name.startswith("prod | analytics account: another role | s3:ListBucket") for name in differing)
+    assert any(name.startswith("prod | reporting account: root | s3:ListBucket") for name in differing)
+
+
+def test_a_key_policy_without_via_service_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    del _statement(broken.sharing["prod"], "AWS::KMS::Key", "ConsumersUseKeyThroughS3")["Condition"]["StringEquals"]
+    assert any("calling KMS directly | kms:Decrypt" in name for name in _differing(broken))
+
+
+def test_a_trust_policy_open_to_the_whole_account_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    role = next(r for r in broken.sharing["prod"]["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+    del role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert any(
+        name.startswith("prod | analytics account: another role | sts:AssumeRole") for name in _differing(broken)
+    )
+
+
+def test_bootstrap_without_trust_of_the_tooling_account_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    trust = broken.bootstrap["Resources"]["DeploymentActionRole"]["Properties"]["AssumeRolePolicyDocument"]
+    trust["Statement"] = [s for s in trust["Statement"] if "Fn::If" not in s]  # as if bootstrapped without --trust
+    differing = _differing(broken)
+    assert differing and all(name.startswith("bootstrap | pipeline role") for name in differing)
+
+
+def test_an_unresolvable_intrinsic_is_an_error_not_a_skip(example_inputs):
+    broken = _broken(example_inputs)
+    _statement(broken.sharing["dev"], "AWS::S3::BucketPolicy", "ConsumersListBucket")["Resource"] = {
+        "Fn::ImportValue": "elsewhere"
+    }
+    with pytest.raises(Unresolvable, match=r"dev-sharing: bucket policy\.Statement.*Fn::ImportValue is not supported"):
+        build(broken)
+
+
+def test_report_names_each_differing_cell_and_exits_1(example_inputs, tmp_path, capsys):
+    broken = _broken(example_inputs)
+    del _statement(broken.sharing["prod"], "AWS::KMS::Key", "ConsumersUseKeyThroughS3")["Condition"]["StringEquals"]
+    output = tmp_path / "report.md"
+    assert access_main.run(broken, "example.yaml", output) == 1
+    err = capsys.readouterr().err
+    assert "DIFFERS: prod | analytics function role calling KMS directly | kms:Decrypt" in err
+    assert "expected deny, got Allowed" in err
+    report = output.read_text()
+    assert "## Differences" in report and "**DIFFERS**" in report
+
+
+def test_report_of_a_good_config_has_the_matrix_and_the_picture(example_inputs, tmp_path, capsys):
+    output = tmp_path / "report.md"
+    assert access_main.run(example_inputs, "example.yaml", output) == 0
+    report = output.read_text()
+    assert "all as expected" in report
+    assert "```mermaid" in report and "flowchart LR" in report
+    assert "## Environment prod (source account 444444444444)" in report
+    assert "## Bootstrap trust" in report
+    assert "access cells evaluated (0 differ)" in capsys.readouterr().out
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
+    assert access_main.main(["--config", str(tmp_path / "none.yaml"), "--output", str(tmp_path / "r.md")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.md").exists()
