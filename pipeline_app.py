@@ -11,7 +11,7 @@ import sys
 import aws_cdk as cdk
 
 from config import load_config_or_report
-from stacks.pipeline_stack import PipelineStack
+from stacks.pipeline_stack import PipelineStack, PipelineTooLarge
 
 DEFAULT_CONFIG = "config/example.yaml"
 
@@ -23,7 +23,11 @@ def main() -> int:
     config = load_config_or_report(config_path)
     if config is None:
         return 2
-    PipelineStack(app, f"{config.project}-pipeline", config=config, config_path=config_path)
+    try:
+        PipelineStack(app, f"{config.project}-pipeline", config=config, config_path=config_path)
+    except PipelineTooLarge as error:
+        print(f"error: {config_path}: {error}", file=sys.stderr)
+        return 2
     app.synth()
     return 0
 

@@ -99,11 +99,12 @@ class Names:
         return f"arn:{self.partition}:iam::{account}:role/{name}"
 
 
-def pipeline_check_step_role(config: Config, environment: Environment) -> str:
-    """The tooling-account role of an environment's test steps; that environment's check roles trust only it."""
-    return f"{config.project}-{environment.name}-check-step"
+def pipeline_check_step_role(config: Config, environment: Environment, wave: int) -> str:
+    """The tooling-account role of one test step (wave 1, 2, ...); the check roles of that wave's consumers
+    trust only it."""
+    return f"{config.project}-{environment.name}-check-step-{wave}"
 
 
-def pipeline_check_step_role_arn(config: Config, environment: Environment) -> str:
-    name = pipeline_check_step_role(config, environment)
+def pipeline_check_step_role_arn(config: Config, environment: Environment, wave: int) -> str:
+    name = pipeline_check_step_role(config, environment, wave)
     return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"

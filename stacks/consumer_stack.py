@@ -12,7 +12,7 @@ from cdk_constructs.consumer import (
     SharedDataAccess,
 )
 from config.model import Config, Consumer, Environment
-from config.naming import Names, pipeline_check_step_role_arn
+from config.naming import Names
 
 
 class ConsumerStack(Stack):
@@ -26,6 +26,7 @@ class ConsumerStack(Stack):
         config: Config,
         environment: Environment,
         consumer: Consumer,
+        check_step_role_arn: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -54,7 +55,7 @@ class ConsumerStack(Stack):
             "PipelineCheck",
             names=names,
             tooling_account=config.tooling.account,
-            check_step_role_arn=pipeline_check_step_role_arn(config, environment),
+            check_step_role_arn=check_step_role_arn,
             function=function,
         ).role
 

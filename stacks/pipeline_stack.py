@@ -1,12 +1,19 @@
 """The tooling account: a self-mutating pipeline that deploys each environment's sharing stage, then its
-consumer stages in one wave, then proves the consumers' access with one test step per wave."""
+consumer stages in waves, each wave followed by one test step that proves its consumers' access.
+
+CodePipeline holds at most 50 actions in a stage and 50 stages in a pipeline, and CloudFormation 500
+resources in a stack. Each stack deploys in one action (no change sets), so a wave of up to 49 consumers and
+its test step fill one pipeline stage: the pipeline grows by one stage per 49 consumers and its own stack by
+one CodeBuild project, role and policy per wave.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from aws_cdk import CfnResource, Stack, pipelines
 from aws_cdk import Environment as CdkEnvironment
-from aws_cdk import Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
@@ -14,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from config.model import CodeCommitRepository, Config, Environment
-from config.naming import Names, pipeline_check_step_role
+from config.naming import Names, pipeline_check_step_role, pipeline_check_step_role_arn
 from config.toolchain import cdk_cli_version, pinned_version
 from pipeline_steps.check_consumers import TARGETS_VARIABLE, Target, encode_targets
 from stacks.pipeline_findings import acknowledge_pipeline_findings
@@ -22,6 +29,15 @@ from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+MAX_ACTIONS_PER_STAGE = 50
+MAX_STAGES = 50
+MAX_RESOURCES = 500
+# Source, Build, UpdatePipeline and Assets come before the environments' stages.
+FIXED_STAGES = 4
+
+
+class PipelineTooLarge(Exception):
+    """A configuration one pipeline cannot hold; the message says why and what to change."""
 
 
 class PipelineStack(Stack):
@@ -32,8 +48,10 @@ class PipelineStack(Stack):
         *,
         config: Config,
         config_path: str,
+        consumers_per_wave: int = MAX_ACTIONS_PER_STAGE - 1,
         **kwargs: Any,
     ) -> None:
+        _check_stage_count(config, consumers_per_wave)
         super().__init__(
             scope,
             id,
@@ -41,6 +59,7 @@ class PipelineStack(Stack):
             **kwargs,
         )
         self.config = config
+        self.consumers_per_wave = consumers_per_wave
         # Stages are built in the app, beside this stack: validation plugins registered in a Stage (cdk-nag)
         # do not run for a Stage nested in a Stack.
         self._stage_scope = scope
@@ -54,6 +73,9 @@ class PipelineStack(Stack):
             cross_account_keys=True,
             self_mutation=True,
             enable_key_rotation=True,
+            # One CloudFormation action per stack instead of two (change set, then execute): half the actions
+            # per stage, so twice the consumers per wave. ConfirmPermissionsBroadening reviews IAM changes.
+            use_change_sets=False,
             cli_version=cdk_cli_version(),
             # One publishing action for all assets: per-asset CodeBuild projects are slower and costlier
             # for a handful of small assets (aws/aws-cdk#23016).
@@ -77,6 +99,7 @@ class PipelineStack(Stack):
         # Built now rather than at synth so that the generated constructs exist to be checked.
         self.pipeline.build_pipeline()
         acknowledge_pipeline_findings(self, self.pipeline)
+        self._check_quotas()
 
     def _add_environment(self, environment: Environment) -> None:
         config = self.config
@@ -98,29 +121,55 @@ class PipelineStack(Stack):
         self.pipeline.add_stage(sharing, pre=pre)
         self.sharing_stages[environment.name] = sharing
 
-        wave = self.pipeline.add_wave(f"{environment.name}-consumers")
-        stages = []
-        for consumer in environment.consumers:
-            stage = ConsumerStage(
-                self._stage_scope,
-                f"{environment.name}-{consumer.name}",
-                config=config,
-                environment=environment,
-                consumer=consumer,
-            )
-            wave.add_stage(stage)
-            stages.append(stage)
-        self.consumer_stages[environment.name] = stages
-        wave.add_post(self._check_step(environment, stages))
+        consumers = environment.consumers
+        chunks = [consumers[i : i + self.consumers_per_wave] for i in range(0, len(consumers), self.consumers_per_wave)]
+        self.consumer_stages[environment.name] = []
+        for number, chunk in enumerate(chunks, start=1):
+            suffix = "" if len(chunks) == 1 else f"-{number}"
+            wave = self.pipeline.add_wave(f"{environment.name}-consumers{suffix}")
+            step_role_arn = pipeline_check_step_role_arn(config, environment, number)
+            stages = []
+            for consumer in chunk:
+                stage = ConsumerStage(
+                    self._stage_scope,
+                    f"{environment.name}-{consumer.name}",
+                    config=config,
+                    environment=environment,
+                    consumer=consumer,
+                    check_step_role_arn=step_role_arn,
+                )
+                wave.add_stage(stage)
+                stages.append(stage)
+            self.consumer_stages[environment.name] += stages
+            wave.add_post(self._check_step(environment, number, suffix, stages))
 
-    def _check_step(self, environment: Environment, stages: list[ConsumerStage]) -> pipelines.CodeBuildStep:
+    def _check_quotas(self) -> None:
+        stages = self.pipeline.pipeline.stages
+        if len(stages) > MAX_STAGES:
+            raise PipelineTooLarge(f"the pipeline has {len(stages)} stages, more than CodePipeline's {MAX_STAGES}")
+        for stage in stages:
+            if len(stage.actions) > MAX_ACTIONS_PER_STAGE:
+                raise PipelineTooLarge(
+                    f"pipeline stage {stage.stage_name} has {len(stage.actions)} actions, more than "
+                    f"{MAX_ACTIONS_PER_STAGE}: lower consumers_per_wave"
+                )
+        resources = sum(1 for node in self.node.find_all() if CfnResource.is_cfn_resource(node))
+        if resources >= MAX_RESOURCES:
+            raise PipelineTooLarge(
+                f"the pipeline stack has {resources} resources, CloudFormation allows {MAX_RESOURCES}: "
+                "split the environments across several configs, one pipeline each"
+            )
+
+    def _check_step(
+        self, environment: Environment, number: int, suffix: str, stages: list[ConsumerStage]
+    ) -> pipelines.CodeBuildStep:
         """One test step per wave: every CodeBuild step costs the pipeline stack a project, a role and a
         policy, so a step per consumer would not scale."""
         names = Names.of(self.config, environment)
         role = iam.Role(
             self,
-            f"{environment.name}-CheckStepRole",
-            role_name=pipeline_check_step_role(self.config, environment),
+            f"{environment.name}-CheckStepRole{suffix}",
+            role_name=pipeline_check_step_role(self.config, environment, number),
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description=f"Pipeline test step of {environment.name}: may only assume the consumers' check roles",
         )
@@ -144,7 +193,7 @@ class PipelineStack(Stack):
             outputs[target.function_variable] = stage.stack.function_name
             outputs[target.role_variable] = stage.stack.check_role_arn
         return pipelines.CodeBuildStep(
-            f"Check-{environment.name}",
+            f"Check-{environment.name}{suffix}",
             input=self.source,
             role=role,
             install_commands=[f"python3 -m pip install --quiet boto3=={pinned_version('boto3')}"],
@@ -167,3 +216,15 @@ def _source(scope: Construct, config: Config) -> pipelines.CodePipelineSource:
         connection_arn=repository.connection_arn,
         trigger_on_push=True,
     )
+
+
+def _check_stage_count(config: Config, consumers_per_wave: int) -> None:
+    """Before any construct exists: the stages the configuration needs, against CodePipeline's quota."""
+    stages = FIXED_STAGES + sum(1 + math.ceil(len(e.consumers) / consumers_per_wave) for e in config.environments)
+    if stages > MAX_STAGES:
+        consumers = sum(len(e.consumers) for e in config.environments)
+        raise PipelineTooLarge(
+            f"{len(config.environments)} environments with {consumers} consumers need {stages} pipeline stages, "
+            f"more than CodePipeline's {MAX_STAGES} (each environment takes one stage plus one per "
+            f"{consumers_per_wave} consumers): split the environments across several configs, one pipeline each"
+        )

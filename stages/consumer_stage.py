@@ -22,9 +22,17 @@ class ConsumerStage(Stage):
         config: Config,
         environment: Environment,
         consumer: Consumer,
+        check_step_role_arn: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, env=CdkEnvironment(account=consumer.account, region=consumer.region), **kwargs)
         self.consumer = consumer
-        self.stack = ConsumerStack(self, "Consumer", config=config, environment=environment, consumer=consumer)
+        self.stack = ConsumerStack(
+            self,
+            "Consumer",
+            config=config,
+            environment=environment,
+            consumer=consumer,
+            check_step_role_arn=check_step_role_arn,
+        )
         apply_checks(self, project=config.project, environment=environment.name)

@@ -113,7 +113,7 @@ def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
             "Condition": {
-                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/datashare-prod-check-step"}
+                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/datashare-prod-check-step-1"}
             },
         }
     ]

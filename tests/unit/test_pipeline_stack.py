@@ -77,14 +77,13 @@ def test_self_mutation_uses_the_cli_version_pinned_in_package_json(example):
 def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_order(example):
     stages = _pipeline(example)["Stages"][4:]  # after Source, Build, UpdatePipeline, Assets
     assert [stage["Name"] for stage in stages] == ["dev-sharing", "dev-analytics", "prod-sharing", "prod-consumers"]
-    # The wave deploys its consumers in parallel (same run order), then one check step for all of them.
+    # The wave deploys its consumers in parallel (same run order, one action each: no change sets), then
+    # one check step for all of them.
     prod_consumers = _actions(stages[3])
     assert prod_consumers == [
-        ("prod-analytics.Consumer.Prepare", "CloudFormation", 1),
-        ("prod-reporting.Consumer.Prepare", "CloudFormation", 1),
-        ("prod-analytics.Consumer.Deploy", "CloudFormation", 2),
-        ("prod-reporting.Consumer.Deploy", "CloudFormation", 2),
-        ("Check-prod", "CodeBuild", 3),
+        ("prod-analytics.Consumer.Deploy", "CloudFormation", 1),
+        ("prod-reporting.Consumer.Deploy", "CloudFormation", 1),
+        ("Check-prod", "CodeBuild", 2),
     ]
 
 
@@ -127,7 +126,7 @@ def test_one_check_step_per_wave_reads_function_names_from_stack_outputs(example
 
 def test_check_step_role_may_only_assume_the_waves_check_roles(example):
     template = example.template_json(example.pipeline)
-    statements = inline_statements(template, role_named(template, "datashare-prod-check-step"))
+    statements = inline_statements(template, role_named(template, "datashare-prod-check-step-1"))
     assumes = [s for s in statements if "sts:AssumeRole" in json.dumps(s["Action"])]
     assert assumes == [
         {

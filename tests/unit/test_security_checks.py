@@ -59,7 +59,11 @@ def test_a_finding_inside_a_stage_fails_synth(tmp_path, stage_class):
     config = load_config(EXAMPLE)
     environment = config.environments[1]
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
-    kwargs = {"consumer": environment.consumers[0]} if stage_class is ConsumerStage else {}
+    kwargs = (
+        {"consumer": environment.consumers[0], "check_step_role_arn": "arn:aws:iam::111111111111:role/check"}
+        if stage_class is ConsumerStage
+        else {}
+    )
     stage = stage_class(app, "Probe", config=config, environment=environment, **kwargs)
     # A wildcard policy nobody acknowledged: AwsSolutions-IAM5 must stop the synth.
     role = iam.Role(stage.stack, "Careless", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))

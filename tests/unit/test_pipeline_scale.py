@@ -1,0 +1,118 @@
+"""The pipeline within CodePipeline's and CloudFormation's quotas: waves of at most 49 consumers, one test
+step per wave, and a clear error where one pipeline cannot hold a configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import aws_cdk as cdk
+import pytest
+
+import stacks.pipeline_stack as pipeline_stack
+from config import load_config
+from config.loader import parse_config
+from stacks.pipeline_stack import PipelineStack, PipelineTooLarge
+from tests.conftest import EXAMPLE
+from tests.templates import only
+from tools.assembly import ROOT, cdk_json_context
+
+
+def _config(environments: int, consumers: int) -> str:
+    lines = [
+        "project: scale",
+        'tooling: {account: "111111111111", region: eu-west-1}',
+        "repository: {codecommit_repository: data-sharing}",
+        "consumer_image: public.ecr.aws/example/consumer:1.0",
+        "environments:",
+    ]
+    for e in range(environments):
+        lines += [
+            f"  - name: e{e}",
+            f'    source: {{account: "{200000000000 + e:012d}", region: eu-west-1}}',
+            "    consumers:",
+        ]
+        lines += [
+            f'      - {{name: c{c}, account: "{300000000000 + c:012d}", region: eu-west-1}}' for c in range(consumers)
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _app(tmp_path) -> cdk.App:
+    return cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+
+
+def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test_step(tmp_path):
+    config = parse_config(_config(1, 5))
+    app = _app(tmp_path)
+    stack = PipelineStack(app, "scale-pipeline", config=config, config_path="scale.yaml", consumers_per_wave=2)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    stages = only(template, "AWS::CodePipeline::Pipeline")["Properties"]["Stages"]
+    waves = {s["Name"]: [a["Name"] for a in s["Actions"]] for s in stages if s["Name"].startswith("e0-")}
+    assert waves == {
+        "e0-sharing": ["Deploy"],
+        "e0-consumers-1": ["e0-c0.Consumer.Deploy", "e0-c1.Consumer.Deploy", "Check-e0-1"],
+        "e0-consumers-2": ["e0-c2.Consumer.Deploy", "e0-c3.Consumer.Deploy", "Check-e0-2"],
+        "e0-c4": ["Consumer.Deploy", "Check-e0-3"],  # a wave of one stage takes that stage's name
+    }
+    # Each wave's step role may assume only its own consumers' check roles, and they trust only it.
+    roles = {
+        r["Properties"]["RoleName"]: k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName", "").startswith("scale-e0-check-step-")
+    }
+    assert sorted(roles) == ["scale-e0-check-step-1", "scale-e0-check-step-2", "scale-e0-check-step-3"]
+    consumer = pipeline_stack_consumer(stack, 4)
+    trust = json.dumps(
+        app.synth()
+        .get_nested_assembly(cdk.Stage.of(consumer).artifact_id)
+        .get_stack_artifact(consumer.artifact_id)
+        .template
+    )
+    assert "role/scale-e0-check-step-3" in trust and "check-step-1" not in trust
+
+
+def pipeline_stack_consumer(stack: PipelineStack, index: int) -> cdk.Stack:
+    return stack.consumer_stages["e0"][index].stack
+
+
+def test_stage_count_beyond_the_quota_fails_before_any_construct_with_the_fix_named(tmp_path):
+    # 4 fixed stages + 24 environments x (sharing + 1 wave) = 52 stages.
+    config = parse_config(_config(24, 1))
+    app = _app(tmp_path)
+    with pytest.raises(
+        PipelineTooLarge,
+        match=r"24 environments with 24 consumers need 52 pipeline stages, more "
+        r"than CodePipeline's 50 .*split the environments across several configs",
+    ):
+        PipelineStack(app, "big", config=config, config_path="big.yaml")
+    assert app.node.children == []
+
+
+def test_too_many_actions_or_resources_fail_synth_with_the_reason(tmp_path, monkeypatch):
+    config = load_config(EXAMPLE)
+    monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 2)
+    with pytest.raises(PipelineTooLarge, match="pipeline stage prod-consumers has 3 actions, more than 2"):
+        PipelineStack(_app(tmp_path / "a"), "p", config=config, config_path="x.yaml")
+    monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 50)
+    monkeypatch.setattr(pipeline_stack, "MAX_RESOURCES", 20)
+    with pytest.raises(PipelineTooLarge, match=r"the pipeline stack has \d+ resources, CloudFormation allows 20"):
+        PipelineStack(_app(tmp_path / "b"), "p", config=config, config_path="x.yaml")
+
+
+def test_app_reports_a_config_too_large_in_one_line(tmp_path):
+    config_path = tmp_path / "big.yaml"
+    config_path.write_text(_config(24, 1))
+    environment = {
+        **os.environ,
+        "CDK_OUTDIR": str(tmp_path / "out"),
+        "CDK_CONTEXT_JSON": json.dumps({"config": str(config_path)}),
+    }
+    result = subprocess.run(
+        [sys.executable, "pipeline_app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "need 52 pipeline stages" in lines[0]
