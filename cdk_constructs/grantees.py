@@ -3,7 +3,8 @@
 The sharing stage deploys before the consumer roles exist, and AWS rejects a policy that names a role ARN
 that does not exist yet. So a grant names the consumer *accounts* as principals and admits only the
 consumer *roles* with an `aws:PrincipalArn` condition: never a whole account. With an organization id the
-grant names the organization instead, so its size does not grow with the number of consumers.
+grant names the organization instead, so its size does not grow with the number of consumers; without one it
+grows by one account principal per consumer.
 """
 
 from __future__ import annotations
@@ -25,18 +26,15 @@ class Grantees:
 
     @classmethod
     def consumer_roles(cls, names: Names, consumers: Sequence[Consumer], *, organization_id: str | None) -> Grantees:
+        # The consumer roles have the same names in every consumer account: the principals say which
+        # accounts, the condition which roles in them. Together that is exactly the consumer roles, and the
+        # condition does not grow with the number of consumers.
+        only_consumer_roles = {"ArnLike": {"aws:PrincipalArn": names.consumer_role_arn_patterns()}}
         if organization_id:
-            return cls(
-                principals=(iam.OrganizationPrincipal(organization_id),),
-                conditions={"ArnLike": {"aws:PrincipalArn": names.consumer_role_arn_patterns()}},
-            )
+            return cls(principals=(iam.OrganizationPrincipal(organization_id),), conditions=only_consumer_roles)
         return cls(
             principals=tuple(iam.AccountPrincipal(consumer.account) for consumer in consumers),
-            conditions={
-                "ArnEquals": {
-                    "aws:PrincipalArn": [arn for consumer in consumers for arn in names.consumer_role_arns(consumer)]
-                }
-            },
+            conditions=only_consumer_roles,
         )
 
     def statement(

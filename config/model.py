@@ -184,6 +184,8 @@ class Config(_Frozen):
     ) = None
     # Image of the consumer's ECS task. None: build runtime/Dockerfile as a CDK asset.
     consumer_image: Annotated[StrictStr, AfterValidator(_pattern(IMAGE, "a container image reference"))] | None = None
+    # IAM's quota on a role trust policy: 2048 characters, or 4096 where AWS raised it for the account.
+    trust_policy_quota: Literal[2048, 4096] = 2048
     environments: Annotated[tuple[Environment, ...], Field(min_length=1)]
 
     @model_validator(mode="after")

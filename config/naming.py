@@ -85,11 +85,8 @@ class Names:
     def consumer_role_names(self) -> tuple[str, str]:
         return (self.function_role, self.task_role)
 
-    def consumer_role_arns(self, consumer: Consumer) -> list[str]:
-        return [self.role_arn(consumer.account, name) for name in self.consumer_role_names]
-
     def consumer_role_arn_patterns(self) -> list[str]:
-        """Consumer roles in any account, for grants by organization."""
+        """The consumer roles in any account: grants pair them with the accounts (or the organization)."""
         return [self.role_arn("*", name) for name in self.consumer_role_names]
 
     def check_role_arn(self, consumer: Consumer) -> str:

@@ -35,4 +35,9 @@ class ConsumerStage(Stage):
             consumer=consumer,
             check_step_role_arn=check_step_role_arn,
         )
-        apply_checks(self, project=config.project, environment=environment.name)
+        apply_checks(
+            self,
+            project=config.project,
+            environment=environment.name,
+            trust_policy_quota=config.trust_policy_quota,
+        )

@@ -18,4 +18,9 @@ class SharingStage(Stage):
         source = environment.source
         super().__init__(scope, id, env=CdkEnvironment(account=source.account, region=source.region), **kwargs)
         self.stack = SharingStack(self, "Sharing", config=config, environment=environment)
-        apply_checks(self, project=config.project, environment=environment.name)
+        apply_checks(
+            self,
+            project=config.project,
+            environment=environment.name,
+            trust_policy_quota=config.trust_policy_quota,
+        )

@@ -10,14 +10,13 @@ from aws_cdk.assertions import Match
 from config.naming import Names
 from tests.templates import by_sid, only
 
+# The consumer roles by name, in any account; the principals name the accounts.
 PROD_ROLES = [
-    "arn:aws:iam::555555555555:role/datashare-prod-consumer-function",
-    "arn:aws:iam::555555555555:role/datashare-prod-consumer-task",
-    "arn:aws:iam::666666666666:role/datashare-prod-consumer-function",
-    "arn:aws:iam::666666666666:role/datashare-prod-consumer-task",
+    "arn:aws:iam::*:role/datashare-prod-consumer-function",
+    "arn:aws:iam::*:role/datashare-prod-consumer-task",
 ]
 PROD_ACCOUNTS = ["arn:aws:iam::555555555555:root", "arn:aws:iam::666666666666:root"]
-ONLY_CONSUMER_ROLES = {"ArnEquals": {"aws:PrincipalArn": PROD_ROLES}}
+ONLY_CONSUMER_ROLES = {"ArnLike": {"aws:PrincipalArn": PROD_ROLES}}
 
 
 def _shared_bucket_policy(example, environment="prod") -> dict[str, Any]:

@@ -1,0 +1,89 @@
+"""Policy sizes are checked at synth against AWS's quotas, with the fix named."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+
+from config import load_config
+from stages.policy_sizes import INTRINSIC_WEIGHT, measure, size
+from stages.sharing_stage import SharingStage
+from tests.conftest import EXAMPLE
+from tools.assembly import cdk_json_context
+
+
+def _statement(principals: int) -> dict:
+    return {
+        "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{100000000000 + i}:root" for i in range(principals)]},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::bucket/*",
+    }
+
+
+def _template(kind: str, properties: dict) -> dict:
+    return {"Resources": {"It": {"Type": kind, "Properties": properties}}}
+
+
+def test_size_is_compact_json_with_intrinsics_counted_generously():
+    assert size({"a": [1, 2]}) == len('{"a":[1,2]}')
+    assert size({"Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}}) == len('{"Resource":}') + INTRINSIC_WEIGHT
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "limit", "rule"),
+    [
+        ("AWS::S3::BucketPolicy", "PolicyDocument", 20 * 1024, "BucketPolicySize"),
+        ("AWS::KMS::Key", "KeyPolicy", 32 * 1024, "KeyPolicySize"),
+        ("AWS::IAM::ManagedPolicy", "PolicyDocument", 6 * 1024, "ManagedPolicySize"),
+        ("AWS::IAM::Role", "AssumeRolePolicyDocument", 2048, "TrustPolicySize"),
+    ],
+)
+def test_each_quota_is_enforced_just_above_its_limit(kind, key, limit, rule):
+    principals = 1
+    while size({"Statement": [_statement(principals)]}) <= limit:
+        principals += 1
+    fits = _template(kind, {key: {"Statement": [_statement(principals - 1)]}})
+    too_big = _template(kind, {key: {"Statement": [_statement(principals)]}})
+    assert measure(fits, 2048) == []
+    ((quota, logical_id, measured),) = measure(too_big, 2048)
+    assert (quota.rule, logical_id) == (rule, "It") and measured > limit
+    assert "organization_id" in quota.fix
+
+
+def test_a_raised_trust_quota_is_honoured_and_otherwise_suggested():
+    role = _template("AWS::IAM::Role", {"AssumeRolePolicyDocument": {"Statement": [_statement(80)]}})
+    ((quota, _, _),) = measure(role, 2048)
+    assert "trust_policy_quota: 4096" in quota.fix
+    assert measure(role, 4096) == []
+
+
+def test_inline_policies_of_a_role_add_up():
+    document = {"Statement": [_statement(160)]}  # about 5,400 characters each
+    template = {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+            "One": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": document}},
+            "Two": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": document}},
+        }
+    }
+    ((quota, logical_id, _),) = measure(template, 2048)
+    assert (quota.rule, logical_id) == ("InlinePoliciesSize", "Role")
+
+
+def test_an_oversized_policy_in_a_stage_fails_synth_with_the_fix(tmp_path):
+    config = load_config(EXAMPLE)
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    stage = SharingStage(app, "Probe", config=config, environment=config.environments[1])
+    role = iam.Role(
+        stage.stack,
+        "Crowded",
+        assumed_by=iam.CompositePrincipal(*[iam.AccountPrincipal(str(100000000000 + i)) for i in range(80)]),
+    )
+    assert role
+    with pytest.raises(RuntimeError, match="ValidationFailed") as raised:
+        app.synth()
+    message = str(raised.value)
+    assert "TrustPolicySize" in message or "role trust policy" in message
+    assert "organization_id" in message
