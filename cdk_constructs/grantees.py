@@ -50,4 +50,6 @@ class Grantees:
 
     def trust(self) -> iam.IPrincipal:
         """The same admission as an AssumeRole trust policy."""
-        return iam.PrincipalWithConditions(iam.CompositePrincipal(*self.principals), self.conditions)
+        # A CompositePrincipal cannot hold a principal with conditions of its own (the organization's).
+        principal = self.principals[0] if len(self.principals) == 1 else iam.CompositePrincipal(*self.principals)
+        return iam.PrincipalWithConditions(principal, self.conditions)

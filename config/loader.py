@@ -15,6 +15,25 @@ class ConfigError(Exception):
     """A configuration that cannot be used; the message is one line meant for the user."""
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice is an error: plain YAML keeps the last one silently,
+    so a second `consumers:` would drop the first list without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise _DuplicateKey(f"key {key!r} given twice (line {mark.line + 1}, column {mark.column + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path) -> Config:
     path = Path(path)
     try:
@@ -43,7 +62,9 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     try:
         # Booleans and numbers stay YAML's, but the schema is strict: an unquoted account id is an
         # integer and is rejected with a message rather than silently reformatted.
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)
+    except _DuplicateKey as error:
+        raise ConfigError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -146,6 +146,29 @@ BAD = [
         _set("environments.0.consumers", "analytics"),
         "environments[0].consumers: 'analytics' must be a list",
     ),
+    ("organization id not a string", _set("organization_id", 1234), "organization_id: 1234 must be a string"),
+    (
+        "branch with a space",
+        _set("repository.branch", "my branch"),
+        "repository.branch: 'my branch' is not a git branch name",
+    ),
+    (
+        "bad image",
+        _set("consumer_image", "Not An Image"),
+        "consumer_image: 'Not An Image' is not a container image reference",
+    ),
+    ("trust quota not a quota", _set("trust_policy_quota", 3000), "trust_policy_quota: 3000 must be 2048 or 4096"),
+    (
+        "environment not a mapping",
+        _set("environments.0", "dev"),
+        "environments[0]: 'dev' must be a mapping of settings",
+    ),
+    ("project missing", _set("project", _DELETE), "project: required field is missing"),
+    (
+        "connection and codecommit both",
+        _set("repository.codecommit_repository", "repo"),
+        "repository.connection_arn: unknown key",
+    ),
     (
         "source not a mapping",
         _set("environments.0.source", "222222222222"),
@@ -169,6 +192,8 @@ def test_bad_config_is_one_line_naming_field_and_value(change, message):
         ("project: [unclosed", "YAML syntax error at line 1"),
         ("- just\n- a list\n", "expected a mapping of settings at the top level, got list"),
         ("", "expected a mapping of settings at the top level, got NoneType"),
+        ("project: a\nproject: b\n", "key 'project' given twice .line 2, column 1."),
+        ("environments:\n  - name: dev\n    name: prod\n", "key 'name' given twice .line 3"),
     ],
 )
 def test_unreadable_yaml_is_one_line(text, message):
@@ -176,11 +201,25 @@ def test_unreadable_yaml_is_one_line(text, message):
         parse_config(text)
 
 
-def test_missing_and_unreadable_files(tmp_path):
+def test_missing_and_unreadable_files(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="file not found"):
         load_config(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="is a directory"):
         load_config(tmp_path)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"project: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(binary)
+    # root reads any file whatever its mode, so the permission error is simulated.
+    locked = tmp_path / "locked.yaml"
+    locked.write_text("project: x\n")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(ConfigError, match=r"locked\.yaml: permission denied"):
+        load_config(locked)
 
 
 def test_example_config_is_valid_and_frozen():

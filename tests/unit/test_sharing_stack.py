@@ -246,3 +246,30 @@ def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
     for replica in properties.get("Replicas", []):
         documents.append(replica.get("ResourcePolicy", {}).get("PolicyDocument"))
     return [document for document in documents if document]
+
+
+def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles(tmp_path):
+    # Found by the property test: grants by organization combined with the identity-based table access.
+    from config.loader import parse_config
+    from tests.conftest import ORGANIZATION_CONFIG
+    from tools.assembly import synthesize
+
+    config = parse_config(ORGANIZATION_CONFIG.replace("table_access: resource-policy", "table_access: role"))
+    synthesized = synthesize(config, tmp_path)
+    role = only(synthesized.template_json(synthesized.sharing("prod")), "AWS::IAM::Role")["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Condition": {
+                "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
+                "ArnLike": {
+                    "aws:PrincipalArn": [
+                        "arn:aws:iam::*:role/orgshare-prod-consumer-function",
+                        "arn:aws:iam::*:role/orgshare-prod-consumer-task",
+                    ]
+                },
+            },
+        }
+    ]

@@ -1,0 +1,97 @@
+"""Property: any configuration, however mangled, is either valid or rejected with one clean line; and a
+valid one synthesizes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from config.loader import ConfigError, parse_config
+from tests.conftest import EXAMPLE
+from tools.assembly import synthesize
+
+BASE = yaml.safe_load(EXAMPLE.read_text())
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**13), max_value=10**13),
+    st.text(max_size=30),
+    st.sampled_from(["read", "read-write", "role", "resource-policy", "eu-west-1", "222222222222", "o-abcdefghij"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    paths = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            paths += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            paths += _paths(value, (*prefix, index))
+    return paths
+
+
+PATHS = _paths(BASE)
+
+
+@st.composite
+def mangled(draw) -> str:
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        path = draw(st.sampled_from(PATHS))
+        node = data
+        try:
+            for part in path[:-1]:
+                node = node[part]
+            if draw(st.booleans()) and isinstance(node, dict):
+                node.pop(path[-1], None)
+            else:
+                node[path[-1]] = draw(values)
+        except (KeyError, IndexError, TypeError):
+            continue
+    return yaml.safe_dump(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mangled())
+def test_any_config_is_valid_or_one_clean_line(text):
+    try:
+        parse_config(text)
+    except ConfigError as error:
+        message = str(error)
+        assert message and "\n" not in message
+        assert "Traceback" not in message
+
+
+@st.composite
+def valid_variants(draw) -> str:
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    environment = data["environments"][draw(st.integers(min_value=0, max_value=1))]
+    environment["share"] = {
+        "bucket": draw(st.sampled_from(["read", "read-write"])),
+        "table": draw(st.sampled_from(["read", "read-write"])),
+        "table_access": draw(st.sampled_from(["role", "resource-policy"])),
+    }
+    environment["approval"] = draw(st.booleans())
+    if draw(st.booleans()):
+        data["organization_id"] = "o-abcdefghij"
+    return yaml.safe_dump(data)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_variants())
+def test_valid_variants_synthesize_without_findings(text):
+    config = parse_config(text)
+    with tempfile.TemporaryDirectory() as outdir:
+        synthesize(config, Path(outdir))  # raises on any cdk-nag or policy size finding
