@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from config.loader import parse_config
+from tools.bench import __main__ as bench
+from tools.bench.measure import config_with, measure
+
+
+def test_generated_configs_are_valid_and_split_over_two_environments():
+    config = parse_config(config_with(7))
+    assert [len(e.consumers) for e in config.environments] == [4, 3]
+    assert config.organization_id
+
+
+def test_measure_reports_the_pipeline_shape_and_policy_sizes():
+    row = measure(3)
+    assert row["consumers"] == 3
+    assert row["stages"] == 4 + 2 * 2  # fixed stages, then a sharing stage and one wave per environment
+    assert row["max_actions_in_a_stage"] == 3  # two consumer deploys and the wave's test step
+    assert set(row["largest_policies"]) == {"bucket", "key", "trust", "managed"}
+    assert row["synth_seconds"] > 0
+
+
+def test_report_and_plot_are_written(tmp_path):
+    rows = [
+        {
+            "consumers": n,
+            "synth_seconds": n / 10,
+            "peak_mb": 100 + n,
+            "pipeline_resources": 30,
+            "max_actions_in_a_stage": 3,
+            "stages": 8,
+            "largest_policies": {"bucket": 900},
+        }
+        for n in (1, 10)
+    ]
+    markdown = bench._markdown(rows)
+    assert "| 10 | 1.0 | 110 | 30 | 3 | 8 | bucket 900 |" in markdown
+    bench._plot(rows, tmp_path / "bench.png")
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,1 @@
+"""`make bench`: how synthesis scales with the number of consumer accounts."""
