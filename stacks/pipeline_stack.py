@@ -74,7 +74,7 @@ class PipelineStack(Stack):
             self_mutation=True,
             enable_key_rotation=True,
             # One CloudFormation action per stack instead of two (change set, then execute): half the actions
-            # per stage, so twice the consumers per wave. ConfirmPermissionsBroadening reviews IAM changes.
+            # per stage, so twice the consumers per wave.
             use_change_sets=False,
             cli_version=cdk_cli_version(),
             # One publishing action for all assets: per-asset CodeBuild projects are slower and costlier
