@@ -38,14 +38,25 @@ IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 
 
 @cache
+def _botocore() -> botocore.session.Session:
+    # Loading botocore's endpoint data takes about 0.2 s: once per process, not once per question.
+    return botocore.session.get_session()
+
+
+@cache
 def known_regions() -> frozenset[str]:
     """Region names from botocore's bundled endpoint data: offline, and current with the installed SDK."""
-    session = botocore.session.get_session()
+    session = _botocore()
     return frozenset(
         region
         for partition in session.get_available_partitions()
         for region in session.get_available_regions("sts", partition_name=partition)
     )
+
+
+@cache
+def partition_of(region: str) -> str:
+    return _botocore().get_partition_for_region(region)
 
 
 def _account_id(value: str) -> str:
@@ -97,7 +108,7 @@ class AccountRegion(_Frozen):
 
     @property
     def partition(self) -> str:
-        return botocore.session.get_session().get_partition_for_region(self.region)
+        return partition_of(self.region)
 
 
 class ConnectionRepository(_Frozen):
