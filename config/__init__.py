@@ -8,6 +8,7 @@ from config.model import (
     ConnectionRepository,
     Consumer,
     Environment,
+    Notifications,
     Share,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "ConnectionRepository",
     "Consumer",
     "Environment",
+    "Notifications",
     "Share",
     "load_config",
     "load_config_or_report",

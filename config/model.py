@@ -35,6 +35,7 @@ OWNER_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 CODECOMMIT_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @cache
@@ -182,6 +183,12 @@ class Environment(_Frozen):
         return self
 
 
+class Notifications(_Frozen):
+    """Who hears of failed pipeline runs and approvals waiting (an SNS topic in the tooling account)."""
+
+    emails: tuple[Annotated[StrictStr, AfterValidator(_pattern(EMAIL, "an e-mail address"))], ...] = ()
+
+
 class Config(_Frozen):
     # Prefix of every physical name (bucket, table, roles): keep it short, names have length limits.
     project: ProjectName
@@ -195,6 +202,7 @@ class Config(_Frozen):
     ) = None
     # Image of the consumer's ECS task. None: build runtime/Dockerfile as a CDK asset.
     consumer_image: Annotated[StrictStr, AfterValidator(_pattern(IMAGE, "a container image reference"))] | None = None
+    notifications: Notifications = Notifications()
     # IAM's quota on a role trust policy: 2048 characters, or 4096 where AWS raised it for the account.
     trust_policy_quota: Literal[2048, 4096] = 2048
     environments: Annotated[tuple[Environment, ...], Field(min_length=1)]

@@ -46,7 +46,15 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline
             "CloudTrail records their access."
         ),
     }
-    for project in _codebuild_projects(stack):
+    for function in _resources_of(stack, "AWS::Lambda::Function"):
+        # Only CDK Pipelines' own function lives here: ConfirmPermissionsBroadening's auto-approver.
+        findings[f"AwsSolutions-IAM5[Resource::<{function}.Arn>:*]"] = (
+            "The security check invokes versions of CDK Pipelines' own auto-approve function."
+        )
+        findings[
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+        ] = "CDK Pipelines' auto-approve function writes its logs with the basic Lambda execution role."
+    for project in _resources_of(stack, "AWS::CodeBuild::Project"):
         findings[
             f"AwsSolutions-IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/codebuild/<{project}>:*]"
         ] = "The CodeBuild project's own log streams."
@@ -73,9 +81,9 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline
         acknowledge(stack, finding, reason)
 
 
-def _codebuild_projects(stack: Stack) -> list[str]:
+def _resources_of(stack: Stack, kind: str) -> list[str]:
     return [
         stack.get_logical_id(node)
         for node in stack.node.find_all()
-        if CfnResource.is_cfn_resource(node) and node.cfn_resource_type == "AWS::CodeBuild::Project"
+        if CfnResource.is_cfn_resource(node) and node.cfn_resource_type == kind
     ]

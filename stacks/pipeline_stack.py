@@ -20,6 +20,7 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs.notifications import PipelineNotifications
 from config.model import CodeCommitRepository, Config, Environment
 from config.naming import Names, pipeline_check_step_role, pipeline_check_step_role_arn
 from config.toolchain import cdk_cli_version, pinned_version
@@ -64,6 +65,7 @@ class PipelineStack(Stack):
         # do not run for a Stage nested in a Stack.
         self._stage_scope = scope
         self.source = _source(self, config)
+        self.notifications = PipelineNotifications(self, "Notifications", emails=config.notifications.emails)
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -98,26 +100,32 @@ class PipelineStack(Stack):
             self._add_environment(environment)
         # Built now rather than at synth so that the generated constructs exist to be checked.
         self.pipeline.build_pipeline()
+        self.notifications.watch(self.pipeline.pipeline)
         acknowledge_pipeline_findings(self, self.pipeline)
         self._check_quotas()
 
     def _add_environment(self, environment: Environment) -> None:
         config = self.config
-        pre: list[pipelines.Step] = []
-        if environment.approval:
-            pre.append(
-                pipelines.ManualApprovalStep(
-                    f"Approve-{environment.name}",
-                    comment=f"Deploy the {environment.name} share from account {environment.source.account} "
-                    f"to {len(environment.consumers)} consumer account(s)?",
-                )
-            )
         sharing = SharingStage(
             self._stage_scope,
             f"{environment.name}-sharing",
             config=config,
             environment=environment,
         )
+        pre: list[pipelines.Step] = []
+        if environment.approval:
+            # The sharing stage holds every grant to other accounts: a change that widens IAM permissions
+            # there waits for its own approval, then the environment's approval gate.
+            broadening = pipelines.ConfirmPermissionsBroadening(
+                f"Broadening-{environment.name}", stage=sharing, notification_topic=self.notifications.topic
+            )
+            approval = pipelines.ManualApprovalStep(
+                f"Approve-{environment.name}",
+                comment=f"Deploy the {environment.name} share from account {environment.source.account} "
+                f"to {len(environment.consumers)} consumer account(s)?",
+            )
+            approval.add_step_dependency(broadening)  # pre steps run side by side unless told otherwise
+            pre += [broadening, approval]
         self.pipeline.add_stage(sharing, pre=pre)
         self.sharing_stages[environment.name] = sharing
 

@@ -57,7 +57,7 @@ def test_two_environments_pass_end_to_end_in_pipeline_order_and_the_data_outlive
         "prod-analytics/Consumer",
     ]
     assert _steps(rehearsal, "test") == ["Check-dev", "Check-prod"]
-    assert _steps(rehearsal, "approve") == ["Approve-prod"]
+    assert _steps(rehearsal, "approve") == ["Broadening-prod", "Approve-prod"]
     phases = [row.phase for row in rehearsal.rows]
     assert phases.index("approve") == phases.index("test") + 1  # after dev's check, before prod deploys
     assert sorted(_steps(rehearsal, "bootstrap")) == [
@@ -102,7 +102,7 @@ def test_an_approval_gate_without_a_terminal_stops_before_deploying(tmp_path):
     code, out, rehearsal = _rehearse(tmp_path, APPROVAL_FIRST, approve=False, ask=None)
     assert code == EXIT_APPROVAL
     assert _steps(rehearsal, "deploy") == []
-    assert "approval gate Approve-dev before dev-sharing: no terminal to ask at; pass --approve" in out
+    assert "approval gate Broadening-dev before dev-sharing: no terminal to ask at; pass --approve" in out
     assert "Result: STOPPED AT AN APPROVAL GATE" in out
 
 
@@ -115,7 +115,7 @@ def test_a_rejected_approval_stops_and_says_so(tmp_path):
 
     code, out, rehearsal = _rehearse(tmp_path, APPROVAL_FIRST, approve=False, ask=reject)
     assert code == EXIT_APPROVAL
-    assert questions and questions[0].startswith("Approve-dev: Deploy the dev share")
+    assert questions and questions[0].startswith("Broadening-dev: Confirm any broadening of IAM permissions")
     assert _steps(rehearsal, "deploy") == []
     assert "was rejected" in out
 

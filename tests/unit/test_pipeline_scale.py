@@ -93,8 +93,9 @@ def test_stage_count_beyond_the_quota_fails_before_any_construct_with_the_fix_na
 
 def test_too_many_actions_or_resources_fail_synth_with_the_reason(tmp_path, monkeypatch):
     config = load_config(EXAMPLE)
-    monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 2)
-    with pytest.raises(PipelineTooLarge, match="pipeline stage prod-consumers has 3 actions, more than 2"):
+    monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 3)
+    # prod-sharing: the broadening check and its confirmation, the approval and the deploy.
+    with pytest.raises(PipelineTooLarge, match="pipeline stage prod-sharing has 4 actions, more than 3"):
         PipelineStack(_app(tmp_path / "a"), "p", config=config, config_path="x.yaml")
     monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 50)
     monkeypatch.setattr(pipeline_stack, "MAX_RESOURCES", 20)

