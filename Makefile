@@ -6,6 +6,7 @@
 #   make access-report  evaluate every cross-account access path offline (reports/access-report.md)
 #   make bench-access   time the access report for 1 and 50 consumers
 #   make bench   synth time, memory, pipeline size and policy sizes for 1, 10, 100 and 1,000 consumers
+#   make bootstrap / doctor / deploy   the first-time path (ARGS="--yes", "--profile admin-{account}", ...)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -22,7 +23,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local summary bench-local access-report bench-access bench test lint format synth pipeline-synth clean
+.PHONY: help install local summary bench-local access-report bench-access bench bootstrap doctor deploy test lint format synth pipeline-synth clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -73,6 +74,9 @@ access-report: install
 
 bench-access: install
 	$(RUN) $(PY) -m tools.access.bench 1 50
+
+bootstrap doctor deploy: install
+	$(RUN) $(PY) -m tools.operator $@ --config $(CONFIG) $(ARGS)
 
 bench: install
 	$(RUN) $(PY) -m tools.bench $(SIZES)

@@ -1,0 +1,167 @@
+"""Operator commands against emulated accounts, with the real CDK CLI doing the bootstrapping."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from config.loader import parse_config
+from tools.operator import __main__ as operator
+from tools.operator.bootstrap import execution_policy_name
+from tools.rehearsal.cdk_cli import CLI, CdkCli
+from tools.rehearsal.emulator import Emulator
+
+CONFIG = """
+project: ops
+tooling: {account: "111111111111", region: eu-west-1}
+repository: {codecommit_repository: data-sharing}
+consumer_image: public.ecr.aws/example/consumer:1.0
+environments:
+  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    consumers:
+      - {name: analytics, account: "333333333333", region: eu-west-1}
+      - {name: reporting, account: "444444444444", region: eu-west-1}
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "ops.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    with Emulator() as emulator:
+        emulator.cdk = CdkCli(endpoint=emulator.endpoint, assembly=tmp_path)
+        emulator.sessions = lambda account, region: emulator.administrator(account).session(region)
+        emulator.sessions("111111111111", "eu-west-1").client("codecommit").create_repository(
+            repositoryName="data-sharing"
+        )
+        yield emulator
+
+
+def _run(command: list[str], emulator, config_file) -> tuple[int, str]:
+    out = io.StringIO()
+    code = operator.main([command[0], "--config", str(config_file), *command[1:]], sessions=emulator.sessions, out=out)
+    return code, out.getvalue()
+
+
+def test_doctor_names_each_account_that_is_not_ready_and_how_to_fix_it(emulator, config_file):
+    cdk, admin = emulator.cdk, emulator.administrator
+    cdk.bootstrap(admin("111111111111"), "eu-west-1", trust=None)
+    cdk.bootstrap(admin("222222222222"), "eu-west-1", trust="111111111111")
+    cdk.bootstrap(admin("333333333333"), "eu-west-1", trust="999999999999")  # trusts the wrong account
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("OK    111111111111 eu-west-1 (tooling): bootstrap version 33")
+    assert "source repository reachable" in lines[0]
+    assert lines[1].startswith("OK    222222222222 eu-west-1 (source of dev)")
+    assert "deploy and file-publishing roles trust 111111111111" in lines[1]
+    assert lines[2].startswith("FAIL  333333333333 eu-west-1 (consumer analytics of dev)")
+    assert "trusts 999999999999, not the tooling account 111111111111" in lines[2]
+    assert "-> make bootstrap" in lines[2] and "--trust 111111111111" in lines[2]
+    assert lines[3].startswith("FAIL  444444444444 eu-west-1 (consumer reporting of dev): not bootstrapped")
+    assert lines[4] == "2 of 4 accounts ready"
+
+
+def test_doctor_finds_a_missing_repository_and_credentials_in_the_wrong_account(emulator, config_file, tmp_path):
+    emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)
+    other = tmp_path / "other.yaml"
+    other.write_text(CONFIG.replace("codecommit_repository: data-sharing", "codecommit_repository: missing"))
+    code, out = _run(["doctor"], emulator, other)
+    assert code == 1
+    assert "FAIL  111111111111 eu-west-1 (tooling): CodeCommit repository missing not found" in out
+    out_wrong = io.StringIO()
+    same = emulator.administrator("111111111111")
+    operator.main(["doctor", "--config", str(config_file)], sessions=lambda a, r: same.session(r), out=out_wrong)
+    assert "222222222222 eu-west-1 (source of dev): the credentials act in 111111111111" in out_wrong.getvalue()
+
+
+def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, config_file):
+    code, out = _run(["bootstrap"], emulator, config_file)
+    assert code == 0
+    assert "cdk bootstrap aws://111111111111/eu-west-1\n" in out
+    assert (
+        "cdk bootstrap aws://333333333333/eu-west-1 --trust 111111111111 --cloudformation-execution-policies "
+        f"arn:aws:iam::333333333333:policy/{execution_policy_name(parse_config(CONFIG))}"
+    ) in out
+    code, out = _run(["bootstrap", "--admin"], emulator, config_file)
+    assert out.startswith("warning: --admin")
+    assert "--cloudformation-execution-policies arn:aws:iam::aws:policy/AdministratorAccess" in out
+
+
+def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_passes(emulator, config_file):
+    assert CLI.exists()
+    emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)
+    code, out = _run(["bootstrap", "--yes"], emulator, config_file)
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("skip  111111111111 eu-west-1 (tooling): already bootstrapped")
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("done")] == [
+        "222222222222",
+        "333333333333",
+        "444444444444",
+    ]
+    policy = (
+        emulator.sessions("333333333333", "eu-west-1")
+        .client("iam")
+        .get_policy(PolicyArn="arn:aws:iam::333333333333:policy/ops-cdk-execution")
+    )
+    assert policy["Policy"]["PolicyName"] == "ops-cdk-execution"
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "4 of 4 accounts ready"
+    code, out = _run(["bootstrap", "--yes"], emulator, config_file)
+    assert code == 0 and out.count("skip") == 4  # nothing is bootstrapped twice
+
+
+def test_deploy_refuses_until_doctor_passes(emulator, config_file):
+    code, out = _run(["deploy"], emulator, config_file)
+    assert code == 1
+    assert "error: doctor found accounts that are not ready" in out
+    assert "not bootstrapped" in out
+
+
+def test_doctor_reports_a_connection_that_is_not_available():
+    import boto3
+    from botocore.stub import Stubber
+
+    from config import load_config
+    from tests.conftest import EXAMPLE
+    from tools.operator.doctor import _source_status
+
+    config = load_config(EXAMPLE)
+    client = boto3.client("codeconnections", region_name="eu-west-1")
+    session = type("Session", (), {"client": lambda self, service: client})()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_connection",
+            {"Connection": {"ConnectionStatus": "PENDING"}},
+            {"ConnectionArn": config.repository.connection_arn},
+        )
+        problem, fix = _source_status(config, session)
+    assert problem == f"connection {config.repository.connection_arn} is PENDING"
+    assert "handshake" in fix
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_connection",
+            {"Connection": {"ConnectionStatus": "AVAILABLE"}},
+            {"ConnectionArn": config.repository.connection_arn},
+        )
+        assert _source_status(config, session) is None
+
+
+def test_the_tooling_account_is_bootstrapped_in_every_region_the_pipeline_deploys_to():
+    from config import load_config
+    from tests.conftest import EXAMPLE
+    from tools.operator.accounts import targets
+
+    found = {(t.account, t.region): t.roles for t in targets(load_config(EXAMPLE))}
+    assert found[("111111111111", "eu-west-1")] == ("tooling",)
+    assert found[("111111111111", "eu-central-1")] == ("pipeline artifacts",)  # prod's reporting consumer's region
+    assert found[("666666666666", "eu-central-1")] == ("consumer reporting of prod",)
+    assert len(found) == 7

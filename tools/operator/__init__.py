@@ -1,0 +1,2 @@
+"""Operator commands for the steps outside the pipeline: bootstrap every account, check them (doctor), and
+deploy the pipeline stack the first time."""

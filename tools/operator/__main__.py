@@ -1,0 +1,99 @@
+"""python -m tools.operator bootstrap|doctor|deploy [--config PATH] [--profile FORMAT | --assume-role NAME]
+
+  bootstrap [--yes] [--admin]  print the cdk bootstrap command of every account; run them with --yes
+  doctor                       check every account: bootstrapped, version, trust, source connection
+  deploy                       after doctor passes, deploy the pipeline stack to the tooling account once
+
+Credentials: --profile "admin-{account}" (a profile per account) or --assume-role NAME (assumed in every
+account from the current credentials); by default the current credentials for every account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config import load_config_or_report
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "node_modules" / ".bin" / "cdk"
+
+
+def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="python -m tools.operator", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["bootstrap", "doctor", "deploy"])
+    parser.add_argument("--config", default="config/example.yaml")
+    parser.add_argument("--profile", help='a profile name per account, e.g. "admin-{account}"')
+    parser.add_argument("--assume-role", help="a role to assume in every account, e.g. OrganizationAccountAccessRole")
+    parser.add_argument("--yes", action="store_true", help="bootstrap: run the commands")
+    parser.add_argument("--admin", action="store_true", help="bootstrap: AdministratorAccess as execution policy")
+    args = parser.parse_args(argv)
+    config = load_config_or_report(args.config)
+    if config is None:
+        return 2
+
+    from tools.operator import bootstrap, doctor
+    from tools.operator.accounts import session_factory
+
+    sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
+    if args.command == "doctor":
+        findings = doctor.check(config, sessions)
+        for finding in findings:
+            print(finding.line(), file=out)
+        failing = sum(not f.ok for f in findings)
+        print(f"{len(findings) - failing} of {len(findings)} accounts ready", file=out)
+        return 1 if failing else 0
+
+    if args.command == "bootstrap":
+        if args.admin:
+            print(bootstrap.ADMIN_WARNING, file=out)
+        steps = bootstrap.plan(config, sessions if args.yes else None, admin=args.admin)
+        if not args.yes:
+            for step in steps:
+                if step.policy_arn:
+                    print(
+                        f"# first, in {step.target.account}: the execution policy {step.policy_arn} "
+                        "(created by --yes; see tools/operator/bootstrap.py)",
+                        file=out,
+                    )
+                print(" ".join(step.args), file=out)
+            print("# run them with: make bootstrap ARGS=--yes", file=out)
+            return 0
+        return bootstrap.run(config, steps, sessions, cli=CLI, out=out)
+
+    # deploy
+    findings = doctor.check(config, sessions)
+    if not all(f.ok for f in findings):
+        for finding in findings:
+            if not finding.ok:
+                print(finding.line(), file=out)
+        print("error: doctor found accounts that are not ready; fix them before the first deploy", file=out)
+        return 1
+    session = sessions(config.tooling.account, config.tooling.region)
+    frozen = session.get_credentials().get_frozen_credentials()
+    environment = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": frozen.access_key,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+        "AWS_REGION": config.tooling.region,
+    }
+    if frozen.token:
+        environment["AWS_SESSION_TOKEN"] = frozen.token
+    command = [
+        str(CLI),
+        "deploy",
+        f"{config.project}-pipeline",
+        "-c",
+        f"config={args.config}",
+        "--require-approval=broadening",
+    ]
+    print(" ".join(command), file=out)
+    return subprocess.run(command, cwd=ROOT, env=environment, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

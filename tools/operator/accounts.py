@@ -1,0 +1,80 @@
+"""The accounts a config involves, and how to act in each of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import boto3
+
+from config.model import Config
+
+QUALIFIER = "hnb659fds"
+TOOLKIT_STACK = "CDKToolkit"
+VERSION_PARAMETER = f"/cdk-bootstrap/{QUALIFIER}/version"
+
+
+@dataclass(frozen=True)
+class Target:
+    account: str
+    region: str
+    roles: tuple[str, ...]  # what the account is for: "tooling", "source of dev", "consumer analytics of dev"
+
+    @property
+    def is_tooling(self) -> bool:
+        return "tooling" in self.roles or "pipeline artifacts" in self.roles
+
+    def label(self) -> str:
+        return f"{self.account} {self.region} ({', '.join(self.roles)})"
+
+
+def targets(config: Config) -> list[Target]:
+    """The tooling account first, then every source and consumer account and region, each once."""
+    found: dict[tuple[str, str], list[str]] = {(config.tooling.account, config.tooling.region): ["tooling"]}
+    for environment in config.environments:
+        key = (environment.source.account, environment.source.region)
+        found.setdefault(key, []).append(f"source of {environment.name}")
+        for consumer in environment.consumers:
+            key = (consumer.account, consumer.region)
+            found.setdefault(key, []).append(f"consumer {consumer.name} of {environment.name}")
+    # A pipeline that deploys to another region keeps a replica of its artifacts there, in a support stack
+    # of the tooling account: that region of the tooling account is bootstrapped too.
+    for _, region in list(found):
+        key = (config.tooling.account, region)
+        if key not in found:
+            found[key] = ["pipeline artifacts"]
+    return [Target(account, region, tuple(roles)) for (account, region), roles in found.items()]
+
+
+SessionFactory = Callable[[str, str], boto3.Session]
+
+
+def session_factory(*, profile: str | None, assume_role: str | None) -> SessionFactory:
+    """How to act in an account: a named profile per account (`--profile "admin-{account}"`), a role assumed
+    in every account from the current credentials (`--assume-role OrganizationAccountAccessRole`), or the
+    current credentials for all."""
+
+    def session(account: str, region: str) -> boto3.Session:
+        if profile:
+            return boto3.Session(profile_name=profile.format(account=account), region_name=region)
+        current = boto3.Session(region_name=region)
+        if not assume_role:
+            return current
+        credentials = current.client("sts").assume_role(
+            RoleArn=f"arn:{_partition(region)}:iam::{account}:role/{assume_role}",
+            RoleSessionName="data-sharing-operator",
+        )["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+
+    return session
+
+
+def _partition(region: str) -> str:
+    from config.model import partition_of
+
+    return partition_of(region)

@@ -1,0 +1,138 @@
+"""make doctor: is every account of the config ready for the pipeline? One line per account, with what to
+run to fix it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from config.model import CodeCommitRepository, Config
+from tools.operator.accounts import QUALIFIER, TOOLKIT_STACK, VERSION_PARAMETER, SessionFactory, Target, targets
+
+# The oldest bootstrap stack the synthesized stacks accept (their manifests' requiresBootstrapStackVersion),
+# and the one the pinned CDK CLI creates.
+REQUIRED_VERSION = 8
+CURRENT_VERSION = 33
+
+
+@dataclass(frozen=True)
+class Finding:
+    target: Target
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{'OK  ' if self.ok else 'FAIL'}  {self.target.label()}: {self.detail}"
+        return text + (f" -> {self.fix}" if self.fix else "")
+
+
+def check(config: Config, sessions: SessionFactory) -> list[Finding]:
+    return [_check(config, target, sessions) for target in targets(config)]
+
+
+def _check(config: Config, target: Target, sessions: SessionFactory) -> Finding:
+    tooling = config.tooling.account
+    bootstrap = _bootstrap_command(target, tooling)
+    try:
+        session = sessions(target.account, target.region)
+        identity = session.client("sts").get_caller_identity()["Account"]
+        if identity != target.account:
+            return Finding(
+                target,
+                False,
+                f"the credentials act in {identity}, not in this account",
+                "pass --profile or --assume-role so that each account gets its own credentials",
+            )
+        version = _bootstrap_version(session)
+        if version is None:
+            return Finding(target, False, "not bootstrapped", bootstrap)
+        if version < REQUIRED_VERSION:
+            return Finding(target, False, f"bootstrap version {version} is older than {REQUIRED_VERSION}", bootstrap)
+        details = [f"bootstrap version {version}"]
+        if not target.is_tooling:
+            for role in ("deploy", "file-publishing"):
+                name = f"cdk-{QUALIFIER}-{role}-role-{target.account}-{target.region}"
+                trusted = _trusted_accounts(session, name)
+                if tooling not in trusted:
+                    who = ", ".join(sorted(trusted - {target.account})) or "no other account"
+                    return Finding(target, False, f"{name} trusts {who}, not the tooling account {tooling}", bootstrap)
+            details.append(f"deploy and file-publishing roles trust {tooling}")
+        elif "tooling" in target.roles:
+            source = _source_status(config, session)
+            if source:
+                return Finding(target, False, source[0], source[1])
+            details.append("source repository reachable")
+        return Finding(target, True, ", ".join(details))
+    except (ClientError, BotoCoreError) as error:
+        return Finding(target, False, f"cannot check: {error}", "check the credentials for this account")
+
+
+def _bootstrap_version(session: Any) -> int | None:
+    try:
+        session.client("cloudformation").describe_stacks(StackName=TOOLKIT_STACK)
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    try:
+        value = session.client("ssm").get_parameter(Name=VERSION_PARAMETER)["Parameter"]["Value"]
+    except ClientError:
+        return 0
+    return int(value)
+
+
+def _trusted_accounts(session: Any, role_name: str) -> set[str]:
+    try:
+        document = session.client("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    except ClientError:
+        return set()
+    if isinstance(document, str):
+        document = json.loads(document)
+    accounts: set[str] = set()
+    for statement in document.get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in actions:
+            continue
+        principals = statement.get("Principal", {}).get("AWS", [])
+        for principal in principals if isinstance(principals, list) else [principals]:
+            accounts.add(principal.split(":")[4] if principal.startswith("arn:") else principal)
+    return accounts
+
+
+def _source_status(config: Config, session: Any) -> tuple[str, str] | None:
+    repository = config.repository
+    if isinstance(repository, CodeCommitRepository):
+        try:
+            session.client("codecommit").get_repository(repositoryName=repository.codecommit_repository)
+        except ClientError:
+            return (
+                f"CodeCommit repository {repository.codecommit_repository} not found",
+                f"aws codecommit create-repository --repository-name {repository.codecommit_repository}",
+            )
+        return None
+    service = repository.connection_arn.split(":")[2]
+    status = session.client(service).get_connection(ConnectionArn=repository.connection_arn)["Connection"][
+        "ConnectionStatus"
+    ]
+    if status != "AVAILABLE":
+        return (
+            f"connection {repository.connection_arn} is {status}",
+            "complete the connection's handshake in the console (Developer Tools > Connections)",
+        )
+    return None
+
+
+def _bootstrap_command(target: Target, tooling: str) -> str:
+    return f"make bootstrap (it runs: {' '.join(bootstrap_args(target, tooling, '<execution policy>'))})"
+
+
+def bootstrap_args(target: Target, tooling: str, execution_policy: str) -> list[str]:
+    args = ["cdk", "bootstrap", f"aws://{target.account}/{target.region}"]
+    if not target.is_tooling:
+        args += ["--trust", tooling, "--cloudformation-execution-policies", execution_policy]
+    return args
