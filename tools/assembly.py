@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cdk_json_context() -> dict[str, Any]:
-    return json.loads((ROOT / "cdk.json").read_text())["context"]
+    # The CDK CLI also tells the app not to record a JavaScript stack trace for every construct (unless
+    # --debug); without it, synthesis in this process takes about 40 % longer than `cdk synth`.
+    return {**json.loads((ROOT / "cdk.json").read_text())["context"], "aws:cdk:disable-stack-trace": True}
 
 
 @dataclass
