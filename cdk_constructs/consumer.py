@@ -94,8 +94,9 @@ class SharedDataAccess(Construct):
             acknowledgements[f"Resource::{names.table_arn}/index/*"] = (
                 "Queries on the shared table's indexes; the table is fixed."
             )
-        for finding, reason in acknowledgements.items():
-            acknowledge(self.policy, f"AwsSolutions-IAM5[{finding}]", reason)
+        acknowledge(
+            self.policy, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in acknowledgements.items()}
+        )
 
 
 class ConsumerFunction(Construct):
@@ -186,13 +187,12 @@ class ConsumerTask(Construct):
         )
         acknowledge(
             self.task_definition,
-            "AwsSolutions-IAM5[Resource::*]",
-            "The execution role's ecr:GetAuthorizationToken takes no resource; CDK scopes its image pulls.",
-        )
-        acknowledge(
-            self.task_definition,
-            "AwsSolutions-ECS2",
-            "The environment holds names and ARNs of the shared resources, no secrets.",
+            {
+                "AwsSolutions-IAM5[Resource::*]": (
+                    "The execution role's ecr:GetAuthorizationToken takes no resource; CDK scopes its image pulls."
+                ),
+                "AwsSolutions-ECS2": "The environment holds names and ARNs of the shared resources, no secrets.",
+            },
         )
 
 

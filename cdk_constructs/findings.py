@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
 
-def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
-    """`finding` is a cdk-nag rule id, with the finding in brackets where a rule reports several
-    (AwsSolutions-IAM5[Resource::...])."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=finding, reason=reason))
+def acknowledge(construct: IConstruct, findings: Mapping[str, str]) -> None:
+    """`findings` maps each finding to its reason. A finding is a cdk-nag rule id, with the finding in
+    brackets where a rule reports several (AwsSolutions-IAM5[Resource::...]).
+
+    One call per construct: every call crosses to the CDK's JavaScript process, and consumer stacks are
+    built a thousand times."""
+    Validations.of(construct).acknowledge(
+        *(Acknowledgment(id=finding, reason=reason) for finding, reason in findings.items())
+    )

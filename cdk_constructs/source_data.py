@@ -68,7 +68,7 @@ class SharedBucket(Construct):
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
         )
         acknowledge(
-            self.access_logs, "AwsSolutions-S1", "This is the access-log bucket; logging it to itself would loop."
+            self.access_logs, {"AwsSolutions-S1": "This is the access-log bucket; logging it to itself would loop."}
         )
         self.bucket = s3.Bucket(
             self,
@@ -174,8 +174,11 @@ class TableAccessRole(Construct):
         )
         acknowledge(
             self.role,
-            f"AwsSolutions-IAM5[Resource::<{_arn_token(table)}>/index/*]",
-            "Queries on the table's indexes: the index names are part of the table, the table is fixed.",
+            {
+                f"AwsSolutions-IAM5[Resource::<{_arn_token(table)}>/index/*]": (
+                    "Queries on the table's indexes: the index names are part of the table, the table is fixed."
+                )
+            },
         )
 
 

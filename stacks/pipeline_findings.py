@@ -7,7 +7,7 @@ The finding ids name CodeBuild projects by logical id, so they are computed from
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Stack, pipelines
+from aws_cdk import CfnResource, Stack, aws_codebuild, aws_lambda, pipelines
 
 from cdk_constructs.findings import acknowledge
 
@@ -46,7 +46,7 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline
             "CloudTrail records their access."
         ),
     }
-    for function in _resources_of(stack, "AWS::Lambda::Function"):
+    for function in _resources_of(stack, aws_lambda.CfnFunction):
         # Only CDK Pipelines' own function lives here: ConfirmPermissionsBroadening's auto-approver.
         findings[f"AwsSolutions-IAM5[Resource::<{function}.Arn>:*]"] = (
             "The security check invokes versions of CDK Pipelines' own auto-approve function."
@@ -54,7 +54,7 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline
         findings[
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
         ] = "CDK Pipelines' auto-approve function writes its logs with the basic Lambda execution role."
-    for project in _resources_of(stack, "AWS::CodeBuild::Project"):
+    for project in _resources_of(stack, aws_codebuild.CfnProject):
         findings[
             f"AwsSolutions-IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/codebuild/<{project}>:*]"
         ] = "The CodeBuild project's own log streams."
@@ -68,22 +68,21 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline
         )
         acknowledge(
             support.stack,
-            "AwsSolutions-S1",
-            "CDK Pipelines' cross-region replication bucket holds transient artifacts read only by the pipeline.",
+            {
+                "AwsSolutions-S1": (
+                    "CDK Pipelines' cross-region replication bucket holds transient artifacts read only by the "
+                    "pipeline."
+                ),
+                "AwsSolutions-KMS5": (
+                    "CDK Pipelines creates the replication key without a rotation option; it encrypts only "
+                    "transient artifacts."
+                ),
+            },
         )
-        acknowledge(
-            support.stack,
-            "AwsSolutions-KMS5",
-            "CDK Pipelines creates the replication key without a rotation option; it encrypts only transient "
-            "artifacts.",
-        )
-    for finding, reason in findings.items():
-        acknowledge(stack, finding, reason)
+    acknowledge(stack, findings)
 
 
-def _resources_of(stack: Stack, kind: str) -> list[str]:
-    return [
-        stack.get_logical_id(node)
-        for node in stack.node.find_all()
-        if CfnResource.is_cfn_resource(node) and node.cfn_resource_type == kind
-    ]
+def _resources_of(stack: Stack, kind: type[CfnResource]) -> list[str]:
+    # isinstance, not CfnResource.is_cfn_resource: each of those is a call to the CDK's JavaScript process,
+    # for every construct of the pipeline (thousands with a thousand consumers).
+    return [stack.get_logical_id(node) for node in stack.node.find_all() if isinstance(node, kind)]
