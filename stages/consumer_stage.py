@@ -40,4 +40,6 @@ class ConsumerStage(Stage):
             project=config.project,
             environment=environment.name,
             trust_policy_quota=config.trust_policy_quota,
+            # Consumer stacks of one environment and region differ only in the consumer's account and name.
+            family=(f"consumers of {environment.name} in {consumer.region}", self.stack),
         )
