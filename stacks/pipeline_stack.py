@@ -5,6 +5,10 @@ CodePipeline holds at most 50 actions in a stage and 50 stages in a pipeline, an
 resources in a stack. Each stack deploys in one action (no change sets), so a wave of up to 49 consumers and
 its test step fill one pipeline stage: the pipeline grows by one stage per 49 consumers and its own stack by
 one CodeBuild project, role and policy per wave.
+
+What limits the consumer accounts of one pipeline first is none of those: CDK Pipelines grants each target
+account's deployment role on the artifact bucket and its key, about 130 characters per account in each
+policy, and the bucket policy's 20 KB quota is full at about 150 accounts (see _check_artifact_grants).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from config.toolchain import cdk_cli_version, pinned_version
 from pipeline_steps.check_consumers import TARGETS_VARIABLE, Target, encode_targets
 from stacks.pipeline_findings import acknowledge_pipeline_findings
 from stages.consumer_stage import ConsumerStage
+from stages.policy_sizes import quotas, size
 from stages.sharing_stage import SharingStage
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -161,12 +166,32 @@ class PipelineStack(Stack):
                     f"pipeline stage {stage.stage_name} has {len(stage.actions)} actions, more than "
                     f"{MAX_ACTIONS_PER_STAGE}: lower consumers_per_wave"
                 )
-        resources = sum(1 for node in self.node.find_all() if CfnResource.is_cfn_resource(node))
+        self._check_artifact_grants()
+        # isinstance rather than CfnResource.is_cfn_resource, which is one call to JavaScript per construct.
+        resources = sum(1 for node in self.node.find_all() if isinstance(node, CfnResource))
         if resources >= MAX_RESOURCES:
             raise PipelineTooLarge(
                 f"the pipeline stack has {resources} resources, CloudFormation allows {MAX_RESOURCES}: "
                 "split the environments across several configs, one pipeline each"
             )
+
+    def _check_artifact_grants(self) -> None:
+        """CDK Pipelines grants the deployment roles of every target account on the artifact bucket and its
+        key, about 130 characters per account in each policy: the bucket policy's 20 KB quota is what limits
+        the consumer accounts of one pipeline first (about 150). Checked here, before synth, in one line; the
+        validation plugin (stages/policy_sizes.py) checks every policy again in the synthesized templates."""
+        bucket = self.pipeline.pipeline.artifact_bucket
+        limits = quotas(self.config.trust_policy_quota, pipeline=True)
+        documents = [(limits["AWS::S3::BucketPolicy"], bucket.policy.document)]
+        documents.append((limits["AWS::KMS::Key"], bucket.encryption_key.node.default_child.key_policy))
+        accounts = {(c.account, c.region) for e in self.config.environments for c in e.consumers}
+        for quota, document in documents:
+            measured = size(self.resolve(document))
+            if measured > quota.limit:
+                raise PipelineTooLarge(
+                    f"the pipeline's artifact {quota.what} is {measured:,} characters for {len(accounts)} consumer "
+                    f"accounts, AWS allows {quota.limit:,}: {quota.fix}"
+                )
 
     def _check_step(
         self, environment: Environment, number: int, suffix: str, stages: list[ConsumerStage]

@@ -1,5 +1,5 @@
-"""Policy sizes against their AWS quotas, checked at synth so that a config that outgrows a quota fails
-before anything deploys, with the fix named.
+"""Policy sizes, template sizes and managed policies per role against their AWS quotas, checked at synth so
+that a config that outgrows a quota fails before anything deploys, with the fix named.
 
 Sizes are measured on the synthesized templates as compact JSON. An intrinsic function (a Ref or GetAtt
 that CloudFormation replaces by an ARN) is counted as 128 characters, more than any ARN these stacks produce,
@@ -9,7 +9,9 @@ so the measure errs on the safe side.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsii
@@ -28,30 +30,65 @@ GROW_FIX = (
 )
 
 
+SPLIT_FIX = "split the environments or consumers across several configs, one pipeline each"
+# CloudFormation's quota for a template read from S3, as CodePipeline's deploy actions read theirs.
+TEMPLATE_BYTES = 1_000_000
+# IAM's default quota (it can be raised to 20); the CDK moves statements that do not fit a role's inline policy
+# into "overflow" managed policies, one per 6,144 characters.
+MANAGED_POLICIES_PER_ROLE = 10
+
+
 @dataclass(frozen=True)
 class Quota:
     rule: str
     what: str
     limit: int
     fix: str
+    unit: str = "characters"
 
 
-def quotas(trust_policy_quota: int) -> dict[str, Quota]:
+TEMPLATE_SIZE = Quota(
+    "TemplateSize",
+    "template",
+    TEMPLATE_BYTES,
+    f"{SPLIT_FIX} (each consumer adds a deploy action and its grants to the pipeline's template)",
+    unit="bytes",
+)
+
+
+PIPELINE_FIX = (
+    f"{SPLIT_FIX} (CDK Pipelines grants every consumer account's deployment roles on the pipeline's artifact "
+    "bucket, its key and its roles)"
+)
+
+
+def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quota]:
+    """`pipeline`: the quotas of the pipeline's own template, where the grants grow with the consumer accounts
+    whatever the config says."""
     raise_trust = (
         "" if trust_policy_quota >= 4096 else "; or have the quota raised to 4,096 and set trust_policy_quota: 4096"
     )
+    grow_fix = PIPELINE_FIX if pipeline else GROW_FIX
     return {
-        "AWS::S3::BucketPolicy": Quota("BucketPolicySize", "bucket policy", 20 * 1024, GROW_FIX),
-        "AWS::KMS::Key": Quota("KeyPolicySize", "key policy", 32 * 1024, GROW_FIX),
-        "AWS::DynamoDB::GlobalTable": Quota("TablePolicySize", "table resource policy", 20 * 1024, GROW_FIX),
-        "trust": Quota("TrustPolicySize", "role trust policy", trust_policy_quota, GROW_FIX + raise_trust),
+        "AWS::S3::BucketPolicy": Quota("BucketPolicySize", "bucket policy", 20 * 1024, grow_fix),
+        "AWS::KMS::Key": Quota("KeyPolicySize", "key policy", 32 * 1024, grow_fix),
+        "AWS::DynamoDB::GlobalTable": Quota("TablePolicySize", "table resource policy", 20 * 1024, grow_fix),
+        "trust": Quota("TrustPolicySize", "role trust policy", trust_policy_quota, grow_fix + raise_trust),
         "inline": Quota(
             "InlinePoliciesSize",
             "inline policies of a role",
             10 * 1024,
             "fewer consumers per wave (each wave's test step role lists its consumers' check roles)",
         ),
-        "AWS::IAM::ManagedPolicy": Quota("ManagedPolicySize", "managed policy", 6 * 1024, GROW_FIX),
+        "AWS::IAM::ManagedPolicy": Quota("ManagedPolicySize", "managed policy", 6 * 1024, grow_fix),
+        "attached": Quota(
+            "ManagedPoliciesPerRole",
+            "managed policies",
+            MANAGED_POLICIES_PER_ROLE,
+            f"{SPLIT_FIX} (the CDK adds a managed policy to a pipeline role for every 6,144 characters of its "
+            "grants, which grow with the consumer accounts)",
+            unit="policies",
+        ),
     }
 
 
@@ -71,15 +108,20 @@ def _weigh(value: Any) -> Any:
 
 def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quota, str, int]]:
     """(quota, logical id, size) of every policy over its quota."""
-    limits = quotas(trust_policy_quota)
     resources = template.get("Resources", {})
+    pipeline = any(r.get("Type") == "AWS::CodePipeline::Pipeline" for r in resources.values())
+    limits = quotas(trust_policy_quota, pipeline=pipeline)
     found: list[tuple[Quota, str, int]] = []
     inline: dict[str, int] = {}
+    attached: dict[str, int] = {}
     for logical_id, resource in resources.items():
         kind, properties = resource["Type"], resource.get("Properties", {})
         documents: list[tuple[Quota, Any]] = []
         if kind == "AWS::S3::BucketPolicy" or kind == "AWS::IAM::ManagedPolicy":
             documents.append((limits[kind], properties.get("PolicyDocument")))
+        if kind == "AWS::IAM::ManagedPolicy":
+            for role in _role_refs(properties):
+                attached[role] = attached.get(role, 0) + 1
         elif kind == "AWS::KMS::Key":
             documents.append((limits[kind], properties.get("KeyPolicy")))
         elif kind == "AWS::DynamoDB::GlobalTable":
@@ -90,15 +132,27 @@ def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quo
         elif kind == "AWS::IAM::Role":
             documents.append((limits["trust"], properties.get("AssumeRolePolicyDocument")))
             inline[logical_id] = inline.get(logical_id, 0) + sum(size(p) for p in properties.get("Policies", []))
+            attached[logical_id] = attached.get(logical_id, 0) + len(properties.get("ManagedPolicyArns", []))
         elif kind == "AWS::IAM::Policy":
-            for role in properties.get("Roles", []):
-                if isinstance(role, dict) and "Ref" in role:
-                    inline[role["Ref"]] = inline.get(role["Ref"], 0) + size(properties.get("PolicyDocument"))
+            for role in _role_refs(properties):
+                inline[role] = inline.get(role, 0) + size(properties.get("PolicyDocument"))
         for quota, document in documents:
             if document and size(document) > quota.limit:
                 found.append((quota, logical_id, size(document)))
     found += [(limits["inline"], role, total) for role, total in inline.items() if total > limits["inline"].limit]
+    found += [(limits["attached"], role, n) for role, n in attached.items() if n > limits["attached"].limit]
     return found
+
+
+def _role_refs(properties: dict[str, Any]) -> list[str]:
+    """Logical ids of the roles of this template that a policy attaches to."""
+    return [role["Ref"] for role in properties.get("Roles", []) if isinstance(role, dict) and "Ref" in role]
+
+
+def template_too_large(path: str) -> int | None:
+    """The template's size in bytes as written (and uploaded), where it is over CloudFormation's quota."""
+    measured = os.path.getsize(path)
+    return measured if measured > TEMPLATE_SIZE.limit else None
 
 
 @jsii.implements(IPolicyValidationPlugin)
@@ -117,12 +171,16 @@ class PolicySizeChecks:
         for path in context.template_paths:
             with open(path, encoding="utf-8") as file:
                 template = json.load(file)
-            for quota, logical_id, measured in measure(template, self._trust_policy_quota):
+            found = measure(template, self._trust_policy_quota)
+            template_bytes = template_too_large(path)
+            if template_bytes is not None:
+                found.append((TEMPLATE_SIZE, Path(path).name.removesuffix(".template.json"), template_bytes))
+            for quota, logical_id, measured in found:
                 violations.append(
                     PolicyViolation(
                         rule_name=quota.rule,
-                        description=f"The {quota.what} of {logical_id} is {measured:,} characters; AWS allows "
-                        f"{quota.limit:,}.",
+                        description=f"{quota.what.capitalize()} of {logical_id}: {measured:,} {quota.unit}; AWS "
+                        f"allows {quota.limit:,}.",
                         fix=quota.fix,
                         violating_resources=[
                             PolicyViolatingResource(resource_logical_id=logical_id, template_path=path, locations=[])

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import aws_cdk as cdk
 import pytest
@@ -15,6 +16,7 @@ import stacks.pipeline_stack as pipeline_stack
 from config import load_config
 from config.loader import parse_config
 from stacks.pipeline_stack import PipelineStack, PipelineTooLarge
+from stages import policy_sizes
 from tests.conftest import EXAMPLE
 from tests.templates import only
 from tools.assembly import ROOT, cdk_json_context
@@ -101,6 +103,26 @@ def test_too_many_actions_or_resources_fail_synth_with_the_reason(tmp_path, monk
     monkeypatch.setattr(pipeline_stack, "MAX_RESOURCES", 20)
     with pytest.raises(PipelineTooLarge, match=r"the pipeline stack has \d+ resources, CloudFormation allows 20"):
         PipelineStack(_app(tmp_path / "b"), "p", config=config, config_path="x.yaml")
+
+
+def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix(tmp_path, monkeypatch):
+    # CDK Pipelines grants every consumer account's deployment role on the artifact bucket and its key; about
+    # 150 consumer accounts fill the bucket policy's 20 KB. Lowered here so that the example's three do.
+    def lowered(trust_policy_quota, *, pipeline=False):
+        limits = policy_sizes.quotas(trust_policy_quota, pipeline=pipeline)
+        return {**limits, "AWS::S3::BucketPolicy": replace(limits["AWS::S3::BucketPolicy"], limit=1000)}
+
+    monkeypatch.setattr(pipeline_stack, "quotas", lowered)
+    app = _app(tmp_path)
+    with pytest.raises(
+        PipelineTooLarge,
+        match=r"the pipeline's artifact bucket policy is [\d,]+ characters for 3 consumer accounts, AWS allows "
+        r"1,000: split .* one pipeline each",
+    ):
+        PipelineStack(app, "p", config=load_config(EXAMPLE), config_path="x.yaml")
+    # Before the app's synth: no manifest, so the CDK CLI deploys nothing. (CDK Pipelines has already written
+    # the stages' own assemblies while adding them.)
+    assert not (tmp_path / "manifest.json").exists()
 
 
 def test_app_reports_a_config_too_large_in_one_line(tmp_path):

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
 from config import load_config
-from stages.policy_sizes import INTRINSIC_WEIGHT, measure, size
+from stages import policy_sizes
+from stages.policy_sizes import (
+    INTRINSIC_WEIGHT,
+    MANAGED_POLICIES_PER_ROLE,
+    TEMPLATE_BYTES,
+    measure,
+    size,
+    template_too_large,
+)
 from stages.sharing_stage import SharingStage
 from tests.conftest import EXAMPLE
 from tools.assembly import cdk_json_context
@@ -70,6 +80,49 @@ def test_inline_policies_of_a_role_add_up():
     }
     ((quota, logical_id, _),) = measure(template, 2048)
     assert (quota.rule, logical_id) == ("InlinePoliciesSize", "Role")
+
+
+def test_managed_policies_attached_to_a_role_are_counted_both_ways():
+    # CDK attaches its overflow policies from the policy's side (Roles), others from the role's side.
+    def template(overflow: int) -> dict:
+        resources = {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {}, "ManagedPolicyArns": ["arn:aws:iam::aws:policy/A"]},
+            }
+        }
+        for i in range(overflow):
+            resources[f"Overflow{i}"] = {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {"Statement": []}},
+            }
+        return {"Resources": resources}
+
+    assert measure(template(MANAGED_POLICIES_PER_ROLE - 1), 2048) == []
+    ((quota, logical_id, count),) = measure(template(MANAGED_POLICIES_PER_ROLE), 2048)
+    assert (quota.rule, logical_id, count) == ("ManagedPoliciesPerRole", "Role", MANAGED_POLICIES_PER_ROLE + 1)
+    assert "one pipeline each" in quota.fix
+
+
+def test_a_template_is_measured_in_bytes_as_written(tmp_path):
+    path = tmp_path / "t.template.json"
+    path.write_text("x" * TEMPLATE_BYTES)
+    assert template_too_large(str(path)) is None
+    path.write_text("x" * (TEMPLATE_BYTES + 1))
+    assert template_too_large(str(path)) == TEMPLATE_BYTES + 1
+
+
+def test_a_template_over_its_quota_fails_synth_with_the_fix(tmp_path, monkeypatch):
+    # A sharing stack is about 20 KB: with the quota lowered to 1,000 bytes it is over.
+    monkeypatch.setattr(policy_sizes, "TEMPLATE_SIZE", replace(policy_sizes.TEMPLATE_SIZE, limit=1000))
+    config = load_config(EXAMPLE)
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    SharingStage(app, "Probe", config=config, environment=config.environments[1])
+    with pytest.raises(RuntimeError, match="ValidationFailed") as raised:
+        app.synth()
+    message = str(raised.value)
+    assert "TemplateSize" in message
+    assert "AWS allows 1,000." in message and "one pipeline each" in message
 
 
 def test_an_oversized_policy_in_a_stage_fails_synth_with_the_fix(tmp_path):
