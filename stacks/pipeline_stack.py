@@ -22,6 +22,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs.notifications import PipelineNotifications
@@ -31,7 +32,7 @@ from config.toolchain import cdk_cli_version, pinned_version
 from pipeline_steps.check_consumers import TARGETS_VARIABLE, Target, encode_targets
 from stacks.pipeline_findings import acknowledge_pipeline_findings
 from stages.consumer_stage import ConsumerStage
-from stages.policy_sizes import quotas, size
+from stages.policy_sizes import INTRINSIC_WEIGHT, quotas, size
 from stages.sharing_stage import SharingStage
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -58,6 +59,7 @@ class PipelineStack(Stack):
         **kwargs: Any,
     ) -> None:
         _check_stage_count(config, consumers_per_wave)
+        _check_artifact_grants_bound(config)
         super().__init__(
             scope,
             id,
@@ -180,17 +182,26 @@ class PipelineStack(Stack):
         key, about 130 characters per account in each policy: the bucket policy's 20 KB quota is what limits
         the consumer accounts of one pipeline first (about 150). Checked here, before synth, in one line; the
         validation plugin (stages/policy_sizes.py) checks every policy again in the synthesized templates."""
-        bucket = self.pipeline.pipeline.artifact_bucket
         limits = quotas(self.config.trust_policy_quota, pipeline=True)
-        documents = [(limits["AWS::S3::BucketPolicy"], bucket.policy.document)]
-        documents.append((limits["AWS::KMS::Key"], bucket.encryption_key.node.default_child.key_policy))
+        buckets = [(self, self.pipeline.pipeline.artifact_bucket)]
+        # Targets in other regions are granted on CDK Pipelines' replication bucket there instead.
+        buckets += [(s.stack, s.replication_bucket) for s in self.pipeline.pipeline.cross_region_support.values()]
+        documents = []
+        for stack, bucket in buckets:
+            if bucket.policy is not None:
+                documents.append((stack, limits["AWS::S3::BucketPolicy"], bucket.policy.document))
+            key = bucket.encryption_key
+            if isinstance(key, kms.Alias):  # the replication buckets' keys are given by their alias
+                key = key.alias_target_key
+            if isinstance(key, kms.Key):
+                documents.append((stack, limits["AWS::KMS::Key"], key.node.default_child.key_policy))
         accounts = {(c.account, c.region) for e in self.config.environments for c in e.consumers}
-        for quota, document in documents:
-            measured = size(self.resolve(document))
+        for stack, quota, document in documents:
+            measured = size(stack.resolve(document))
             if measured > quota.limit:
                 raise PipelineTooLarge(
-                    f"the pipeline's artifact {quota.what} is {measured:,} characters for {len(accounts)} consumer "
-                    f"accounts, AWS allows {quota.limit:,}: {quota.fix}"
+                    f"the pipeline's artifact {quota.what} in {stack.region} is {measured:,} characters for "
+                    f"{len(accounts)} consumer accounts, AWS allows {quota.limit:,}: {quota.fix}"
                 )
 
     def _check_step(
@@ -260,4 +271,24 @@ def _check_stage_count(config: Config, consumers_per_wave: int) -> None:
             f"{len(config.environments)} environments with {consumers} consumers need {stages} pipeline stages, "
             f"more than CodePipeline's {MAX_STAGES} (each environment takes one stage plus one per "
             f"{consumers_per_wave} consumers): split the environments across several configs, one pipeline each"
+        )
+
+
+def _check_artifact_grants_bound(config: Config) -> None:
+    """Before any construct exists: CDK Pipelines names each target account's deployment role in the policy of
+    the artifact bucket of the target's region (the pipeline's own, or a replication bucket in another region),
+    an ARN built with Fn::Join that the size checks count as 128 characters. More accounts in one region than
+    that leaves room for are over the quota whatever else the policy holds, so a config far too large is
+    rejected at once rather than after building the pipeline (_check_artifact_grants measures the rest)."""
+    by_region: dict[str, set[str]] = {}
+    for environment in config.environments:
+        for target in (environment.source, *environment.consumers):
+            by_region.setdefault(target.region, set()).add(target.account)
+    region, accounts = max(by_region.items(), key=lambda item: len(item[1]))
+    quota = quotas(config.trust_policy_quota, pipeline=True)["AWS::S3::BucketPolicy"]
+    at_least = len(accounts) * (INTRINSIC_WEIGHT + 1)  # and a comma
+    if at_least > quota.limit:
+        raise PipelineTooLarge(
+            f"{len(accounts)} target accounts in {region} make the pipeline's artifact {quota.what} there at least "
+            f"{at_least:,} characters, AWS allows {quota.limit:,}: {quota.fix}"
         )

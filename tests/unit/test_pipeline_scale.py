@@ -17,6 +17,7 @@ from config import load_config
 from config.loader import parse_config
 from stacks.pipeline_stack import PipelineStack, PipelineTooLarge
 from stages import policy_sizes
+from stages.policy_sizes import size
 from tests.conftest import EXAMPLE
 from tests.templates import only
 from tools.assembly import ROOT, cdk_json_context
@@ -116,13 +117,40 @@ def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix
     app = _app(tmp_path)
     with pytest.raises(
         PipelineTooLarge,
-        match=r"the pipeline's artifact bucket policy is [\d,]+ characters for 3 consumer accounts, AWS allows "
-        r"1,000: split .* one pipeline each",
+        match=r"the pipeline's artifact bucket policy in eu-west-1 is [\d,]+ characters for 3 consumer accounts, "
+        r"AWS allows 1,000: split .* one pipeline each",
     ):
         PipelineStack(app, "p", config=load_config(EXAMPLE), config_path="x.yaml")
     # Before the app's synth: no manifest, so the CDK CLI deploys nothing. (CDK Pipelines has already written
     # the stages' own assemblies while adding them.)
     assert not (tmp_path / "manifest.json").exists()
+
+
+def test_far_too_many_consumer_accounts_fail_before_any_construct(tmp_path):
+    config = parse_config(_config(1, 200))
+    app = _app(tmp_path)
+    with pytest.raises(
+        PipelineTooLarge,
+        match=r"201 target accounts in eu-west-1 make the pipeline's artifact bucket policy there at least 25,929 "
+        r"characters, AWS allows 20,480: split",
+    ):
+        PipelineStack(app, "big", config=config, config_path="big.yaml")
+    assert app.node.children == []
+
+
+def test_the_early_bound_never_exceeds_the_policy_it_bounds(example):
+    # Sound only while CDK Pipelines names each account's deployment role once, in the bucket of its region:
+    # measured on the example, whose prod has a consumer in another region than the pipeline's.
+    config = example.config
+    stack = example.pipeline
+    document = stack.resolve(stack.pipeline.pipeline.artifact_bucket.policy.document)
+    targets = {(a.account, a.region) for e in config.environments for a in (e.source, *e.consumers)}
+    here = {account for account, region in targets if region == config.tooling.region}
+    assert len(here) < len(targets)
+    assert len(here) * (policy_sizes.INTRINSIC_WEIGHT + 1) <= size(document)
+    text = json.dumps(document)
+    assert all(text.count(f"deploy-role-{account}-{config.tooling.region}") == 1 for account in here)
+    assert text.count("deploy-role-") == len(here)
 
 
 def test_app_reports_a_config_too_large_in_one_line(tmp_path):
