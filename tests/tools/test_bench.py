@@ -16,7 +16,8 @@ def test_measure_reports_the_pipeline_shape_and_policy_sizes():
     assert row["consumers"] == 3
     assert row["stages"] == 4 + 2 * 2  # fixed stages, then a sharing stage and one wave per environment
     assert row["max_actions_in_a_stage"] == 3  # two consumer deploys and the wave's test step
-    assert set(row["largest_policies"]) == {"bucket", "key", "trust", "managed"}
+    assert set(row["largest_policies"]) == {"artifact bucket", "artifact key", "bucket", "key", "trust", "managed"}
+    assert 10 < row["pipeline_template_kb"] < 1000
     assert row["synth_seconds"] > 0
 
 
@@ -27,13 +28,16 @@ def test_report_and_plot_are_written(tmp_path):
             "synth_seconds": n / 10,
             "peak_mb": 100 + n,
             "pipeline_resources": 30,
+            "pipeline_template_kb": 90,
             "max_actions_in_a_stage": 3,
             "stages": 8,
             "largest_policies": {"bucket": 900},
         }
         for n in (1, 10)
     ]
+    rows.append({"consumers": 1000, "synth_seconds": 80.0, "peak_mb": 900, "rejected": "the pipeline's artifact"})
     markdown = bench._markdown(rows)
-    assert "| 10 | 1.0 | 110 | 30 | 3 | 8 | bucket 900 |" in markdown
+    assert "| 10 | 1.0 | 110 | 30 | 90 | 3 | 8 | bucket 900 |" in markdown
+    assert "| 1000 | 80.0 | 900 | rejected: the pipeline's artifact |" in markdown
     bench._plot(rows, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -42,17 +42,26 @@ def config_with(consumers: int) -> str:
 
 
 def measure(consumers: int) -> dict:
+    from stacks.pipeline_stack import PipelineTooLarge
     from tools.assembly import synthesize
 
     config = parse_config(config_with(consumers))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as outdir:
-        synthesized = synthesize(config, Path(outdir))
+        try:
+            synthesized = synthesize(config, Path(outdir))
+        except PipelineTooLarge as error:
+            seconds = round(time.perf_counter() - started, 1)
+            return {"consumers": consumers, "synth_seconds": seconds, "rejected": str(error)}
         seconds = time.perf_counter() - started
         pipeline = synthesized.template_json(synthesized.pipeline)
+        template_kb = round((Path(outdir) / synthesized.pipeline.template_file).stat().st_size / 1000)
         (codepipeline,) = [r for r in pipeline["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
         stages = codepipeline["Properties"]["Stages"]
         largest: dict[str, int] = {}
+        for kind, document in _policies(pipeline):
+            if kind in ("bucket", "key"):
+                largest[f"artifact {kind}"] = max(largest.get(f"artifact {kind}", 0), size(document))
         for environment in config.environments:
             templates = [synthesized.template_json(synthesized.sharing(environment.name))]
             templates.append(synthesized.template_json(synthesized.consumer(environment.name, 0)))
@@ -63,6 +72,7 @@ def measure(consumers: int) -> dict:
         "consumers": consumers,
         "synth_seconds": round(seconds, 1),
         "pipeline_resources": len(pipeline["Resources"]),
+        "pipeline_template_kb": template_kb,
         "max_actions_in_a_stage": max(len(stage["Actions"]) for stage in stages),
         "stages": len(stages),
         "largest_policies": largest,
