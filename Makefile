@@ -5,7 +5,7 @@
 #   make bench-local  time the rehearsal by phase
 #   make access-report  evaluate every cross-account access path offline (reports/access-report.md)
 #   make bench-access   time the access report for 1 and 50 consumers
-#   make bench   synth time, memory, pipeline size and policy sizes for 1, 10, 100, 150 and 1,000 consumers
+#   make bench   synth time, memory, pipeline size and policy sizes for 1, 10, 100, 205, 206 and 1,000 consumers
 #   make bootstrap / doctor / deploy   the first-time path (ARGS="--yes", "--profile admin-{account}", ...)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help

@@ -7,8 +7,8 @@ its test step fill one pipeline stage: the pipeline grows by one stage per 49 co
 one CodeBuild project, role and policy per wave.
 
 What limits the consumer accounts of one pipeline first is none of those: CDK Pipelines grants each target
-account's deployment role on the artifact bucket and its key, about 130 characters per account in each
-policy, and the bucket policy's 20 KB quota is full at about 150 accounts (see _check_artifact_grants).
+account's deployment role on the artifact bucket and its key, about 95 characters per account in each
+policy, and the bucket policy's 20 KB quota is full at about 205 accounts (see _check_artifact_grants).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from config.toolchain import cdk_cli_version, pinned_version
 from pipeline_steps.check_consumers import TARGETS_VARIABLE, Target, encode_targets
 from stacks.pipeline_findings import acknowledge_pipeline_findings
 from stages.consumer_stage import ConsumerStage
-from stages.policy_sizes import INTRINSIC_WEIGHT, quotas, size
+from stages.policy_sizes import quotas, size
 from stages.sharing_stage import SharingStage
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -179,8 +179,8 @@ class PipelineStack(Stack):
 
     def _check_artifact_grants(self) -> None:
         """CDK Pipelines grants the deployment roles of every target account on the artifact bucket and its
-        key, about 130 characters per account in each policy: the bucket policy's 20 KB quota is what limits
-        the consumer accounts of one pipeline first (about 150). Checked here, before synth, in one line; the
+        key, about 95 characters per account in each policy: the bucket policy's 20 KB quota is what limits
+        the consumer accounts of one pipeline first (about 205). Checked here, before synth, in one line; the
         validation plugin (stages/policy_sizes.py) checks every policy again in the synthesized templates."""
         limits = quotas(self.config.trust_policy_quota, pipeline=True)
         buckets = [(self, self.pipeline.pipeline.artifact_bucket)]
@@ -276,19 +276,25 @@ def _check_stage_count(config: Config, consumers_per_wave: int) -> None:
 
 def _check_artifact_grants_bound(config: Config) -> None:
     """Before any construct exists: CDK Pipelines names each target account's deployment role in the policy of
-    the artifact bucket of the target's region (the pipeline's own, or a replication bucket in another region),
-    an ARN built with Fn::Join that the size checks count as 128 characters. More accounts in one region than
-    that leaves room for are over the quota whatever else the policy holds, so a config far too large is
-    rejected at once rather than after building the pipeline (_check_artifact_grants measures the rest)."""
+    the artifact bucket of the target's region (the pipeline's own, or a replication bucket in another region).
+    More accounts in one region than their role ARNs leave room for are over the quota whatever else the policy
+    holds, so a config far too large is rejected at once rather than after building the pipeline
+    (_check_artifact_grants measures the rest)."""
     by_region: dict[str, set[str]] = {}
     for environment in config.environments:
         for target in (environment.source, *environment.consumers):
             by_region.setdefault(target.region, set()).add(target.account)
-    region, accounts = max(by_region.items(), key=lambda item: len(item[1]))
     quota = quotas(config.trust_policy_quota, pipeline=True)["AWS::S3::BucketPolicy"]
-    at_least = len(accounts) * (INTRINSIC_WEIGHT + 1)  # and a comma
-    if at_least > quota.limit:
-        raise PipelineTooLarge(
-            f"{len(accounts)} target accounts in {region} make the pipeline's artifact {quota.what} there at least "
-            f"{at_least:,} characters, AWS allows {quota.limit:,}: {quota.fix}"
-        )
+    for region, accounts in by_region.items():
+        at_least = sum(len(deployment_role_lower_bound(account, region)) for account in accounts)
+        if at_least > quota.limit:
+            raise PipelineTooLarge(
+                f"{len(accounts)} target accounts in {region} make the pipeline's artifact {quota.what} there at "
+                f"least {at_least:,} characters, AWS allows {quota.limit:,}: {quota.fix}"
+            )
+
+
+def deployment_role_lower_bound(account: str, region: str) -> str:
+    """No longer than the principal CDK Pipelines writes for a target's deployment role, with its quotes and
+    comma: the shortest partition and no bootstrap qualifier."""
+    return f'"arn:aws:iam::{account}:role/cdk--deploy-role-{account}-{region}",'

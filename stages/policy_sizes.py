@@ -1,9 +1,12 @@
 """Policy sizes, template sizes and managed policies per role against their AWS quotas, checked at synth so
 that a config that outgrows a quota fails before anything deploys, with the fix named.
 
-Sizes are measured on the synthesized templates as compact JSON. An intrinsic function (a Ref or GetAtt
-that CloudFormation replaces by an ARN) is counted as 128 characters, more than any ARN these stacks produce,
-so the measure errs on the safe side.
+Sizes are measured on the synthesized templates as compact JSON, each intrinsic function counted as at least
+as long as what CloudFormation replaces it by, so the measure errs on the safe side: a pseudo parameter as its
+longest value (AWS::Partition as 16 characters, though the longest partition today, aws-us-gov, has 10), an
+Fn::Join as the join of its parts, and anything else (a Ref or GetAtt of a resource) as 128 characters, more
+than any ARN these stacks produce. Counting Fn::Join by its parts matters: CDK Pipelines names each target
+account's role as `arn:` + AWS::Partition + the rest, 90 characters where a flat 128 would say 128.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ from aws_cdk import (
 )
 
 INTRINSIC_WEIGHT = 128
+PSEUDO_PARAMETER_LENGTHS = {
+    "AWS::AccountId": 12,
+    "AWS::Partition": 16,
+    "AWS::Region": 20,
+    "AWS::URLSuffix": 20,
+}
 GROW_FIX = (
     "set organization_id to grant by organization (its grants do not grow with the consumers), or split the "
     "consumers across environments"
@@ -99,11 +108,30 @@ def size(document: Any) -> int:
 def _weigh(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
-            return "x" * (INTRINSIC_WEIGHT - 2)  # the quotes make up the rest
+            return "x" * _intrinsic_length(value)
         return {k: _weigh(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_weigh(v) for v in value]
     return value
+
+
+def _intrinsic_length(value: dict[str, Any]) -> int:
+    """At least the length of the string CloudFormation puts in the intrinsic's place, without quotes."""
+    ((function, argument),) = value.items()
+    if function == "Ref" and argument in PSEUDO_PARAMETER_LENGTHS:
+        return PSEUDO_PARAMETER_LENGTHS[argument]
+    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list):
+        separator, parts = argument
+        if isinstance(separator, str):
+            lengths = [len(p) if isinstance(p, str) else _part_length(p) for p in parts]
+            return sum(lengths) + len(separator) * max(len(parts) - 1, 0)
+    return INTRINSIC_WEIGHT - 2  # the quotes make up the rest
+
+
+def _part_length(part: Any) -> int:
+    if isinstance(part, dict) and len(part) == 1 and next(iter(part)).startswith(("Fn::", "Ref")):
+        return _intrinsic_length(part)
+    return INTRINSIC_WEIGHT - 2
 
 
 def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quota, str, int]]:

@@ -39,6 +39,15 @@ def _template(kind: str, properties: dict) -> dict:
 def test_size_is_compact_json_with_intrinsics_counted_generously():
     assert size({"a": [1, 2]}) == len('{"a":[1,2]}')
     assert size({"Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}}) == len('{"Resource":}') + INTRINSIC_WEIGHT
+    # A pseudo parameter as its longest value: the longest partition today is aws-us-gov.
+    assert size({"Ref": "AWS::Partition"}) == len('"aws-us-gov"') + 6
+    # Fn::Join as its parts: how CDK Pipelines names a target account's deployment role.
+    role = ":iam::300000000000:role/cdk-hnb659fds-deploy-role-300000000000-eu-west-1"
+    joined = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, role]]}
+    assert size(joined) == len(f'"arn:{"x" * 16}{role}"')
+    assert size(joined) >= len(f'"arn:aws-us-gov{role}"')
+    # Separators count, and a part CloudFormation fills from a resource counts as 128.
+    assert size({"Fn::Join": ["/", ["a", {"Fn::GetAtt": ["Bucket", "Arn"]}]]}) == len('"a/"') + INTRINSIC_WEIGHT - 2
 
 
 @pytest.mark.parametrize(
