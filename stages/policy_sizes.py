@@ -6,7 +6,8 @@ as long as what CloudFormation replaces it by, so the measure errs on the safe s
 longest value (AWS::Partition as 16 characters, though the longest partition today, aws-us-gov, has 10), an
 Fn::Join as the join of its parts, and anything else (a Ref or GetAtt of a resource) as 128 characters, more
 than any ARN these stacks produce. Counting Fn::Join by its parts matters: CDK Pipelines names each target
-account's role as `arn:` + AWS::Partition + the rest, 90 characters where a flat 128 would say 128.
+account's role as `arn:` + AWS::Partition + the rest: about 95 characters counted so, 128 counted flat,
+which made one pipeline hold 150 consumer accounts instead of 205.
 """
 
 from __future__ import annotations
