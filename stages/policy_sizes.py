@@ -40,7 +40,9 @@ GROW_FIX = (
 )
 
 
-SPLIT_FIX = "split the environments or consumers across several configs, one pipeline each"
+# Each config shares its own copy of an environment's data: its consumers cannot be spread over configs.
+SPLIT_FIX = "split the environments across several configs, one pipeline each"
+UNSPLIT = "one environment's consumers cannot be split, as each config shares its own copy of the data"
 # CloudFormation's quota for a template read from S3, as CodePipeline's deploy actions read theirs.
 TEMPLATE_BYTES = 1_000_000
 # IAM's default quota (it can be raised to 20); the CDK moves statements that do not fit a role's inline policy
@@ -61,14 +63,14 @@ TEMPLATE_SIZE = Quota(
     "TemplateSize",
     "template",
     TEMPLATE_BYTES,
-    f"{SPLIT_FIX} (each consumer adds a deploy action and its grants to the pipeline's template)",
+    f"{SPLIT_FIX} (each consumer adds a deploy action and its grants to the pipeline's template; {UNSPLIT})",
     unit="bytes",
 )
 
 
 PIPELINE_FIX = (
-    f"{SPLIT_FIX} (CDK Pipelines grants every consumer account's deployment roles on the pipeline's artifact "
-    "bucket, its key and its roles)"
+    f"{SPLIT_FIX} (CDK Pipelines grants each consumer account's deployment role on the pipeline's artifact "
+    f"bucket, its key and its roles; {UNSPLIT})"
 )
 
 
@@ -96,7 +98,7 @@ def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quot
             "managed policies",
             MANAGED_POLICIES_PER_ROLE,
             f"{SPLIT_FIX} (the CDK adds a managed policy to a pipeline role for every 6,144 characters of its "
-            "grants, which grow with the consumer accounts)",
+            f"grants, which grow with the consumer accounts; {UNSPLIT})",
             unit="policies",
         ),
     }
