@@ -75,3 +75,9 @@ def test_later_stacks_of_a_family_are_not_validated_again(tmp_path):
     app, consumers, _ = _app_with_consumers(tmp_path, 2)
     _break(consumers[1].stack)
     app.synth()
+
+
+def test_validation_turned_off_as_the_cdk_allows_is_not_registered(monkeypatch):
+    # `cdk synth --no-validation` sets CDK_VALIDATION=false; the CDK then skips its own plugin, and so does this.
+    monkeypatch.setenv("CDK_VALIDATION", "false")
+    assert template_validation(cdk.App()) is None
