@@ -4,6 +4,7 @@ The App gets cdk.json's context (feature flags) exactly as the CDK CLI passes it
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from config.model import Config
-from stacks.pipeline_stack import PipelineStack
+from stacks.pipeline_stack import PipelineStack, PipelineTooLarge
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,3 +52,13 @@ def synthesize(config: Config, outdir: Path, *, config_path: str = "config/examp
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
     pipeline = PipelineStack(app, f"{config.project}-pipeline", config=config, config_path=config_path)
     return Synthesized(config=config, app=app, pipeline=pipeline, assembly=app.synth())
+
+
+def synthesize_or_report(config: Config, outdir: Path, *, config_path: str) -> Synthesized | None:
+    """synthesize(), except that a config one pipeline cannot hold is reported in one line, as pipeline_app.py
+    reports it, and gives None (exit 2)."""
+    try:
+        return synthesize(config, outdir, config_path=config_path)
+    except PipelineTooLarge as error:
+        print(f"error: {config_path}: {error}", file=sys.stderr)
+        return None

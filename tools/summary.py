@@ -30,10 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     if config is None:
         return 2
 
-    from tools.assembly import synthesize  # imports aws_cdk: only once the config is known to be good
+    from tools.assembly import synthesize_or_report  # imports aws_cdk: only once the config is known to be good
 
     started = time.perf_counter()
-    synthesized = synthesize(config, Path(args.outdir), config_path=args.config)
+    synthesized = synthesize_or_report(config, Path(args.outdir), config_path=args.config)
+    if synthesized is None:
+        return 2
     elapsed = time.perf_counter() - started
     print(f"Synthesized {args.config} in {elapsed:.1f} s into {args.outdir}/ (cdk-nag: no unacknowledged findings)")
     render(synthesized)

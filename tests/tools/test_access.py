@@ -12,6 +12,7 @@ from tools.access.evaluate import evaluate
 from tools.access.inputs import Inputs
 from tools.access.intrinsics import Unresolvable
 from tools.access.matrix import build
+from tools.bench.measure import config_with
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +184,15 @@ def test_report_of_a_good_config_has_the_matrix_and_the_picture(example_inputs, 
     assert "## Environment prod (source account 444444444444)" in report
     assert "## Bootstrap trust" in report
     assert "access cells evaluated (0 differ)" in capsys.readouterr().out
+
+
+def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):
+    config = tmp_path / "big.yaml"
+    config.write_text(config_with(1000))
+    assert access_main.main(["--config", str(config), "--output", str(tmp_path / "r.md")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "artifact bucket policy" in err[0]
+    assert not (tmp_path / "r.md").exists()
 
 
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):

@@ -9,8 +9,9 @@ import pytest
 
 import cdk_constructs.consumer
 from config.loader import parse_config
+from tools.bench.measure import config_with
 from tools.rehearsal import __main__ as rehearsal_main
-from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_FAILED, EXIT_OK, Rehearsal
+from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Rehearsal
 
 TWO_ENVIRONMENTS = """
 project: rehearse
@@ -118,6 +119,13 @@ def test_a_rejected_approval_stops_and_says_so(tmp_path):
     assert questions and questions[0].startswith("Broadening-dev: Confirm any broadening of IAM permissions")
     assert _steps(rehearsal, "deploy") == []
     assert "was rejected" in out
+
+
+def test_a_config_one_pipeline_cannot_hold_stops_with_the_reason_before_any_account(tmp_path):
+    code, out, rehearsal = _rehearse(tmp_path, config_with(1000))
+    assert code == EXIT_CONFIG
+    assert "STOPPED: test.yaml: 1002 target accounts in eu-west-1" in out
+    assert "Traceback" not in out and _steps(rehearsal, "bootstrap") == []
 
 
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tools import summary
+from tools.bench.measure import config_with
 
 
 def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, capsys):
@@ -32,6 +33,14 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     out = capsys.readouterr().out
     assert "organization o-abcdefghij" in out
     assert "table orgshare-prod-shared policy" in out
+
+
+def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):
+    config = tmp_path / "big.yaml"
+    config.write_text(config_with(1000))
+    assert summary.main(["--config", str(config), "--outdir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {config}: 1002 target accounts in eu-west-1")
 
 
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):

@@ -28,11 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from tools.access.inputs import Inputs
-    from tools.assembly import synthesize
+    from tools.assembly import synthesize_or_report
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as outdir:
-        inputs = Inputs.from_synthesized(synthesize(config, Path(outdir), config_path=args.config))
+        synthesized = synthesize_or_report(config, Path(outdir), config_path=args.config)
+        if synthesized is None:
+            return 2
+        inputs = Inputs.from_synthesized(synthesized)
     print(f"synthesized {args.config} in {time.perf_counter() - started:.1f} s")
     return run(inputs, args.config, Path(args.output))
 

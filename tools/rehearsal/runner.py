@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from config.model import Config
 from config.naming import Names
 from pipeline_steps import check_consumers
+from stacks.pipeline_stack import PipelineTooLarge
 from tools.assembly import synthesize
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import Emulator
@@ -96,7 +97,10 @@ class Rehearsal:
     # phases
 
     def _synth(self) -> list[WaveRun]:
-        self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
+        try:
+            self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
+        except PipelineTooLarge as error:
+            raise Stop(EXIT_CONFIG, f"{self.config_path}: {error}") from None
         return plan(self.synthesized.pipeline.pipeline)
 
     def _bootstrap(self, waves: list[WaveRun]) -> None:
