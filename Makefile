@@ -70,10 +70,10 @@ synth: install
 	$(CDK) synth --quiet -c config=$(CONFIG)
 
 access-report: install
-	$(RUN) $(PY) -m tools.access --config $(CONFIG)
+	$(RUN) $(PY) -m access_report --config $(CONFIG)
 
 bench-access: install
-	$(RUN) $(PY) -m tools.access.bench 1 50
+	$(RUN) $(PY) -m tools.bench.access 1 50
 
 bootstrap doctor deploy: install
 	$(RUN) $(PY) -m tools.operator $@ --config $(CONFIG) $(ARGS)

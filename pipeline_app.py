@@ -10,10 +10,9 @@ import sys
 
 import aws_cdk as cdk
 
-from config import load_config_or_report
-from stacks.pipeline_stack import PipelineStack, PipelineTooLarge
-
-DEFAULT_CONFIG = "config/example.yaml"
+from config import DEFAULT_CONFIG, load_config_or_report
+from pipeline.app import build_app
+from pipeline.capacity import PipelineTooLarge
 
 
 def main() -> int:
@@ -24,7 +23,7 @@ def main() -> int:
     if config is None:
         return 2
     try:
-        PipelineStack(app, f"{config.project}-pipeline", config=config, config_path=config_path)
+        build_app(config, config_path=config_path, app=app)
     except PipelineTooLarge as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return 2

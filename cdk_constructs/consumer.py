@@ -7,8 +7,6 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -16,12 +14,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs import access
+from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
 from config.model import Consumer, Share
 from config.naming import Names
+from config.toolchain import RUNTIME_DIR
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 HANDLER = "consumer_app.handler.handler"
 
 
@@ -44,20 +42,22 @@ class SharedDataAccess(Construct):
 
     def __init__(self, scope: Construct, id: str, *, names: Names, share: Share) -> None:
         super().__init__(scope, id)
-        key_arns = f"arn:{names.partition}:kms:{names.source_region}:{names.source_account}:key/*"
+        key_arns = names.key_arn_pattern
         only_the_shared_key = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.key_alias]}}
         statements = [
-            iam.PolicyStatement(sid="ListSharedBucket", actions=list(access.BUCKET_LIST), resources=[names.bucket_arn]),
+            iam.PolicyStatement(
+                sid="ListSharedBucket", actions=list(actions.BUCKET_LIST), resources=[names.bucket_arn]
+            ),
             iam.PolicyStatement(
                 sid="UseSharedObjects",
-                actions=list(access.object_actions(share.bucket)),
+                actions=list(actions.object_actions(share.bucket)),
                 resources=[f"{names.bucket_arn}/*"],
             ),
             iam.PolicyStatement(
                 sid="UseSharedKeyThroughS3",
-                actions=list(access.key_actions(share.bucket)),
+                actions=list(actions.key_actions(share.bucket)),
                 resources=[key_arns],
-                conditions={**access.via_services(names.source_region, "s3"), **only_the_shared_key},
+                conditions={**actions.via_services(names.source_region, "s3"), **only_the_shared_key},
             ),
         ]
         if share.table_access == "role":
@@ -70,14 +70,14 @@ class SharedDataAccess(Construct):
             statements += [
                 iam.PolicyStatement(
                     sid="UseSharedTable",
-                    actions=list(access.table_actions(share.table)),
+                    actions=list(actions.table_actions(share.table)),
                     resources=[names.table_arn, f"{names.table_arn}/index/*"],
                 ),
                 iam.PolicyStatement(
                     sid="UseSharedKeyThroughDynamoDB",
-                    actions=list(access.key_actions(share.table)),
+                    actions=list(actions.key_actions(share.table)),
                     resources=[key_arns],
-                    conditions={**access.via_services(names.source_region, "dynamodb"), **only_the_shared_key},
+                    conditions={**actions.via_services(names.source_region, "dynamodb"), **only_the_shared_key},
                 ),
             ]
         self.policy = iam.ManagedPolicy(
@@ -196,7 +196,7 @@ class ConsumerTask(Construct):
         )
 
 
-class PipelineCheckRole(Construct):
+class ProofRole(Construct):
     """Lets the pipeline's test step, and nothing else in the tooling account, invoke the function."""
 
     def __init__(
@@ -206,16 +206,16 @@ class PipelineCheckRole(Construct):
         *,
         names: Names,
         tooling_account: str,
-        check_step_role_arn: str,
+        proof_step_role_arn: str,
         function: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, id)
         self.role = iam.Role(
             self,
             "Role",
-            role_name=names.check_role,
+            role_name=names.proof_role,
             assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
-                {"ArnEquals": {"aws:PrincipalArn": check_step_role_arn}}
+                {"ArnEquals": {"aws:PrincipalArn": proof_step_role_arn}}
             ),
             description="Assumed by the pipeline's test step to invoke the consumer function",
             max_session_duration=Duration.hours(1),

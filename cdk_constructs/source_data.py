@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_constructs import access
+from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from config.model import Share
@@ -34,18 +34,18 @@ class DataKey(Construct):
         self.key.add_to_resource_policy(
             grantees.statement(
                 sid="ConsumersUseKeyThroughS3",
-                actions=access.key_actions(share.bucket),
+                actions=actions.key_actions(share.bucket),
                 resources=["*"],  # in a key policy, "*" is this key
-                extra_conditions=access.via_services(names.source_region, "s3"),
+                extra_conditions=actions.via_services(names.source_region, "s3"),
             )
         )
         if share.table_access == "resource-policy":
             self.key.add_to_resource_policy(
                 grantees.statement(
                     sid="ConsumersUseKeyThroughDynamoDB",
-                    actions=access.key_actions(share.table),
+                    actions=actions.key_actions(share.table),
                     resources=["*"],
-                    extra_conditions=access.via_services(names.source_region, "dynamodb"),
+                    extra_conditions=actions.via_services(names.source_region, "dynamodb"),
                 )
             )
 
@@ -88,13 +88,13 @@ class SharedBucket(Construct):
         )
         self.bucket.add_to_resource_policy(
             grantees.statement(
-                sid="ConsumersListBucket", actions=access.BUCKET_LIST, resources=[self.bucket.bucket_arn]
+                sid="ConsumersListBucket", actions=actions.BUCKET_LIST, resources=[self.bucket.bucket_arn]
             )
         )
         self.bucket.add_to_resource_policy(
             grantees.statement(
                 sid="ConsumersUseObjects",
-                actions=access.object_actions(access_level),
+                actions=actions.object_actions(access_level),
                 resources=[self.bucket.arn_for_objects("*")],
             )
         )
@@ -111,7 +111,7 @@ class SharedTable(Construct):
                 statements=[
                     grantees.statement(
                         sid="ConsumersUseTable",
-                        actions=access.table_actions(share.table),
+                        actions=actions.table_actions(share.table),
                         # A table's resource policy applies to that table (and its indexes) only.
                         resources=["*"],
                     )
@@ -159,17 +159,17 @@ class TableAccessRole(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="UseSharedTable",
-                actions=list(access.table_actions(access_level)),
+                sid=actions.SOURCE_ROLE_TABLE_SID,
+                actions=list(actions.table_actions(access_level)),
                 resources=[table.table_arn, f"{table.table_arn}/index/*"],
             )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="UseTableKeyThroughDynamoDB",
-                actions=list(access.key_actions(access_level)),
+                actions=list(actions.key_actions(access_level)),
                 resources=[key.key_arn],
-                conditions=access.via_services(names.source_region, "dynamodb"),
+                conditions=actions.via_services(names.source_region, "dynamodb"),
             )
         )
         acknowledge(

@@ -1,6 +1,6 @@
 """Configuration: one YAML file parsed into typed, immutable objects and validated before any construct exists."""
 
-from config.loader import ConfigError, load_config, load_config_or_report
+from config.loader import DEFAULT_CONFIG, ConfigError, load_config, load_config_or_report
 from config.model import (
     AccountRegion,
     CodeCommitRepository,
@@ -13,6 +13,7 @@ from config.model import (
 )
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "AccountRegion",
     "CodeCommitRepository",
     "Config",

@@ -10,6 +10,9 @@ from pydantic import ValidationError
 
 from config.model import REPOSITORY_TAGS, Config
 
+# The config every command reads unless told otherwise (the Makefile's CONFIG default says the same).
+DEFAULT_CONFIG = "config/example.yaml"
+
 
 class ConfigError(Exception):
     """A configuration that cannot be used; the message is one line meant for the user."""

@@ -12,6 +12,31 @@ from dataclasses import dataclass
 
 from config.model import Config, Consumer, Environment
 
+# The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
+# expects. The bootstrap roles' names and the version parameter are built from it.
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+BOOTSTRAP_STACK = "CDKToolkit"
+BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
+
+
+def pipeline_stack_id(config: Config) -> str:
+    """The pipeline stack's id and CloudFormation name in the tooling account."""
+    return f"{config.project}-pipeline"
+
+
+def pipeline_name(config: Config) -> str:
+    return f"{config.project}-data-sharing"
+
+
+def execution_policy_name(config: Config) -> str:
+    """The managed policy `make bootstrap` creates in each target account for CloudFormation to act with."""
+    return f"{config.project}-cdk-execution"
+
+
+def bootstrap_role(kind: str, account: str, region: str, *, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:
+    """A bootstrap role's name: kind is deploy, file-publishing, image-publishing, lookup or cfn-exec."""
+    return f"cdk-{qualifier}-{kind}-role-{account}-{region}"
+
 
 @dataclass(frozen=True)
 class Names:
@@ -60,6 +85,12 @@ class Names:
         return f"alias/{self.project}/{self.environment}/shared-data"
 
     @property
+    def key_arn_pattern(self) -> str:
+        """Any key of the source account and region: a consumer cannot know the shared key's id in advance,
+        so its grants name this and narrow it with kms:ResourceAliases."""
+        return f"arn:{self.partition}:kms:{self.source_region}:{self.source_account}:key/*"
+
+    @property
     def source_role(self) -> str:
         return f"{self._prefix}-table-access"
 
@@ -78,8 +109,8 @@ class Names:
         return f"{self._prefix}-consumer-task"
 
     @property
-    def check_role(self) -> str:
-        return f"{self._prefix}-pipeline-check"
+    def proof_role(self) -> str:
+        return f"{self._prefix}-pipeline-proof"
 
     @property
     def consumer_role_names(self) -> tuple[str, str]:
@@ -89,19 +120,19 @@ class Names:
         """The consumer roles in any account: grants pair them with the accounts (or the organization)."""
         return [self.role_arn("*", name) for name in self.consumer_role_names]
 
-    def check_role_arn(self, consumer: Consumer) -> str:
-        return self.role_arn(consumer.account, self.check_role)
+    def proof_role_arn(self, consumer: Consumer) -> str:
+        return self.role_arn(consumer.account, self.proof_role)
 
     def role_arn(self, account: str, name: str) -> str:
         return f"arn:{self.partition}:iam::{account}:role/{name}"
 
 
-def pipeline_check_step_role(config: Config, environment: Environment, wave: int) -> str:
-    """The tooling-account role of one test step (wave 1, 2, ...); the check roles of that wave's consumers
+def proof_step_role(config: Config, environment: Environment, wave: int) -> str:
+    """The tooling-account role of one test step (wave 1, 2, ...); the proof roles of that wave's consumers
     trust only it."""
-    return f"{config.project}-{environment.name}-check-step-{wave}"
+    return f"{config.project}-{environment.name}-proof-step-{wave}"
 
 
-def pipeline_check_step_role_arn(config: Config, environment: Environment, wave: int) -> str:
-    name = pipeline_check_step_role(config, environment, wave)
+def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> str:
+    name = proof_step_role(config, environment, wave)
     return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"

@@ -8,7 +8,7 @@ from constructs import Construct
 from cdk_constructs.consumer import (
     ConsumerFunction,
     ConsumerTask,
-    PipelineCheckRole,
+    ProofRole,
     SharedDataAccess,
 )
 from config.model import Config, Consumer, Environment
@@ -26,7 +26,7 @@ class ConsumerStack(Stack):
         config: Config,
         environment: Environment,
         consumer: Consumer,
-        check_step_role_arn: str,
+        proof_step_role_arn: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -50,16 +50,16 @@ class ConsumerStack(Stack):
             data_access=data_access,
             image=config.consumer_image,
         )
-        check_role = PipelineCheckRole(
+        proof_role = ProofRole(
             self,
-            "PipelineCheck",
+            "Proof",
             names=names,
             tooling_account=config.tooling.account,
-            check_step_role_arn=check_step_role_arn,
+            proof_step_role_arn=proof_step_role_arn,
             function=function,
         ).role
 
         # Read by the pipeline's test step (env_from_cfn_outputs).
         self.function_name = CfnOutput(self, "FunctionName", value=function.function_name)
-        self.check_role_arn = CfnOutput(self, "CheckRoleArn", value=check_role.role_arn)
+        self.proof_role_arn = CfnOutput(self, "ProofRoleArn", value=proof_role.role_arn)
         CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)

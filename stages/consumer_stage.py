@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Environment as CdkEnvironment
-from aws_cdk import Stage
+from aws_cdk import Stage, Tags
 from constructs import Construct
 
 from config.model import Config, Consumer, Environment
 from stacks.consumer_stack import ConsumerStack
-from stages.checks import apply_checks
 
 
 class ConsumerStage(Stage):
@@ -22,7 +21,7 @@ class ConsumerStage(Stage):
         config: Config,
         environment: Environment,
         consumer: Consumer,
-        check_step_role_arn: str,
+        proof_step_role_arn: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, env=CdkEnvironment(account=consumer.account, region=consumer.region), **kwargs)
@@ -33,13 +32,11 @@ class ConsumerStage(Stage):
             config=config,
             environment=environment,
             consumer=consumer,
-            check_step_role_arn=check_step_role_arn,
+            proof_step_role_arn=proof_step_role_arn,
         )
-        apply_checks(
-            self,
-            project=config.project,
-            environment=environment.name,
-            trust_policy_quota=config.trust_policy_quota,
-            # Consumer stacks of one environment and region differ only in the consumer's account and name.
-            family=(f"consumers of {environment.name} in {consumer.region}", self.stack),
-        )
+        # The consumer stacks of one environment and region are built by the same code from inputs that differ
+        # only in the consumer's account and name.
+        self.family = f"consumers of {environment.name} in {consumer.region}"
+        # In the Stage: Aspects added to the App do not reach the stacks of a Stage.
+        Tags.of(self).add("project", config.project)
+        Tags.of(self).add("environment", environment.name)

@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Environment as CdkEnvironment
-from aws_cdk import Stage
+from aws_cdk import Stage, Tags
 from constructs import Construct
 
 from config.model import Config, Environment
 from stacks.sharing_stack import SharingStack
-from stages.checks import apply_checks
 
 
 class SharingStage(Stage):
@@ -18,9 +17,6 @@ class SharingStage(Stage):
         source = environment.source
         super().__init__(scope, id, env=CdkEnvironment(account=source.account, region=source.region), **kwargs)
         self.stack = SharingStack(self, "Sharing", config=config, environment=environment)
-        apply_checks(
-            self,
-            project=config.project,
-            environment=environment.name,
-            trust_policy_quota=config.trust_policy_quota,
-        )
+        # In the Stage: Aspects added to the App do not reach the stacks of a Stage.
+        Tags.of(self).add("project", config.project)
+        Tags.of(self).add("environment", environment.name)

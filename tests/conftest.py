@@ -23,7 +23,7 @@ import pytest
 
 from config import load_config
 from config.loader import parse_config
-from tools.assembly import ROOT, Synthesized, synthesize
+from pipeline.app import ROOT, Synthesized, synthesize
 
 EXAMPLE = ROOT / "config" / "example.yaml"
 

@@ -16,21 +16,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from config import load_config_or_report
+from cdk_constructs.actions import SOURCE_ROLE_TABLE_SID
+from checks.templates import PolicyDocument, PolicyKind, policy_documents
+from config import DEFAULT_CONFIG, load_config_or_report
 
+RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
 DEPLOY_ROLE = re.compile(r":iam::(\d{12}):role/cdk-[a-z0-9]+-deploy-role")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="config/example.yaml")
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--outdir", default="cdk.out")
     args = parser.parse_args(argv)
     config = load_config_or_report(args.config)
     if config is None:
         return 2
 
-    from tools.assembly import synthesize_or_report  # imports aws_cdk: only once the config is known to be good
+    from pipeline.app import synthesize_or_report  # imports aws_cdk: only once the config is known to be good
 
     started = time.perf_counter()
     synthesized = synthesize_or_report(config, Path(args.outdir), config_path=args.config)
@@ -78,17 +81,15 @@ def print_environment(synthesized: Any, environment: Any) -> None:
     print(f"Environment {environment.name} ({approval}): source {source.account} {source.region}")
     template = synthesized.template_json(synthesized.sharing(environment.name))
     rows = []
-    for resource in template["Resources"].values():
-        for where, document in _documents(resource):
-            for statement in document.get("Statement", []):
+    for policy in policy_documents(template):
+        for statement in policy.document.get("Statement", []):
+            if policy.kind in RESOURCE_POLICIES:
                 grant = _grant(statement)
                 if grant:
-                    rows.append((where, *grant))
-        if resource["Type"] == "AWS::IAM::Policy":
-            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                if statement.get("Sid") == "UseSharedTable":
-                    actions = ", ".join(sorted(statement["Action"]))
-                    rows.append(("table (through the role)", actions, "the role above", "table and its indexes"))
+                    rows.append((_where(template, policy), *grant))
+            elif policy.kind is PolicyKind.INLINE and statement.get("Sid") == SOURCE_ROLE_TABLE_SID:
+                actions = ", ".join(sorted(statement["Action"]))
+                rows.append(("table (through the role)", actions, "the role above", "table and its indexes"))
     _table(("resource", "actions", "granted to", "only if"), rows)
     consumers = [f"{c.name} ({c.account} {c.region})" for c in environment.consumers]
     print(f"  consumers: {', '.join(consumers)}")
@@ -121,22 +122,13 @@ def _principal_arns(condition: dict[str, Any]) -> list[str]:
     return []
 
 
-def _documents(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    properties = resource.get("Properties", {})
-    kind = resource["Type"]
-    if kind == "AWS::S3::BucketPolicy":
-        return [("bucket policy", properties["PolicyDocument"])]
-    if kind == "AWS::KMS::Key":
-        return [("key policy", properties["KeyPolicy"])]
-    if kind == "AWS::IAM::Role":
-        return [(f"role {properties.get('RoleName', '')} trust", properties["AssumeRolePolicyDocument"])]
-    if kind == "AWS::DynamoDB::GlobalTable":
-        return [
-            (f"table {properties['TableName']} policy", replica["ResourcePolicy"]["PolicyDocument"])
-            for replica in properties.get("Replicas", [])
-            if "ResourcePolicy" in replica
-        ]
-    return []
+def _where(template: dict[str, Any], policy: PolicyDocument) -> str:
+    properties = template["Resources"][policy.logical_id].get("Properties", {})
+    if policy.kind is PolicyKind.TRUST:
+        return f"role {properties.get('RoleName', '')} trust"
+    if policy.kind is PolicyKind.TABLE:
+        return f"table {properties['TableName']} policy"
+    return policy.kind.value
 
 
 def _action_label(action: dict[str, Any]) -> str:

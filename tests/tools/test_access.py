@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from tools.access import __main__ as access_main
-from tools.access.evaluate import evaluate
-from tools.access.inputs import Inputs
-from tools.access.intrinsics import Unresolvable
-from tools.access.matrix import build
-from tools.bench.measure import config_with
+from access_report import __main__ as access_main
+from access_report.engine import evaluate
+from access_report.inputs import Inputs
+from access_report.intrinsics import Unresolvable
+from access_report.matrix import build
+from tools.bench.configs import config_with
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,12 @@ def organization_inputs(organization) -> Inputs:
 
 
 @pytest.fixture(scope="module")
-def example_outcomes(example_inputs):
+def example_verdicts(example_inputs):
     return evaluate(build(example_inputs))
 
 
-def _find(outcomes, **match):
-    found = [o for o in outcomes if all(getattr(o.cell, k) == v for k, v in match.items())]
+def _find(verdicts, **match):
+    found = [o for o in verdicts if all(getattr(o.cell, k) == v for k, v in match.items())]
     assert found, match
     return found
 
@@ -40,16 +40,16 @@ def _differing(inputs: Inputs) -> list[str]:
     return [o.cell.name for o in evaluate(build(inputs)) if not o.as_expected]
 
 
-def test_example_every_cell_as_expected(example_outcomes):
-    assert [o.cell.name for o in example_outcomes if not o.as_expected] == []
-    assert {o.actual for o in example_outcomes} == {"allow", "deny"}
+def test_example_every_cell_as_expected(example_verdicts):
+    assert [o.cell.name for o in example_verdicts if not o.as_expected] == []
+    assert {o.actual for o in example_verdicts} == {"allow", "deny"}
 
 
-def test_consumers_reach_exactly_what_is_shared(example_outcomes):
+def test_consumers_reach_exactly_what_is_shared(example_verdicts):
     function = "arn:aws:iam::666666666666:role/datashare-prod-consumer-function"
     allowed = {
         (o.cell.action, o.cell.resource)
-        for o in example_outcomes
+        for o in example_verdicts
         if o.cell.principal == function and o.actual == "allow"
     }
     assert allowed == {
@@ -60,22 +60,22 @@ def test_consumers_reach_exactly_what_is_shared(example_outcomes):
     }
 
 
-def test_forbidden_probes_are_denied(example_outcomes):
+def test_forbidden_probes_are_denied(example_verdicts):
     for who in ("third account, same role name", "reporting account: another role", "reporting account: root"):
-        probes = _find(example_outcomes, environment="prod", who=who)
+        probes = _find(example_verdicts, environment="prod", who=who)
         assert {o.cell.action for o in probes} == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "sts:AssumeRole"}
         assert all(o.actual == "deny" for o in probes)
-    (no_tls,) = _find(example_outcomes, who="reporting function role without TLS")
+    (no_tls,) = _find(example_verdicts, who="reporting function role without TLS")
     assert no_tls.result == "ExplicitlyDenied"
     for action in ("dynamodb:DeleteTable", "dynamodb:PutItem", "dynamodb:Scan"):
-        (probe,) = _find(example_outcomes, environment="prod", who="source role", action=action)
+        (probe,) = _find(example_verdicts, environment="prod", who="source role", action=action)
         assert probe.actual == "deny"
-    (write,) = _find(example_outcomes, environment="dev", who="source role", action="dynamodb:PutItem")
+    (write,) = _find(example_verdicts, environment="dev", who="source role", action="dynamodb:PutItem")
     assert write.actual == "allow"  # dev shares the table read-write
 
 
-def test_bootstrap_trust_admits_the_pipeline_roles_and_not_another_tooling_account(example_outcomes):
-    bootstrap = _find(example_outcomes, environment="bootstrap")
+def test_bootstrap_trust_admits_the_pipeline_roles_and_not_another_tooling_account(example_verdicts):
+    bootstrap = _find(example_verdicts, environment="bootstrap")
     deploy_roles = {o.cell.resource for o in bootstrap if "deploy-role" in o.cell.resource}
     assert len(deploy_roles) == 5  # every source and consumer stack's target
     trusted = [o for o in bootstrap if o.cell.who.startswith("pipeline role")]
@@ -85,12 +85,12 @@ def test_bootstrap_trust_admits_the_pipeline_roles_and_not_another_tooling_accou
 
 
 def test_organization_mode_denies_an_account_outside_the_organization(organization_inputs):
-    outcomes = evaluate(build(organization_inputs))
-    assert [o.cell.name for o in outcomes if not o.as_expected] == []
-    outside = _find(outcomes, who="account outside the organization")
+    verdicts = evaluate(build(organization_inputs))
+    assert [o.cell.name for o in verdicts if not o.as_expected] == []
+    outside = _find(verdicts, who="account outside the organization")
     assert {o.cell.action for o in outside} == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem"}
     assert all(o.actual == "deny" for o in outside)
-    table = _find(outcomes, who="analytics function role", action="dynamodb:PutItem")
+    table = _find(verdicts, who="analytics function role", action="dynamodb:PutItem")
     assert [o.actual for o in table] == ["allow"]  # through the table's own resource policy
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from config.loader import parse_config
 from tools.bench import __main__ as bench
-from tools.bench.measure import config_with, measure
+from tools.bench.configs import config_with
+from tools.bench.measure import measure
 
 
 def test_generated_configs_are_valid_and_split_over_two_environments():

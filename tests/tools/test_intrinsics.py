@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.access.intrinsics import Resolver, Unresolvable
+from access_report.intrinsics import Resolver, Unresolvable
 
 TEMPLATE = {
     "Parameters": {"Trusted": {"Type": "CommaDelimitedList", "Default": ""}, "Qualifier": {"Default": "hnb659fds"}},

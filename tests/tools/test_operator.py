@@ -7,8 +7,8 @@ import io
 import pytest
 
 from config.loader import parse_config
+from config.naming import execution_policy_name
 from tools.operator import __main__ as operator
-from tools.operator.bootstrap import execution_policy_name
 from tools.rehearsal.cdk_cli import CLI, CdkCli
 from tools.rehearsal.emulator import Emulator
 
@@ -158,9 +158,9 @@ def test_doctor_reports_a_connection_that_is_not_available():
 def test_the_tooling_account_is_bootstrapped_in_every_region_the_pipeline_deploys_to():
     from config import load_config
     from tests.conftest import EXAMPLE
-    from tools.operator.accounts import targets
+    from tools.operator.accounts import operated_accounts
 
-    found = {(t.account, t.region): t.roles for t in targets(load_config(EXAMPLE))}
+    found = {(t.account, t.region): t.roles for t in operated_accounts(load_config(EXAMPLE))}
     assert found[("111111111111", "eu-west-1")] == ("tooling",)
     assert found[("111111111111", "eu-central-1")] == ("pipeline artifacts",)  # prod's reporting consumer's region
     assert found[("666666666666", "eu-central-1")] == ("consumer reporting of prod",)

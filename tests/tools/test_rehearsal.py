@@ -9,7 +9,7 @@ import pytest
 
 import cdk_constructs.consumer
 from config.loader import parse_config
-from tools.bench.measure import config_with
+from tools.bench.configs import config_with
 from tools.rehearsal import __main__ as rehearsal_main
 from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Rehearsal
 
@@ -57,7 +57,7 @@ def test_two_environments_pass_end_to_end_in_pipeline_order_and_the_data_outlive
         "prod-sharing/Sharing",
         "prod-analytics/Consumer",
     ]
-    assert _steps(rehearsal, "test") == ["Check-dev", "Check-prod"]
+    assert _steps(rehearsal, "test") == ["Prove-dev", "Prove-prod"]
     assert _steps(rehearsal, "approve") == ["Broadening-prod", "Approve-prod"]
     phases = [row.phase for row in rehearsal.rows]
     assert phases.index("approve") == phases.index("test") + 1  # after dev's check, before prod deploys
@@ -91,7 +91,7 @@ def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_de
     assert code == EXIT_FAILED
     assert _steps(rehearsal, "deploy") == ["dev-sharing/Sharing", "dev-analytics/Consumer"]
     assert "FAIL  analytics" in out
-    assert "test step Check-dev failed for analytics" in out
+    assert "test step Prove-dev failed for analytics" in out
     assert "prod" not in " ".join(_steps(rehearsal, "deploy") + _steps(rehearsal, "approve"))
     assert "Result: FAILED" in out
 

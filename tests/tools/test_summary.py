@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from tools import summary
-from tools.bench.measure import config_with
+from tools.bench.configs import config_with
 
 
 def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, capsys):

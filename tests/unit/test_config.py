@@ -14,8 +14,8 @@ from config import load_config
 from config.loader import ConfigError, parse_config
 from config.model import Config
 from config.naming import Names
+from pipeline.app import ROOT
 from tests.conftest import EXAMPLE
-from tools.assembly import ROOT
 
 
 def _example() -> dict:
@@ -238,7 +238,7 @@ def test_longest_allowed_names_fit_aws_limits():
     config = parse_config(yaml.safe_dump(data))
     names = Names.of(config, config.environments[0])
     assert len(names.bucket) <= 63
-    for role in (names.source_role, names.function_role, names.task_role, names.check_role):
+    for role in (names.source_role, names.function_role, names.task_role, names.proof_role):
         assert len(role) <= 64
 
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.loader import ConfigError, parse_config
+from pipeline.app import synthesize
 from tests.conftest import EXAMPLE
-from tools.assembly import synthesize
 
 BASE = yaml.safe_load(EXAMPLE.read_text())
 

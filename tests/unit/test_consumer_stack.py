@@ -103,9 +103,9 @@ def test_configured_image_is_used_instead_of_building_one(organization):
     assert task["Properties"]["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/example/consumer:1.0"
 
 
-def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes_only_the_function(example):
+def test_proof_role_trusts_only_the_environments_proof_step_and_invokes_only_the_function(example):
     template = example.template_json(example.consumer("prod", 1))
-    role_id = role_named(template, "datashare-prod-pipeline-check")
+    role_id = role_named(template, "datashare-prod-pipeline-proof")
     role = template["Resources"][role_id]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {
@@ -113,7 +113,7 @@ def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
             "Condition": {
-                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/datashare-prod-check-step-1"}
+                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/datashare-prod-proof-step-1"}
             },
         }
     ]
@@ -123,9 +123,9 @@ def test_pipeline_check_role_trusts_only_the_environments_check_step_and_invokes
     ]
 
 
-def test_outputs_give_the_test_step_the_function_and_check_role(example):
+def test_outputs_give_the_test_step_the_function_and_proof_role(example):
     outputs = example.template_json(example.consumer("prod"))["Outputs"]
-    assert set(outputs) >= {"FunctionName", "CheckRoleArn", "TaskDefinitionArn"}
+    assert set(outputs) >= {"FunctionName", "ProofRoleArn", "TaskDefinitionArn"}
 
 
 def test_resource_policy_mode_reaches_the_table_directly_without_assuming_a_role(organization):

@@ -12,15 +12,16 @@ from dataclasses import replace
 import aws_cdk as cdk
 import pytest
 
-import stacks.pipeline_stack as pipeline_stack
+import pipeline.capacity as capacity
+from checks import policy_sizes
+from checks.policy_sizes import size
 from config import load_config
 from config.loader import parse_config
-from stacks.pipeline_stack import PipelineStack, PipelineTooLarge, deployment_role_lower_bound
-from stages import policy_sizes
-from stages.policy_sizes import size
+from pipeline.app import ROOT, cdk_json_context
+from pipeline.capacity import PipelineTooLarge, deployment_role_lower_bound
+from pipeline.pipeline_stack import PipelineStack
 from tests.conftest import EXAMPLE
 from tests.templates import only
-from tools.assembly import ROOT, cdk_json_context
 
 
 def _config(environments: int, consumers: int) -> str:
@@ -56,17 +57,17 @@ def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test
     waves = {s["Name"]: [a["Name"] for a in s["Actions"]] for s in stages if s["Name"].startswith("e0-")}
     assert waves == {
         "e0-sharing": ["Deploy"],
-        "e0-consumers-1": ["e0-c0.Consumer.Deploy", "e0-c1.Consumer.Deploy", "Check-e0-1"],
-        "e0-consumers-2": ["e0-c2.Consumer.Deploy", "e0-c3.Consumer.Deploy", "Check-e0-2"],
-        "e0-c4": ["Consumer.Deploy", "Check-e0-3"],  # a wave of one stage takes that stage's name
+        "e0-consumers-1": ["e0-c0.Consumer.Deploy", "e0-c1.Consumer.Deploy", "Prove-e0-1"],
+        "e0-consumers-2": ["e0-c2.Consumer.Deploy", "e0-c3.Consumer.Deploy", "Prove-e0-2"],
+        "e0-c4": ["Consumer.Deploy", "Prove-e0-3"],  # a wave of one stage takes that stage's name
     }
-    # Each wave's step role may assume only its own consumers' check roles, and they trust only it.
+    # Each wave's step role may assume only its own consumers' proof roles, and they trust only it.
     roles = {
         r["Properties"]["RoleName"]: k
         for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName", "").startswith("scale-e0-check-step-")
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName", "").startswith("scale-e0-proof-step-")
     }
-    assert sorted(roles) == ["scale-e0-check-step-1", "scale-e0-check-step-2", "scale-e0-check-step-3"]
+    assert sorted(roles) == ["scale-e0-proof-step-1", "scale-e0-proof-step-2", "scale-e0-proof-step-3"]
     consumer = pipeline_stack_consumer(stack, 4)
     trust = json.dumps(
         app.synth()
@@ -74,7 +75,7 @@ def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test
         .get_stack_artifact(consumer.artifact_id)
         .template
     )
-    assert "role/scale-e0-check-step-3" in trust and "check-step-1" not in trust
+    assert "role/scale-e0-proof-step-3" in trust and "proof-step-1" not in trust
 
 
 def pipeline_stack_consumer(stack: PipelineStack, index: int) -> cdk.Stack:
@@ -96,12 +97,12 @@ def test_stage_count_beyond_the_quota_fails_before_any_construct_with_the_fix_na
 
 def test_too_many_actions_or_resources_fail_synth_with_the_reason(tmp_path, monkeypatch):
     config = load_config(EXAMPLE)
-    monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 3)
+    monkeypatch.setattr(capacity, "MAX_ACTIONS_PER_STAGE", 3)
     # prod-sharing: the broadening check and its confirmation, the approval and the deploy.
     with pytest.raises(PipelineTooLarge, match="pipeline stage prod-sharing has 4 actions, more than 3"):
         PipelineStack(_app(tmp_path / "a"), "p", config=config, config_path="x.yaml")
-    monkeypatch.setattr(pipeline_stack, "MAX_ACTIONS_PER_STAGE", 50)
-    monkeypatch.setattr(pipeline_stack, "MAX_RESOURCES", 20)
+    monkeypatch.setattr(capacity, "MAX_ACTIONS_PER_STAGE", 50)
+    monkeypatch.setattr(capacity, "MAX_RESOURCES", 20)
     with pytest.raises(PipelineTooLarge, match=r"the pipeline stack has \d+ resources, CloudFormation allows 20"):
         PipelineStack(_app(tmp_path / "b"), "p", config=config, config_path="x.yaml")
 
@@ -113,7 +114,7 @@ def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix
         limits = policy_sizes.quotas(trust_policy_quota, pipeline=pipeline)
         return {**limits, "AWS::S3::BucketPolicy": replace(limits["AWS::S3::BucketPolicy"], limit=1000)}
 
-    monkeypatch.setattr(pipeline_stack, "quotas", lowered)
+    monkeypatch.setattr(capacity, "quotas", lowered)
     app = _app(tmp_path)
     with pytest.raises(
         PipelineTooLarge,

@@ -83,7 +83,7 @@ def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_o
     assert prod_consumers == [
         ("prod-analytics.Consumer.Deploy", "CloudFormation", 1),
         ("prod-reporting.Consumer.Deploy", "CloudFormation", 1),
-        ("Check-prod", "CodeBuild", 2),
+        ("Prove-prod", "CodeBuild", 2),
     ]
 
 
@@ -110,24 +110,24 @@ def test_approval_gates_only_the_marked_environment_before_its_first_deployment(
     assert manual == ["prod-sharing"]
 
 
-def test_one_check_step_per_wave_reads_function_names_from_stack_outputs(example):
-    check = next(p for k, p in _projects(example).items() if "Checkprod" in k)
-    spec = json.loads(check["Source"]["BuildSpec"])
-    assert spec["phases"]["build"]["commands"] == ["python3 pipeline_steps/check_consumers.py"]
-    variables = {v["Name"]: v["Value"] for v in check["Environment"]["EnvironmentVariables"]}
-    targets = json.loads(variables["CHECK_TARGETS"])
+def test_one_proof_step_per_wave_reads_function_names_from_stack_outputs(example):
+    proof = next(p for k, p in _projects(example).items() if "Proveprod" in k)
+    spec = json.loads(proof["Source"]["BuildSpec"])
+    assert spec["phases"]["build"]["commands"] == ["python3 pipeline_steps/prove_consumers.py"]
+    variables = {v["Name"]: v["Value"] for v in proof["Environment"]["EnvironmentVariables"]}
+    targets = json.loads(variables["PROOF_TARGETS"])
     assert [t["consumer"] for t in targets] == ["analytics", "reporting"]
     stage = next(s for s in _pipeline(example)["Stages"] if s["Name"] == "prod-consumers")
-    action = next(a for a in stage["Actions"] if a["Name"] == "Check-prod")
+    action = next(a for a in stage["Actions"] if a["Name"] == "Prove-prod")
     # env_from_cfn_outputs: the values come from the consumer stacks' outputs at run time.
     overrides = json.loads(action["Configuration"]["EnvironmentVariables"])
     by_name = {o["name"]: o["value"] for o in overrides}
     analytics, reporting = (example.consumer("prod", i).artifact_id for i in range(2))
     assert by_name["FUNCTION_0"] == f"#{{{analytics}.FunctionName}}"
-    assert by_name["CHECK_ROLE_0"] == f"#{{{analytics}.CheckRoleArn}}"
+    assert by_name["PROOF_ROLE_0"] == f"#{{{analytics}.ProofRoleArn}}"
     assert by_name["FUNCTION_1"] == f"#{{{reporting}.FunctionName}}"
-    assert by_name["CHECK_ROLE_1"] == f"#{{{reporting}.CheckRoleArn}}"
-    checks = [k for k in _projects(example) if "Checkdev" in k or "Checkprod" in k]
+    assert by_name["PROOF_ROLE_1"] == f"#{{{reporting}.ProofRoleArn}}"
+    checks = [k for k in _projects(example) if "Provedev" in k or "Proveprod" in k]
     assert len(checks) == 2  # dev and prod, not per consumer
 
 
@@ -152,17 +152,17 @@ def test_only_approval_gated_environments_get_the_broadening_check(example):
     assert [n for n in names if n.startswith("Broadening")] == ["Broadening-prod.Check", "Broadening-prod.Confirm"]
 
 
-def test_check_step_role_may_only_assume_the_waves_check_roles(example):
+def test_proof_step_role_may_only_assume_the_waves_proof_roles(example):
     template = example.template_json(example.pipeline)
-    statements = inline_statements(template, role_named(template, "datashare-prod-check-step-1"))
+    statements = inline_statements(template, role_named(template, "datashare-prod-proof-step-1"))
     assumes = [s for s in statements if "sts:AssumeRole" in json.dumps(s["Action"])]
     assert assumes == [
         {
             "Action": "sts:AssumeRole",
             "Effect": "Allow",
             "Resource": [
-                "arn:aws:iam::555555555555:role/datashare-prod-pipeline-check",
-                "arn:aws:iam::666666666666:role/datashare-prod-pipeline-check",
+                "arn:aws:iam::555555555555:role/datashare-prod-pipeline-proof",
+                "arn:aws:iam::666666666666:role/datashare-prod-pipeline-proof",
             ],
         }
     ]
@@ -170,6 +170,6 @@ def test_check_step_role_may_only_assume_the_waves_check_roles(example):
 
 
 def example_root():
-    from tools.assembly import ROOT
+    from pipeline.app import ROOT
 
     return ROOT

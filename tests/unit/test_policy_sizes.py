@@ -8,9 +8,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
-from config import load_config
-from stages import policy_sizes
-from stages.policy_sizes import (
+from checks import policy_sizes
+from checks.policy_sizes import (
     INTRINSIC_WEIGHT,
     MANAGED_POLICIES_PER_ROLE,
     TEMPLATE_BYTES,
@@ -18,9 +17,11 @@ from stages.policy_sizes import (
     size,
     template_too_large,
 )
+from checks.register import register_checks
+from config import load_config
+from pipeline.app import cdk_json_context
 from stages.sharing_stage import SharingStage
 from tests.conftest import EXAMPLE
-from tools.assembly import cdk_json_context
 
 
 def _statement(principals: int) -> dict:
@@ -126,6 +127,7 @@ def test_a_template_over_its_quota_fails_synth_with_the_fix(tmp_path, monkeypatc
     monkeypatch.setattr(policy_sizes, "TEMPLATE_SIZE", replace(policy_sizes.TEMPLATE_SIZE, limit=1000))
     config = load_config(EXAMPLE)
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    register_checks(app, trust_policy_quota=config.trust_policy_quota)
     SharingStage(app, "Probe", config=config, environment=config.environments[1])
     with pytest.raises(RuntimeError, match="ValidationFailed") as raised:
         app.synth()
@@ -137,6 +139,7 @@ def test_a_template_over_its_quota_fails_synth_with_the_fix(tmp_path, monkeypatc
 def test_an_oversized_policy_in_a_stage_fails_synth_with_the_fix(tmp_path):
     config = load_config(EXAMPLE)
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    register_checks(app, trust_policy_quota=config.trust_policy_quota)
     stage = SharingStage(app, "Probe", config=config, environment=config.environments[1])
     role = iam.Role(
         stage.stack,

@@ -1,5 +1,5 @@
-"""cdk-nag's AWS Solutions checks run inside every Stage, and every finding left is acknowledged with a
-reason."""
+"""cdk-nag's AWS Solutions checks run on every stack of every Stage of the App, and every finding left is
+acknowledged with a reason."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
+from checks.register import register_checks
 from config import load_config
+from pipeline.app import cdk_json_context
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
 from tests.conftest import EXAMPLE
-from tools.assembly import cdk_json_context
 
 
 @pytest.mark.parametrize("fixture", ["example", "organization"])
@@ -59,8 +60,9 @@ def test_a_finding_inside_a_stage_fails_synth(tmp_path, stage_class):
     config = load_config(EXAMPLE)
     environment = config.environments[1]
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    register_checks(app, trust_policy_quota=config.trust_policy_quota)
     kwargs = (
-        {"consumer": environment.consumers[0], "check_step_role_arn": "arn:aws:iam::111111111111:role/check"}
+        {"consumer": environment.consumers[0], "proof_step_role_arn": "arn:aws:iam::111111111111:role/check"}
         if stage_class is ConsumerStage
         else {}
     )

@@ -251,8 +251,8 @@ def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
 def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles(tmp_path):
     # Found by the property test: grants by organization combined with the identity-based table access.
     from config.loader import parse_config
+    from pipeline.app import synthesize
     from tests.conftest import ORGANIZATION_CONFIG
-    from tools.assembly import synthesize
 
     config = parse_config(ORGANIZATION_CONFIG.replace("table_access: resource-policy", "table_access: role"))
     synthesized = synthesize(config, tmp_path)

@@ -1,5 +1,5 @@
 """The CDK's CloudFormation template validation runs on every stack that belongs to no family, and on one
-stack of each family of consumer stacks built alike (stages/template_validation.py)."""
+stack of each family of consumer stacks built alike (checks/template_validation.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import PolicyValidationStack
 
+from checks.register import register_checks
+from checks.template_validation import template_validation
 from config import load_config
+from pipeline.app import cdk_json_context
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
-from stages.template_validation import template_validation
 from tests.conftest import EXAMPLE
-from tools.assembly import cdk_json_context
 
 
 def _stack(path: str) -> PolicyValidationStack:
@@ -41,6 +42,7 @@ def _app_with_consumers(tmp_path, count: int) -> tuple[cdk.App, list[ConsumerSta
     config = load_config(EXAMPLE)
     environment = config.environments[1]
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    checks = register_checks(app, trust_policy_quota=config.trust_policy_quota)
     sharing = SharingStage(app, "Source", config=config, environment=environment)
     consumers = [
         ConsumerStage(
@@ -49,10 +51,12 @@ def _app_with_consumers(tmp_path, count: int) -> tuple[cdk.App, list[ConsumerSta
             config=config,
             environment=environment,
             consumer=environment.consumers[0],
-            check_step_role_arn="arn:aws:iam::111111111111:role/check",
+            proof_step_role_arn="arn:aws:iam::111111111111:role/check",
         )
         for index in range(count)
     ]
+    for stage in consumers:
+        checks.add_to_family(stage.stack, stage.family)
     return app, consumers, sharing
 
 

@@ -16,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPORTS = Path(__file__).resolve().parents[2] / "reports"
+from config.toolchain import ROOT
+
+REPORTS = ROOT / "reports"
 TARGET_SECONDS = 60
 COLUMNS = (
     "consumers",

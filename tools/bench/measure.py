@@ -12,38 +12,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from checks.policy_sizes import size
+from checks.templates import PolicyKind, policy_documents
 from config.loader import parse_config
-from stages.policy_sizes import size
-
-ENVIRONMENTS = 2  # dev and prod, consumers split between them
-
-
-def config_with(consumers: int) -> str:
-    """Consumers split over two environments, granted by organization (the mode meant for many accounts)."""
-    lines = [
-        "project: bench",
-        'tooling: {account: "111111111111", region: eu-west-1}',
-        "repository: {codecommit_repository: data-sharing}",
-        "organization_id: o-benchmark01",
-        "consumer_image: public.ecr.aws/example/consumer:1.0",
-        "environments:",
-    ]
-    for e in range(ENVIRONMENTS):
-        count = consumers // ENVIRONMENTS + (1 if e < consumers % ENVIRONMENTS else 0)
-        if count == 0:
-            continue
-        lines += [f"  - name: env{e}", f'    source: {{account: "{200000000000 + e:012d}", region: eu-west-1}}']
-        lines.append("    consumers:")
-        lines += [
-            f'      - {{name: c{i}, account: "{300000000000 + e * 10000 + i:012d}", region: eu-west-1}}'
-            for i in range(count)
-        ]
-    return "\n".join(lines) + "\n"
+from tools.bench.configs import config_with
 
 
 def measure(consumers: int) -> dict:
-    from stacks.pipeline_stack import PipelineTooLarge
-    from tools.assembly import synthesize
+    from pipeline.app import synthesize
+    from pipeline.capacity import PipelineTooLarge
 
     config = parse_config(config_with(consumers))
     started = time.perf_counter()
@@ -79,20 +56,17 @@ def measure(consumers: int) -> dict:
     }
 
 
+# The policies of the benchmark's table, by the label it prints.
+LABELS = {
+    PolicyKind.BUCKET: "bucket",
+    PolicyKind.KEY: "key",
+    PolicyKind.TRUST: "trust",
+    PolicyKind.MANAGED: "managed",
+}
+
+
 def _policies(template: dict) -> list[tuple[str, dict]]:
-    found = []
-    for item in template["Resources"].values():
-        properties = item.get("Properties", {})
-        kind = item["Type"]
-        if kind == "AWS::S3::BucketPolicy":
-            found.append(("bucket", properties["PolicyDocument"]))
-        elif kind == "AWS::KMS::Key":
-            found.append(("key", properties["KeyPolicy"]))
-        elif kind == "AWS::IAM::Role":
-            found.append(("trust", properties["AssumeRolePolicyDocument"]))
-        elif kind == "AWS::IAM::ManagedPolicy":
-            found.append(("managed", properties["PolicyDocument"]))
-    return found
+    return [(LABELS[p.kind], p.document) for p in policy_documents(template) if p.kind in LABELS]
 
 
 if __name__ == "__main__":

@@ -14,19 +14,19 @@ import argparse
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from config import load_config_or_report
+from config import DEFAULT_CONFIG, load_config_or_report
+from config.naming import pipeline_stack_id
+from config.toolchain import CDK_CLI, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "node_modules" / ".bin" / "cdk"
+CLI = CDK_CLI
 
 
 def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="python -m tools.operator", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["bootstrap", "doctor", "deploy"])
-    parser.add_argument("--config", default="config/example.yaml")
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--profile", help='a profile name per account, e.g. "admin-{account}"')
     parser.add_argument("--assume-role", help="a role to assume in every account, e.g. OrganizationAccountAccessRole")
     parser.add_argument("--yes", action="store_true", help="bootstrap: run the commands")
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
 
     sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
     if args.command == "doctor":
-        findings = doctor.check(config, sessions)
+        findings = doctor.diagnose(config, sessions)
         for finding in findings:
             print(finding.line(), file=out)
         failing = sum(not f.ok for f in findings)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     if args.command == "bootstrap":
         if args.admin:
             print(bootstrap.ADMIN_WARNING, file=out)
-        steps = bootstrap.plan(config, sessions if args.yes else None, admin=args.admin)
+        steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin)
         if not args.yes:
             for step in steps:
                 if step.policy_arn:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
         return bootstrap.run(config, steps, sessions, cli=CLI, out=out)
 
     # deploy
-    findings = doctor.check(config, sessions)
+    findings = doctor.diagnose(config, sessions)
     if not all(f.ok for f in findings):
         for finding in findings:
             if not finding.ok:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     command = [
         str(CLI),
         "deploy",
-        f"{config.project}-pipeline",
+        pipeline_stack_id(config),
         "-c",
         f"config={args.config}",
         "--require-approval=broadening",

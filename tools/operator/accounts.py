@@ -9,13 +9,9 @@ import boto3
 
 from config.model import Config
 
-QUALIFIER = "hnb659fds"
-TOOLKIT_STACK = "CDKToolkit"
-VERSION_PARAMETER = f"/cdk-bootstrap/{QUALIFIER}/version"
-
 
 @dataclass(frozen=True)
-class Target:
+class OperatedAccount:
     account: str
     region: str
     roles: tuple[str, ...]  # what the account is for: "tooling", "source of dev", "consumer analytics of dev"
@@ -28,7 +24,7 @@ class Target:
         return f"{self.account} {self.region} ({', '.join(self.roles)})"
 
 
-def targets(config: Config) -> list[Target]:
+def operated_accounts(config: Config) -> list[OperatedAccount]:
     """The tooling account first, then every source and consumer account and region, each once."""
     found: dict[tuple[str, str], list[str]] = {(config.tooling.account, config.tooling.region): ["tooling"]}
     for environment in config.environments:
@@ -43,7 +39,7 @@ def targets(config: Config) -> list[Target]:
         key = (config.tooling.account, region)
         if key not in found:
             found[key] = ["pipeline artifacts"]
-    return [Target(account, region, tuple(roles)) for (account, region), roles in found.items()]
+    return [OperatedAccount(account, region, tuple(roles)) for (account, region), roles in found.items()]
 
 
 SessionFactory = Callable[[str, str], boto3.Session]

@@ -17,20 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.model import Config
-from tools.operator.accounts import SessionFactory, Target, targets
-from tools.operator.doctor import Finding, bootstrap_args
-from tools.operator.doctor import check as doctor_check
+from config.naming import execution_policy_name
+from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
+from tools.operator.doctor import Finding, bootstrap_args, diagnose
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 ADMIN_WARNING = (
     "warning: --admin: the CloudFormation execution role of every target account gets AdministratorAccess, "
     "and anyone who can change the tooling account's pipeline can use it"
 )
-
-
-def execution_policy_name(config: Config) -> str:
-    return f"{config.project}-cdk-execution"
 
 
 def execution_policy_document(account: str, partition: str = "aws") -> dict:
@@ -69,18 +64,18 @@ def execution_policy_document(account: str, partition: str = "aws") -> dict:
 
 @dataclass(frozen=True)
 class Step:
-    target: Target
+    target: OperatedAccount
     args: list[str]
     skip: str | None  # why nothing needs doing, or None
     policy_arn: str | None  # the execution policy to create first, if any
 
 
-def plan(config: Config, sessions: SessionFactory | None, *, admin: bool) -> list[Step]:
+def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> list[Step]:
     findings: dict[tuple[str, str], Finding] = {}
     if sessions is not None:
-        findings = {(f.target.account, f.target.region): f for f in doctor_check(config, sessions)}
+        findings = {(f.target.account, f.target.region): f for f in diagnose(config, sessions)}
     steps = []
-    for target in targets(config):
+    for target in operated_accounts(config):
         policy_arn = (
             None
             if target.is_tooling or admin

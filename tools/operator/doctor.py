@@ -10,7 +10,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.model import CodeCommitRepository, Config
-from tools.operator.accounts import QUALIFIER, TOOLKIT_STACK, VERSION_PARAMETER, SessionFactory, Target, targets
+from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role
+from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 
 # The oldest bootstrap stack the synthesized stacks accept (their manifests' requiresBootstrapStackVersion),
 # and the one the pinned CDK CLI creates.
@@ -20,7 +21,7 @@ CURRENT_VERSION = 33
 
 @dataclass(frozen=True)
 class Finding:
-    target: Target
+    target: OperatedAccount
     ok: bool
     detail: str
     fix: str = ""
@@ -30,11 +31,11 @@ class Finding:
         return text + (f" -> {self.fix}" if self.fix else "")
 
 
-def check(config: Config, sessions: SessionFactory) -> list[Finding]:
-    return [_check(config, target, sessions) for target in targets(config)]
+def diagnose(config: Config, sessions: SessionFactory) -> list[Finding]:
+    return [_diagnose(config, target, sessions) for target in operated_accounts(config)]
 
 
-def _check(config: Config, target: Target, sessions: SessionFactory) -> Finding:
+def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory) -> Finding:
     tooling = config.tooling.account
     bootstrap = _bootstrap_command(target, tooling)
     try:
@@ -55,7 +56,7 @@ def _check(config: Config, target: Target, sessions: SessionFactory) -> Finding:
         details = [f"bootstrap version {version}"]
         if not target.is_tooling:
             for role in ("deploy", "file-publishing"):
-                name = f"cdk-{QUALIFIER}-{role}-role-{target.account}-{target.region}"
+                name = bootstrap_role(role, target.account, target.region)
                 trusted = _trusted_accounts(session, name)
                 if tooling not in trusted:
                     who = ", ".join(sorted(trusted - {target.account})) or "no other account"
@@ -73,13 +74,13 @@ def _check(config: Config, target: Target, sessions: SessionFactory) -> Finding:
 
 def _bootstrap_version(session: Any) -> int | None:
     try:
-        session.client("cloudformation").describe_stacks(StackName=TOOLKIT_STACK)
+        session.client("cloudformation").describe_stacks(StackName=BOOTSTRAP_STACK)
     except ClientError as error:
         if "does not exist" in str(error):
             return None
         raise
     try:
-        value = session.client("ssm").get_parameter(Name=VERSION_PARAMETER)["Parameter"]["Value"]
+        value = session.client("ssm").get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)["Parameter"]["Value"]
     except ClientError:
         return 0
     return int(value)
@@ -127,11 +128,11 @@ def _source_status(config: Config, session: Any) -> tuple[str, str] | None:
     return None
 
 
-def _bootstrap_command(target: Target, tooling: str) -> str:
+def _bootstrap_command(target: OperatedAccount, tooling: str) -> str:
     return f"make bootstrap (it runs: {' '.join(bootstrap_args(target, tooling, '<execution policy>'))})"
 
 
-def bootstrap_args(target: Target, tooling: str, execution_policy: str) -> list[str]:
+def bootstrap_args(target: OperatedAccount, tooling: str, execution_policy: str) -> list[str]:
     args = ["cdk", "bootstrap", f"aws://{target.account}/{target.region}"]
     if not target.is_tooling:
         args += ["--trust", tooling, "--cloudformation-execution-policies", execution_policy]

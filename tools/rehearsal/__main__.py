@@ -9,12 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from config import load_config_or_report
+from config import DEFAULT_CONFIG, load_config_or_report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.rehearsal", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="config/example.yaml")
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--outdir", default="cdk.out")
     parser.add_argument("--approve", action="store_true", help="pass every manual approval gate")
     parser.add_argument(

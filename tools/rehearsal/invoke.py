@@ -8,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
+from config.toolchain import RUNTIME_DIR
 from tools.rehearsal.emulator import Credentials, Emulator
 
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
+RUNTIME = RUNTIME_DIR
 
 _RUN_HANDLER = """
 import importlib, json, sys
@@ -28,9 +28,9 @@ class LocalInvoker:
         self._step = step_credentials  # the pipeline test step's role in the tooling account
 
     def __call__(self, function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
-        check_role = self._emulator.credentials(role_arn, session_name="pipeline-consumer-check", via=self._step)
+        proof_role = self._emulator.credentials(role_arn, session_name="pipeline-consumer-proof", via=self._step)
         configuration = (
-            check_role.session(region).client("lambda").get_function_configuration(FunctionName=function_name)
+            proof_role.session(region).client("lambda").get_function_configuration(FunctionName=function_name)
         )
         function_role = self._emulator.credentials(configuration["Role"], session_name=function_name)
         environment = {

@@ -14,16 +14,15 @@ from typing import Any, TextIO
 
 from config.model import Config
 from config.naming import Names
-from pipeline_steps import check_consumers
-from stacks.pipeline_stack import PipelineTooLarge
-from tools.assembly import synthesize
+from pipeline.app import synthesize
+from pipeline.capacity import PipelineTooLarge
+from pipeline_steps import prove_consumers
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.invoke import LocalInvoker
-from tools.rehearsal.plan import Approval, TestStep, WaveRun, plan
+from tools.rehearsal.waves import Approval, TestStep, WaveRun, waves_of
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_APPROVAL = 0, 1, 2, 3
-CHECK_COMMAND = "python3 pipeline_steps/check_consumers.py"
 
 NOTES = (
     "The emulator (moto) enforces neither bucket and key policies nor cross-account trust: this rehearsal "
@@ -101,7 +100,7 @@ class Rehearsal:
             self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
         except PipelineTooLarge as error:
             raise Stop(EXIT_CONFIG, f"{self.config_path}: {error}") from None
-        return plan(self.synthesized.pipeline.pipeline)
+        return waves_of(self.synthesized.pipeline.pipeline)
 
     def _bootstrap(self, waves: list[WaveRun]) -> None:
         tooling = (self.config.tooling.account, self.config.tooling.region)
@@ -165,7 +164,7 @@ class Rehearsal:
         self._row("approve", gate.name, wave.name, time.perf_counter() - started, "approved")
 
     def _test(self, step: TestStep, wave: WaveRun) -> None:
-        if step.commands != (CHECK_COMMAND,):
+        if step.commands != (prove_consumers.COMMAND,):
             raise Stop(EXIT_FAILED, f"step {step.name} runs {list(step.commands)}, which the rehearsal cannot run")
         started = time.perf_counter()
         environ = dict(step.env)
@@ -173,7 +172,7 @@ class Rehearsal:
             environ[variable] = self._output(wave, stack_path, output)
         invoke = LocalInvoker(self.emulator, self.emulator.credentials(step.role_arn, session_name=step.name))
         printed = io.StringIO()
-        code = check_consumers.main(environ, invoke, out=printed)
+        code = prove_consumers.main(environ, invoke, out=printed)
         lines = [line for line in printed.getvalue().splitlines() if line.strip()]
         result = "passed" if code == 0 else "FAILED"
         self._row("test", step.name, wave.name, time.perf_counter() - started, result)

@@ -27,6 +27,8 @@ from aws_cdk import (
     PolicyViolation,
 )
 
+from checks.templates import PolicyKind, managed_policy_arns, policy_documents
+
 INTRINSIC_WEIGHT = 128
 PSEUDO_PARAMETER_LENGTHS = {
     "AWS::AccountId": 12,
@@ -142,42 +144,31 @@ def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quo
     resources = template.get("Resources", {})
     pipeline = any(r.get("Type") == "AWS::CodePipeline::Pipeline" for r in resources.values())
     limits = quotas(trust_policy_quota, pipeline=pipeline)
+    per_document = {
+        PolicyKind.BUCKET: limits["AWS::S3::BucketPolicy"],
+        PolicyKind.KEY: limits["AWS::KMS::Key"],
+        PolicyKind.TABLE: limits["AWS::DynamoDB::GlobalTable"],
+        PolicyKind.TRUST: limits["trust"],
+        PolicyKind.MANAGED: limits["AWS::IAM::ManagedPolicy"],
+    }
     found: list[tuple[Quota, str, int]] = []
     inline: dict[str, int] = {}
-    attached: dict[str, int] = {}
-    for logical_id, resource in resources.items():
-        kind, properties = resource["Type"], resource.get("Properties", {})
-        documents: list[tuple[Quota, Any]] = []
-        if kind == "AWS::S3::BucketPolicy" or kind == "AWS::IAM::ManagedPolicy":
-            documents.append((limits[kind], properties.get("PolicyDocument")))
-        if kind == "AWS::IAM::ManagedPolicy":
-            for role in _role_refs(properties):
+    attached = {
+        logical_id: len(managed_policy_arns(r)) for logical_id, r in resources.items() if r["Type"] == "AWS::IAM::Role"
+    }
+    for policy in policy_documents(template):
+        measured = size(policy.document)
+        quota = per_document.get(policy.kind)
+        if quota is not None and measured > quota.limit:
+            found.append((quota, policy.logical_id, measured))
+        for role in policy.roles:
+            if policy.kind is PolicyKind.INLINE:
+                inline[role] = inline.get(role, 0) + measured
+            elif policy.kind is PolicyKind.MANAGED:
                 attached[role] = attached.get(role, 0) + 1
-        elif kind == "AWS::KMS::Key":
-            documents.append((limits[kind], properties.get("KeyPolicy")))
-        elif kind == "AWS::DynamoDB::GlobalTable":
-            documents += [
-                (limits[kind], r.get("ResourcePolicy", {}).get("PolicyDocument"))
-                for r in properties.get("Replicas", [])
-            ]
-        elif kind == "AWS::IAM::Role":
-            documents.append((limits["trust"], properties.get("AssumeRolePolicyDocument")))
-            inline[logical_id] = inline.get(logical_id, 0) + sum(size(p) for p in properties.get("Policies", []))
-            attached[logical_id] = attached.get(logical_id, 0) + len(properties.get("ManagedPolicyArns", []))
-        elif kind == "AWS::IAM::Policy":
-            for role in _role_refs(properties):
-                inline[role] = inline.get(role, 0) + size(properties.get("PolicyDocument"))
-        for quota, document in documents:
-            if document and size(document) > quota.limit:
-                found.append((quota, logical_id, size(document)))
     found += [(limits["inline"], role, total) for role, total in inline.items() if total > limits["inline"].limit]
     found += [(limits["attached"], role, n) for role, n in attached.items() if n > limits["attached"].limit]
     return found
-
-
-def _role_refs(properties: dict[str, Any]) -> list[str]:
-    """Logical ids of the roles of this template that a policy attaches to."""
-    return [role["Ref"] for role in properties.get("Roles", []) if isinstance(role, dict) and "Ref" in role]
 
 
 def template_too_large(path: str) -> int | None:

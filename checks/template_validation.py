@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Sequence
+from functools import cache
 
 import jsii
 from aws_cdk import (
@@ -89,20 +90,17 @@ class FamilyTemplateValidation(CloudFormationValidatePlugin):
         return super().validate(_Selection(context, selected))
 
 
-_plugin: FamilyTemplateValidation | None = None
-_registered: weakref.WeakSet = weakref.WeakSet()
+@cache
+def _the_plugin() -> FamilyTemplateValidation:
+    return FamilyTemplateValidation()
 
 
 def template_validation(app: IConstruct) -> FamilyTemplateValidation | None:
-    """The plugin, registered on `app` on first use; None where validation is turned off as the CDK allows
+    """The process's plugin, registered on `app`; None where validation is turned off as the CDK allows
     (`CDK_VALIDATION=false`, which `cdk synth --no-validation` sets)."""
-    global _plugin
     if os.environ.get("CDK_VALIDATION") == "false":
         return None
-    if _plugin is None:
-        _plugin = FamilyTemplateValidation()
-    if app not in _registered:
-        # On the App: the CDK accepts its CloudFormation plugin nowhere else.
-        Validations.of(app).add_plugins(_plugin)
-        _registered.add(app)
-    return _plugin
+    plugin = _the_plugin()
+    # On the App: the CDK accepts its CloudFormation plugin nowhere else.
+    Validations.of(app).add_plugins(plugin)
+    return plugin

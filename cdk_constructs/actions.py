@@ -12,6 +12,8 @@ TABLE_READ = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 KEY_DECRYPT = ("kms:Decrypt",)
 KEY_ENCRYPT = ("kms:GenerateDataKey",)
+# The source role's statement on the table, which the summary looks up.
+SOURCE_ROLE_TABLE_SID = "UseSharedTable"
 
 
 def object_actions(access: str) -> tuple[str, ...]:

@@ -56,7 +56,7 @@ class WaveRun:
         return [stack for stage in self.stages for stack in stage.stacks]
 
 
-def plan(pipeline: pipelines.CodePipeline) -> list[WaveRun]:
+def waves_of(pipeline: pipelines.CodePipeline) -> list[WaveRun]:
     waves = []
     for wave in pipeline.waves:
         approvals, tests = _steps(wave.pre), _steps(wave.post)

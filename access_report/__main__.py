@@ -1,4 +1,4 @@
-"""python -m tools.access [--config PATH] [--output reports/access-report.md]
+"""python -m access_report [--config PATH] [--output reports/access-report.md]
 
 Synthesizes the config, evaluates every access path offline and writes the Markdown report. Exit codes:
 0 every cell as expected, 1 a cell differs (each is named) or a policy cannot be evaluated, 2 bad config.
@@ -13,22 +13,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from config import load_config_or_report
-
-ROOT = Path(__file__).resolve().parents[2]
+from config import DEFAULT_CONFIG, load_config_or_report
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.access", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="config/example.yaml")
+    parser = argparse.ArgumentParser(prog="python -m access_report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--output", default="reports/access-report.md")
     args = parser.parse_args(argv)
     config = load_config_or_report(args.config)
     if config is None:
         return 2
 
-    from tools.access.inputs import Inputs
-    from tools.assembly import synthesize_or_report
+    from access_report.inputs import Inputs
+    from pipeline.app import synthesize_or_report
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as outdir:
@@ -41,31 +39,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(inputs, config_path: str, output: Path) -> int:
-    from tools.access.evaluate import EngineError, evaluate
-    from tools.access.intrinsics import Unresolvable
-    from tools.access.matrix import MatrixError, build
-    from tools.access.report import render
+    from access_report.engine import EngineError, evaluate
+    from access_report.intrinsics import Unresolvable
+    from access_report.matrix import build
+    from access_report.policies import PolicyError
+    from access_report.report import render
 
     started = time.perf_counter()
     try:
-        outcomes = evaluate(build(inputs))
-    except (Unresolvable, MatrixError, EngineError) as error:
+        verdicts = evaluate(build(inputs))
+    except (Unresolvable, PolicyError, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(config_path, outcomes, engine_version=_engine_version()))
+    output.write_text(render(config_path, verdicts, engine_version=_engine_version()))
     finished = time.perf_counter()
-    differing = [o for o in outcomes if not o.as_expected]
-    for outcome in differing:
-        print(f"DIFFERS: {outcome.cell.name}: expected {outcome.cell.expected}, got {outcome.result}", file=sys.stderr)
+    differing = [o for o in verdicts if not o.as_expected]
+    for verdict in differing:
+        print(f"DIFFERS: {verdict.cell.name}: expected {verdict.cell.expected}, got {verdict.result}", file=sys.stderr)
     seconds = finished - started
-    print(f"{len(outcomes)} access cells evaluated ({len(differing)} differ) in {seconds:.1f} s; report: {output}")
+    print(f"{len(verdicts)} access cells evaluated ({len(differing)} differ) in {seconds:.1f} s; report: {output}")
     return 1 if differing else 0
 
 
 def _engine_version() -> str:
-    package = ROOT / "node_modules" / "@cloud-copilot" / "iam-simulate" / "package.json"
-    return json.loads(package.read_text())["version"]
+    from access_report.engine import ENGINE_PACKAGE
+
+    version: str = json.loads((ENGINE_PACKAGE / "package.json").read_text())["version"]
+    return version
 
 
 if __name__ == "__main__":

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from tools.access.evaluate import Outcome
+from access_report.engine import Verdict
 
 ENGINE = "@cloud-copilot/iam-simulate"
 
 
-def render(config_path: str, outcomes: list[Outcome], *, engine_version: str) -> str:
-    differing = [o for o in outcomes if not o.as_expected]
-    allowed = sum(o.actual == "allow" for o in outcomes)
+def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) -> str:
+    differing = [o for o in verdicts if not o.as_expected]
+    allowed = sum(o.actual == "allow" for o in verdicts)
     lines = [
         f"# Access report: {config_path}",
         "",
@@ -21,7 +21,7 @@ def render(config_path: str, outcomes: list[Outcome], *, engine_version: str) ->
         "together. Probes of principals that must get nothing are given an identity policy that allows "
         "everything, so only the source account's own policies decide them.",
         "",
-        f"**{len(outcomes)} requests: {allowed} allowed, {len(outcomes) - allowed} denied; "
+        f"**{len(verdicts)} requests: {allowed} allowed, {len(verdicts) - allowed} denied; "
         + (f"{len(differing)} differ from the expectation.**" if differing else "all as expected.**"),
         "",
     ]
@@ -29,10 +29,10 @@ def render(config_path: str, outcomes: list[Outcome], *, engine_version: str) ->
         lines += ["## Differences", "", "| cell | expected | result |", "|---|---|---|"]
         lines += [f"| {_cell(o.cell.name)} | {o.cell.expected} | {o.result} |" for o in differing]
         lines.append("")
-    lines += ["## Accounts and allowed paths", "", "```mermaid", *_picture(outcomes), "```", ""]
-    by_environment: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        by_environment[outcome.cell.environment].append(outcome)
+    lines += ["## Accounts and allowed paths", "", "```mermaid", *_picture(verdicts), "```", ""]
+    by_environment: dict[str, list[Verdict]] = defaultdict(list)
+    for verdict in verdicts:
+        by_environment[verdict.cell.environment].append(verdict)
     for environment, rows in by_environment.items():
         title = (
             "Bootstrap trust (tooling account → deploy and publishing roles)"
@@ -47,7 +47,7 @@ def render(config_path: str, outcomes: list[Outcome], *, engine_version: str) ->
         ]
         for o in rows:
             mark = "ok" if o.as_expected else "**DIFFERS**"
-            account = o.cell.principal.split(":")[4]
+            account = o.cell.principal_account
             lines.append(
                 f"| {_cell(o.cell.who)} | {account} | `{o.cell.action}` | `{o.cell.resource}` | "
                 f"{o.cell.expected} | {o.result} | {mark} |"
@@ -56,15 +56,15 @@ def render(config_path: str, outcomes: list[Outcome], *, engine_version: str) ->
     return "\n".join(lines)
 
 
-def _picture(outcomes: list[Outcome]) -> list[str]:
+def _picture(verdicts: list[Verdict]) -> list[str]:
     accounts: dict[str, set[str]] = defaultdict(set)
     edges: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for o in outcomes:
+    for o in verdicts:
         if o.actual != "allow":
             continue
         source = _node(o.cell.principal)
         target = _node(o.cell.resource)
-        accounts[o.cell.principal.split(":")[4]].add(source)
+        accounts[o.cell.principal_account].add(source)
         accounts[o.cell.resource_account].add(target)
         edges[(source, target)].add(o.cell.action.split(":", 1)[1])
     lines = ["flowchart LR"]

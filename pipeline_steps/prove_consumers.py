@@ -1,9 +1,9 @@
-"""The pipeline's test step: invoke every consumer's function in self-check mode and fail unless each one
-proves it can list and read the shared bucket and reach the shared table.
+"""The pipeline's test step (the proof): invoke every consumer's function in self-check mode and fail unless
+each one proves it can list and read the shared bucket and reach the shared table.
 
-Runs in CodeBuild with only boto3 installed. It learns the consumers from CHECK_TARGETS (set at synth)
-and each consumer's function name and check role from the consumer stack's outputs (env_from_cfn_outputs).
-It may do nothing but assume those check roles, each of which may only invoke its own function.
+Runs in CodeBuild with only boto3 installed. It learns the consumers from PROOF_TARGETS (set at synth)
+and each consumer's function name and proof role from the consumer stack's outputs (env_from_cfn_outputs).
+It may do nothing but assume those proof roles, each of which may only invoke its own function.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TARGETS_VARIABLE = "CHECK_TARGETS"
+TARGETS_VARIABLE = "PROOF_TARGETS"
+# What the step runs, from the root of the repository: the pipeline's wiring and the rehearsal both use it.
+COMMAND = "python3 pipeline_steps/prove_consumers.py"
 
 
 @dataclass(frozen=True)
-class Target:
+class ProofTarget:
     consumer: str
     account: str
     region: str
@@ -28,7 +30,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ConsumerProof:
     consumer: str
     ok: bool
     failures: tuple[str, ...]
@@ -38,11 +40,11 @@ class Outcome:
 Invoker = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
 
 
-def targets_from(environ: Mapping[str, str]) -> list[Target]:
-    return [Target(**item) for item in json.loads(environ[TARGETS_VARIABLE])]
+def targets_from(environ: Mapping[str, str]) -> list[ProofTarget]:
+    return [ProofTarget(**item) for item in json.loads(environ[TARGETS_VARIABLE])]
 
 
-def encode_targets(targets: list[Target]) -> str:
+def encode_targets(targets: list[ProofTarget]) -> str:
     return json.dumps([target.__dict__ for target in targets], separators=(",", ":"))
 
 
@@ -50,7 +52,7 @@ def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: d
     import boto3
 
     credentials = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=role_arn, RoleSessionName="pipeline-consumer-check"
+        RoleArn=role_arn, RoleSessionName="pipeline-consumer-proof"
     )["Credentials"]
     client = boto3.client(
         "lambda",
@@ -67,12 +69,12 @@ def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: d
     return body
 
 
-def check(targets: list[Target], environ: Mapping[str, str], invoke: Invoker) -> list[Outcome]:
-    outcomes = []
+def prove(targets: list[ProofTarget], environ: Mapping[str, str], invoke: Invoker) -> list[ConsumerProof]:
+    proofs = []
     for target in targets:
         missing = [name for name in (target.function_variable, target.role_variable) if not environ.get(name)]
         if missing:
-            outcomes.append(Outcome(target.consumer, False, (f"stack outputs missing: {', '.join(missing)}",)))
+            proofs.append(ConsumerProof(target.consumer, False, (f"stack outputs missing: {', '.join(missing)}",)))
             continue
         try:
             result = invoke(
@@ -82,23 +84,23 @@ def check(targets: list[Target], environ: Mapping[str, str], invoke: Invoker) ->
                 {"action": "self-check"},
             )
         except Exception as error:  # any failure to invoke is a failed check, reported by consumer
-            outcomes.append(Outcome(target.consumer, False, (f"invoke failed: {error}",)))
+            proofs.append(ConsumerProof(target.consumer, False, (f"invoke failed: {error}",)))
             continue
         failures = tuple(f"{item['name']}: {item['detail']}" for item in result.get("checks", []) if not item.get("ok"))
         ok = bool(result.get("ok")) and not failures
-        outcomes.append(Outcome(target.consumer, ok, failures or (() if ok else ("self-check reported failure",))))
-    return outcomes
+        proofs.append(ConsumerProof(target.consumer, ok, failures or (() if ok else ("self-check reported failure",))))
+    return proofs
 
 
-def report(outcomes: list[Outcome], out: Any = None) -> bool:
+def report(proofs: list[ConsumerProof], out: Any = None) -> bool:
     out = out or sys.stdout
-    for outcome in outcomes:
-        print(f"{'PASS' if outcome.ok else 'FAIL'}  {outcome.consumer}", file=out)
-        for failure in outcome.failures:
+    for proof in proofs:
+        print(f"{'PASS' if proof.ok else 'FAIL'}  {proof.consumer}", file=out)
+        for failure in proof.failures:
             print(f"      {failure}", file=out)
-    passed = sum(outcome.ok for outcome in outcomes)
-    print(f"{passed} of {len(outcomes)} consumers proved access to the shared data", file=out)
-    return passed == len(outcomes)
+    passed = sum(proof.ok for proof in proofs)
+    print(f"{passed} of {len(proofs)} consumers proved access to the shared data", file=out)
+    return passed == len(proofs)
 
 
 def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with_boto3, out: Any = None) -> int:
@@ -106,7 +108,7 @@ def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with
     if TARGETS_VARIABLE not in environ:
         print(f"error: {TARGETS_VARIABLE} is not set", file=sys.stderr)
         return 2
-    return 0 if report(check(targets_from(environ), environ, invoke), out) else 1
+    return 0 if report(prove(targets_from(environ), environ, invoke), out) else 1
 
 
 if __name__ == "__main__":

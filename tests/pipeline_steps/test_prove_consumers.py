@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 
-from pipeline_steps.check_consumers import Target, check, encode_targets, main, report
+from pipeline_steps.prove_consumers import TARGETS_VARIABLE, ProofTarget, encode_targets, main, prove, report
 
 TARGETS = [
-    Target("analytics", "555555555555", "eu-west-1", "FUNCTION_0", "CHECK_ROLE_0"),
-    Target("reporting", "666666666666", "eu-central-1", "FUNCTION_1", "CHECK_ROLE_1"),
+    ProofTarget("analytics", "555555555555", "eu-west-1", "FUNCTION_0", "PROOF_ROLE_0"),
+    ProofTarget("reporting", "666666666666", "eu-central-1", "FUNCTION_1", "PROOF_ROLE_1"),
 ]
 ENVIRON = {
-    "CHECK_TARGETS": encode_targets(TARGETS),
+    TARGETS_VARIABLE: encode_targets(TARGETS),
     "FUNCTION_0": "fn-analytics",
-    "CHECK_ROLE_0": "arn:aws:iam::555555555555:role/datashare-prod-pipeline-check",
+    "PROOF_ROLE_0": "arn:aws:iam::555555555555:role/datashare-prod-pipeline-proof",
     "FUNCTION_1": "fn-reporting",
-    "CHECK_ROLE_1": "arn:aws:iam::666666666666:role/datashare-prod-pipeline-check",
+    "PROOF_ROLE_1": "arn:aws:iam::666666666666:role/datashare-prod-pipeline-proof",
 }
 PASSING = {"ok": True, "checks": [{"name": "list-bucket", "ok": True, "detail": "listed"}]}
 
@@ -29,8 +29,8 @@ def test_passes_when_every_consumer_proves_access_and_invokes_each_with_its_own_
 
     assert main(ENVIRON, invoke) == 0
     assert calls == [
-        ("fn-analytics", "eu-west-1", ENVIRON["CHECK_ROLE_0"], {"action": "self-check"}),
-        ("fn-reporting", "eu-central-1", ENVIRON["CHECK_ROLE_1"], {"action": "self-check"}),
+        ("fn-analytics", "eu-west-1", ENVIRON["PROOF_ROLE_0"], {"action": "self-check"}),
+        ("fn-reporting", "eu-central-1", ENVIRON["PROOF_ROLE_1"], {"action": "self-check"}),
     ]
 
 
@@ -40,7 +40,7 @@ def test_fails_naming_the_consumer_and_the_failed_check():
             return {"ok": False, "checks": [{"name": "read-object", "ok": False, "detail": "AccessDenied: no"}]}
         return PASSING
 
-    outcomes = check(TARGETS, ENVIRON, invoke)
+    outcomes = prove(TARGETS, ENVIRON, invoke)
     out = io.StringIO()
     assert report(outcomes, out) is False
     assert "FAIL  reporting" in out.getvalue()
@@ -54,14 +54,14 @@ def test_an_invoke_error_or_missing_output_is_a_failure_not_a_crash():
         raise RuntimeError("function error: boom")
 
     environ = {k: v for k, v in ENVIRON.items() if k != "FUNCTION_1"}
-    outcomes = check(TARGETS, environ, invoke)
+    outcomes = prove(TARGETS, environ, invoke)
     assert [o.ok for o in outcomes] == [False, False]
     assert outcomes[0].failures == ("invoke failed: function error: boom",)
     assert outcomes[1].failures == ("stack outputs missing: FUNCTION_1",)
 
 
 def test_a_result_without_ok_is_a_failure():
-    outcomes = check(TARGETS[:1], ENVIRON, lambda *args: {"checks": []})
+    outcomes = prove(TARGETS[:1], ENVIRON, lambda *args: {"checks": []})
     assert outcomes[0].ok is False
 
 

@@ -1,0 +1,16 @@
+"""The access matrix of a config: the cells of every environment's shared data, then of bootstrap trust."""
+
+from __future__ import annotations
+
+from access_report.bootstrap_trust import bootstrap_cells
+from access_report.cells import Cell
+from access_report.inputs import Inputs
+from access_report.shared_data import environment_cells
+
+
+def build(inputs: Inputs) -> list[Cell]:
+    cells: list[Cell] = []
+    for environment in inputs.config.environments:
+        cells += environment_cells(inputs, environment)
+    cells += bootstrap_cells(inputs)
+    return cells

@@ -1,0 +1,124 @@
+"""Capacity: what one pipeline can hold, checked in one line before anything is written.
+
+CodePipeline holds at most 50 actions in a stage and 50 stages in a pipeline, and CloudFormation 500
+resources in a stack. Each stack deploys in one action (no change sets), so a wave of up to 49 consumers and
+its test step fill one pipeline stage: the pipeline grows by one stage per 49 consumers and its own stack by
+one CodeBuild project, role and policy per wave.
+
+What limits the consumer accounts of one pipeline first is none of those: CDK Pipelines grants each target
+account's deployment role on the artifact bucket and its key, about 95 characters per account in each
+policy, and the bucket policy's 20 KB quota is full at about 205 accounts (see artifact_grants).
+"""
+
+from __future__ import annotations
+
+import math
+
+from aws_cdk import CfnResource, Stack, pipelines
+from aws_cdk import aws_kms as kms
+
+from checks.policy_sizes import SPLIT_FIX, quotas, size
+from config.model import Config
+from config.naming import bootstrap_role
+
+MAX_ACTIONS_PER_STAGE = 50
+MAX_STAGES = 50
+MAX_RESOURCES = 500
+# Source, Build, UpdatePipeline and Assets come before the environments' stages.
+FIXED_STAGES = 4
+CONSUMERS_PER_WAVE = MAX_ACTIONS_PER_STAGE - 1  # and the wave's test step
+
+
+class PipelineTooLarge(Exception):
+    """A configuration one pipeline cannot hold; the message says why and what to change."""
+
+
+def before_construction(config: Config, consumers_per_wave: int) -> None:
+    """What can be told from the config alone, in a fraction of a second: the stages it needs, and a lower
+    bound of the artifact grants."""
+    _stage_count(config, consumers_per_wave)
+    _artifact_grants_bound(config)
+
+
+def after_construction(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:
+    """The built pipeline, before the app synthesizes: its stages, actions, artifact grants and resources."""
+    stages = pipeline.pipeline.stages
+    if len(stages) > MAX_STAGES:
+        raise PipelineTooLarge(f"the pipeline has {len(stages)} stages, more than CodePipeline's {MAX_STAGES}")
+    for stage in stages:
+        if len(stage.actions) > MAX_ACTIONS_PER_STAGE:
+            raise PipelineTooLarge(
+                f"pipeline stage {stage.stage_name} has {len(stage.actions)} actions, more than "
+                f"{MAX_ACTIONS_PER_STAGE}: lower consumers_per_wave"
+            )
+    artifact_grants(stack, pipeline, config)
+    # isinstance rather than CfnResource.is_cfn_resource, which is one call to JavaScript per construct.
+    resources = sum(1 for node in stack.node.find_all() if isinstance(node, CfnResource))
+    if resources >= MAX_RESOURCES:
+        raise PipelineTooLarge(
+            f"the pipeline stack has {resources} resources, CloudFormation allows {MAX_RESOURCES}: {SPLIT_FIX}"
+        )
+
+
+def artifact_grants(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:
+    """CDK Pipelines grants the deployment roles of every target account on the artifact bucket and its key,
+    about 95 characters per account in each policy: the bucket policy's 20 KB quota is what limits the consumer
+    accounts of one pipeline first (about 205). Measured here, before synth, in one line; the quota checks
+    (checks/policy_sizes.py) measure every policy again in the synthesized templates."""
+    limits = quotas(config.trust_policy_quota, pipeline=True)
+    buckets = [(stack, pipeline.pipeline.artifact_bucket)]
+    # Targets in other regions are granted on CDK Pipelines' replication bucket there instead.
+    buckets += [(s.stack, s.replication_bucket) for s in pipeline.pipeline.cross_region_support.values()]
+    documents = []
+    for holder, bucket in buckets:
+        if bucket.policy is not None:
+            documents.append((holder, limits["AWS::S3::BucketPolicy"], bucket.policy.document))
+        key = bucket.encryption_key
+        if isinstance(key, kms.Alias):  # the replication buckets' keys are given by their alias
+            key = key.alias_target_key
+        if isinstance(key, kms.Key):
+            documents.append((holder, limits["AWS::KMS::Key"], key.node.default_child.key_policy))
+    accounts = {(c.account, c.region) for e in config.environments for c in e.consumers}
+    for holder, quota, document in documents:
+        measured = size(holder.resolve(document))
+        if measured > quota.limit:
+            raise PipelineTooLarge(
+                f"the pipeline's artifact {quota.what} in {holder.region} is {measured:,} characters for "
+                f"{len(accounts)} consumer accounts, AWS allows {quota.limit:,}: {quota.fix}"
+            )
+
+
+def _stage_count(config: Config, consumers_per_wave: int) -> None:
+    stages = FIXED_STAGES + sum(1 + math.ceil(len(e.consumers) / consumers_per_wave) for e in config.environments)
+    if stages > MAX_STAGES:
+        consumers = sum(len(e.consumers) for e in config.environments)
+        raise PipelineTooLarge(
+            f"{len(config.environments)} environments with {consumers} consumers need {stages} pipeline stages, "
+            f"more than CodePipeline's {MAX_STAGES} (each environment takes one stage plus one per "
+            f"{consumers_per_wave} consumers): {SPLIT_FIX}"
+        )
+
+
+def _artifact_grants_bound(config: Config) -> None:
+    """CDK Pipelines names each target account's deployment role in the policy of the artifact bucket of the
+    target's region (the pipeline's own, or a replication bucket in another region). More accounts in one region
+    than their role ARNs leave room for are over the quota whatever else the policy holds, so a config far too
+    large is rejected at once rather than after building the pipeline (artifact_grants measures the rest)."""
+    by_region: dict[str, set[str]] = {}
+    for environment in config.environments:
+        for target in (environment.source, *environment.consumers):
+            by_region.setdefault(target.region, set()).add(target.account)
+    quota = quotas(config.trust_policy_quota, pipeline=True)["AWS::S3::BucketPolicy"]
+    for region, accounts in by_region.items():
+        at_least = sum(len(deployment_role_lower_bound(account, region)) for account in accounts)
+        if at_least > quota.limit:
+            raise PipelineTooLarge(
+                f"{len(accounts)} target accounts in {region} make the pipeline's artifact {quota.what} there at "
+                f"least {at_least:,} characters, AWS allows {quota.limit:,}: {quota.fix}"
+            )
+
+
+def deployment_role_lower_bound(account: str, region: str) -> str:
+    """No longer than the principal CDK Pipelines writes for a target's deployment role, with its quotes and
+    comma: the shortest partition and an empty bootstrap qualifier."""
+    return f'"arn:aws:iam::{account}:role/{bootstrap_role("deploy", account, region, qualifier="")}",'

@@ -1,0 +1,164 @@
+"""The tooling account: a self-mutating pipeline that deploys each environment's sharing stage, then its
+consumer stages in waves, each wave followed by one test step that proves its consumers' access
+(proof_step.py). What one pipeline can hold is checked before and after it is built (capacity.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Environment as CdkEnvironment
+from aws_cdk import Stack, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codepipeline as codepipeline
+from constructs import Construct
+
+from cdk_constructs.notifications import PipelineNotifications
+from config.model import CodeCommitRepository, Config, Environment
+from config.naming import pipeline_name, proof_step_role_arn
+from config.toolchain import cdk_cli_version
+from pipeline import capacity
+from pipeline.findings import acknowledge_pipeline_findings
+from pipeline.proof_step import proof_step
+from stages.consumer_stage import ConsumerStage
+from stages.sharing_stage import SharingStage
+
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+
+
+class PipelineStack(Stack):
+    """The pipeline in the tooling account. Its Stages are built beside it in the App (see `build_app`)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: Config,
+        config_path: str,
+        consumers_per_wave: int = capacity.CONSUMERS_PER_WAVE,
+        **kwargs: Any,
+    ) -> None:
+        capacity.before_construction(config, consumers_per_wave)
+        super().__init__(
+            scope,
+            id,
+            env=CdkEnvironment(account=config.tooling.account, region=config.tooling.region),
+            **kwargs,
+        )
+        self.config = config
+        self.consumers_per_wave = consumers_per_wave
+        # Stages are built in the app, beside this stack: validation plugins registered in a Stage (cdk-nag)
+        # do not run for a Stage nested in a Stack.
+        self._stage_scope = scope
+        self.source = _source(self, config)
+        self.notifications = PipelineNotifications(self, "Notifications", emails=config.notifications.emails)
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name(config),
+            pipeline_type=codepipeline.PipelineType.V2,
+            # Cross-account deployments need a customer-managed key on the artifact bucket.
+            cross_account_keys=True,
+            self_mutation=True,
+            enable_key_rotation=True,
+            # One CloudFormation action per stack instead of two (change set, then execute): half the actions
+            # per stage, so twice the consumers per wave.
+            use_change_sets=False,
+            cli_version=cdk_cli_version(),
+            # One publishing action for all assets: per-asset CodeBuild projects are slower and costlier
+            # for a handful of small assets (aws/aws-cdk#23016).
+            publish_assets_in_parallel=False,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
+            ),
+            synth=pipelines.ShellStep(
+                "Synth",
+                input=self.source,
+                # The same Makefile as developers and CI: unit tests and static checks run before
+                # `cdk synth`, so a failing test stops the pipeline before anything deploys.
+                commands=[f"make pipeline-synth CONFIG={config_path}"],
+                primary_output_directory="cdk.out",
+            ),
+        )
+        self.sharing_stages: dict[str, SharingStage] = {}
+        self.consumer_stages: dict[str, list[ConsumerStage]] = {}
+        for environment in config.environments:
+            self._add_environment(environment)
+        # Built now rather than at synth so that the generated constructs exist to be checked.
+        self.pipeline.build_pipeline()
+        self.notifications.watch(self.pipeline.pipeline)
+        acknowledge_pipeline_findings(self, self.pipeline)
+        capacity.after_construction(self, self.pipeline, config)
+
+    def _add_environment(self, environment: Environment) -> None:
+        config = self.config
+        sharing = SharingStage(
+            self._stage_scope,
+            f"{environment.name}-sharing",
+            config=config,
+            environment=environment,
+        )
+        pre: list[pipelines.Step] = []
+        if environment.approval:
+            # The sharing stage holds every grant to other accounts: a change that widens IAM permissions
+            # there waits for its own approval, then the environment's approval gate.
+            broadening = pipelines.ConfirmPermissionsBroadening(
+                f"Broadening-{environment.name}", stage=sharing, notification_topic=self.notifications.topic
+            )
+            approval = pipelines.ManualApprovalStep(
+                f"Approve-{environment.name}",
+                comment=f"Deploy the {environment.name} share from account {environment.source.account} "
+                f"to {len(environment.consumers)} consumer account(s)?",
+            )
+            approval.add_step_dependency(broadening)  # pre steps run side by side unless told otherwise
+            pre += [broadening, approval]
+        self.pipeline.add_stage(sharing, pre=pre)
+        self.sharing_stages[environment.name] = sharing
+
+        consumers = environment.consumers
+        chunks = [consumers[i : i + self.consumers_per_wave] for i in range(0, len(consumers), self.consumers_per_wave)]
+        self.consumer_stages[environment.name] = []
+        for number, chunk in enumerate(chunks, start=1):
+            suffix = "" if len(chunks) == 1 else f"-{number}"
+            wave = self.pipeline.add_wave(f"{environment.name}-consumers{suffix}")
+            step_role_arn = proof_step_role_arn(config, environment, number)
+            stages = []
+            for consumer in chunk:
+                stage = ConsumerStage(
+                    self._stage_scope,
+                    f"{environment.name}-{consumer.name}",
+                    config=config,
+                    environment=environment,
+                    consumer=consumer,
+                    proof_step_role_arn=step_role_arn,
+                )
+                wave.add_stage(stage)
+                stages.append(stage)
+            self.consumer_stages[environment.name] += stages
+            wave.add_post(
+                proof_step(
+                    self,
+                    config=config,
+                    environment=environment,
+                    wave=number,
+                    suffix=suffix,
+                    stages=stages,
+                    source=self.source,
+                )
+            )
+
+
+def _source(scope: Construct, config: Config) -> pipelines.CodePipelineSource:
+    repository = config.repository
+    if isinstance(repository, CodeCommitRepository):
+        return pipelines.CodePipelineSource.code_commit(
+            codecommit.Repository.from_repository_name(scope, "Repository", repository.codecommit_repository),
+            repository.branch,
+        )
+    return pipelines.CodePipelineSource.connection(
+        repository.repository,
+        repository.branch,
+        connection_arn=repository.connection_arn,
+        trigger_on_push=True,
+    )

@@ -1,0 +1,27 @@
+"""The generated configs the benchmarks synthesize."""
+
+from __future__ import annotations
+
+
+def config_with(consumers: int, *, environments: int = 2, organization: bool = True) -> str:
+    """`consumers` split over `environments` (dev-like env0, env1, ...), all in eu-west-1; granted by organization
+    (the mode meant for many accounts) unless told otherwise."""
+    lines = [
+        "project: bench",
+        'tooling: {account: "111111111111", region: eu-west-1}',
+        "repository: {codecommit_repository: data-sharing}",
+        *(["organization_id: o-benchmark01"] if organization else []),
+        "consumer_image: public.ecr.aws/example/consumer:1.0",
+        "environments:",
+    ]
+    for e in range(environments):
+        count = consumers // environments + (1 if e < consumers % environments else 0)
+        if count == 0:
+            continue
+        lines += [f"  - name: env{e}", f'    source: {{account: "{200000000000 + e:012d}", region: eu-west-1}}']
+        lines.append("    consumers:")
+        lines += [
+            f'      - {{name: c{i}, account: "{300000000000 + e * 10000 + i:012d}", region: eu-west-1}}'
+            for i in range(count)
+        ]
+    return "\n".join(lines) + "\n"
