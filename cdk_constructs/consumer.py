@@ -18,9 +18,20 @@ from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
 from config.model import Consumer, Share
 from config.naming import Names
-from config.toolchain import RUNTIME_DIR
+from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
+
+
+def lambda_runtime() -> lambda_.Runtime:
+    """The Lambda runtime of PYTHON_VERSION, as the CDK names it (it knows each runtime's properties)."""
+    runtime: lambda_.Runtime = getattr(lambda_.Runtime, "PYTHON_" + PYTHON_VERSION.replace(".", "_"))
+    return runtime
+
+
+def consumer_image_asset() -> ecs.ContainerImage:
+    """runtime/Dockerfile, on the Lambda's Python."""
+    return ecs.ContainerImage.from_asset(str(RUNTIME_DIR), build_args={"PYTHON_VERSION": PYTHON_VERSION})
 
 
 def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[str, str]:
@@ -126,7 +137,7 @@ class ConsumerFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=lambda_runtime(),
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
             code=lambda_.Code.from_asset(
@@ -179,7 +190,7 @@ class ConsumerTask(Construct):
         )
         self.task_definition.add_container(
             "Consumer",
-            image=ecs.ContainerImage.from_registry(image) if image else ecs.ContainerImage.from_asset(str(RUNTIME_DIR)),
+            image=ecs.ContainerImage.from_registry(image) if image else consumer_image_asset(),
             environment=runtime_environment(names, consumer, share),
             logging=ecs.LogDriver.aws_logs(stream_prefix="consumer", log_group=log_group),
             readonly_root_filesystem=True,

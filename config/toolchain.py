@@ -13,6 +13,14 @@ NODE_MODULES = ROOT / "node_modules"  # the Node.js tools pinned in package.json
 CDK_CLI = NODE_MODULES / ".bin" / "cdk"
 
 
+# The Python of the consumer's code, in Lambda and in the ECS image alike (runtime/Dockerfile takes it as a build
+# argument): a Lambda runtime the CDK names (aws_lambda.Runtime.PYTHON_3_14) and a python:<version>-slim image.
+PYTHON_VERSION = "3.14"
+# The one pin of boto3: what the ECS image installs, what the pipeline's test step installs, and (through
+# requirements.txt) what the app and the tests use. The Lambda runtime brings its own.
+RUNTIME_REQUIREMENTS = "runtime/requirements.txt"
+
+
 @cache
 def cdk_cli_version() -> str:
     """The CDK CLI version of package.json: the pipeline's cli_version (self-mutation, asset publishing)."""
@@ -21,7 +29,7 @@ def cdk_cli_version() -> str:
 
 
 @cache
-def pinned_version(requirement: str, file: str = "requirements.txt") -> str:
+def pinned_version(requirement: str, file: str = RUNTIME_REQUIREMENTS) -> str:
     for line in (ROOT / file).read_text(encoding="utf-8").splitlines():
         match = re.fullmatch(rf"{re.escape(requirement)}==([\w.]+)", line.strip())
         if match:

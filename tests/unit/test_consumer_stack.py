@@ -3,10 +3,13 @@ by computed names (no cross-account references), and the outputs the pipeline's 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from aws_cdk.assertions import Match
+import aws_cdk as cdk
 
+from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 from tests.templates import by_sid, inline_statements, only, resources, role_named
 
 
@@ -61,7 +64,7 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
         "AWS::Lambda::Function",
         {
             "Handler": "consumer_app.handler.handler",
-            "Runtime": Match.string_like_regexp(r"^python3\.1[3-9]$"),
+            "Runtime": f"python{PYTHON_VERSION}",
             "Environment": {
                 "Variables": {
                     "CONSUMER_NAME": "reporting",
@@ -95,6 +98,18 @@ def test_default_image_is_built_from_the_runtime_dockerfile(example):
     (task,) = resources(example.template_json(example.consumer("prod")), "AWS::ECS::TaskDefinition").values()
     image = str(task["Properties"]["ContainerDefinitions"][0]["Image"])
     assert "cdk-hnb659fds-container-assets-555555555555-eu-west-1" in image
+
+
+def test_the_image_runs_the_lambdas_python_and_the_one_boto3_pin(example):
+    stack = example.consumer("prod")
+    assembly = example.assembly.get_nested_assembly(cdk.Stage.of(stack).artifact_id)
+    manifest = json.loads((Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    assert image["source"]["dockerBuildArgs"] == {"PYTHON_VERSION": PYTHON_VERSION}
+    dockerfile = (RUNTIME_DIR / "Dockerfile").read_text()
+    # No second source of either version: the base image takes the build argument, pip the runtime's pins.
+    assert "FROM public.ecr.aws/docker/library/python:${PYTHON_VERSION}-slim" in dockerfile
+    assert "==" not in dockerfile and "pip install --no-cache-dir -r /tmp/requirements.txt" in dockerfile
 
 
 def test_configured_image_is_used_instead_of_building_one(organization):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from config.toolchain import cdk_cli_version
+from config.toolchain import RUNTIME_DIR, cdk_cli_version
 from tests.templates import inline_statements, only, resources, role_named
 
 
@@ -114,6 +115,9 @@ def test_one_proof_step_per_wave_reads_function_names_from_stack_outputs(example
     proof = next(p for k, p in _projects(example).items() if "Proveprod" in k)
     spec = json.loads(proof["Source"]["BuildSpec"])
     assert spec["phases"]["build"]["commands"] == ["python3 pipeline_steps/prove_consumers.py"]
+    # The step installs the one boto3 pin, the runtime's.
+    (pin,) = re.findall(r"^boto3==(\S+)$", (RUNTIME_DIR / "requirements.txt").read_text(), re.M)
+    assert spec["phases"]["install"]["commands"] == [f"python3 -m pip install --quiet boto3=={pin}"]
     variables = {v["Name"]: v["Value"] for v in proof["Environment"]["EnvironmentVariables"]}
     targets = json.loads(variables["PROOF_TARGETS"])
     assert [t["consumer"] for t in targets] == ["analytics", "reporting"]
