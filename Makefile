@@ -1,6 +1,8 @@
 # One Makefile for developers, CI and the pipeline's synth step.
 #   make local   the main job: rehearse the whole pipeline on emulated accounts (CONFIG=, default the example)
-#   make test    the whole test suite, offline
+#   make test    the whole test suite, offline, with lint and type checks (PYTEST_ARGS="-k name" picks tests)
+#   make test-fast  the same without the end-to-end tests that drive the CDK CLI against the emulator
+#   make typecheck  mypy
 #   make summary synthesize and print the pipeline's stages, accounts and grants
 #   make bench-local  time the rehearsal by phase
 #   make access-report  evaluate every cross-account access path offline (reports/access-report.md)
@@ -23,7 +25,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local summary bench-local access-report bench-access bench bootstrap doctor deploy test lint format synth pipeline-synth clean
+.PHONY: help install local summary bench-local access-report bench-access bench bootstrap doctor deploy test test-fast typecheck lint format synth pipeline-synth clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -62,8 +64,17 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint
-	$(RUN) $(PY) -m pytest
+typecheck: install
+	$(VENV)/bin/mypy
+
+# Both cores: each worker synthesizes each app once (session fixtures).
+PYTEST = $(RUN) $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test: install lint typecheck
+	$(PYTEST)
+
+test-fast: install lint typecheck
+	$(PYTEST) -m "not e2e"
 
 synth: install
 	rm -rf cdk.out

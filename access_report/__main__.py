@@ -12,8 +12,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config import DEFAULT_CONFIG, load_config_or_report
+
+if TYPE_CHECKING:  # imported where used: the CDK loads only once the config is known to be good
+    from access_report.inputs import Inputs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     return run(inputs, args.config, Path(args.output))
 
 
-def run(inputs, config_path: str, output: Path) -> int:
+def run(inputs: Inputs, config_path: str, output: Path) -> int:
     from access_report.engine import EngineError, evaluate
     from access_report.intrinsics import Unresolvable
     from access_report.matrix import build

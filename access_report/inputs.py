@@ -64,6 +64,7 @@ class Inputs:
 
 def _deployment(synthesized: Any, stack: cdk.Stack) -> Deployment:
     stage = cdk.Stage.of(stack)
+    assert stage is not None, stack.node.path
     assembly = synthesized.assembly.get_nested_assembly(stage.artifact_id)
     artifact = assembly.get_stack_artifact(stack.artifact_id)
     manifest = json.loads((Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text())

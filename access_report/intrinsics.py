@@ -67,7 +67,7 @@ class Resolver:
         ((key, argument),) = expression.items()
         if key == "Fn::Equals":
             left, right = (self.resolve(side, path) for side in argument)
-            return left == right
+            return bool(left == right)
         if key == "Fn::Not":
             return not self._truth(argument[0], path)
         if key == "Fn::And":

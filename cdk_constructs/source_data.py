@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -183,4 +185,4 @@ class TableAccessRole(Construct):
 
 
 def _arn_token(table: dynamodb.ITableV2) -> str:
-    return table.stack.get_logical_id(table.node.default_child) + ".Arn"
+    return table.stack.get_logical_id(cast(CfnElement, table.node.default_child)) + ".Arn"

@@ -188,6 +188,14 @@ class PolicySizeChecks:
     def name(self) -> str:
         return "PolicySizes"
 
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return None
+
+    @property
+    def version(self) -> str | None:
+        return None
+
     def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
         violations = []
         for path in context.template_paths:

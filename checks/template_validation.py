@@ -66,7 +66,7 @@ class FamilyTemplateValidation(CloudFormationValidatePlugin):
     def __init__(self) -> None:
         super().__init__()
         # App -> stack construct path -> family
-        self._families: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._families: weakref.WeakKeyDictionary[IConstruct, dict[str, str]] = weakref.WeakKeyDictionary()
 
     def add_to_family(self, app: IConstruct, stack_path: str, family: str) -> None:
         """Stacks of one family are built by the same code from the same inputs but their account and name."""

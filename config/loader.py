@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from config.model import REPOSITORY_TAGS, Config
 
+PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # The config every command reads unless told otherwise (the Makefile's CONFIG default says the same).
 DEFAULT_CONFIG = "config/example.yaml"
 
@@ -26,8 +29,8 @@ class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, except that a key given twice is an error: plain YAML keeps the last one silently,
     so a second `consumers:` would drop the first list without a word."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
@@ -126,7 +129,13 @@ def _normalize(kind: str, message: str) -> str:
 def _location(parts: tuple[int | str, ...]) -> str:
     text = ""
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not PLAIN_KEY.fullmatch(str(part)):
+            # A key that is not a plain word (a newline, a space, a colon) is shown quoted, so the line stays one.
+            text += f"[{str(part)!r}]"
+        else:
+            text += f".{part}" if text else str(part)
     return text or "<top level>"
 
 

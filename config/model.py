@@ -8,6 +8,7 @@ twice in one environment) live on the object that holds both fields.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Literal
 
@@ -57,7 +58,8 @@ def known_regions() -> frozenset[str]:
 
 @cache
 def partition_of(region: str) -> str:
-    return _botocore().get_partition_for_region(region)
+    partition: str = _botocore().get_partition_for_region(region)
+    return partition
 
 
 def _account_id(value: str) -> str:
@@ -72,7 +74,7 @@ def _region(value: str) -> str:
     return value
 
 
-def _name(max_length: int):
+def _name(max_length: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         if len(value) > max_length or not NAME.fullmatch(value):
             raise ValueError(f"must be 1-{max_length} lower-case letters, digits or hyphens, starting with a letter")
@@ -81,7 +83,7 @@ def _name(max_length: int):
     return check
 
 
-def _pattern(pattern: re.Pattern[str], what: str):
+def _pattern(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
             raise ValueError(f"is not {what}")

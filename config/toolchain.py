@@ -25,7 +25,8 @@ RUNTIME_REQUIREMENTS = "runtime/requirements.txt"
 def cdk_cli_version() -> str:
     """The CDK CLI version of package.json: the pipeline's cli_version (self-mutation, asset publishing)."""
     package = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
-    return package["devDependencies"]["aws-cdk"]
+    version: str = package["devDependencies"]["aws-cdk"]
+    return version
 
 
 @cache

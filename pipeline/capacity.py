@@ -13,12 +13,13 @@ policy, and the bucket policy's 20 KB quota is full at about 205 accounts (see a
 from __future__ import annotations
 
 import math
+from typing import cast
 
 from aws_cdk import CfnResource, Stack, pipelines
 from aws_cdk import aws_kms as kms
 
 from checks.policy_sizes import SPLIT_FIX, quotas, size
-from config.model import Config
+from config.model import AccountRegion, Config, Consumer
 from config.naming import bootstrap_role
 
 MAX_ACTIONS_PER_STAGE = 50
@@ -77,7 +78,7 @@ def artifact_grants(stack: Stack, pipeline: pipelines.CodePipeline, config: Conf
         if isinstance(key, kms.Alias):  # the replication buckets' keys are given by their alias
             key = key.alias_target_key
         if isinstance(key, kms.Key):
-            documents.append((holder, limits["AWS::KMS::Key"], key.node.default_child.key_policy))
+            documents.append((holder, limits["AWS::KMS::Key"], cast(kms.CfnKey, key.node.default_child).key_policy))
     accounts = {(c.account, c.region) for e in config.environments for c in e.consumers}
     for holder, quota, document in documents:
         measured = size(holder.resolve(document))
@@ -106,7 +107,8 @@ def _artifact_grants_bound(config: Config) -> None:
     large is rejected at once rather than after building the pipeline (artifact_grants measures the rest)."""
     by_region: dict[str, set[str]] = {}
     for environment in config.environments:
-        for target in (environment.source, *environment.consumers):
+        targets: list[AccountRegion | Consumer] = [environment.source, *environment.consumers]
+        for target in targets:
             by_region.setdefault(target.region, set()).add(target.account)
     quota = quotas(config.trust_policy_quota, pipeline=True)["AWS::S3::BucketPolicy"]
     for region, accounts in by_region.items():

@@ -7,7 +7,9 @@ The finding ids name CodeBuild projects by logical id, so they are computed from
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Stack, aws_codebuild, aws_lambda, pipelines
+from typing import cast
+
+from aws_cdk import CfnElement, CfnResource, Stack, aws_codebuild, aws_lambda, pipelines
 
 from cdk_constructs.findings import acknowledge
 
@@ -25,7 +27,7 @@ GRANT_ACTIONS = {
 def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline) -> None:
     account, region, partition = stack.account, stack.region, stack.partition
     artifacts = pipeline.pipeline.artifact_bucket
-    artifacts_arn = f"<{stack.get_logical_id(artifacts.node.default_child)}.Arn>"
+    artifacts_arn = f"<{stack.get_logical_id(cast(CfnElement, artifacts.node.default_child))}.Arn>"
     findings = {f"AwsSolutions-IAM5[{action}]": reason for action, reason in GRANT_ACTIONS.items()} | {
         f"AwsSolutions-IAM5[Resource::{artifacts_arn}/*]": "Objects of the pipeline's own artifact bucket.",
         "AwsSolutions-IAM5[Resource::*]": (

@@ -66,6 +66,8 @@ def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: d
     if response.get("FunctionError"):
         message = body.get("errorMessage") if isinstance(body, dict) else body
         raise RuntimeError(f"function error: {message}")
+    if not isinstance(body, dict):
+        raise RuntimeError(f"function returned {type(body).__name__}, not an object")
     return body
 
 

@@ -13,6 +13,7 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,7 @@ def _text(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     for row in (headers, *rows):
         print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())

@@ -45,7 +45,8 @@ class SharedData:
 
     def read_object(self, key: str) -> bytes:
         response = self.s3.get_object(Bucket=self.settings.bucket, Key=key)
-        return response["Body"].read()
+        body: bytes = response["Body"].read()
+        return body
 
     def write_object(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.settings.bucket, Key=key, Body=body)
@@ -56,10 +57,12 @@ class SharedData:
 
     def get_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
         response = self.dynamodb.get_item(TableName=self.table_id, Key=key, ConsistentRead=True)
-        return response.get("Item")
+        item: dict[str, Any] | None = response.get("Item")
+        return item
 
     def put_item(self, item: dict[str, Any]) -> None:
         self.dynamodb.put_item(TableName=self.table_id, Item=item)
 
     def describe_table(self) -> dict[str, Any]:
-        return self.dynamodb.describe_table(TableName=self.table_id)["Table"]
+        table: dict[str, Any] = self.dynamodb.describe_table(TableName=self.table_id)["Table"]
+        return table

@@ -50,6 +50,7 @@ def _run(command: list[str], emulator, config_file) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.e2e
 def test_doctor_names_each_account_that_is_not_ready_and_how_to_fix_it(emulator, config_file):
     cdk, admin = emulator.cdk, emulator.administrator
     cdk.bootstrap(admin("111111111111"), "eu-west-1", trust=None)
@@ -95,6 +96,7 @@ def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, 
     assert "--cloudformation-execution-policies arn:aws:iam::aws:policy/AdministratorAccess" in out
 
 
+@pytest.mark.e2e
 def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_passes(emulator, config_file):
     assert CLI.exists()
     emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)

@@ -11,6 +11,7 @@ import cdk_constructs.consumer
 from config.loader import parse_config
 from tools.bench.configs import config_with
 from tools.rehearsal import __main__ as rehearsal_main
+from tools.rehearsal import runner
 from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Rehearsal
 
 TWO_ENVIRONMENTS = """
@@ -48,6 +49,7 @@ def _steps(rehearsal: Rehearsal, phase: str) -> list[str]:
     return [row.name for row in rehearsal.rows if row.phase == phase]
 
 
+@pytest.mark.e2e
 def test_two_environments_pass_end_to_end_in_pipeline_order_and_the_data_outlives_the_stacks(tmp_path):
     code, out, rehearsal = _rehearse(tmp_path, destroy=True)
     assert code == EXIT_OK, out
@@ -76,6 +78,7 @@ def test_two_environments_pass_end_to_end_in_pipeline_order_and_the_data_outlive
     assert "ran the function's handler in a local Python process" in out
 
 
+@pytest.mark.e2e
 def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_deployed(tmp_path, monkeypatch):
     original = cdk_constructs.consumer.runtime_environment
 
@@ -99,6 +102,38 @@ def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_de
 APPROVAL_FIRST = TWO_ENVIRONMENTS.replace("  - name: dev\n", "  - name: dev\n    approval: true\n")
 
 
+class _NoAccounts:
+    """Stands in for the emulator and the CDK CLI where a test stops at an approval gate: it bootstraps nothing
+    and fails any deploy, so a test that passed a gate by mistake fails."""
+
+    endpoint = "http://localhost:0"
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def __enter__(self) -> _NoAccounts:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+    def administrator(self, account: str) -> str:
+        return account
+
+    def bootstrap(self, *_: object, **__: object) -> None:
+        pass
+
+    def deploy(self, paths: list[str], *_: object) -> None:
+        raise AssertionError(f"deployed {paths} past an approval gate")
+
+
+@pytest.fixture
+def no_accounts(monkeypatch):
+    monkeypatch.setattr(runner, "Emulator", _NoAccounts)
+    monkeypatch.setattr(runner, "CdkCli", _NoAccounts)
+
+
+@pytest.mark.usefixtures("no_accounts")
 def test_an_approval_gate_without_a_terminal_stops_before_deploying(tmp_path):
     code, out, rehearsal = _rehearse(tmp_path, APPROVAL_FIRST, approve=False, ask=None)
     assert code == EXIT_APPROVAL
@@ -107,6 +142,7 @@ def test_an_approval_gate_without_a_terminal_stops_before_deploying(tmp_path):
     assert "Result: STOPPED AT AN APPROVAL GATE" in out
 
 
+@pytest.mark.usefixtures("no_accounts")
 def test_a_rejected_approval_stops_and_says_so(tmp_path):
     questions = []
 

@@ -273,3 +273,13 @@ def test_app_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, content, 
     assert lines[0].startswith("error: ") and message in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert not outdir.exists() or not any(outdir.iterdir())
+
+
+def test_a_key_with_a_newline_is_named_on_one_line():
+    # Found by hypothesis: YAML allows any string as a key, and the error named it as it was.
+    text = EXAMPLE.read_text().replace("  emails: [platform-team@example.com]", "  ? '\n\n    '\n  : null")
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "notifications[" in message and "unknown key" in message

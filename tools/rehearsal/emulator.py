@@ -33,7 +33,7 @@ def _mend_moto() -> None:
 def _mend_kms_keys() -> None:
     from moto.kms.models import Key
 
-    original = Key.create_from_cloudformation_json.__func__
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]  # the classmethod's function
 
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         properties = dict(cloudformation_json["Properties"])
@@ -46,7 +46,8 @@ def _mend_kms_keys() -> None:
             cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name, **kwargs
         )
 
-    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    # A patch of moto's class, which mypy cannot follow.
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[method-assign,assignment]
 
 
 def _add_global_tables() -> None:

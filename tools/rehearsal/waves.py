@@ -70,7 +70,9 @@ def waves_of(pipeline: pipelines.CodePipeline) -> list[WaveRun]:
                     f"stage {stage.stage_name}: tests before or approvals after deploying are not rehearsed"
                 )
             stacks = tuple(
-                StackDeploy(path=s.construct_path, stack_name=s.stack_name, account=s.account, region=s.region)
+                StackDeploy(
+                    path=s.construct_path, stack_name=s.stack_name, account=s.account or "", region=s.region or ""
+                )
                 for s in stage.stacks
             )
             stages.append(StageRun(stage.stage_name, tuple(pre[0]), stacks, tuple(post[1])))
