@@ -68,7 +68,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # Both cores: each worker synthesizes each app once (session fixtures).
-PYTEST = $(RUN) $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+PYTEST = $(RUN) $(PY) -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 test: install lint typecheck
 	$(PYTEST)

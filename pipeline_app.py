@@ -6,22 +6,42 @@ cdk synth -c config=config/example.yaml
 
 from __future__ import annotations
 
+import json
+import os
 import sys
-
-import aws_cdk as cdk
+from typing import Any
 
 from config import DEFAULT_CONFIG, load_config_or_report
-from pipeline.app import build_app
-from pipeline.capacity import PipelineTooLarge
+
+# How the CDK CLI hands the app its context (cdk.json's and -c): a JSON variable, and a file for what does not
+# fit in the environment.
+CONTEXT_VARIABLE = "CDK_CONTEXT_JSON"
+CONTEXT_OVERFLOW_VARIABLE = "CONTEXT_OVERFLOW_LOCATION_ENV"
+
+
+def cli_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(os.environ.get(CONTEXT_VARIABLE) or "{}")
+    overflow = os.environ.get(CONTEXT_OVERFLOW_VARIABLE)
+    if overflow:
+        with open(overflow, encoding="utf-8") as file:
+            context.update(json.load(file))
+    return context
 
 
 def main() -> int:
-    app = cdk.App()
-    config_path = app.node.try_get_context("config") or DEFAULT_CONFIG
-    # Validated before any construct exists: a bad config writes nothing to cdk.out.
+    config_path = cli_context().get("config") or DEFAULT_CONFIG
+    # Read and validated before the CDK and its Node.js process load: a bad config is reported at once and
+    # writes nothing to cdk.out.
     config = load_config_or_report(config_path)
     if config is None:
         return 2
+
+    import aws_cdk as cdk
+
+    from pipeline.app import build_app
+    from pipeline.capacity import PipelineTooLarge
+
+    app = cdk.App()
     try:
         build_app(config, config_path=config_path, app=app)
     except PipelineTooLarge as error:

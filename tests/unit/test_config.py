@@ -283,3 +283,16 @@ def test_a_key_with_a_newline_is_named_on_one_line():
     message = str(raised.value)
     assert "\n" not in message
     assert "notifications[" in message and "unknown key" in message
+
+
+def test_the_app_reads_the_config_path_from_the_cli_context_and_its_overflow_file(tmp_path, monkeypatch):
+    import pipeline_app
+
+    overflow = tmp_path / "context-overflow.json"
+    overflow.write_text('{"config": "from-overflow.yaml"}')
+    monkeypatch.setenv("CDK_CONTEXT_JSON", '{"config": "from-variable.yaml", "other": 1}')
+    assert pipeline_app.cli_context()["config"] == "from-variable.yaml"
+    # The CLI moves what does not fit in the environment to a file and names it.
+    monkeypatch.setenv("CDK_CONTEXT_JSON", '{"other": 1}')
+    monkeypatch.setenv("CONTEXT_OVERFLOW_LOCATION_ENV", str(overflow))
+    assert pipeline_app.cli_context() == {"other": 1, "config": "from-overflow.yaml"}
