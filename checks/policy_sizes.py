@@ -92,7 +92,7 @@ def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quot
             "InlinePoliciesSize",
             "inline policies of a role",
             10 * 1024,
-            "fewer consumers per wave (each wave's test step role lists its consumers' check roles)",
+            "fewer consumers per wave (each wave's test step role lists its consumers' proof roles)",
         ),
         "AWS::IAM::ManagedPolicy": Quota("ManagedPolicySize", "managed policy", 6 * 1024, grow_fix),
         "attached": Quota(

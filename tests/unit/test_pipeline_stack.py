@@ -79,7 +79,7 @@ def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_o
     stages = _pipeline(example)["Stages"][4:]  # after Source, Build, UpdatePipeline, Assets
     assert [stage["Name"] for stage in stages] == ["dev-sharing", "dev-analytics", "prod-sharing", "prod-consumers"]
     # The wave deploys its consumers in parallel (same run order, one action each: no change sets), then
-    # one check step for all of them.
+    # one proof step for all of them.
     prod_consumers = _actions(stages[3])
     assert prod_consumers == [
         ("prod-analytics.Consumer.Deploy", "CloudFormation", 1),
