@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from config import DEFAULT_CONFIG, load_config_or_report
+from pipeline import capacity
 
 # How the CDK CLI hands the app its context (cdk.json's and -c): a JSON variable, and a file for what does not
 # fit in the environment.
@@ -35,16 +36,17 @@ def main() -> int:
     config = load_config_or_report(config_path)
     if config is None:
         return 2
-
-    import aws_cdk as cdk
-
-    from pipeline.app import build_app
-    from pipeline.capacity import PipelineTooLarge
-
-    app = cdk.App()
     try:
+        # What the config alone tells of the pipeline's size, also before the CDK loads.
+        capacity.before_construction(config, capacity.CONSUMERS_PER_WAVE)
+
+        import aws_cdk as cdk
+
+        from pipeline.app import build_app
+
+        app = cdk.App()
         build_app(config, config_path=config_path, app=app)
-    except PipelineTooLarge as error:
+    except capacity.PipelineTooLarge as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return 2
     app.synth()

@@ -13,14 +13,14 @@ policy, and the bucket policy's 20 KB quota is full at about 205 accounts (see a
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from aws_cdk import CfnResource, Stack, pipelines
-from aws_cdk import aws_kms as kms
-
-from checks.policy_sizes import SPLIT_FIX, quotas, size
+from checks.limits import SPLIT_FIX, quotas, size
 from config.model import AccountRegion, Config, Consumer
 from config.naming import bootstrap_role
+
+if TYPE_CHECKING:
+    from aws_cdk import Stack, pipelines
 
 MAX_ACTIONS_PER_STAGE = 50
 MAX_STAGES = 50
@@ -43,6 +43,9 @@ def before_construction(config: Config, consumers_per_wave: int) -> None:
 
 def after_construction(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:
     """The built pipeline, before the app synthesizes: its stages, actions, artifact grants and resources."""
+    # Imported here: before_construction runs before the CDK loads (pipeline_app.py).
+    from aws_cdk import CfnResource
+
     stages = pipeline.pipeline.stages
     if len(stages) > MAX_STAGES:
         raise PipelineTooLarge(f"the pipeline has {len(stages)} stages, more than CodePipeline's {MAX_STAGES}")
@@ -66,6 +69,8 @@ def artifact_grants(stack: Stack, pipeline: pipelines.CodePipeline, config: Conf
     about 95 characters per account in each policy: the bucket policy's 20 KB quota is what limits the consumer
     accounts of one pipeline first (about 205). Measured here, before synth, in one line; the quota checks
     (checks/policy_sizes.py) measure every policy again in the synthesized templates."""
+    from aws_cdk import aws_kms as kms
+
     limits = quotas(config.trust_policy_quota, pipeline=True)
     buckets = [(stack, pipeline.pipeline.artifact_bucket)]
     # Targets in other regions are granted on CDK Pipelines' replication bucket there instead.

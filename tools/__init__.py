@@ -1,1 +1,1 @@
-"""Operator tools: what people and pipeline steps run (summaries, checks, the local rehearsal)."""
+"""Operator tools: what people run (the local rehearsal, bootstrap, doctor, deploy, the summary, the benchmarks)."""

@@ -296,3 +296,10 @@ def test_the_app_reads_the_config_path_from_the_cli_context_and_its_overflow_fil
     monkeypatch.setenv("CDK_CONTEXT_JSON", '{"other": 1}')
     monkeypatch.setenv("CONTEXT_OVERFLOW_LOCATION_ENV", str(overflow))
     assert pipeline_app.cli_context() == {"other": 1, "config": "from-overflow.yaml"}
+
+
+def test_the_app_reads_and_checks_the_config_before_the_cdk_loads():
+    # jsii starts a Node.js process when aws_cdk is imported (2 s or more): a bad config is reported before it.
+    probe = "import sys, pipeline_app; print(sorted({'aws_cdk', 'jsii'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

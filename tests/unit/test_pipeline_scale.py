@@ -13,8 +13,8 @@ import aws_cdk as cdk
 import pytest
 
 import pipeline.capacity as capacity
-from checks import policy_sizes
-from checks.policy_sizes import size
+from checks import limits as policy_limits
+from checks.limits import size
 from config import load_config
 from config.loader import parse_config
 from pipeline.app import ROOT, cdk_json_context
@@ -111,7 +111,7 @@ def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix
     # CDK Pipelines grants every consumer account's deployment role on the artifact bucket and its key; about
     # 205 consumer accounts fill the bucket policy's 20 KB. Lowered here so that the example's three do.
     def lowered(trust_policy_quota, *, pipeline=False):
-        limits = policy_sizes.quotas(trust_policy_quota, pipeline=pipeline)
+        limits = policy_limits.quotas(trust_policy_quota, pipeline=pipeline)
         return {**limits, "AWS::S3::BucketPolicy": replace(limits["AWS::S3::BucketPolicy"], limit=1000)}
 
     monkeypatch.setattr(capacity, "quotas", lowered)

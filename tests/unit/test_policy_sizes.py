@@ -8,8 +8,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 
-from checks import policy_sizes
-from checks.policy_sizes import (
+from checks import limits
+from checks.limits import (
     INTRINSIC_WEIGHT,
     MANAGED_POLICIES_PER_ROLE,
     TEMPLATE_BYTES,
@@ -124,7 +124,7 @@ def test_a_template_is_measured_in_bytes_as_written(tmp_path):
 
 def test_a_template_over_its_quota_fails_synth_with_the_fix(tmp_path, monkeypatch):
     # A sharing stack is about 20 KB: with the quota lowered to 1,000 bytes it is over.
-    monkeypatch.setattr(policy_sizes, "TEMPLATE_SIZE", replace(policy_sizes.TEMPLATE_SIZE, limit=1000))
+    monkeypatch.setattr(limits, "TEMPLATE_SIZE", replace(limits.TEMPLATE_SIZE, limit=1000))
     config = load_config(EXAMPLE)
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
     register_checks(app, trust_policy_quota=config.trust_policy_quota)

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from checks.policy_sizes import size
+from checks.limits import size
 from checks.templates import PolicyKind, policy_documents
 from config.loader import parse_config
 from tools.bench.configs import config_with
