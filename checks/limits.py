@@ -152,6 +152,7 @@ def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quo
         if quota is not None and measured > quota.limit:
             found.append((quota, policy.logical_id, measured))
         for role in policy.roles:
+            # IAM counts a role's inline policies by their documents (names aside), whitespace removed.
             if policy.kind is PolicyKind.INLINE:
                 inline[role] = inline.get(role, 0) + measured
             elif policy.kind is PolicyKind.MANAGED:

@@ -40,7 +40,7 @@ def policy_documents(template: Template) -> Iterator[PolicyDocument]:
     """Every policy document of the template, in template order."""
     for logical_id, resource in template.get("Resources", {}).items():
         kind, properties = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::S3::BucketPolicy":
+        if kind == "AWS::S3::BucketPolicy" and properties.get("PolicyDocument"):
             yield PolicyDocument(
                 PolicyKind.BUCKET, logical_id, properties["PolicyDocument"], protects=properties.get("Bucket")
             )
@@ -52,12 +52,13 @@ def policy_documents(template: Template) -> Iterator[PolicyDocument]:
                 if document:
                     yield PolicyDocument(PolicyKind.TABLE, logical_id, document, protects=replica.get("Region"))
         elif kind == "AWS::IAM::Role":
-            yield PolicyDocument(
-                PolicyKind.TRUST, logical_id, properties["AssumeRolePolicyDocument"], roles=(logical_id,)
-            )
+            if properties.get("AssumeRolePolicyDocument"):
+                yield PolicyDocument(
+                    PolicyKind.TRUST, logical_id, properties["AssumeRolePolicyDocument"], roles=(logical_id,)
+                )
             for policy in properties.get("Policies", []):
                 yield PolicyDocument(PolicyKind.INLINE, logical_id, policy["PolicyDocument"], roles=(logical_id,))
-        elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and properties.get("PolicyDocument"):
             policy_kind = PolicyKind.INLINE if kind == "AWS::IAM::Policy" else PolicyKind.MANAGED
             yield PolicyDocument(policy_kind, logical_id, properties["PolicyDocument"], roles=role_refs(properties))
 

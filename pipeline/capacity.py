@@ -68,7 +68,7 @@ def artifact_grants(stack: Stack, pipeline: pipelines.CodePipeline, config: Conf
     """CDK Pipelines grants the deployment roles of every target account on the artifact bucket and its key,
     about 95 characters per account in each policy: the bucket policy's 20 KB quota is what limits the consumer
     accounts of one pipeline first (about 205). Measured here, before synth, in one line; the quota checks
-    (checks/policy_sizes.py) measure every policy again in the synthesized templates."""
+    (checks/limits.py, run by checks/policy_sizes.py) measure every policy again in the synthesized templates."""
     from aws_cdk import aws_kms as kms
 
     limits = quotas(config.trust_policy_quota, pipeline=True)
