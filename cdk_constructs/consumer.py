@@ -110,6 +110,27 @@ class SharedDataAccess(Construct):
         )
 
 
+def _workload_role(
+    scope: Construct,
+    name: str,
+    *,
+    workload: str,
+    service: str,
+    data_access: iam.IManagedPolicy,
+    names: Names,
+    consumer: Consumer,
+) -> iam.Role:
+    """The role of a consumer workload: its fixed name is what the source account's grants admit."""
+    return iam.Role(
+        scope,
+        "Role",
+        role_name=name,
+        assumed_by=iam.ServicePrincipal(service),
+        managed_policies=[data_access],
+        description=f"{names.project} {names.environment} consumer {workload} ({consumer.name})",
+    )
+
+
 class ConsumerFunction(Construct):
     def __init__(
         self,
@@ -122,13 +143,14 @@ class ConsumerFunction(Construct):
         data_access: iam.IManagedPolicy,
     ) -> None:
         super().__init__(scope, id)
-        self.role = iam.Role(
+        self.role = _workload_role(
             self,
-            "Role",
-            role_name=names.function_role,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[data_access],
-            description=f"{names.project} {names.environment} consumer function ({consumer.name})",
+            names.function_role,
+            workload="function",
+            service="lambda.amazonaws.com",
+            data_access=data_access,
+            names=names,
+            consumer=consumer,
         )
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
@@ -166,13 +188,14 @@ class ConsumerTask(Construct):
         image: str | None,
     ) -> None:
         super().__init__(scope, id)
-        self.role = iam.Role(
+        self.role = _workload_role(
             self,
-            "Role",
-            role_name=names.task_role,
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            managed_policies=[data_access],
-            description=f"{names.project} {names.environment} consumer task ({consumer.name})",
+            names.task_role,
+            workload="task",
+            service="ecs-tasks.amazonaws.com",
+            data_access=data_access,
+            names=names,
+            consumer=consumer,
         )
         self.task_definition = ecs.FargateTaskDefinition(
             self,
