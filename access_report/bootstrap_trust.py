@@ -17,7 +17,7 @@ BOOTSTRAP_ROLES = {"deploy": "DeploymentActionRole", "file": "FilePublishingRole
 
 def bootstrap_cells(inputs: Inputs) -> list[Cell]:
     config = inputs.config
-    tooling = config.tooling.account
+    tooling, partition = config.tooling.account, config.tooling.partition
     pipeline = resolver(inputs.pipeline, tooling, config.tooling.region, "pipeline")
     grants = assume_role_grants(inputs.pipeline, pipeline)
     cells = []
@@ -30,11 +30,11 @@ def bootstrap_cells(inputs: Inputs) -> list[Cell]:
             request = Request("bootstrap", "sts:AssumeRole", role_arn, trust[kind])
             for caller in callers:
                 identity = identity_policies(inputs.pipeline, pipeline, caller)
-                principal = f"arn:aws:iam::{tooling}:role/{caller}"
+                principal = f"arn:{partition}:iam::{tooling}:role/{caller}"
                 cells.append(
                     _assume(deployment, f"pipeline role {caller}", principal, tooling, request, identity, "allow")
                 )
-            outsider = f"arn:aws:iam::{OUTSIDER}:role/pipeline"
+            outsider = f"arn:{partition}:iam::{OUTSIDER}:role/pipeline"
             cells.append(
                 _assume(deployment, "untrusted tooling account", outsider, OUTSIDER, request, [ALLOW_ALL], "deny")
             )
@@ -68,6 +68,7 @@ def _bootstrap_trust(inputs: Inputs, deployment: Deployment, tooling: str) -> di
         inputs.bootstrap,
         deployment.account,
         deployment.region,
+        partition=inputs.config.tooling.partition,
         parameters={"TrustedAccounts": [tooling], "TrustedAccountsForLookup": [], "Qualifier": BOOTSTRAP_QUALIFIER},
         where=f"bootstrap template ({deployment.account} {deployment.region})",
     )

@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import yaml
 
-from config.model import Config
+from config.model import Config, partition_of
 from config.toolchain import NODE_MODULES
 
 BOOTSTRAP_TEMPLATE = NODE_MODULES / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
@@ -77,7 +77,7 @@ def _deployment(synthesized: Any, stack: cdk.Stack) -> Deployment:
         for destination in asset["destinations"].values()
         if "assumeRoleArn" in destination
     }
-    partition = stack.resolve(stack.partition) if not cdk.Token.is_unresolved(stack.partition) else "aws"
+    partition = partition_of(stack.region)
     return Deployment(
         stack=stack.node.path,
         account=stack.account,

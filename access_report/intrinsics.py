@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.model import dns_suffix
+
 NO_VALUE = object()
 
 
@@ -83,7 +85,7 @@ class Resolver:
             "AWS::AccountId": self.account,
             "AWS::Region": self.region,
             "AWS::Partition": self.partition,
-            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::URLSuffix": dns_suffix(self.partition),
             "AWS::StackName": self.stack_name,
             "AWS::NoValue": NO_VALUE,
         }

@@ -9,7 +9,7 @@ from access_report.cells import Document
 from access_report.inputs import Inputs
 from access_report.intrinsics import Resolver, Unresolvable
 from checks.templates import PolicyKind, Template, policy_documents, resources
-from config.model import Environment
+from config.model import Environment, partition_of
 from config.naming import Names
 
 # AWS-managed policies the templates attach, as AWS publishes them (their content is not in any template).
@@ -32,7 +32,7 @@ class PolicyError(Exception):
 
 
 def resolver(template: Template, account: str, region: str, where: str) -> Resolver:
-    return Resolver(template, account, region, where=where)
+    return Resolver(template, account, region, partition=partition_of(region), where=where)
 
 
 def identity_policies(template: Template, resolve: Resolver, role_name: str) -> list[Document]:

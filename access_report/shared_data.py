@@ -47,7 +47,7 @@ class _Share:
     def through(self, service: str, caller_account: str | None) -> dict[str, ContextValue]:
         """The request context of a key used through S3 or DynamoDB in the source region."""
         return {
-            "kms:ViaService": f"{service}.{self.names.source_region}.amazonaws.com",
+            "kms:ViaService": self.names.service_endpoint(service),
             "kms:ResourceAliases": [self.names.key_alias],
             "kms:CallerAccount": caller_account,
         }
@@ -201,7 +201,7 @@ def _through_source_role(share: _Share) -> list[Cell]:
         share.cell(role, Request("table", action, resource, source.table_policy), outcome, source.role_policies)
         for action, resource, outcome in expected
     ]
-    via = {"kms:ViaService": f"dynamodb.{names.source_region}.amazonaws.com", "kms:CallerAccount": names.source_account}
+    via = {"kms:ViaService": names.service_endpoint("dynamodb"), "kms:CallerAccount": names.source_account}
     cells.append(
         share.cell(
             role, Request("key", "kms:Decrypt", source.key_arn, source.key_policy, via), "allow", source.role_policies

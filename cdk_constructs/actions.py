@@ -28,6 +28,7 @@ def key_actions(access: str) -> tuple[str, ...]:
     return KEY_DECRYPT + (KEY_ENCRYPT if access == "read-write" else ())
 
 
-def via_services(region: str, *services: str) -> dict[str, dict[str, list[str]]]:
-    """Use of a key only through the given services in the source region, never directly."""
-    return {"StringEquals": {"kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in services]}}
+def via_services(*endpoints: str) -> dict[str, dict[str, list[str]]]:
+    """Use of a key only through the given services (their regional endpoints, as Names.service_endpoint gives
+    them), never directly."""
+    return {"StringEquals": {"kms:ViaService": list(endpoints)}}

@@ -13,6 +13,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from config.model import service_endpoint
+
 EVENTS = (
     codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
     codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
@@ -37,7 +39,7 @@ class PipelineNotifications(Construct):
                 principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"sns.{self.key.stack.region}.amazonaws.com"}},
+                conditions={"StringEquals": {"kms:ViaService": service_endpoint("sns", self.key.stack.region)}},
             )
         )
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)

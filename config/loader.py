@@ -97,7 +97,7 @@ def describe(error: ValidationError) -> str:
     if (
         kind == "value_error"
         and ": " in message
-        and message.split(": ", 1)[0].startswith(("consumers[", "environments["))
+        and message.split(": ", 1)[0].startswith(("consumers[", "environments[", "repository.", "notifications."))
     ):
         # A check that spans fields already names the nested field it found wrong.
         nested, rest = message.split(": ", 1)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Literal
 
+import botocore.regions
 import botocore.session
 from pydantic import (
     AfterValidator,
@@ -25,6 +26,17 @@ from pydantic import (
     model_validator,
 )
 
+# Regions where CloudFormation has no AWS::CodeStarNotifications::NotificationRule (the CDK's template validation
+# rejects it there, and cfn-lint's region schemas agree; a test checks this list against the latter): a pipeline
+# in one of them cannot e-mail its failures and approvals.
+WITHOUT_PIPELINE_NOTIFICATIONS = frozenset(
+    {
+        "af-south-1", "ap-east-2", "ap-northeast-3", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+        "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "cn-north-1", "cn-northwest-1",
+        "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1",
+        "us-gov-east-1", "us-gov-west-1",
+    }
+)  # fmt: skip
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
@@ -54,6 +66,19 @@ def known_regions() -> frozenset[str]:
         for partition in session.get_available_partitions()
         for region in session.get_available_regions("sts", partition_name=partition)
     )
+
+
+@cache
+def dns_suffix(partition: str) -> str:
+    """The partition's service domain (amazonaws.com, amazonaws.com.cn), from botocore's endpoint data."""
+    resolver = botocore.regions.EndpointResolver(_botocore().get_component("data_loader").load_data("endpoints"))
+    suffix: str = resolver.get_partition_dns_suffix(partition)
+    return suffix
+
+
+def service_endpoint(service: str, region: str) -> str:
+    """A service's regional endpoint name, which is also the value of kms:ViaService for that service."""
+    return f"{service}.{region}.{dns_suffix(partition_of(region))}"
 
 
 @cache
@@ -208,6 +233,36 @@ class Config(_Frozen):
     # IAM's quota on a role trust policy: 2048 characters, or 4096 where AWS raised it for the account.
     trust_policy_quota: Literal[2048, 4096] = 2048
     environments: Annotated[tuple[Environment, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one_partition(self) -> Config:
+        """Accounts, roles and keys do not cross partitions (aws, aws-cn, aws-us-gov): a grant to an account of
+        another partition can never work."""
+        partition = self.tooling.partition
+        where = f"the tooling account's region {self.tooling.region!r} is in {partition}"
+        if self.notifications.emails and self.tooling.region in WITHOUT_PIPELINE_NOTIFICATIONS:
+            raise ValueError(
+                f"notifications.emails: CodeStar Notifications, which e-mails the pipeline's failures and "
+                f"approvals, is not available in {self.tooling.region}: remove notifications.emails, or put the "
+                "pipeline in another region"
+            )
+        if isinstance(self.repository, ConnectionRepository):
+            arn_partition = self.repository.connection_arn.split(":")[1]
+            if arn_partition != partition:
+                raise ValueError(
+                    f"repository.connection_arn: is in partition {arn_partition}, {where}: a pipeline uses "
+                    "connections of its own partition"
+                )
+        for index, environment in enumerate(self.environments):
+            places = [(f"environments[{index}].source", environment.source.region)]
+            places += [(f"environments[{index}].consumers[{i}]", c.region) for i, c in enumerate(environment.consumers)]
+            for field, region in places:
+                if partition_of(region) != partition:
+                    raise ValueError(
+                        f"{field}.region: {region!r} is in partition {partition_of(region)}, {where}: accounts, "
+                        "roles and keys do not cross partitions; use one config per partition"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _environment_names_are_unique(self) -> Config:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.model import Config, Consumer, Environment
+from config.model import Config, Consumer, Environment, service_endpoint
 
 # The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
 # expects. The bootstrap roles' names and the version parameter are built from it.
@@ -83,6 +83,11 @@ class Names:
     @property
     def key_alias(self) -> str:
         return f"alias/{self.project}/{self.environment}/shared-data"
+
+    def service_endpoint(self, service: str) -> str:
+        """A service in the source region, as kms:ViaService names it (s3.eu-west-1.amazonaws.com,
+        s3.cn-north-1.amazonaws.com.cn)."""
+        return service_endpoint(service, self.source_region)
 
     @property
     def key_arn_pattern(self) -> str:

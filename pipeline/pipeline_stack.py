@@ -14,7 +14,7 @@ from aws_cdk import aws_codepipeline as codepipeline
 from constructs import Construct
 
 from cdk_constructs.notifications import PipelineNotifications
-from config.model import CodeCommitRepository, Config, Environment
+from config.model import WITHOUT_PIPELINE_NOTIFICATIONS, CodeCommitRepository, Config, Environment
 from config.naming import pipeline_name, proof_step_role_arn
 from config.toolchain import cdk_cli_version
 from pipeline import capacity
@@ -87,7 +87,8 @@ class PipelineStack(Stack):
             self._add_environment(environment)
         # Built now rather than at synth so that the generated constructs exist to be checked.
         self.pipeline.build_pipeline()
-        self.notifications.watch(self.pipeline.pipeline)
+        if config.tooling.region not in WITHOUT_PIPELINE_NOTIFICATIONS:
+            self.notifications.watch(self.pipeline.pipeline)
         acknowledge_pipeline_findings(self, self.pipeline)
         capacity.after_construction(self, self.pipeline, config)
 
