@@ -7,6 +7,7 @@
 #   make bench-local  time the rehearsal by phase
 #   make access-report  evaluate every cross-account access path offline (reports/access-report.md)
 #   make bench-access   time the access report for 1 and 50 consumers
+#   make bench-errors  how long each command takes to refuse a bad config
 #   make bench   synth time, memory, pipeline size and policy sizes for 1, 10, 100, 205, 206 and 1,000 consumers
 #   make bootstrap / doctor / deploy   the first-time path (ARGS="--yes", "--profile admin-{account}", ...)
 SHELL := /bin/bash
@@ -25,7 +26,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local summary bench-local access-report bench-access bench bootstrap doctor deploy test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy test test-fast typecheck lint format synth pipeline-synth clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -76,7 +77,9 @@ test: install lint typecheck
 test-fast: install lint typecheck
 	$(PYTEST) -m "not e2e"
 
+# The config is validated before the CLI starts: a bad one is one line, exit 2, and cdk.out is left alone.
 synth: install
+	$(RUN) $(PY) -m tools.validate $(CONFIG)
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config=$(CONFIG)
 
@@ -88,6 +91,9 @@ bench-access: install
 
 bootstrap doctor deploy: install
 	$(RUN) $(PY) -m tools.operator $@ --config $(CONFIG) $(ARGS)
+
+bench-errors: install
+	$(RUN) $(PY) -m tools.bench.errors
 
 bench: install
 	$(RUN) $(PY) -m tools.bench $(SIZES)

@@ -13,36 +13,72 @@ from pydantic import ValidationError
 from config.model import REPOSITORY_TAGS, Config
 
 PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A config is a page of settings: anything larger is refused unread.
+MAX_CONFIG_BYTES = 1_000_000
+# How much of a value or a key an error line shows, and the most an error line says.
+SHOWN = 60
+MAX_LINE = 500
 # The config every command reads unless told otherwise (the Makefile's CONFIG default says the same).
 DEFAULT_CONFIG = "config/example.yaml"
 
 
 class ConfigError(Exception):
-    """A configuration that cannot be used; the message is one line meant for the user."""
+    """A configuration that cannot be used; the message is one line meant for the user, of bounded length
+    whatever the input."""
+
+    def __init__(self, message: str) -> None:
+        message = " ".join(message.split("\n"))
+        super().__init__(message if len(message) <= MAX_LINE else message[: MAX_LINE - 1] + "…")
 
 
-class _DuplicateKey(Exception):
-    pass
+class _Refused(Exception):
+    """A YAML construct the loader does not accept; the message says which and where."""
+
+
+def shown(value: Any) -> str:
+    """A value as an error line shows it: its repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 5] + "…" + text[-4:]
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that a key given twice is an error: plain YAML keeps the last one silently,
-    so a second `consumers:` would drop the first list without a word."""
+    """YAML's safe loader, except that
+    - a key given twice is an error: plain YAML keeps the last one silently, so a second `consumers:` would drop
+      the first list without a word;
+    - aliases (`*name`) are refused: nested aliases expand exponentially (a "billion laughs" document), and a
+      config has nothing to repeat that it cannot write out."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
+            raise _Refused(
+                f"YAML alias *{shown(event.anchor)[1:-1]} at {_where(event.start_mark)}: aliases are not "
+                "accepted in a config, write the value out"
+            )
+        node: yaml.Node | None = super().compose_node(parent, index)
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                mark = key_node.start_mark
-                raise _DuplicateKey(f"key {key!r} given twice (line {mark.line + 1}, column {mark.column + 1})")
+                raise _Refused(f"key {shown(key)} given twice ({_where(key_node.start_mark)})")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _where(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: {path.stat().st_size:,} bytes, more than a config can be ({MAX_CONFIG_BYTES:,})"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
@@ -50,8 +86,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: is a directory, not a config file") from None
     except PermissionError:
         raise ConfigError(f"{path}: permission denied") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
     return parse_config(text, source=str(path))
 
 
@@ -69,13 +107,18 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         # Booleans and numbers stay YAML's, but the schema is strict: an unquoted account id is an
         # integer and is rejected with a message rather than silently reformatted.
         data = yaml.load(text, Loader=_StrictLoader)
-    except _DuplicateKey as error:
+    except _Refused as error:
         raise ConfigError(f"{source}: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: YAML nested too deeply") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
+    except ValueError as error:
+        # What PyYAML's constructors let through: an integer of more digits than Python converts, a bad date.
+        raise ConfigError(f"{source}: a YAML value cannot be read: {shown(str(error))[1:-1]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
     try:
@@ -104,12 +147,12 @@ def describe(error: ValidationError) -> str:
         return f"{_join(location, nested)}: {rest}"
     value = first.get("input")
     if kind == "too_short":
-        return f"{location}: must list at least one entry (got {value!r})"
+        return f"{location}: must list at least one entry (got {shown(value)})"
     if kind in {"string_type", "bool_type", "dict_type", "tuple_type", "model_type", "literal_error"} or (
         kind == "value_error"
     ):
-        return f"{location}: {value!r} {_normalize(kind, message)}"
-    return f"{location}: {message} (got {value!r})"
+        return f"{location}: {shown(value)} {_normalize(kind, message)}"
+    return f"{location}: {message} (got {shown(value)})"
 
 
 def _normalize(kind: str, message: str) -> str:
@@ -133,7 +176,7 @@ def _location(parts: tuple[int | str, ...]) -> str:
             text += f"[{part}]"
         elif not PLAIN_KEY.fullmatch(str(part)):
             # A key that is not a plain word (a newline, a space, a colon) is shown quoted, so the line stays one.
-            text += f"[{str(part)!r}]"
+            text += f"[{shown(str(part))}]"
         else:
             text += f".{part}" if text else str(part)
     return text or "<top level>"

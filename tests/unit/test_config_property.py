@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.loader import ConfigError, parse_config
+from config.loader import MAX_LINE, ConfigError, parse_config
 from pipeline.app import synthesize
 from tests.conftest import EXAMPLE
 
@@ -70,7 +70,7 @@ def test_any_config_is_valid_or_one_clean_line(text):
         parse_config(text)
     except ConfigError as error:
         message = str(error)
-        assert message and "\n" not in message
+        assert message and "\n" not in message and len(message) <= MAX_LINE
         assert "Traceback" not in message
 
 
@@ -95,3 +95,24 @@ def test_valid_variants_synthesize_without_findings(text):
     config = parse_config(text)
     with tempfile.TemporaryDirectory() as outdir:
         synthesize(config, Path(outdir))  # raises on any cdk-nag or policy size finding
+
+
+def _refused_cleanly(text: str) -> None:
+    try:
+        parse_config(text)
+    except ConfigError as error:
+        message = str(error)
+        assert message and "\n" not in message and len(message) <= MAX_LINE
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(scalars, lambda inner: st.lists(inner) | st.dictionaries(scalars, inner), max_leaves=25))
+def test_any_yaml_document_is_valid_or_one_bounded_line(document):
+    # Keys of every scalar type, lists as keys' values, deep mixes: whatever YAML can say.
+    _refused_cleanly(yaml.safe_dump(document, allow_unicode=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_valid_or_one_bounded_line(text):
+    _refused_cleanly(text)

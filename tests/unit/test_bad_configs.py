@@ -1,0 +1,344 @@
+"""A corpus of configs nobody here would write: each is refused in one line that names the field or the place,
+with exit 2, no traceback and nothing written, by the loader and by the app's own entry (in process: neither
+starts the CDK for a bad config). One subprocess test per command lives with each command's tests."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from contextlib import redirect_stderr
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import pipeline_app
+from config.loader import MAX_CONFIG_BYTES, MAX_LINE, ConfigError, load_config
+from tests.conftest import EXAMPLE
+
+GOOD = EXAMPLE.read_text()
+
+
+def _replace(old: str, new: str, count: int = 1) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        assert old in GOOD, old
+        path.write_text(GOOD.replace(old, new, count))
+
+    return write
+
+
+def _text(text: str) -> Callable[[Path], None]:
+    return lambda path: path.write_text(text)
+
+
+def _bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def _append(text: str) -> Callable[[Path], None]:
+    return lambda path: path.write_text(GOOD + text)
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+def _broken_link(path: Path) -> None:
+    path.symlink_to(path.parent / "nowhere.yaml")
+
+
+def _nothing(path: Path) -> None:
+    pass
+
+
+def _huge(path: Path) -> None:
+    path.write_text(GOOD + "#" * MAX_CONFIG_BYTES)
+
+
+def _nested(depth: int) -> str:
+    return "project: " + "[" * depth + "]" * depth + "\n"
+
+
+def _laughs(levels: int) -> str:
+    lines = ['a0: &a0 "lol"']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def _anchor_and_alias(path: Path) -> None:
+    _replace('    source:\n      account: "444444444444"', '    source: &src\n      account: "444444444444"')(path)
+    path.write_text(path.read_text() + "unused: *src\n")
+
+
+@dataclass(frozen=True)
+class Bad:
+    name: str
+    write: Callable[[Path], None]
+    says: str
+
+
+CORPUS = [
+    # Types
+    Bad("project is a number", _replace("project: datashare", "project: 42"), "project: 42 must be a string"),
+    Bad("project is a list", _replace("project: datashare", "project: [a, b]"), "project: ['a', 'b'] must be a string"),
+    Bad(
+        "tooling is a string",
+        _replace(
+            'tooling:                      # where the pipeline lives\n  account: "111111111111"\n  region: eu-west-1',
+            "tooling: here",
+        ),
+        "tooling: 'here' must be a mapping",
+    ),
+    Bad(
+        "unquoted account",
+        _replace('account: "111111111111"', "account: 111111111111"),
+        "tooling.account: 111111111111 must be a string (quote it in YAML)",
+    ),
+    Bad(
+        "region is a number",
+        _replace("  region: eu-west-1\n\nrepository", "  region: 1\n\nrepository"),
+        "tooling.region: 1 must be a string",
+    ),
+    Bad(
+        "approval is a word",
+        _replace("approval: false", 'approval: "no"'),
+        "environments[0].approval: 'no' must be true or false",
+    ),
+    Bad(
+        "consumers is a mapping",
+        _replace(
+            '    consumers:\n      - name: analytics\n        account: "333333333333"\n        region: eu-west-1',
+            "    consumers: {name: analytics}",
+        ),
+        "environments[0].consumers: {'name': 'analytics'} must be a list",
+    ),
+    Bad(
+        "unknown access",
+        _replace("bucket: read-write", "bucket: write"),
+        "environments[0].share.bucket: 'write' must be 'read' or 'read-write'",
+    ),
+    Bad(
+        "trust quota not offered",
+        _append("trust_policy_quota: 3000\n"),
+        "trust_policy_quota: 3000 must be 2048 or 4096",
+    ),
+    Bad(
+        "table access unknown",
+        _replace("table_access: role      #", "table_access: both      #"),
+        "table_access: 'both' must be 'role' or 'resource-policy'",
+    ),
+    Bad(
+        "environments is a mapping",
+        _replace("environments:                 # deployed in this order\n", "environments: {}\nunused:\n"),
+        "environments: {} must be a list",
+    ),
+    # Missing fields
+    Bad("no project", _replace("project: datashare ", "# project: datashare "), "project: required field is missing"),
+    Bad(
+        "no tooling region",
+        _replace("  region: eu-west-1\n\nrepository", "\nrepository"),
+        "tooling.region: required field is missing",
+    ),
+    Bad(
+        "no repository",
+        _replace("repository:                   #", "unused_repository:                   #"),
+        "repository: required field is missing",
+    ),
+    Bad(
+        "no consumer account",
+        _replace('      - name: analytics\n        account: "333333333333"\n', "      - name: analytics\n"),
+        "environments[0].consumers[0].account: required field is missing",
+    ),
+    Bad(
+        "no environments",
+        lambda p: p.write_text(GOOD.split("environments:")[0]),
+        "environments: required field is missing",
+    ),
+    Bad(
+        "empty consumers",
+        _replace(
+            '    consumers:\n      - name: analytics\n        account: "333333333333"\n        region: eu-west-1',
+            "    consumers: []",
+        ),
+        "environments[0].consumers: must list at least one entry",
+    ),
+    # Values and references
+    Bad(
+        "11-digit account",
+        _replace('"333333333333"', '"33333333333"'),
+        "environments[0].consumers[0].account: '33333333333' is not a 12-digit AWS account id",
+    ),
+    Bad(
+        "account with letters",
+        _replace('"222222222222"', '"22222222222x"'),
+        "environments[0].source.account: '22222222222x' is not a 12-digit",
+    ),
+    Bad(
+        "unknown region",
+        _replace("region: eu-central-1", "region: eu-middle-9"),
+        "environments[1].consumers[1].region: 'eu-middle-9' is not an AWS region name",
+    ),
+    Bad(
+        "environment named twice",
+        _replace("  - name: prod", "  - name: dev"),
+        "environments[1].name: 'dev' is used twice",
+    ),
+    Bad(
+        "consumer named twice",
+        _replace("      - name: reporting", "      - name: analytics"),
+        "environments[1].consumers[1].name: 'analytics' is used twice",
+    ),
+    Bad(
+        "consumer is its source",
+        _replace('"333333333333"', '"222222222222"'),
+        "environments[0].consumers[0].account: '222222222222' is the source account",
+    ),
+    Bad(
+        "account twice in one environment",
+        _replace('"666666666666"', '"555555555555"'),
+        "environments[1].consumers[1].account: '555555555555' is used twice",
+    ),
+    Bad(
+        "bad connection ARN",
+        _replace("connection/0a1b2c3d", "connection/zz"),
+        "repository.connection_arn: 'arn:aws:codeconnections",
+    ),
+    Bad(
+        "bad e-mail",
+        _replace("platform-team@example.com", "platform-team"),
+        "notifications.emails[0]: 'platform-team' is not an e-mail address",
+    ),
+    Bad(
+        "bad branch",
+        _replace("  branch: main\n  # For", "  branch: 'a b'\n  # For"),
+        "repository.branch: 'a b' is not a git branch name",
+    ),
+    Bad(
+        "project too long",
+        _replace("project: datashare", "project: datasharingproject"),
+        "project: 'datasharingproject' must be 1-12",
+    ),
+    Bad(
+        "upper-case environment",
+        _replace("  - name: dev", "  - name: Dev"),
+        "environments[0].name: 'Dev' must be 1-10 lower-case",
+    ),
+    Bad(
+        "bad image",
+        _replace("# consumer_image: 123456789012", "consumer_image: 'Not An Image' # 123456789012"),
+        "consumer_image: 'Not An Image' is not a container image reference",
+    ),
+    Bad(
+        "bad organization id",
+        _replace("# organization_id: o-exampleorg1", "organization_id: org-1"),
+        "organization_id: 'org-1' is not an AWS Organizations id",
+    ),
+    Bad("unknown key", _append("colour: blue\n"), "colour: unknown key"),
+    Bad(
+        "misspelt nested key",
+        _replace("table_access: role      #", "table_acess: role      #"),
+        "environments[0].share.table_acess: unknown key",
+    ),
+    # Partitions
+    Bad(
+        "consumer in China",
+        _replace("region: eu-central-1", "region: cn-north-1"),
+        "environments[1].consumers[1].region: 'cn-north-1' is in partition aws-cn, the tooling account's region "
+        "'eu-west-1' is in aws",
+    ),
+    Bad(
+        "source in GovCloud",
+        _replace(
+            '      account: "444444444444"\n      region: eu-west-1',
+            '      account: "444444444444"\n      region: us-gov-west-1',
+        ),
+        "environments[1].source.region: 'us-gov-west-1' is in partition aws-us-gov",
+    ),
+    Bad(
+        "connection of another partition",
+        _replace("arn:aws:codeconnections", "arn:aws-cn:codeconnections"),
+        "repository.connection_arn: is in partition aws-cn",
+    ),
+    Bad(
+        "e-mails where there are no notifications",
+        _replace("  region: eu-west-1\n\nrepository", "  region: eu-south-1\n\nrepository"),
+        "notifications.emails: CodeStar Notifications",
+    ),
+    # YAML
+    Bad(
+        "tab indentation",
+        _replace('  account: "111111111111"', '\taccount: "111111111111"'),
+        "YAML syntax error at line",
+    ),
+    Bad("unclosed bracket", _text("project: [datashare\n"), "YAML syntax error"),
+    Bad("missing colon", _replace("project: datashare", "project datashare"), "YAML syntax error"),
+    Bad("unclosed quote", _replace('account: "111111111111"', 'account: "111111111111'), "YAML syntax error"),
+    Bad("key given twice", _append("project: other\n"), "key 'project' given twice (line"),
+    Bad("an alias", _anchor_and_alias, "YAML alias *src at line 58, column 9: aliases are not accepted"),
+    Bad("billion laughs", _text(_laughs(9)), "aliases are not accepted"),
+    Bad("merge key", _text("base: &base {account: '1'}\ntooling:\n  <<: *base\n"), "YAML alias *base"),
+    Bad("top-level list", _text("- project: x\n"), "expected a mapping of settings at the top level, got list"),
+    Bad("top-level scalar", _text("datashare\n"), "expected a mapping of settings at the top level, got str"),
+    Bad("empty file", _text(""), "expected a mapping of settings at the top level, got NoneType"),
+    Bad("only comments", _text("# nothing here\n"), "expected a mapping of settings at the top level, got NoneType"),
+    Bad("python tag", _text("project: !!python/object/apply:os.system ['true']\n"), "YAML syntax error"),
+    Bad(
+        "integer beyond conversion",
+        _replace("project: datashare", "project: " + "9" * 5000),
+        "a YAML value cannot be read",
+    ),
+    Bad("nested 100,000 deep", _text(_nested(100_000)), "YAML nested too deeply"),
+    Bad("two documents", _text(GOOD + "---\nproject: again\n"), "YAML syntax error"),
+    Bad("key with a newline", _append('? "a\\nb"\n: 1\n'), "['a\\nb']: unknown key"),
+    Bad("very long key", _append("k" * 100_000 + ": 1\n"), "YAML syntax error"),
+    Bad("very long value", _replace("project: datashare", "project: " + "x" * 100_000), "project: 'xxxxxxxx"),
+    Bad(
+        "a date for a name",
+        _replace("project: datashare", "project: 2026-11-28"),
+        "project: datetime.date(2026, 11, 28) must be a string",
+    ),
+    # Encodings
+    Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),
+    Bad("UTF-16", _bytes(GOOD.encode("utf-16")), "not UTF-8 text"),
+    Bad("a NUL byte", _bytes(GOOD.encode() + b"\x00\n"), "YAML syntax error"),
+    Bad("a control character", _replace("project: datashare", "project: data\x07share"), "YAML syntax error"),
+    # Size and files that cannot be read
+    Bad("over a megabyte", _huge, f"bytes, more than a config can be ({MAX_CONFIG_BYTES:,})"),
+    Bad("missing file", _nothing, "file not found"),
+    Bad("a directory", _directory, "is a directory, not a config file"),
+    Bad("a broken link", _broken_link, "file not found"),
+]
+
+
+def test_the_corpus_is_large_and_names_are_unique():
+    assert len(CORPUS) >= 60
+    assert len({bad.name for bad in CORPUS}) == len(CORPUS)
+
+
+@pytest.mark.parametrize("bad", CORPUS, ids=[bad.name for bad in CORPUS])
+def test_the_loader_says_one_bounded_line(tmp_path, bad):
+    path = tmp_path / "config.yaml"
+    bad.write(path)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert "\n" not in message and len(message) <= MAX_LINE
+    assert bad.says in message, message
+
+
+@pytest.mark.parametrize("bad", CORPUS, ids=[bad.name for bad in CORPUS])
+def test_the_app_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypatch, bad):
+    path = tmp_path / "config.yaml"
+    bad.write(path)
+    outdir = tmp_path / "cdk.out"
+    monkeypatch.setenv("CDK_CONTEXT_JSON", f'{{"config": "{path}"}}')
+    monkeypatch.setenv("CDK_OUTDIR", str(outdir))
+    stderr = io.StringIO()
+    with redirect_stderr(stderr):
+        code = pipeline_app.main()
+    lines = stderr.getvalue().splitlines()
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in lines[0]
+    assert not outdir.exists()
+    assert os.listdir(tmp_path) in (["config.yaml"], [])
