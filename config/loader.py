@@ -16,7 +16,7 @@ PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # A config is a page of settings: anything larger is refused unread.
 MAX_CONFIG_BYTES = 1_000_000
 # How much of a value or a key an error line shows, and the most an error line says.
-SHOWN = 60
+SHOWN = 120
 MAX_LINE = 500
 # The config every command reads unless told otherwise (the Makefile's CONFIG default says the same).
 DEFAULT_CONFIG = "config/example.yaml"

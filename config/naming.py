@@ -24,6 +24,16 @@ def pipeline_stack_id(config: Config) -> str:
     return f"{config.project}-pipeline"
 
 
+def pipeline_replication_stack_id(config: Config, region: str) -> str:
+    """The tooling account's stack that holds the pipeline's artifacts in another region."""
+    return f"{pipeline_stack_id(config)}-replication-{region}"
+
+
+def pipeline_replication_alias(config: Config) -> str:
+    """The alias of the key of the pipeline's replication bucket, one per region."""
+    return f"alias/{config.project}/pipeline-replication"
+
+
 def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 

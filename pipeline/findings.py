@@ -68,19 +68,6 @@ def acknowledge_pipeline_findings(stack: Stack, pipeline: pipelines.CodePipeline
         findings[f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{replication}/*]"] = (
             "Objects of the pipeline's replication bucket in another region."
         )
-        acknowledge(
-            support.stack,
-            {
-                "AwsSolutions-S1": (
-                    "CDK Pipelines' cross-region replication bucket holds transient artifacts read only by the "
-                    "pipeline."
-                ),
-                "AwsSolutions-KMS5": (
-                    "CDK Pipelines creates the replication key without a rotation option; it encrypts only "
-                    "transient artifacts."
-                ),
-            },
-        )
     acknowledge(stack, findings)
 
 

@@ -15,11 +15,12 @@ from constructs import Construct
 
 from cdk_constructs.notifications import PipelineNotifications
 from config.model import WITHOUT_PIPELINE_NOTIFICATIONS, CodeCommitRepository, Config, Environment
-from config.naming import pipeline_name, proof_step_role_arn
+from config.naming import pipeline_name, pipeline_replication_stack_id, proof_step_role_arn
 from config.toolchain import cdk_cli_version
 from pipeline import capacity
 from pipeline.findings import acknowledge_pipeline_findings
 from pipeline.proof_step import proof_step
+from pipeline.replication import ReplicationStack, replication_regions
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
 
@@ -53,6 +54,14 @@ class PipelineStack(Stack):
         self._stage_scope = scope
         self.source = _source(self, config)
         self.notifications = PipelineNotifications(self, "Notifications", emails=config.notifications.emails)
+        self.replication = {
+            region: ReplicationStack(
+                self._stage_scope, pipeline_replication_stack_id(config, region), config=config, region=region
+            )
+            for region in replication_regions(config)
+        }
+        for replication in self.replication.values():
+            self.add_stack_dependency(replication, "the pipeline copies its artifacts to this region's bucket")
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -62,6 +71,7 @@ class PipelineStack(Stack):
             cross_account_keys=True,
             self_mutation=True,
             enable_key_rotation=True,
+            cross_region_replication_buckets={region: r.bucket for region, r in self.replication.items()},
             # One CloudFormation action per stack instead of two (change set, then execute): half the actions
             # per stage, so twice the consumers per wave.
             use_change_sets=False,
