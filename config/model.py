@@ -12,7 +12,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Literal
 
-import botocore.regions
 import botocore.session
 from pydantic import (
     AfterValidator,
@@ -71,6 +70,8 @@ def known_regions() -> frozenset[str]:
 @cache
 def dns_suffix(partition: str) -> str:
     """The partition's service domain (amazonaws.com, amazonaws.com.cn), from botocore's endpoint data."""
+    import botocore.regions  # a quarter of a second: only when a suffix is asked for
+
     resolver = botocore.regions.EndpointResolver(_botocore().get_component("data_loader").load_data("endpoints"))
     suffix: str = resolver.get_partition_dns_suffix(partition)
     return suffix
