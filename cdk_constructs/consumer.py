@@ -68,7 +68,7 @@ class SharedDataAccess(Construct):
                 sid="UseSharedKeyThroughS3",
                 actions=list(actions.key_actions(share.bucket)),
                 resources=[key_arns],
-                conditions={**actions.via_services(names.service_endpoint("s3")), **only_the_shared_key},
+                conditions={**actions.via_services(*names.via("s3")), **only_the_shared_key},
             ),
         ]
         if share.table_access == "role":
@@ -88,7 +88,7 @@ class SharedDataAccess(Construct):
                     sid="UseSharedKeyThroughDynamoDB",
                     actions=list(actions.key_actions(share.table)),
                     resources=[key_arns],
-                    conditions={**actions.via_services(names.service_endpoint("dynamodb")), **only_the_shared_key},
+                    conditions={**actions.via_services(*names.via("dynamodb")), **only_the_shared_key},
                 ),
             ]
         self.policy = iam.ManagedPolicy(
@@ -159,6 +159,7 @@ class ConsumerFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=names.consumer_function,
             runtime=lambda_runtime(),
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,

@@ -38,7 +38,7 @@ class DataKey(Construct):
                 sid="ConsumersUseKeyThroughS3",
                 actions=actions.key_actions(share.bucket),
                 resources=["*"],  # in a key policy, "*" is this key
-                extra_conditions=actions.via_services(names.service_endpoint("s3")),
+                extra_conditions=actions.via_services(*names.via("s3")),
             )
         )
         if share.table_access == "resource-policy":
@@ -47,7 +47,7 @@ class DataKey(Construct):
                     sid="ConsumersUseKeyThroughDynamoDB",
                     actions=actions.key_actions(share.table),
                     resources=["*"],
-                    extra_conditions=actions.via_services(names.service_endpoint("dynamodb")),
+                    extra_conditions=actions.via_services(*names.via("dynamodb")),
                 )
             )
 
@@ -171,7 +171,7 @@ class TableAccessRole(Construct):
                 sid="UseTableKeyThroughDynamoDB",
                 actions=list(actions.key_actions(access_level)),
                 resources=[key.key_arn],
-                conditions=actions.via_services(names.service_endpoint("dynamodb")),
+                conditions=actions.via_services(*names.via("dynamodb")),
             )
         )
         acknowledge(

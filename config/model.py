@@ -82,6 +82,15 @@ def service_endpoint(service: str, region: str) -> str:
     return f"{service}.{region}.{dns_suffix(partition_of(region))}"
 
 
+def via_service_values(service: str, region: str) -> list[str]:
+    """The values kms:ViaService may take for a service in a region. AWS documents only SERVICE.REGION.amazonaws.com;
+    in the China Regions the service's endpoint name ends in amazonaws.com.cn, and which form KMS sees there is not
+    documented (the CDK's bootstrap template uses .amazonaws.com in every partition): both are allowed there."""
+    values = [service_endpoint(service, region)]
+    commercial = f"{service}.{region}.amazonaws.com"
+    return values if commercial in values else [*values, commercial]
+
+
 @cache
 def partition_of(region: str) -> str:
     partition: str = _botocore().get_partition_for_region(region)

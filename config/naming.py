@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.model import Config, Consumer, Environment, service_endpoint
+from config.model import Config, Consumer, Environment, service_endpoint, via_service_values
 
 # The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
 # expects. The bootstrap roles' names and the version parameter are built from it.
@@ -32,6 +32,11 @@ def pipeline_replication_stack_id(config: Config, region: str) -> str:
 def pipeline_replication_alias(config: Config) -> str:
     """The alias of the key of the pipeline's replication bucket, one per region."""
     return f"alias/{config.project}/pipeline-replication"
+
+
+def pipeline_events_rule(config: Config) -> str:
+    """The CodeStar Notifications rule of the pipeline's failures and approvals (unique in the account)."""
+    return f"{pipeline_name(config)}-events"
 
 
 def pipeline_name(config: Config) -> str:
@@ -95,9 +100,13 @@ class Names:
         return f"alias/{self.project}/{self.environment}/shared-data"
 
     def service_endpoint(self, service: str) -> str:
-        """A service in the source region, as kms:ViaService names it (s3.eu-west-1.amazonaws.com,
+        """A service in the source region, as its endpoint is named (s3.eu-west-1.amazonaws.com,
         s3.cn-north-1.amazonaws.com.cn)."""
         return service_endpoint(service, self.source_region)
+
+    def via(self, service: str) -> list[str]:
+        """The kms:ViaService values of a service in the source region."""
+        return via_service_values(service, self.source_region)
 
     @property
     def key_arn_pattern(self) -> str:
@@ -122,6 +131,12 @@ class Names:
     @property
     def task_role(self) -> str:
         return f"{self._prefix}-consumer-task"
+
+    @property
+    def consumer_function(self) -> str:
+        """The consumer's Lambda function, the same name in every consumer account: the pipeline's test step
+        invokes it by this name."""
+        return f"{self._prefix}-consumer"
 
     @property
     def proof_role(self) -> str:

@@ -38,7 +38,9 @@ class ReplicationStack(Stack):
             "Alias",
             alias_name=pipeline_replication_alias(config),
             target_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
+            # Deleted with the stack, so that a stack made again can take the name again; the key stays, for
+            # what the retained bucket holds.
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.bucket = s3.Bucket(
             self,
@@ -51,8 +53,14 @@ class ReplicationStack(Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
-            # Artifacts are needed for the run that wrote them: old versions go after a month.
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+            # Artifacts serve the run that wrote them, each under a key of its own: they go after a month.
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(30),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
         )
         acknowledge(
             self.bucket,
