@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codestarnotifications as codestarnotifications
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from config.model import service_endpoint
+from config.model import via_service_values
 
-EVENTS = (
-    codepipeline.PipelineNotificationEvents.PIPELINE_EXECUTION_FAILED,
-    codepipeline.PipelineNotificationEvents.MANUAL_APPROVAL_NEEDED,
-)
+# CodeStar Notifications' event type ids for a pipeline: a failed run, an approval waiting.
+EVENTS = ("codepipeline-pipeline-pipeline-execution-failed", "codepipeline-pipeline-manual-approval-needed")
+SERVICE = "codestar-notifications.amazonaws.com"
 
 
 class PipelineNotifications(Construct):
@@ -36,15 +36,39 @@ class PipelineNotifications(Construct):
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CodeStarNotificationsPublish",
-                principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
+                principals=[iam.ServicePrincipal(SERVICE)],
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": service_endpoint("sns", self.key.stack.region)}},
+                conditions={"StringEquals": {"kms:ViaService": via_service_values("sns", self.key.stack.region)}},
             )
         )
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
 
-    def watch(self, pipeline: codepipeline.Pipeline) -> None:
-        pipeline.notify_on("Notify", self.topic, events=list(EVENTS))
+    def watch(self, pipeline: codepipeline.Pipeline, *, name: str) -> None:
+        """A rule that sends the pipeline's EVENTS to the topic. Made here rather than with pipeline.notify_on, whose
+        grant to the service on the topic's key has no condition and would undo the "only through SNS" above."""
+        codestarnotifications.CfnNotificationRule(
+            self,
+            "Rule",
+            name=name,
+            detail_type="FULL",
+            event_type_ids=list(EVENTS),
+            resource=pipeline.pipeline_arn,
+            targets=[
+                codestarnotifications.CfnNotificationRule.TargetProperty(
+                    target_type="SNS", target_address=self.topic.topic_arn
+                )
+            ],
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CodeStarNotificationsPublish",
+                principals=[iam.ServicePrincipal(SERVICE)],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                # Only the rules of this account may publish (the confused-deputy guard AWS recommends).
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )

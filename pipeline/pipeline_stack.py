@@ -11,11 +11,18 @@ from aws_cdk import Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs.notifications import PipelineNotifications
-from config.model import WITHOUT_PIPELINE_NOTIFICATIONS, CodeCommitRepository, Config, Environment
-from config.naming import pipeline_name, pipeline_replication_stack_id, proof_step_role_arn
+from config.model import (
+    WITHOUT_PIPELINE_NOTIFICATIONS,
+    CodeCommitRepository,
+    Config,
+    ConnectionRepository,
+    Environment,
+)
+from config.naming import pipeline_events_rule, pipeline_name, pipeline_replication_stack_id, proof_step_role_arn
 from config.toolchain import cdk_cli_version
 from pipeline import capacity
 from pipeline.findings import acknowledge_pipeline_findings
@@ -97,8 +104,9 @@ class PipelineStack(Stack):
             self._add_environment(environment)
         # Built now rather than at synth so that the generated constructs exist to be checked.
         self.pipeline.build_pipeline()
+        _use_connection_by_its_own_prefix(self.pipeline, config)
         if config.tooling.region not in WITHOUT_PIPELINE_NOTIFICATIONS:
-            self.notifications.watch(self.pipeline.pipeline)
+            self.notifications.watch(self.pipeline.pipeline, name=pipeline_events_rule(config))
         acknowledge_pipeline_findings(self, self.pipeline)
         capacity.after_construction(self, self.pipeline, config)
 
@@ -158,6 +166,24 @@ class PipelineStack(Stack):
                     source=self.source,
                 )
             )
+
+
+def _use_connection_by_its_own_prefix(pipeline: pipelines.CodePipeline, config: Config) -> None:
+    """CDK Pipelines grants the source action codestar-connections:UseConnection, but a connection whose ARN has the
+    codeconnections prefix (every connection created since the service's rename) is authorized by the action of
+    that prefix: the service prefix of an action must match the resource's."""
+    repository = config.repository
+    if not isinstance(repository, ConnectionRepository):
+        return
+    service = repository.connection_arn.split(":")[2]
+    if service == "codestar-connections":
+        return
+    # The role CodePipeline makes for the source action, found where it makes it: the Source stage's construct.
+    source = pipeline.pipeline.node.find_child("Source")
+    (role,) = [node for node in source.node.find_all() if isinstance(node, iam.Role)]
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=[f"{service}:UseConnection"], resources=[repository.connection_arn])
+    )
 
 
 def _source(scope: Construct, config: Config) -> pipelines.CodePipelineSource:

@@ -13,7 +13,7 @@ from constructs import Construct
 from config.model import Config, Environment
 from config.naming import Names, proof_step_role
 from config.toolchain import pinned_version
-from pipeline_steps.prove_consumers import COMMAND, TARGETS_VARIABLE, ProofTarget, encode_targets
+from pipeline_steps.prove_consumers import COMMAND, WAVE_VARIABLE, ProofTarget, Wave
 from stages.consumer_stage import ConsumerStage
 
 
@@ -41,25 +41,21 @@ def proof_step(
             resources=[names.proof_role_arn(stage.consumer) for stage in stages],
         )
     )
-    targets = []
-    outputs = {}
-    for index, stage in enumerate(stages):
-        target = ProofTarget(
-            consumer=stage.consumer.name,
-            account=stage.consumer.account,
-            region=stage.consumer.region,
-            function_variable=f"FUNCTION_{index}",
-            role_variable=f"PROOF_ROLE_{index}",
-        )
-        targets.append(target)
-        outputs[target.function_variable] = stage.stack.function_name
-        outputs[target.role_variable] = stage.stack.proof_role_arn
+    wave_proof = Wave(
+        partition=config.tooling.partition,
+        function=names.consumer_function,
+        role=names.proof_role,
+        targets=tuple(
+            ProofTarget(stage.consumer.name, stage.consumer.account, stage.consumer.region) for stage in stages
+        ),
+    )
     return pipelines.CodeBuildStep(
         f"Prove-{environment.name}{suffix}",
         input=source,
         role=role,
         install_commands=[f"python3 -m pip install --quiet boto3=={pinned_version('boto3')}"],
         commands=[COMMAND],
-        env={TARGETS_VARIABLE: encode_targets(targets)},
-        env_from_cfn_outputs=outputs,
+        # In the CodeBuild project, not in the pipeline action: CodePipeline allows an action configuration value
+        # 1,000 characters, and stack outputs of a wave of consumers (env_from_cfn_outputs) went past it.
+        env={WAVE_VARIABLE: wave_proof.encode()},
     )

@@ -1,8 +1,10 @@
 """The pipeline's test step (the proof): invoke every consumer's function in self-check mode and fail unless
 each one proves it can list and read the shared bucket and reach the shared table.
 
-Runs in CodeBuild with only boto3 installed. It learns the consumers from PROOF_TARGETS (set at synth)
-and each consumer's function name and proof role from the consumer stack's outputs (env_from_cfn_outputs).
+Runs in CodeBuild with only boto3 installed. It learns the wave from PROOF_WAVE, set at synth: the consumers'
+accounts and regions, and the function and proof role names, which are the same in every consumer account of the
+environment and computed from the config. Nothing comes from stack outputs: CodePipeline limits an action's
+configuration values to 1,000 characters, which the outputs of a wave of consumers would exceed.
 It may do nothing but assume those proof roles, each of which may only invoke its own function.
 """
 
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TARGETS_VARIABLE = "PROOF_TARGETS"
+WAVE_VARIABLE = "PROOF_WAVE"
 # What the step runs, from the root of the repository: the pipeline's wiring and the rehearsal both use it.
 COMMAND = "python3 pipeline_steps/prove_consumers.py"
 
@@ -25,8 +27,36 @@ class ProofTarget:
     consumer: str
     account: str
     region: str
-    function_variable: str
-    role_variable: str
+
+
+@dataclass(frozen=True)
+class Wave:
+    """What the step proves: the same function and proof role names in each consumer account."""
+
+    partition: str
+    function: str
+    role: str
+    targets: tuple[ProofTarget, ...]
+
+    def role_arn(self, target: ProofTarget) -> str:
+        return f"arn:{self.partition}:iam::{target.account}:role/{self.role}"
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "partition": self.partition,
+                "function": self.function,
+                "role": self.role,
+                "targets": [[t.consumer, t.account, t.region] for t in self.targets],
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> Wave:
+        data = json.loads(text)
+        targets = tuple(ProofTarget(*target) for target in data["targets"])
+        return cls(partition=data["partition"], function=data["function"], role=data["role"], targets=targets)
 
 
 @dataclass(frozen=True)
@@ -38,14 +68,6 @@ class ConsumerProof:
 
 # (function name, region, role ARN, payload) -> the function's response payload
 Invoker = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
-
-
-def targets_from(environ: Mapping[str, str]) -> list[ProofTarget]:
-    return [ProofTarget(**item) for item in json.loads(environ[TARGETS_VARIABLE])]
-
-
-def encode_targets(targets: list[ProofTarget]) -> str:
-    return json.dumps([target.__dict__ for target in targets], separators=(",", ":"))
 
 
 def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -71,21 +93,12 @@ def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: d
     return body
 
 
-def prove(targets: list[ProofTarget], environ: Mapping[str, str], invoke: Invoker) -> list[ConsumerProof]:
+def prove(wave: Wave, invoke: Invoker) -> list[ConsumerProof]:
     proofs = []
-    for target in targets:
-        missing = [name for name in (target.function_variable, target.role_variable) if not environ.get(name)]
-        if missing:
-            proofs.append(ConsumerProof(target.consumer, False, (f"stack outputs missing: {', '.join(missing)}",)))
-            continue
+    for target in wave.targets:
         try:
-            result = invoke(
-                environ[target.function_variable],
-                target.region,
-                environ[target.role_variable],
-                {"action": "self-check"},
-            )
-        except Exception as error:  # any failure to invoke is a failed check, reported by consumer
+            result = invoke(wave.function, target.region, wave.role_arn(target), {"action": "self-check"})
+        except Exception as error:  # any failure to invoke is a failed proof, reported by consumer
             proofs.append(ConsumerProof(target.consumer, False, (f"invoke failed: {error}",)))
             continue
         failures = tuple(f"{item['name']}: {item['detail']}" for item in result.get("checks", []) if not item.get("ok"))
@@ -107,10 +120,10 @@ def report(proofs: list[ConsumerProof], out: Any = None) -> bool:
 
 def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with_boto3, out: Any = None) -> int:
     environ = os.environ if environ is None else environ
-    if TARGETS_VARIABLE not in environ:
-        print(f"error: {TARGETS_VARIABLE} is not set", file=sys.stderr)
+    if WAVE_VARIABLE not in environ:
+        print(f"error: {WAVE_VARIABLE} is not set", file=sys.stderr)
         return 2
-    return 0 if report(prove(targets_from(environ), environ, invoke), out) else 1
+    return 0 if report(prove(Wave.decode(environ[WAVE_VARIABLE]), invoke), out) else 1
 
 
 if __name__ == "__main__":

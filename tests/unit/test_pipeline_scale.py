@@ -171,3 +171,21 @@ def test_app_reports_a_config_too_large_in_one_line(tmp_path):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "need 52 pipeline stages" in lines[0]
+
+
+def test_a_wave_of_long_named_consumers_keeps_every_action_configuration_value_within_1000(tmp_path):
+    # CodePipeline rejects an action configuration value over 1,000 characters; with stack outputs passed to the
+    # test step (about 200 characters a consumer), a wave of 6 was past it.
+    text = _config(1, 6).replace("name: c", "name: consumer-long-n")
+    stack = PipelineStack(_app(tmp_path), "p", config=parse_config(text), config_path="x.yaml")
+    template = stack.node.root.synth().get_stack_by_name(stack.stack_name).template
+    stages = only(template, "AWS::CodePipeline::Pipeline")["Properties"]["Stages"]
+    (wave,) = [s for s in stages if s["Name"] == "e0-consumers"]
+    assert len(wave["Actions"]) == 7
+    longest = max(
+        len(value if isinstance(value, str) else json.dumps(value))
+        for stage in stages
+        for action in stage["Actions"]
+        for value in action.get("Configuration", {}).values()
+    )
+    assert longest <= 1000

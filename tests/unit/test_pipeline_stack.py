@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from config.toolchain import RUNTIME_DIR, cdk_cli_version
+from pipeline_steps.prove_consumers import WAVE_VARIABLE, Wave
 from tests.templates import inline_statements, only, resources, role_named
 
 
@@ -111,7 +112,7 @@ def test_approval_gates_only_the_marked_environment_before_its_first_deployment(
     assert manual == ["prod-sharing"]
 
 
-def test_one_proof_step_per_wave_reads_function_names_from_stack_outputs(example):
+def test_one_proof_step_per_wave_names_its_consumers_from_the_config(example):
     proof = next(p for k, p in _projects(example).items() if "Proveprod" in k)
     spec = json.loads(proof["Source"]["BuildSpec"])
     assert spec["phases"]["build"]["commands"] == ["python3 pipeline_steps/prove_consumers.py"]
@@ -119,20 +120,27 @@ def test_one_proof_step_per_wave_reads_function_names_from_stack_outputs(example
     (pin,) = re.findall(r"^boto3==(\S+)$", (RUNTIME_DIR / "requirements.txt").read_text(), re.M)
     assert spec["phases"]["install"]["commands"] == [f"python3 -m pip install --quiet boto3=={pin}"]
     variables = {v["Name"]: v["Value"] for v in proof["Environment"]["EnvironmentVariables"]}
-    targets = json.loads(variables["PROOF_TARGETS"])
-    assert [t["consumer"] for t in targets] == ["analytics", "reporting"]
-    stage = next(s for s in _pipeline(example)["Stages"] if s["Name"] == "prod-consumers")
-    action = next(a for a in stage["Actions"] if a["Name"] == "Prove-prod")
-    # env_from_cfn_outputs: the values come from the consumer stacks' outputs at run time.
-    overrides = json.loads(action["Configuration"]["EnvironmentVariables"])
-    by_name = {o["name"]: o["value"] for o in overrides}
-    analytics, reporting = (example.consumer("prod", i).artifact_id for i in range(2))
-    assert by_name["FUNCTION_0"] == f"#{{{analytics}.FunctionName}}"
-    assert by_name["PROOF_ROLE_0"] == f"#{{{analytics}.ProofRoleArn}}"
-    assert by_name["FUNCTION_1"] == f"#{{{reporting}.FunctionName}}"
-    assert by_name["PROOF_ROLE_1"] == f"#{{{reporting}.ProofRoleArn}}"
+    wave = Wave.decode(variables[WAVE_VARIABLE])
+    assert [(t.consumer, t.account, t.region) for t in wave.targets] == [
+        ("analytics", "555555555555", "eu-west-1"),
+        ("reporting", "666666666666", "eu-central-1"),
+    ]
+    # The names the consumer stacks give their function and proof role.
+    for index in range(len(wave.targets)):
+        consumer = example.template_json(example.consumer("prod", index))
+        (function,) = resources(consumer, "AWS::Lambda::Function").values()
+        assert function["Properties"]["FunctionName"] == wave.function
+        role_named(consumer, wave.role)
     checks = [k for k in _projects(example) if "Provedev" in k or "Proveprod" in k]
     assert len(checks) == 2  # dev and prod, not per consumer
+
+
+def test_no_action_configuration_value_is_over_codepipelines_1000_characters(example):
+    # "Member must have length less than or equal to 1000" (aws/aws-cdk#17067): a wave's stack outputs went past it.
+    for stage in _pipeline(example)["Stages"]:
+        for action in stage["Actions"]:
+            for name, value in action.get("Configuration", {}).items():
+                assert len(json.dumps(value) if not isinstance(value, str) else value) <= 1000, (action["Name"], name)
 
 
 def test_failed_runs_and_waiting_approvals_notify_an_encrypted_topic_of_the_configured_addresses(example):
@@ -177,3 +185,38 @@ def example_root():
     from pipeline.app import ROOT
 
     return ROOT
+
+
+def test_the_source_action_may_use_the_connection_by_the_prefix_of_its_arn(example):
+    # AWS authorizes UseConnection on a codeconnections ARN only by the action of that prefix.
+    arn = example.config.repository.connection_arn
+    assert arn.startswith("arn:aws:codeconnections:")
+    template = example.template_json(example.pipeline)
+    allowed = [
+        action
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Resource") == arn
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    ]
+    assert "codeconnections:UseConnection" in allowed
+
+
+def test_the_notification_key_serves_codestar_notifications_only_through_sns(example):
+    template = example.template_json(example.pipeline)
+    rule = only(template, "AWS::CodeStarNotifications::NotificationRule")["Properties"]
+    topic_id = rule["Targets"][0]["TargetAddress"]["Ref"]
+    key_id = template["Resources"][topic_id]["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    for_the_service = [
+        s
+        for s in template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+        if s["Principal"].get("Service") == "codestar-notifications.amazonaws.com"
+    ]
+    # One statement, and it holds only through SNS: no other statement for the service undoes the condition.
+    assert [s["Condition"] for s in for_the_service] == [
+        {"StringEquals": {"kms:ViaService": ["sns.eu-west-1.amazonaws.com"]}}
+    ]
+    (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
+    (publish,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
+    assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
