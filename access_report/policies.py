@@ -9,7 +9,7 @@ from access_report.cells import Document
 from access_report.inputs import Inputs
 from access_report.intrinsics import Resolver, Unresolvable
 from checks.templates import PolicyKind, Template, policy_documents, resources
-from config.model import Environment, partition_of
+from config.model import Environment, partition_of, sharing_stage_id
 from config.naming import Names
 
 # AWS-managed policies the templates attach, as AWS publishes them (their content is not in any template).
@@ -85,7 +85,7 @@ class SourcePolicies:
 
 def source_policies(inputs: Inputs, environment: Environment, names: Names) -> SourcePolicies:
     template = inputs.sharing[environment.name]
-    resolve = resolver(template, names.source_account, names.source_region, f"{environment.name}-sharing")
+    resolve = resolver(template, names.source_account, names.source_region, sharing_stage_id(environment))
     found = template["Resources"]
 
     def one(kind: str, matches: Any) -> tuple[str, dict[str, Any]]:

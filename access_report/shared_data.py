@@ -10,7 +10,7 @@ from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expecte
 from access_report.inputs import Inputs
 from access_report.policies import SourcePolicies, identity_policies, resolver, source_policies
 from cdk_constructs import actions
-from config.model import Environment
+from config.model import Environment, consumer_stage_id
 from config.naming import Names
 
 OUTSIDER = "999999999999"  # an account in no configuration: the third account
@@ -73,7 +73,7 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
     cells: list[Cell] = []
     for consumer in environment.consumers:
         template = inputs.consumers[(environment.name, consumer.name)]
-        resolve = resolver(template, consumer.account, consumer.region, f"{environment.name}-{consumer.name}")
+        resolve = resolver(template, consumer.account, consumer.region, consumer_stage_id(environment, consumer))
         for role_name, label in ((names.function_role, "function role"), (names.task_role, "task role")):
             principal = Principal(
                 f"{consumer.name} {label}", names.role_arn(consumer.account, role_name), consumer.account, organization

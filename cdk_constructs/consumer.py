@@ -8,6 +8,7 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -29,9 +30,18 @@ def lambda_runtime() -> lambda_.Runtime:
     return runtime
 
 
+# The task's architecture, and the platform its image is built for: CDK Pipelines builds image assets on x86_64
+# CodeBuild hosts, where an arm64 image would need emulation the build image does not set up. (The function is
+# a zip of pure Python and runs on arm64.) A configured consumer_image must be built for linux/amd64.
+TASK_ARCHITECTURE = ecs.CpuArchitecture.X86_64
+TASK_PLATFORM = ecr_assets.Platform.LINUX_AMD64
+
+
 def consumer_image_asset() -> ecs.ContainerImage:
-    """runtime/Dockerfile, on the Lambda's Python."""
-    return ecs.ContainerImage.from_asset(str(RUNTIME_DIR), build_args={"PYTHON_VERSION": PYTHON_VERSION})
+    """runtime/Dockerfile, on the Lambda's Python, for the task's architecture."""
+    return ecs.ContainerImage.from_asset(
+        str(RUNTIME_DIR), build_args={"PYTHON_VERSION": PYTHON_VERSION}, platform=TASK_PLATFORM
+    )
 
 
 def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[str, str]:
@@ -205,7 +215,7 @@ class ConsumerTask(Construct):
             cpu=256,
             memory_limit_mib=512,
             runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64,
+                cpu_architecture=TASK_ARCHITECTURE,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )

@@ -129,7 +129,21 @@ def _pattern(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
 
 AccountId = Annotated[StrictStr, AfterValidator(_account_id)]
 Region = Annotated[StrictStr, AfterValidator(_region)]
-ProjectName = Annotated[StrictStr, AfterValidator(_name(12))]
+# Every bucket name starts with "<project>-"; S3 refuses names with these prefixes, and KMS aliases under alias/aws/.
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+
+
+def _project(value: str) -> str:
+    if any(f"{value}-".startswith(prefix) for prefix in RESERVED_BUCKET_PREFIXES):
+        raise ValueError(
+            f"would start every bucket name with a prefix S3 reserves ({', '.join(RESERVED_BUCKET_PREFIXES)})"
+        )
+    if value == "aws":
+        raise ValueError("would name the project's KMS aliases alias/aws/..., which AWS reserves for its own keys")
+    return value
+
+
+ProjectName = Annotated[StrictStr, AfterValidator(_name(12)), AfterValidator(_project)]
 EnvironmentName = Annotated[StrictStr, AfterValidator(_name(10))]
 ConsumerName = Annotated[StrictStr, AfterValidator(_name(20))]
 Branch = Annotated[StrictStr, AfterValidator(_pattern(BRANCH, "a git branch name"))]
@@ -282,3 +296,30 @@ class Config(_Frozen):
                 raise ValueError(f"environments[{index}].name: {environment.name!r} is used twice")
             seen.add(environment.name)
         return self
+
+    @model_validator(mode="after")
+    def _stage_ids_are_unique(self) -> Config:
+        """Stage ids name the stacks (and their CloudFormation stack names): environment "a" with consumer "b-c"
+        and environment "a-b" with consumer "c" would both be "a-b-c", and a consumer named "sharing" is its
+        environment's sharing stage."""
+        seen: dict[str, str] = {}
+        for index, environment in enumerate(self.environments):
+            places = [(f"environments[{index}].name", sharing_stage_id(environment))]
+            places += [
+                (f"environments[{index}].consumers[{i}].name", consumer_stage_id(environment, consumer))
+                for i, consumer in enumerate(environment.consumers)
+            ]
+            for field, stage in places:
+                if stage in seen:
+                    raise ValueError(f"{field}: makes the stage {stage!r}, as {seen[stage]} does: rename one")
+                seen[stage] = field
+        return self
+
+
+def sharing_stage_id(environment: Environment) -> str:
+    """The sharing Stage's construct id, the prefix of its stacks' names."""
+    return f"{environment.name}-sharing"
+
+
+def consumer_stage_id(environment: Environment, consumer: Consumer) -> str:
+    return f"{environment.name}-{consumer.name}"

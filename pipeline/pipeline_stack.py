@@ -21,6 +21,8 @@ from config.model import (
     Config,
     ConnectionRepository,
     Environment,
+    consumer_stage_id,
+    sharing_stage_id,
 )
 from config.naming import pipeline_events_rule, pipeline_name, pipeline_replication_stack_id, proof_step_role_arn
 from config.toolchain import cdk_cli_version
@@ -114,7 +116,7 @@ class PipelineStack(Stack):
         config = self.config
         sharing = SharingStage(
             self._stage_scope,
-            f"{environment.name}-sharing",
+            sharing_stage_id(environment),
             config=config,
             environment=environment,
         )
@@ -146,7 +148,7 @@ class PipelineStack(Stack):
             for consumer in chunk:
                 stage = ConsumerStage(
                     self._stage_scope,
-                    f"{environment.name}-{consumer.name}",
+                    consumer_stage_id(environment, consumer),
                     config=config,
                     environment=environment,
                     consumer=consumer,

@@ -71,6 +71,14 @@ def _anchor_and_alias(path: Path) -> None:
     path.write_text(path.read_text() + "unused: *src\n")
 
 
+def _two_stages_of_one_name(path: Path) -> None:
+    # dev's consumer a-reporting and dev-a's consumer reporting are both the stage dev-a-reporting.
+    text = GOOD.replace("      - name: analytics", "      - name: a-reporting", 1).replace(
+        "  - name: prod", "  - name: dev-a"
+    )
+    path.write_text(text)
+
+
 @dataclass(frozen=True)
 class Bad:
     name: str
@@ -239,6 +247,38 @@ CORPUS = [
         "misspelt nested key",
         _replace("table_access: role      #", "table_acess: role      #"),
         "environments[0].share.table_acess: unknown key",
+    ),
+    # Names AWS or the CDK refuse
+    Bad(
+        "consumer named sharing",
+        _replace("      - name: reporting", "      - name: sharing"),
+        "environments[1].consumers[1].name: makes the stage 'prod-sharing', as environments[1].name does",
+    ),
+    Bad(
+        "two stages of one name",
+        _two_stages_of_one_name,
+        "environments[1].consumers[1].name: makes the stage 'dev-a-reporting', as "
+        "environments[0].consumers[0].name does",
+    ),
+    Bad(
+        "project aws",
+        _replace("project: datashare", "project: aws"),
+        "project: 'aws' would name the project's KMS aliases alias/aws/",
+    ),
+    Bad(
+        "project xn--",
+        _replace("project: datashare", "project: xn--data"),
+        "project: 'xn--data' would start every bucket name with a prefix S3 reserves",
+    ),
+    Bad(
+        "project sthree",
+        _replace("project: datashare", "project: sthree"),
+        "would start every bucket name with a prefix S3 reserves",
+    ),
+    Bad(
+        "project amzn-s3-demo",
+        _replace("project: datashare", "project: amzn-s3-demo"),
+        "would start every bucket name with a prefix S3 reserves",
     ),
     # Partitions
     Bad(

@@ -106,6 +106,10 @@ def test_the_image_runs_the_lambdas_python_and_the_one_boto3_pin(example):
     manifest = json.loads((Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text())
     (image,) = manifest["dockerImages"].values()
     assert image["source"]["dockerBuildArgs"] == {"PYTHON_VERSION": PYTHON_VERSION}
+    # Built for the architecture the task runs on (an arm64 task of an amd64 image fails with exec format error).
+    (task,) = resources(example.template_json(stack), "AWS::ECS::TaskDefinition").values()
+    architecture = task["Properties"]["RuntimePlatform"]["CpuArchitecture"]
+    assert {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}[architecture] == image["source"]["platform"]
     dockerfile = (RUNTIME_DIR / "Dockerfile").read_text()
     # No second source of either version: the base image takes the build argument, pip the runtime's pins.
     assert "FROM public.ecr.aws/docker/library/python:${PYTHON_VERSION}-slim" in dockerfile
