@@ -26,7 +26,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -47,15 +47,15 @@ install: $(VENV)/.installed node_modules/.installed
 # `--approve` passes the manual approval gates, so the main job rehearses every environment.
 local: install
 	rm -rf cdk.out
-	$(RUN) $(PY) -m tools.rehearsal --approve --config $(CONFIG)
+	$(RUN) $(PY) -m tools.rehearsal --approve --config "$(CONFIG)"
 
 summary: install
 	rm -rf cdk.out
-	$(RUN) $(PY) -m tools.summary --config $(CONFIG)
+	$(RUN) $(PY) -m tools.summary --config "$(CONFIG)"
 
 bench-local: install
 	rm -rf cdk.out
-	$(RUN) $(PY) -m tools.rehearsal --approve --destroy --config $(CONFIG)
+	$(RUN) $(PY) -m tools.rehearsal --approve --destroy --config "$(CONFIG)"
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -79,18 +79,18 @@ test-fast: install lint typecheck
 
 # The config is validated before the CLI starts: a bad one is one line, exit 2, and cdk.out is left alone.
 synth: install
-	$(RUN) $(PY) -m tools.validate $(CONFIG)
+	$(RUN) $(PY) -m tools.validate "$(CONFIG)"
 	rm -rf cdk.out
-	$(CDK) synth --quiet -c config=$(CONFIG)
+	$(CDK) synth --quiet -c config="$(CONFIG)"
 
 access-report: install
-	$(RUN) $(PY) -m access_report --config $(CONFIG)
+	$(RUN) $(PY) -m access_report --config "$(CONFIG)"
 
 bench-access: install
 	$(RUN) $(PY) -m tools.bench.access 1 50
 
 bootstrap doctor deploy: install
-	$(RUN) $(PY) -m tools.operator $@ --config $(CONFIG) $(ARGS)
+	$(RUN) $(PY) -m tools.operator $@ --config "$(CONFIG)" $(ARGS)
 
 bench-errors: install
 	$(RUN) $(PY) -m tools.bench.errors
@@ -98,8 +98,12 @@ bench-errors: install
 bench: install
 	$(RUN) $(PY) -m tools.bench $(SIZES)
 
-# The pipeline's synth step: nothing deploys unless the tests, the static checks and the access report pass.
-pipeline-synth: test access-report synth
+# The pipeline's synth step: nothing deploys unless the config is the repository's, and the tests, the static
+# checks and the access report pass.
+deployable: install
+	$(RUN) $(PY) -m tools.validate --deployable "$(CONFIG)"
+
+pipeline-synth: deployable test access-report synth
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -21,6 +21,24 @@ PYTHON_VERSION = "3.14"
 RUNTIME_REQUIREMENTS = "runtime/requirements.txt"
 
 
+class NotInRepository(ValueError):
+    """A config the pipeline cannot read: its synth step runs on a checkout of the repository, nothing else."""
+
+
+def repository_path(config_path: str | Path) -> str:
+    """The config's path relative to the repository's root, as the pipeline's synth step finds it in its checkout
+    (POSIX separators). Raises NotInRepository for a file outside the repository."""
+    path = Path(config_path)
+    resolved = (path if path.is_absolute() else Path.cwd() / path).resolve()
+    try:
+        return resolved.relative_to(ROOT).as_posix()
+    except ValueError:
+        raise NotInRepository(
+            f"{config_path}: outside the repository ({ROOT}): the pipeline's synth step reads the config from its "
+            "checkout of the repository; move the file into it and commit it"
+        ) from None
+
+
 @cache
 def cdk_cli_version() -> str:
     """The CDK CLI version of package.json: the pipeline's cli_version (self-mutation, asset publishing)."""

@@ -4,6 +4,7 @@ consumer stages in waves, each wave followed by one test step that proves its co
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from aws_cdk import Environment as CdkEnvironment
@@ -25,7 +26,7 @@ from config.model import (
     sharing_stage_id,
 )
 from config.naming import pipeline_events_rule, pipeline_name, pipeline_replication_stack_id, proof_step_role_arn
-from config.toolchain import cdk_cli_version
+from config.toolchain import NotInRepository, cdk_cli_version, repository_path
 from pipeline import capacity
 from pipeline.findings import acknowledge_pipeline_findings
 from pipeline.proof_step import proof_step
@@ -96,7 +97,7 @@ class PipelineStack(Stack):
                 input=self.source,
                 # The same Makefile as developers and CI: unit tests and static checks run before
                 # `cdk synth`, so a failing test stops the pipeline before anything deploys.
-                commands=[f"make pipeline-synth CONFIG={config_path}"],
+                commands=[synth_command(config_path)],
                 primary_output_directory="cdk.out",
             ),
         )
@@ -168,6 +169,17 @@ class PipelineStack(Stack):
                     source=self.source,
                 )
             )
+
+
+def synth_command(config_path: str) -> str:
+    """The pipeline's synth step: the config by its path in the repository, quoted for the shell. A config outside
+    the repository keeps its path here (a local synth of a temporary config); make deploy, make doctor and the
+    synth step itself refuse it (tools/validate.py --deployable)."""
+    try:
+        path = repository_path(config_path)
+    except NotInRepository:
+        path = str(config_path)
+    return f"make pipeline-synth CONFIG={shlex.quote(path)}"
 
 
 def _use_connection_by_its_own_prefix(pipeline: pipelines.CodePipeline, config: Config) -> None:

@@ -68,7 +68,7 @@ def test_synth_step_runs_the_tests_before_synthesizing(example):
     commands = json.loads(synth["Source"]["BuildSpec"])["phases"]["build"]["commands"]
     assert commands == ["make pipeline-synth CONFIG=config/example.yaml"]
     makefile = (example_root() / "Makefile").read_text()
-    assert "pipeline-synth: test access-report synth" in makefile
+    assert "pipeline-synth: deployable test access-report synth" in makefile
 
 
 def test_self_mutation_uses_the_cli_version_pinned_in_package_json(example):

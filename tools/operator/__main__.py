@@ -36,6 +36,15 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     if config is None:
         return 2
 
+    if args.command in ("doctor", "deploy"):
+        from tools.validate import deployable
+
+        # What the pipeline will read in its synth step must be this same file.
+        problem = deployable(args.config)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+
     from tools.operator import bootstrap, doctor
     from tools.operator.accounts import session_factory
 
