@@ -1,4 +1,5 @@
-"""The quota checks as a validation plugin: every template of the App against the limits of limits.py."""
+"""The quota checks as a validation plugin: every template of the App against the policy and template sizes of
+limits.py and the names and values of service_limits.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aws_cdk import (
     PolicyViolation,
 )
 
-from checks import limits
+from checks import limits, service_limits
 
 
 @jsii.implements(IPolicyValidationPlugin)
@@ -52,6 +53,17 @@ class PolicySizeChecks:
                         description=f"{quota.what.capitalize()} of {logical_id}: {measured:,} {quota.unit}; AWS "
                         f"allows {quota.limit:,}.",
                         fix=quota.fix,
+                        violating_resources=[
+                            PolicyViolatingResource(resource_logical_id=logical_id, template_path=path, locations=[])
+                        ],
+                    )
+                )
+            for limit, logical_id, problem in service_limits.violations(template):
+                violations.append(
+                    PolicyViolation(
+                        rule_name=limit.rule,
+                        description=f"{limit.what[0].upper()}{limit.what[1:]} of {logical_id}: {problem} ({limit.source}).",
+                        fix=limit.fix,
                         violating_resources=[
                             PolicyViolatingResource(resource_logical_id=logical_id, template_path=path, locations=[])
                         ],
