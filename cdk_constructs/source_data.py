@@ -18,6 +18,12 @@ from cdk_constructs.grantees import Grantees
 from config.model import Share
 from config.naming import Names
 
+# The shared data outlives its stack and any update that would replace it, but not a failed first create: its
+# rollback deletes what it made, so a retry does not fail on names "already exist". The table's deletion
+# protection still refuses that delete (DynamoDB refuses DeleteTable while it is on): a first create that fails
+# after the table exists ends in ROLLBACK_FAILED on the table alone; README, "When a first deploy fails".
+RETAINED = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+
 
 class DataKey(Construct):
     """The customer-managed key of the bucket and the table. Consumers may use it only through S3 (and
@@ -31,7 +37,7 @@ class DataKey(Construct):
             alias=names.key_alias,
             description=f"Data shared by {names.project} {names.environment}",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
         )
         self.key.add_to_resource_policy(
             grantees.statement(
@@ -66,7 +72,7 @@ class SharedBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
         )
         acknowledge(
@@ -84,7 +90,7 @@ class SharedBucket(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{names.bucket}/",
         )
@@ -131,7 +137,7 @@ class SharedTable(Construct):
                 point_in_time_recovery_enabled=True
             ),
             deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
             resource_policy=resource_policy,
         )
 

@@ -62,7 +62,7 @@ class PolicySizeChecks:
                 violations.append(
                     PolicyViolation(
                         rule_name=limit.rule,
-                        description=f"{limit.what[0].upper()}{limit.what[1:]} of {logical_id}: {problem} ({limit.source}).",
+                        description=f"{_sentence(limit.what)} of {logical_id}: {problem} ({limit.source}).",
                         fix=limit.fix,
                         violating_resources=[
                             PolicyViolatingResource(resource_logical_id=logical_id, template_path=path, locations=[])
@@ -70,3 +70,8 @@ class PolicySizeChecks:
                     )
                 )
         return PolicyValidationPluginReport(success=not violations, violations=violations)
+
+
+def _sentence(text: str) -> str:
+    """The first letter upper-cased, the rest as it is (str.capitalize would write "Iam")."""
+    return text[:1].upper() + text[1:]

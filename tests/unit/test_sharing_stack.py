@@ -61,13 +61,15 @@ def test_bucket_is_versioned_private_encrypted_with_the_data_key_and_logged(exam
     )
 
 
-def test_stateful_resources_are_retained_on_delete(example):
+def test_stateful_resources_are_retained_on_delete_and_replacement_but_not_after_a_failed_create(example):
+    # RetainExceptOnCreate: a failed first create deletes what it made, so the retry does not find fixed names taken.
     template = example.template_json(example.sharing("prod"))
     for kind in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::DynamoDB::GlobalTable"):
-        for logical_id, resource in template["Resources"].items():
-            if resource["Type"] == kind:
-                assert resource.get("DeletionPolicy") == "Retain", logical_id
-                assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+        found = [(k, r) for k, r in template["Resources"].items() if r["Type"] == kind]
+        assert found, kind
+        for logical_id, resource in found:
+            assert resource.get("DeletionPolicy") == "RetainExceptOnCreate", logical_id
+            assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
 
 
 def test_bucket_policy_denies_requests_without_tls(example):

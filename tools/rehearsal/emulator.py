@@ -27,7 +27,24 @@ def _mend_moto() -> None:
     if not _mended:
         _mend_kms_keys()
         _add_global_tables()
+        _mend_deletion_policies()
         _mended = True
+
+
+def _mend_deletion_policies() -> None:
+    """moto keeps only resources marked Retain when a stack is deleted; RetainExceptOnCreate is Retain for every
+    stack operation but the failed create of the resource (CloudFormation's DeletionPolicy documentation)."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.delete
+
+    def delete(self: ResourceMap) -> None:
+        for resource in self._resource_json_map.values():
+            if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+                resource["DeletionPolicy"] = "Retain"
+        original(self)
+
+    ResourceMap.delete = delete  # type: ignore[method-assign]  # a patch of moto's class
 
 
 def _mend_kms_keys() -> None:
