@@ -1,9 +1,11 @@
-"""The access matrix of a config: the cells of every environment's shared data, then of bootstrap trust."""
+"""The access matrix of a config: the cells of every environment's shared data, of bootstrap trust, and of the
+bootstrap execution policy."""
 
 from __future__ import annotations
 
 from access_report.bootstrap_trust import bootstrap_cells
 from access_report.cells import Cell
+from access_report.execution import execution_cells
 from access_report.inputs import Inputs
 from access_report.shared_data import environment_cells
 
@@ -13,4 +15,5 @@ def build(inputs: Inputs) -> list[Cell]:
     for environment in inputs.config.environments:
         cells += environment_cells(inputs, environment)
     cells += bootstrap_cells(inputs)
+    cells += execution_cells(inputs)
     return cells

@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 
 from access_report.engine import Verdict
+from access_report.execution import PATH as EXECUTION
 
 ENGINE = "@cloud-copilot/iam-simulate"
 
@@ -34,11 +35,11 @@ def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) ->
     for verdict in verdicts:
         by_environment[verdict.cell.environment].append(verdict)
     for environment, rows in by_environment.items():
-        title = (
-            "Bootstrap trust (tooling account → deploy and publishing roles)"
-            if environment == "bootstrap"
-            else (f"Environment {environment} (source account {rows[0].cell.resource_account})")
-        )
+        titles = {
+            "bootstrap": "Bootstrap trust (tooling account → deploy and publishing roles)",
+            EXECUTION: "Bootstrap execution policy (what CloudFormation may do in each target account)",
+        }
+        title = titles.get(environment, f"Environment {environment} (source account {rows[0].cell.resource_account})")
         lines += [
             f"## {title}",
             "",

@@ -102,7 +102,11 @@ class SharedDataAccess(Construct):
                 ),
             ]
         self.policy = iam.ManagedPolicy(
-            self, "Policy", description=f"Shared data of {names.project} {names.environment}", statements=statements
+            self,
+            "Policy",
+            managed_policy_name=names.shared_data_policy,
+            description=f"Shared data of {names.project} {names.environment}",
+            statements=statements,
         )
         acknowledgements = {
             f"Resource::{names.bucket_arn}/*": "Objects of the shared bucket: the bucket is fixed, its keys are data.",
@@ -212,6 +216,14 @@ class ConsumerTask(Construct):
             self,
             "TaskDefinition",
             task_role=self.role,
+            # Named, as every role of the project is: the bootstrap execution policy admits only those.
+            execution_role=iam.Role(
+                self,
+                "ExecutionRole",
+                role_name=names.task_execution_role,
+                assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                description=f"{names.project} {names.environment} consumer task: pulls its image, writes its logs",
+            ),
             cpu=256,
             memory_limit_mib=512,
             runtime_platform=ecs.RuntimePlatform(
@@ -231,7 +243,7 @@ class ConsumerTask(Construct):
             essential=True,
         )
         acknowledge(
-            self.task_definition,
+            self,  # the task definition and its execution role
             {
                 "AwsSolutions-IAM5[Resource::*]": (
                     "The execution role's ecr:GetAuthorizationToken takes no resource; CDK scopes its image pulls."

@@ -43,9 +43,15 @@ def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 
 
-def execution_policy_name(config: Config) -> str:
-    """The managed policy `make bootstrap` creates in each target account for CloudFormation to act with."""
-    return f"{config.project}-cdk-execution"
+def execution_policy_names(config: Config) -> tuple[str, str]:
+    """The managed policies `make bootstrap` creates in each target account for CloudFormation to act with: what it
+    may do in IAM, and what the stacks' resource handlers call (config/bootstrap_policies.py)."""
+    return f"{config.project}-cdk-execution", f"{config.project}-cdk-execution-services"
+
+
+def permissions_boundary_name(config: Config) -> str:
+    """The managed policy `make bootstrap` creates in each target account, which every role of the stacks carries."""
+    return f"{config.project}-permissions-boundary"
 
 
 def bootstrap_role(kind: str, account: str, region: str, *, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:
@@ -131,6 +137,15 @@ class Names:
     @property
     def task_role(self) -> str:
         return f"{self._prefix}-consumer-task"
+
+    @property
+    def task_execution_role(self) -> str:
+        return f"{self._prefix}-consumer-task-exec"
+
+    @property
+    def shared_data_policy(self) -> str:
+        """The managed policy of what a consumer's roles may do with the shared data."""
+        return f"{self._prefix}-shared-data"
 
     @property
     def consumer_function(self) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs.grantees import Grantees
@@ -13,7 +14,7 @@ from cdk_constructs.source_data import (
     TableAccessRole,
 )
 from config.model import Config, Environment
-from config.naming import Names
+from config.naming import Names, permissions_boundary_name
 
 
 class SharingStack(Stack):
@@ -30,6 +31,11 @@ class SharingStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         names = Names.of(config, environment)
+        # Every role of the stack carries the boundary `make bootstrap` creates: the execution policy admits no
+        # role without it (config/bootstrap_policies.py).
+        iam.PermissionsBoundary.of(self).apply(
+            iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
+        )
         share = environment.share
         grantees = Grantees.consumer_roles(names, environment.consumers, organization_id=config.organization_id)
 

@@ -199,3 +199,27 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     assert access_main.main(["--config", str(tmp_path / "none.yaml"), "--output", str(tmp_path / "r.md")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert not (tmp_path / "r.md").exists()
+
+
+def test_an_execution_policy_that_allows_all_of_iam_on_every_role_is_caught(example_inputs, monkeypatch):
+    import access_report.execution
+
+    def administrator_in_all_but_name(config, account, region, partition):
+        iam = {"Effect": "Allow", "Action": "iam:*", "Resource": f"arn:{partition}:iam::{account}:role/*"}
+        return {"old": {"Version": "2012-10-17", "Statement": [iam]}}
+
+    monkeypatch.setattr(access_report.execution, "execution_policies", administrator_in_all_but_name)
+    differing = {name.split(" | ")[1].split(" ", 3)[3] for name in _differing(example_inputs)}
+    assert differing == {
+        "creates a role of the project without it",
+        "creates a role outside the project",
+        "attaches AdministratorAccess",
+        "removes a role's boundary",
+        "rewrites a bootstrap role's trust",
+        "creates a table",
+    }
+
+
+def test_the_execution_policy_cells_hold_for_every_target_account(example_verdicts):
+    cells = [v for v in example_verdicts if v.cell.environment == "execution policy"]
+    assert len({v.cell.resource_account for v in cells}) == 5 and all(v.as_expected for v in cells)

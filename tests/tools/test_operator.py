@@ -7,7 +7,7 @@ import io
 import pytest
 
 from config.loader import parse_config
-from config.naming import execution_policy_name
+from config.naming import execution_policy_names
 from tools.operator import __main__ as operator
 from tools.rehearsal.cdk_cli import CLI, CdkCli
 from tools.rehearsal.emulator import Emulator
@@ -96,8 +96,9 @@ def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, 
     assert "cdk bootstrap aws://111111111111/eu-west-1\n" in out
     assert (
         "cdk bootstrap aws://333333333333/eu-west-1 --trust 111111111111 --cloudformation-execution-policies "
-        f"arn:aws:iam::333333333333:policy/{execution_policy_name(parse_config(CONFIG))}"
+        + ",".join(f"arn:aws:iam::333333333333:policy/{n}" for n in execution_policy_names(parse_config(CONFIG)))
     ) in out
+    assert "# first, in 333333333333: the policies ops-cdk-execution, ops-cdk-execution-services, " in out
     code, out = _run(["bootstrap", "--admin"], emulator, config_file)
     assert out.startswith("warning: --admin")
     assert "--cloudformation-execution-policies arn:aws:iam::aws:policy/AdministratorAccess" in out
@@ -115,12 +116,9 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
         "333333333333",
         "444444444444",
     ]
-    policy = (
-        emulator.sessions("333333333333", "eu-west-1")
-        .client("iam")
-        .get_policy(PolicyArn="arn:aws:iam::333333333333:policy/ops-cdk-execution")
-    )
-    assert policy["Policy"]["PolicyName"] == "ops-cdk-execution"
+    iam = emulator.sessions("333333333333", "eu-west-1").client("iam")
+    names = {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]}
+    assert names >= {"ops-cdk-execution", "ops-cdk-execution-services", "ops-permissions-boundary"}
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 0, out
     assert out.splitlines()[-1] == "4 of 4 accounts ready"

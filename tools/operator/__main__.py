@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
         steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin)
         if not args.yes:
             for step in steps:
-                if step.policy_arn:
+                if step.policies:
                     print(
-                        f"# first, in {step.target.account}: the execution policy {step.policy_arn} "
-                        "(created by --yes; see tools/operator/bootstrap.py)",
+                        f"# first, in {step.target.account}: the policies {', '.join(step.policies)} "
+                        "(created or updated by --yes; see config/bootstrap_policies.py)",
                         file=out,
                     )
                 print(" ".join(step.args), file=out)

@@ -13,53 +13,27 @@ import json
 import os
 import subprocess
 import tempfile
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from config.model import Config
-from config.naming import execution_policy_name
+from config.bootstrap_policies import execution_policies, permissions_boundary
+from config.model import Config, partition_of
+from config.naming import permissions_boundary_name
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.doctor import Finding, bootstrap_args, diagnose
 
-ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+# By the ending of the policy's name, the longest first.
+DESCRIPTIONS = {
+    "-cdk-execution-services": "What the data-sharing stacks' resource handlers call (cdk bootstrap execution policy)",
+    "-cdk-execution": "What CloudFormation may do in IAM for the data-sharing stacks (cdk bootstrap execution policy)",
+    "-permissions-boundary": "The most any role of the data-sharing stacks may do",
+}
 ADMIN_WARNING = (
     "warning: --admin: the CloudFormation execution role of every target account gets AdministratorAccess, "
     "and anyone who can change the tooling account's pipeline can use it"
 )
-
-
-def execution_policy_document(account: str, partition: str = "aws") -> dict:
-    """What CloudFormation may do in a target account on the pipeline's behalf: the services of the sharing and
-    consumer stacks, IAM only for roles and policies, and never users, access keys or the organization."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ServicesOfTheStacks",
-                "Effect": "Allow",
-                "Action": ["s3:*", "kms:*", "dynamodb:*", "lambda:*", "ecs:*", "logs:*"],
-                "Resource": "*",
-            },
-            {
-                "Sid": "RolesAndPoliciesOfTheStacks",
-                "Effect": "Allow",
-                "Action": "iam:*",
-                "Resource": [f"arn:{partition}:iam::{account}:role/*", f"arn:{partition}:iam::{account}:policy/*"],
-            },
-            {
-                "Sid": "BootstrapVersion",
-                "Effect": "Allow",
-                "Action": "ssm:GetParameters",
-                "Resource": f"arn:{partition}:ssm:*:{account}:parameter/cdk-bootstrap/*",
-            },
-            {
-                "Sid": "NeverPeopleOrTheOrganization",
-                "Effect": "Deny",
-                "Action": ["iam:*User*", "iam:*AccessKey*", "iam:*LoginProfile*", "organizations:*", "account:*"],
-                "Resource": "*",
-            },
-        ],
-    }
 
 
 @dataclass(frozen=True)
@@ -67,7 +41,12 @@ class Step:
     target: OperatedAccount
     args: list[str]
     skip: str | None  # why nothing needs doing, or None
-    policy_arn: str | None  # the execution policy to create first, if any
+    policies: dict[str, dict[str, Any]]  # name -> document of the policies to create (or update) first
+
+    @property
+    def policy_arns(self) -> list[str]:
+        partition = partition_of(self.target.region)
+        return [f"arn:{partition}:iam::{self.target.account}:policy/{name}" for name in self.policies]
 
 
 def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> list[Step]:
@@ -76,15 +55,17 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> li
         findings = {(f.target.account, f.target.region): f for f in diagnose(config, sessions)}
     steps = []
     for target in operated_accounts(config):
-        policy_arn = (
-            None
-            if target.is_tooling or admin
-            else (f"arn:aws:iam::{target.account}:policy/{execution_policy_name(config)}")
-        )
-        args = bootstrap_args(target, config.tooling.account, ADMINISTRATOR if admin else (policy_arn or ""))
+        partition = partition_of(target.region)
+        policies: dict[str, dict[str, Any]] = {}
+        if not (target.is_tooling or admin):
+            policies = execution_policies(config, target.account, target.region, partition)
+            policies[permissions_boundary_name(config)] = permissions_boundary()
+        step = Step(target, [], None, policies)
+        execution = f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.policy_arns[:2])
+        args = bootstrap_args(target, config.tooling.account, execution)
         finding = findings.get((target.account, target.region))
         skip = f"already bootstrapped: {finding.detail}" if finding and finding.ok else None
-        steps.append(Step(target, args, skip, policy_arn))
+        steps.append(Step(target, args, skip, policies))
     return steps
 
 
@@ -95,8 +76,8 @@ def run(config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Pat
             print(f"skip  {step.target.label()}: {step.skip}", file=out)
             continue
         session = sessions(step.target.account, step.target.region)
-        if step.policy_arn:
-            _ensure_policy(session, config, step)
+        for name, document in step.policies.items():
+            _ensure_policy(session, name, document)
         frozen = session.get_credentials().get_frozen_credentials()
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_ENDPOINT_URL"},
@@ -127,13 +108,27 @@ def run(config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Pat
     return 1 if failed else 0
 
 
-def _ensure_policy(session, config: Config, step: Step) -> None:
+def _ensure_policy(session: Any, name: str, document: dict[str, Any]) -> None:
+    """The policy as the project writes it: created, or given a new default version where it differs (IAM keeps five
+    versions: the oldest other one goes first)."""
     iam = session.client("iam")
+    account = session.client("sts").get_caller_identity()["Account"]
+    arn = f"arn:{partition_of(session.region_name)}:iam::{account}:policy/{name}"
+    text = json.dumps(document, separators=(",", ":"))
     try:
-        iam.get_policy(PolicyArn=step.policy_arn)
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(
-            PolicyName=execution_policy_name(config),
-            PolicyDocument=json.dumps(execution_policy_document(step.target.account)),
-            Description="What CloudFormation may create for the data-sharing pipeline (cdk bootstrap execution policy)",
+            PolicyName=name, PolicyDocument=text, Description=DESCRIPTIONS.get(name[len(name.split("-")[0]) + 1 :], "")
         )
+        return
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+    if isinstance(current, str):
+        current = json.loads(urllib.parse.unquote(current))
+    if current == document:
+        return
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) >= 5:
+        oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)

@@ -1,0 +1,140 @@
+"""The two policies `make bootstrap` creates in each target account: what CloudFormation may do there on the
+pipeline's behalf (the execution policy of `cdk bootstrap --cloudformation-execution-policies`), and the permissions
+boundary every role it creates must carry.
+
+Anyone who can change the pipeline in the tooling account acts with the execution policy in every target account,
+so it is not administrator: CloudFormation may call what the handlers of the stacks' resource types are documented
+to call (the resource schemas' handler permissions, read from cfn-lint's copy of them), may create and change only
+roles and policies under the project's prefix, only roles that carry the boundary, and never the boundary itself,
+this policy, the bootstrap roles, AWS managed policies, users, access keys or the organization. The boundary caps what
+any such role can do at what the workloads need, so a role the pipeline writes can never be an administrator.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from config.model import Config
+from config.naming import execution_policy_names, permissions_boundary_name
+
+# What the sharing and consumer stacks create (a test checks this against their synthesized templates).
+STACK_RESOURCE_TYPES = (
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::ECS::TaskDefinition",
+    "AWS::KMS::Alias",
+    "AWS::KMS::Key",
+    "AWS::Lambda::Function",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+)
+# IAM resources are granted apart, by the project's prefix.
+IAM_RESOURCE_TYPES = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
+# Entries of the schemas' handler permissions that are not IAM actions.
+NOT_ACTIONS = frozenset({"s3:REST.PUT.OBJECT"})
+# The service-linked roles DynamoDB's global tables may create (replication, autoscaling).
+SERVICE_LINKED = ("replication.dynamodb.amazonaws.com", "dynamodb.application-autoscaling.amazonaws.com")
+# What a workload role may do at most: the union of what the stacks' roles are granted.
+BOUNDARY_ACTIONS = (
+    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken",
+    "ecr:GetDownloadUrlForLayer", "kms:Decrypt", "kms:GenerateDataKey", "lambda:InvokeFunction",
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "s3:DeleteObject", "s3:GetObject",
+    "s3:ListBucket", "s3:PutObject", "sts:AssumeRole",
+)  # fmt: skip
+
+
+@cache
+def handler_permissions(resource_type: str, region: str) -> frozenset[str]:
+    """The actions CloudFormation's handlers of a resource type are documented to need (create, update, delete,
+    read), from the resource schema cfn-lint ships for that region."""
+    import cfnlint  # type: ignore[import-untyped]  # the schemas it ships; a dependency of the tools, not the app
+
+    schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
+    index = json.loads((schemas / "providers" / f"{region}.json").read_text())
+    if resource_type not in index:
+        raise KeyError(f"no schema of {resource_type} in {region}")
+    schema = json.loads((schemas / "resources" / f"{index[resource_type]}.json").read_text())
+    actions = {
+        permission for handler in schema.get("handlers", {}).values() for permission in handler.get("permissions", [])
+    }
+    return frozenset(actions - NOT_ACTIONS)
+
+
+def _arn(partition: str, account: str, resource: str) -> str:
+    return f"arn:{partition}:iam::{account}:{resource}"
+
+
+def execution_policies(config: Config, account: str, region: str, partition: str) -> dict[str, dict[str, Any]]:
+    """name -> document of the execution policies of a target account: two, as the handlers' actions alone come near
+    IAM's 6,144 characters for a managed policy (`cdk bootstrap --cloudformation-execution-policies` takes both)."""
+    project = config.project
+    boundary = _arn(partition, account, f"policy/{permissions_boundary_name(config)}")
+    names = execution_policy_names(config)
+    own = [_arn(partition, account, f"policy/{name}") for name in names]
+    services = sorted(
+        {a for t in STACK_RESOURCE_TYPES for a in handler_permissions(t, region) if not a.startswith("iam:")}
+    )
+    iam = {a for t in (*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES) for a in handler_permissions(t, region)}
+    iam = {a for a in iam if a.startswith("iam:") and "User" not in a and "Group" not in a}
+    roles = sorted(a for a in iam | {"iam:PassRole", "iam:GetRole"} if a != "iam:CreateServiceLinkedRole")
+    prefixed = [_arn(partition, account, f"role/{project}-*"), _arn(partition, account, f"policy/{project}-*")]
+    denied_changes = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"]
+    denied_changes.append("iam:SetDefaultPolicyVersion")
+    people = ["iam:*User*", "iam:*Group*", "iam:*AccessKey*", "iam:*LoginProfile*", "organizations:*", "account:*"]
+    iam_policy = [
+        {"Sid": "RolesAndPoliciesOfTheProject", "Effect": "Allow", "Action": roles, "Resource": prefixed},
+        {
+            "Sid": "ServiceLinkedRolesOfTheTable",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": _arn(partition, account, "role/aws-service-role/*"),
+            "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED)}},
+        },
+        {
+            "Sid": "OnlyRolesWithTheBoundary",
+            "Effect": "Deny",
+            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {"Sid": "KeepTheBoundary", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
+        {"Sid": "NotTheseOrTheBoundary", "Effect": "Deny", "Action": denied_changes, "Resource": [boundary, *own]},
+        {
+            "Sid": "NoAwsManagedPolicies",
+            "Effect": "Deny",
+            "Action": "iam:AttachRolePolicy",
+            "Resource": "*",
+            "Condition": {"ArnLike": {"iam:PolicyARN": f"arn:{partition}:iam::aws:policy/*"}},
+        },
+        {
+            "Sid": "NeverTheBootstrapRoles",
+            "Effect": "Deny",
+            "Action": "iam:*",
+            "Resource": _arn(partition, account, "role/cdk-*"),
+        },
+        {
+            "Sid": "BootstrapVersion",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameters",
+            "Resource": f"arn:{partition}:ssm:*:{account}:parameter/cdk-bootstrap/*",
+        },
+        {"Sid": "NeverPeopleOrTheOrganization", "Effect": "Deny", "Action": people, "Resource": "*"},
+    ]
+    handlers = [{"Sid": "WhatTheStacksHandlersCall", "Effect": "Allow", "Action": services, "Resource": "*"}]
+    return {
+        names[0]: {"Version": "2012-10-17", "Statement": iam_policy},
+        names[1]: {"Version": "2012-10-17", "Statement": handlers},
+    }
+
+
+def permissions_boundary() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "WhatTheWorkloadsDo", "Effect": "Allow", "Action": list(BOUNDARY_ACTIONS), "Resource": "*"}
+        ],
+    }

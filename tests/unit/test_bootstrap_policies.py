@@ -1,0 +1,71 @@
+"""The bootstrap policies of a target account: the execution policy covers what the stacks' resource handlers call
+and no more in IAM than the project's own roles and policies, every role the stacks create is named under the
+project's prefix and carries the boundary, and the boundary covers what those roles are granted."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+
+from checks.limits import size
+from checks.templates import PolicyKind, policy_documents, resources
+from config.bootstrap_policies import (
+    BOUNDARY_ACTIONS,
+    IAM_RESOURCE_TYPES,
+    STACK_RESOURCE_TYPES,
+    execution_policies,
+    handler_permissions,
+    permissions_boundary,
+)
+from config.naming import permissions_boundary_name
+
+
+def _target_templates(synthesized):
+    for environment in synthesized.config.environments:
+        yield synthesized.template_json(synthesized.sharing(environment.name))
+        for index in range(len(environment.consumers)):
+            yield synthesized.template_json(synthesized.consumer(environment.name, index))
+
+
+@pytest.mark.parametrize("fixture", ["example", "organization"])
+def test_every_resource_type_of_the_stacks_is_known(request, fixture):
+    synthesized = request.getfixturevalue(fixture)
+    types = {r["Type"] for t in _target_templates(synthesized) for r in t["Resources"].values()}
+    assert types <= set(STACK_RESOURCE_TYPES) | set(IAM_RESOURCE_TYPES)
+    assert all(handler_permissions(t, "eu-west-1") for t in types)
+
+
+@pytest.mark.parametrize("fixture", ["example", "organization"])
+def test_every_role_is_the_projects_and_carries_the_boundary(request, fixture):
+    synthesized = request.getfixturevalue(fixture)
+    project = synthesized.config.project
+    boundary = permissions_boundary_name(synthesized.config)
+    for template in _target_templates(synthesized):
+        for role in resources(template, "AWS::IAM::Role").values():
+            properties = role["Properties"]
+            assert properties["RoleName"].startswith(f"{project}-")
+            assert properties["PermissionsBoundary"].endswith(f":policy/{boundary}")
+        for policy in resources(template, "AWS::IAM::ManagedPolicy").values():
+            assert policy["Properties"]["ManagedPolicyName"].startswith(f"{project}-")
+
+
+@pytest.mark.parametrize("fixture", ["example", "organization"])
+def test_the_boundary_covers_what_the_roles_are_granted(request, fixture):
+    synthesized = request.getfixturevalue(fixture)
+    granted = set()
+    for template in _target_templates(synthesized):
+        for policy in policy_documents(template):
+            if policy.kind in (PolicyKind.INLINE, PolicyKind.MANAGED):
+                for statement in policy.document["Statement"]:
+                    actions = statement["Action"]
+                    granted |= set(actions if isinstance(actions, list) else [actions])
+    uncovered = {a for a in granted if not any(fnmatch.fnmatchcase(a, b) for b in BOUNDARY_ACTIONS)}
+    assert uncovered == set()
+
+
+def test_each_policy_fits_a_managed_policy(example):
+    documents = execution_policies(example.config, "333333333333", "eu-west-1", "aws-us-gov")
+    documents["boundary"] = permissions_boundary()
+    for name, document in documents.items():
+        assert size(document) <= 6144, name
