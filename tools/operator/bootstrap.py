@@ -57,8 +57,9 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> li
     for target in operated_accounts(config):
         partition = partition_of(target.region)
         policies: dict[str, dict[str, Any]] = {}
-        if not (target.is_tooling or admin):
-            policies = execution_policies(config, target.account, target.region, partition)
+        if not target.is_tooling:
+            # The boundary also with --admin: the stacks' roles carry it whatever the execution policy.
+            policies = {} if admin else execution_policies(config, target.account, target.region, partition)
             policies[permissions_boundary_name(config)] = permissions_boundary()
         step = Step(target, [], None, policies)
         execution = f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.policy_arns[:2])

@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.model import CodeCommitRepository, Config
-from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role
+from config.model import CodeCommitRepository, Config, partition_of
+from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role, permissions_boundary_name
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 
 # The oldest bootstrap stack the synthesized stacks accept (their manifests' requiresBootstrapStackVersion),
@@ -62,6 +62,15 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
                     who = ", ".join(sorted(trusted - {target.account})) or "no other account"
                     return Finding(target, False, f"{name} trusts {who}, not the tooling account {tooling}", bootstrap)
             details.append(f"deploy and file-publishing roles trust {tooling}")
+            boundary = permissions_boundary_name(config)
+            if not _policy_exists(session, target, boundary):
+                return Finding(
+                    target,
+                    False,
+                    f"the permissions boundary {boundary} is missing (every role of the stacks carries it)",
+                    "make bootstrap ARGS=--yes (it creates the project's policies, and skips what is bootstrapped)",
+                )
+            details.append("permissions boundary present")
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
@@ -70,6 +79,15 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
         return Finding(target, True, ", ".join(details))
     except (ClientError, BotoCoreError) as error:
         return Finding(target, False, f"cannot check: {error}", "check the credentials for this account")
+
+
+def _policy_exists(session: Any, target: OperatedAccount, name: str) -> bool:
+    iam = session.client("iam")
+    try:
+        iam.get_policy(PolicyArn=f"arn:{partition_of(target.region)}:iam::{target.account}:policy/{name}")
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    return True
 
 
 def _bootstrap_version(session: Any) -> int | None:
