@@ -52,6 +52,8 @@ def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[
         "SHARED_TABLE": names.table,
         "SHARED_TABLE_ARN": names.table_arn,
         "SOURCE_REGION": names.source_region,
+        "BUCKET_ACCESS": share.bucket,
+        "TABLE_ACCESS": share.table,
     }
     if share.table_access == "role":
         environment["SOURCE_ROLE_ARN"] = names.source_role_arn

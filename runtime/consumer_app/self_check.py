@@ -14,6 +14,11 @@ from consumer_app.shared_data import SharedData
 # A key that never exists: reading it proves the permission even in an empty bucket (see _read_object).
 ABSENT_KEY = "__consumer-self-check__/absent"
 ABSENT_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "absent"}}
+# Where a read-write consumer proves its writes: one object and one item of its own, overwritten by each run, so
+# the proof needs no delete permission and never touches what users stored.
+PROOF_PREFIX = "__consumer-self-check__/"
+# Reads fetch at most this much: the proof is that S3 returned (and KMS decrypted) bytes, not the bytes.
+READ_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,14 @@ def run(data: SharedData) -> dict[str, Any]:
     ]
     if data.source_session is not None:
         checks.append(_attempt("assume-source-role", lambda: _assume_source_role(data)))
+    if data.settings.bucket_access == "read-write":
+        checks.append(_attempt("write-object", lambda: _write_object(data)))
     checks += [
         _attempt("describe-table", lambda: f"table status {data.describe_table()['TableStatus']}"),
         _attempt("read-table", lambda: _read_table(data)),
     ]
+    if data.settings.table_access == "read-write":
+        checks.append(_attempt("write-table", lambda: _write_table(data)))
     return {
         "consumer": data.settings.consumer,
         "ok": all(check.ok for check in checks),
@@ -64,9 +73,10 @@ def _list_bucket(data: SharedData) -> str:
 def _read_object(data: SharedData) -> str:
     keys = data.list_keys(limit=1)
     if keys:
-        # A real object proves s3:GetObject and, through S3, kms:Decrypt with the source account's key.
-        body = data.read_object(keys[0])
-        return f"read {len(body)} bytes of {keys[0]}"
+        # A real object proves s3:GetObject and, through S3, kms:Decrypt with the source account's key; its first
+        # kilobyte is enough, whatever its size.
+        body = data.read_object(keys[0], first_bytes=READ_BYTES)
+        return f"read the first {len(body)} bytes of {keys[0]}"
     try:
         data.read_object(ABSENT_KEY)
     except ClientError as error:
@@ -91,3 +101,21 @@ def _assume_source_role(data: SharedData) -> str:
 def _read_table(data: SharedData) -> str:
     item = data.get_item(ABSENT_ITEM)
     return "GetItem answered" + (" (probe item present)" if item else "")
+
+
+def _write_object(data: SharedData) -> str:
+    """s3:PutObject and, through S3, kms:GenerateDataKey; then the same object read back (kms:Decrypt)."""
+    key = f"{PROOF_PREFIX}{data.settings.consumer}"
+    body = f"written by {data.settings.consumer}'s self-check\n".encode()
+    data.write_object(key, body)
+    if data.read_object(key, first_bytes=READ_BYTES) != body:
+        raise _CheckFailed(f"{key} read back differs from what was written")
+    return f"wrote and read back {key}"
+
+
+def _write_table(data: SharedData) -> str:
+    item = {"pk": ABSENT_ITEM["pk"], "sk": {"S": f"written-by-{data.settings.consumer}"}}
+    data.put_item({**item, "note": {"S": "the consumer's self-check"}})
+    if data.get_item(item) is None:
+        raise _CheckFailed("the item written is not there")
+    return f"wrote and read back item {item['sk']['S']}"

@@ -21,6 +21,9 @@ class Settings:
     # The role in the source account that reaches the table; None when the table's resource policy
     # admits this consumer's own role directly.
     source_role_arn: str | None
+    # What the share gives: "read" or "read-write", for the bucket and for the table.
+    bucket_access: str = "read"
+    table_access: str = "read"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,6 +38,8 @@ class Settings:
             table_arn=environ["SHARED_TABLE_ARN"],
             source_region=environ["SOURCE_REGION"],
             source_role_arn=environ.get("SOURCE_ROLE_ARN") or None,
+            bucket_access=environ.get("BUCKET_ACCESS") or "read",
+            table_access=environ.get("TABLE_ACCESS") or "read",
         )
 
 

@@ -34,7 +34,33 @@ def test_self_check_passes_on_an_empty_bucket_by_proving_object_reads(accounts):
 def test_self_check_reads_a_real_object_when_there_is_one(accounts):
     accounts.source.client("s3").put_object(Bucket=BUCKET, Key="reports/2026.csv", Body=b"a,b\n1,2\n")
     checks = _checks(run(_data(accounts)))
-    assert checks["read-object"] == {"name": "read-object", "ok": True, "detail": "read 8 bytes of reports/2026.csv"}
+    assert checks["read-object"] == {
+        "name": "read-object",
+        "ok": True,
+        "detail": "read the first 8 bytes of reports/2026.csv",
+    }
+
+
+def test_self_check_reads_only_the_first_kilobyte_of_a_large_object(accounts):
+    # A 256 MB, 30 s function must not fetch a user's 10 GB object to prove it may.
+    accounts.source.client("s3").put_object(Bucket=BUCKET, Key="big.bin", Body=b"x" * 3_000_000)
+    checks = _checks(run(_data(accounts)))
+    assert checks["read-object"]["detail"] == "read the first 1024 bytes of big.bin"
+
+
+def test_a_read_write_share_proves_its_writes_and_a_read_share_tries_none(accounts):
+    result = run(_data(accounts, BUCKET_ACCESS="read-write", TABLE_ACCESS="read-write"))
+    checks = _checks(result)
+    assert result["ok"] is True, result
+    assert checks["write-object"]["detail"] == "wrote and read back __consumer-self-check__/analytics"
+    assert checks["write-table"]["detail"] == "wrote and read back item written-by-analytics"
+    # Written in the source account's bucket and table, under the self-check's own key; run twice, still one.
+    run(_data(accounts, BUCKET_ACCESS="read-write", TABLE_ACCESS="read-write"))
+    keys = [o["Key"] for o in accounts.source.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == ["__consumer-self-check__/analytics"]
+    assert set(_checks(run(_data(accounts)))) == {
+        "list-bucket", "read-object", "assume-source-role", "describe-table", "read-table",
+    }  # fmt: skip
 
 
 def test_self_check_fails_and_names_the_check_when_the_bucket_is_wrong(accounts):
