@@ -37,6 +37,7 @@ class Cell:
     expected: Expected
     identity_policies: tuple[Document, ...]
     organization: str | None = None  # the principal's organization, where grants name one
+    boundary: Document | None = None  # the principal's permissions boundary, where it has one
 
     @property
     def path(self) -> str:
@@ -80,4 +81,6 @@ class Cell:
         }
         if self.request.resource_policy:
             simulation["resourcePolicy"] = self.request.resource_policy
+        if self.boundary:
+            simulation["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": self.boundary}]
         return simulation

@@ -5,10 +5,10 @@ project, no AWS managed policy, no change to the boundary or the bootstrap roles
 
 from __future__ import annotations
 
-from access_report.cells import Cell, ContextValue, Expected, Request
+from access_report.cells import ALLOW_ALL, Cell, ContextValue, Expected, Request
 from access_report.inputs import Inputs
-from config.bootstrap_policies import execution_policies
-from config.model import partition_of
+from config.bootstrap_policies import execution_policies, permissions_boundary
+from config.model import Config, partition_of
 from config.naming import bootstrap_role, permissions_boundary_name
 
 PATH = "execution policy"
@@ -47,6 +47,7 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
                 "allow",
             ),
         ]
+        cells += _bounded_role(config, account, region, partition)
         principal = f"{iam}:role/{bootstrap_role('cfn-exec', account, region)}"
         for who, action, resource, context, expected in probes:
             cells.append(
@@ -62,3 +63,43 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
                 )
             )
     return cells
+
+
+def _bounded_role(config: Config, account: str, region: str, partition: str) -> list[Cell]:
+    """A role the pipeline could write, with every permission its own policies could give (allow everything),
+    under the boundary: it reaches the project's resources and nothing else of the account."""
+    iam = f"arn:{partition}:iam::{account}"
+    probes: list[tuple[str, str, str, dict[str, ContextValue], Expected]] = [
+        ("reads the project's data", "s3:GetObject", f"arn:{partition}:s3:::{config.project}-x/k", {}, "allow"),
+        ("reads another bucket of the account", "s3:GetObject", f"arn:{partition}:s3:::payroll/k", {}, "deny"),
+        (
+            "assumes a bootstrap role",
+            "sts:AssumeRole",
+            f"{iam}:role/{bootstrap_role('deploy', account, region)}",
+            {},
+            "deny",
+        ),
+        ("creates a user", "iam:CreateUser", f"{iam}:user/someone", {}, "deny"),
+        (
+            "decrypts with a key of another alias",
+            "kms:Decrypt",
+            f"arn:{partition}:kms:{region}:{account}:key/other",
+            {"kms:ResourceAliases": ["alias/payroll"]},
+            "deny",
+        ),
+    ]
+    principal = f"{iam}:role/{config.project}-written-by-the-pipeline"
+    return [
+        Cell(
+            environment=PATH,
+            who=f"a role of the project in {account} {who}",
+            principal=principal,
+            principal_account=account,
+            request=Request(PATH, action, resource, None, context),
+            resource_account=account,
+            expected=expected,
+            identity_policies=(ALLOW_ALL,),
+            boundary=permissions_boundary(config, partition),
+        )
+        for who, action, resource, context, expected in probes
+    ]

@@ -49,7 +49,7 @@ class PipelineNotifications(Construct):
     def watch(self, pipeline: codepipeline.Pipeline, *, name: str) -> None:
         """A rule that sends the pipeline's EVENTS to the topic. Made here rather than with pipeline.notify_on, whose
         grant to the service on the topic's key has no condition and would undo the "only through SNS" above."""
-        codestarnotifications.CfnNotificationRule(
+        rule = codestarnotifications.CfnNotificationRule(
             self,
             "Rule",
             name=name,
@@ -72,3 +72,6 @@ class PipelineNotifications(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             )
         )
+        # The rule is checked against the topic's policy when it is created: the policy first.
+        policy = self.topic.node.find_child("Policy")
+        rule.node.add_dependency(policy)

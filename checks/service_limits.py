@@ -89,6 +89,11 @@ ACTION_CONFIGURATION_VALUE = Limit(
 LAMBDA_ENVIRONMENT = Limit(
     "LambdaEnvironment", "Lambda environment", "Lambda quotas: environment variables 4 KB in all", _length(0, 4096)
 )  # fmt: skip
+CODEBUILD_VARIABLE = Limit(
+    "CodeBuildVariable", "CodeBuild environment variable",
+    "StartBuild has refused values over 4,096 characters (reported; CodeBuild documents no limit)",
+    _length(0, 4096), fix="fewer consumers per wave",
+)  # fmt: skip
 SESSION_DURATION = Limit(
     "MaxSessionDuration", "role session duration", "IAM CreateRole: MaxSessionDuration 3,600-43,200 seconds",
     lambda value: None if 3600 <= int(value) <= 43200 else f"{int(value):,} s, AWS allows 3,600-43,200",
@@ -108,6 +113,12 @@ def violations(template: Template) -> Iterator[tuple[Limit, str, str]]:
                     yield limit, logical_id, f"{value!r}: {problem}"
         if kind == "AWS::CodePipeline::Pipeline":
             yield from _pipeline(logical_id, properties)
+        if kind == "AWS::CodeBuild::Project":
+            for variable in properties.get("Environment", {}).get("EnvironmentVariables", []):
+                value = variable.get("Value")
+                problem = CODEBUILD_VARIABLE.check(value) if isinstance(value, str) else None
+                if problem:
+                    yield CODEBUILD_VARIABLE, logical_id, f"{variable.get('Name')}: {problem}"
         if kind == "AWS::Lambda::Function":
             variables = properties.get("Environment", {}).get("Variables", {})
             measured = json.dumps(variables, separators=(",", ":"))

@@ -37,14 +37,6 @@ IAM_RESOURCE_TYPES = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Po
 NOT_ACTIONS = frozenset({"s3:REST.PUT.OBJECT"})
 # The service-linked roles DynamoDB's global tables may create (replication, autoscaling).
 SERVICE_LINKED = ("replication.dynamodb.amazonaws.com", "dynamodb.application-autoscaling.amazonaws.com")
-# What a workload role may do at most: the union of what the stacks' roles are granted.
-BOUNDARY_ACTIONS = (
-    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken",
-    "ecr:GetDownloadUrlForLayer", "kms:Decrypt", "kms:GenerateDataKey", "lambda:InvokeFunction",
-    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "s3:DeleteObject", "s3:GetObject",
-    "s3:ListBucket", "s3:PutObject", "sts:AssumeRole",
-)  # fmt: skip
 
 
 @cache
@@ -131,10 +123,59 @@ def execution_policies(config: Config, account: str, region: str, partition: str
     }
 
 
-def permissions_boundary() -> dict[str, Any]:
+def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
+    """The most any role of the stacks may do: what the workloads do, on the project's own resources only (its
+    buckets, tables, keys by their aliases, functions and roles, in any account of the config), so a role the
+    pipeline writes, whatever its trust and policies, stays inside the project."""
+    project = config.project
+    own_keys = {"ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{project}/*"}}
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "WhatTheWorkloadsDo", "Effect": "Allow", "Action": list(BOUNDARY_ACTIONS), "Resource": "*"}
+            {
+                "Sid": "TheProjectsData",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+                "Resource": [f"arn:{partition}:s3:::{project}-*"],
+            },
+            {
+                "Sid": "TheProjectsTables",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+                    "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                ],
+                "Resource": [f"arn:{partition}:dynamodb:*:*:table/{project}-*"],
+            },
+            {
+                "Sid": "TheProjectsKeys",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": f"arn:{partition}:kms:*:*:key/*",
+                "Condition": own_keys,
+            },
+            {
+                "Sid": "TheProjectsRolesAndFunctions",
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole", "lambda:InvokeFunction"],
+                "Resource": [
+                    f"arn:{partition}:iam::*:role/{project}-*",
+                    f"arn:{partition}:lambda:*:*:function:{project}-*",
+                ],
+            },
+            {
+                "Sid": "ImagesAndLogs",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                ],
+                "Resource": "*",
+            },
         ],
-    }
+    }  # fmt: skip
+
+
+def boundary_actions(config: Config) -> list[str]:
+    """Every action the boundary allows somewhere."""
+    return [a for s in permissions_boundary(config, "aws")["Statement"] for a in s["Action"]]

@@ -216,7 +216,10 @@ def test_the_notification_key_serves_codestar_notifications_only_through_sns(exa
     assert [s["Condition"] for s in for_the_service] == [
         {"StringEquals": {"kms:ViaService": ["sns.eu-west-1.amazonaws.com"]}}
     ]
-    (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
+    (policy_id,) = resources(template, "AWS::SNS::TopicPolicy")
+    (rule_resource,) = resources(template, "AWS::CodeStarNotifications::NotificationRule").values()
+    assert policy_id in rule_resource["DependsOn"]  # the topic admits the service before the rule is made
+    policy = template["Resources"][policy_id]
     (publish,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert publish["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
     assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}

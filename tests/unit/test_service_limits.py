@@ -40,6 +40,11 @@ def _rules(resources: dict) -> list[str]:
         ("AWS::CodeStarNotifications::NotificationRule", {"Name": "n" * 65}, "NotificationRuleName"),
         ("AWS::CodePipeline::Pipeline", {"Stages": [{"Name": "a stage", "Actions": []}]}, "PipelineNames"),
         (
+            "AWS::CodeBuild::Project",
+            {"Environment": {"EnvironmentVariables": [{"Name": "PROOF_WAVE", "Value": "x" * 4097}]}},
+            "CodeBuildVariable",
+        ),
+        (
             "AWS::CodePipeline::Pipeline",
             {
                 "Stages": [

@@ -60,7 +60,7 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> li
         if not target.is_tooling:
             # The boundary also with --admin: the stacks' roles carry it whatever the execution policy.
             policies = {} if admin else execution_policies(config, target.account, target.region, partition)
-            policies[permissions_boundary_name(config)] = permissions_boundary()
+            policies[permissions_boundary_name(config)] = permissions_boundary(config, partition)
         step = Step(target, [], None, policies)
         execution = f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.policy_arns[:2])
         args = bootstrap_args(target, config.tooling.account, execution)
