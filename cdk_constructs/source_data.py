@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs import actions
+from cdk_constructs.buckets import hardened
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from config.model import Share
@@ -68,11 +69,8 @@ class SharedBucket(Construct):
             "AccessLogs",
             # Server access logs can only be delivered to SSE-S3 buckets.
             encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=True,
             removal_policy=RETAINED,
+            **hardened(),
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
         )
         acknowledge(
@@ -85,12 +83,8 @@ class SharedBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
             removal_policy=RETAINED,
+            **hardened(),
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{names.bucket}/",
         )

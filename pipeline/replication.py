@@ -15,6 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs.buckets import hardened
 from cdk_constructs.findings import acknowledge
 from config.model import Config
 from config.naming import pipeline_replication_alias
@@ -48,11 +49,8 @@ class ReplicationStack(Stack):
             bucket_name=PhysicalName.GENERATE_IF_NEEDED,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=alias,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             removal_policy=RemovalPolicy.RETAIN,
+            **hardened(),
             # Artifacts serve the run that wrote them, each under a key of its own: they go after a month.
             lifecycle_rules=[
                 s3.LifecycleRule(

@@ -51,7 +51,9 @@ def test_each_extra_region_has_a_hardened_bucket_and_key_of_the_project(multi, r
     assert only(template, "AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
     assert only(template, "AWS::KMS::Alias")["Properties"]["AliasName"] == pipeline_replication_alias(multi.config)
     policy = only(template, "AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert {"Bool": {"aws:SecureTransport": "false"}} in [s.get("Condition") for s in policy if s["Effect"] == "Deny"]
+    denied = [s.get("Condition") for s in policy if s["Effect"] == "Deny"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in denied
+    assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in denied  # the bar of the project's own buckets
     # CDK Pipelines' grants: the deployment roles of this region's targets, and no other.
     granted = json.dumps([s["Principal"] for s in policy if s["Effect"] == "Allow"])
     assert {
