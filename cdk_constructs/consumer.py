@@ -18,7 +18,7 @@ from constructs import Construct
 from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
 from config.model import Consumer, Share
-from config.naming import Names
+from config.naming import CANARY_KEY, Names
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
@@ -52,6 +52,7 @@ def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[
         "SHARED_TABLE": names.table,
         "SHARED_TABLE_ARN": names.table_arn,
         "SOURCE_REGION": names.source_region,
+        "CANARY_KEY": CANARY_KEY,
         "BUCKET_ACCESS": share.bucket,
         "TABLE_ACCESS": share.table,
     }

@@ -31,6 +31,8 @@ STACK_RESOURCE_TYPES = (
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
 )
+# Custom resources, and what CloudFormation calls for them: it invokes their function.
+CUSTOM_RESOURCE_TYPES = {"Custom::AWS": ("lambda:InvokeFunction",)}
 # IAM resources are granted apart, by the project's prefix.
 IAM_RESOURCE_TYPES = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
 # Entries of the schemas' handler permissions that are not IAM actions.
@@ -69,6 +71,7 @@ def execution_policies(config: Config, account: str, region: str, partition: str
     own = [_arn(partition, account, f"policy/{name}") for name in names]
     services = sorted(
         {a for t in STACK_RESOURCE_TYPES for a in handler_permissions(t, region) if not a.startswith("iam:")}
+        | {a for custom in CUSTOM_RESOURCE_TYPES.values() for a in custom}
     )
     iam = {a for t in (*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES) for a in handler_permissions(t, region)}
     iam = {a for a in iam if a.startswith("iam:") and "User" not in a and "Group" not in a}

@@ -19,6 +19,12 @@ BOOTSTRAP_STACK = "CDKToolkit"
 BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
 
 
+# The canary the sharing stage writes and every consumer's self-check reads: under the self-check's own prefix.
+CANARY_KEY = "__consumer-self-check__/canary"
+CANARY_BODY = "the canary of the data-sharing self-check\n"
+CANARY_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
+
+
 def pipeline_stack_id(config: Config) -> str:
     """The pipeline stack's id and CloudFormation name in the tooling account."""
     return f"{config.project}-pipeline"
@@ -137,6 +143,10 @@ class Names:
     @property
     def task_role(self) -> str:
         return f"{self._prefix}-consumer-task"
+
+    @property
+    def canary_role(self) -> str:
+        return f"{self._prefix}-canary-writer"
 
     @property
     def task_execution_role(self) -> str:

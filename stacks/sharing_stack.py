@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs.canary import Canary
 from cdk_constructs.grantees import Grantees
 from cdk_constructs.source_data import (
     DataKey,
@@ -49,6 +50,7 @@ class SharingStack(Stack):
             access_level=share.bucket,
         )
         table = SharedTable(self, "SharedTable", names=names, grantees=grantees, key=key, share=share).table
+        Canary(self, "Canary", names=names, bucket=bucket.bucket, table=table, key=key)
 
         CfnOutput(self, "BucketName", value=bucket.bucket.bucket_name)
         CfnOutput(self, "TableName", value=table.table_name)

@@ -22,6 +22,8 @@ class Settings:
     # admits this consumer's own role directly.
     source_role_arn: str | None
     # What the share gives: "read" or "read-write", for the bucket and for the table.
+    # The canary object the sharing stage writes (None: an older deployment without one).
+    canary_key: str | None = None
     bucket_access: str = "read"
     table_access: str = "read"
 
@@ -38,6 +40,7 @@ class Settings:
             table_arn=environ["SHARED_TABLE_ARN"],
             source_region=environ["SOURCE_REGION"],
             source_role_arn=environ.get("SOURCE_ROLE_ARN") or None,
+            canary_key=environ.get("CANARY_KEY") or None,
             bucket_access=environ.get("BUCKET_ACCESS") or "read",
             table_access=environ.get("TABLE_ACCESS") or "read",
         )

@@ -163,3 +163,26 @@ def test_ecs_entry_point_exits_non_zero_when_the_check_fails(lambda_environment,
     monkeypatch.setenv("SHARED_BUCKET", "missing-bucket-name")
     assert task_main.main(["self-check"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
+
+
+CANARY = "__consumer-self-check__/canary"
+
+
+def test_the_self_check_reads_the_sharing_stages_canary_whatever_users_stored(accounts):
+    source = accounts.source
+    source.client("s3").put_object(Bucket=BUCKET, Key=CANARY, Body=b"the canary\n")
+    source.client("dynamodb").put_item(
+        TableName=TABLE, Item={"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
+    )
+    source.client("s3").put_object(Bucket=BUCKET, Key="a-user-file.csv", Body=b"x" * 10)
+    checks = _checks(run(_data(accounts, CANARY_KEY=CANARY)))
+    assert checks["read-object"]["detail"] == f"read the canary {CANARY} (11 bytes, decrypted through S3)"
+    assert checks["read-table"]["detail"] == "read the canary item"
+
+
+def test_a_missing_canary_fails_the_self_check(accounts):
+    result = run(_data(accounts, CANARY_KEY=CANARY))
+    checks = _checks(result)
+    assert result["ok"] is False
+    assert checks["read-object"]["ok"] is False and "NoSuchKey" in checks["read-object"]["detail"]
+    assert checks["read-table"]["detail"] == "the canary item the sharing stage writes is not in the table"

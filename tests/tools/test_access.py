@@ -139,7 +139,11 @@ def test_a_key_policy_without_via_service_is_caught(example_inputs):
 
 def test_a_trust_policy_open_to_the_whole_account_is_caught(example_inputs):
     broken = _broken(example_inputs)
-    role = next(r for r in broken.sharing["prod"]["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+    role = next(
+        r
+        for r in broken.sharing["prod"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"]["RoleName"] == "datashare-prod-table-access"
+    )
     del role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
     assert any(
         name.startswith("prod | analytics account: another role | sts:AssumeRole") for name in _differing(broken)

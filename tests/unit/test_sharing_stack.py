@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
-from config.naming import Names
-from tests.templates import by_sid, only
+from config.naming import CANARY_KEY, Names
+from tests.templates import by_sid, inline_statements, only, resources, role_named
 
 # The consumer roles by name, in any account; the principals name the accounts.
 PROD_ROLES = [
@@ -160,8 +161,15 @@ def test_table_has_recovery_deletion_protection_and_the_customer_managed_key(exa
     )
 
 
+def _source_role(template: dict[str, Any], environment: str = "prod", project: str = "datashare") -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][role_named(template, f"{project}-{environment}-table-access")][
+        "Properties"
+    ]
+    return properties
+
+
 def test_source_role_trusts_only_the_consumer_roles(example):
-    role = only(example.template_json(example.sharing("prod")), "AWS::IAM::Role")["Properties"]
+    role = _source_role(example.template_json(example.sharing("prod")))
     assert role["RoleName"] == "datashare-prod-table-access"
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {
@@ -186,7 +194,7 @@ def test_source_role_trusts_only_the_consumer_roles(example):
 )
 def test_source_role_may_use_only_the_listed_actions_on_the_table_and_its_indexes(example, environment, actions):
     template = example.template_json(example.sharing(environment))
-    document = only(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]
+    document = {"Statement": inline_statements(template, role_named(template, f"datashare-{environment}-table-access"))}
     table = by_sid(document)["UseSharedTable"]
     assert sorted(table["Action"]) == actions
     table_id = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::GlobalTable")
@@ -225,7 +233,8 @@ def test_organization_mode_grants_by_organization_with_role_name_patterns(organi
 
 def test_resource_policy_mode_shares_the_table_directly_and_creates_no_role(organization):
     template = organization.template_json(organization.sharing("prod"))
-    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    roles = [r["Properties"]["RoleName"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles == ["orgshare-prod-canary-writer"]  # no source role
     replica = only(template, "AWS::DynamoDB::GlobalTable")["Properties"]["Replicas"][0]
     statement = replica["ResourcePolicy"]["PolicyDocument"]["Statement"][0]
     assert sorted(statement["Action"]) == [
@@ -258,7 +267,7 @@ def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles
 
     config = parse_config(ORGANIZATION_CONFIG.replace("table_access: resource-policy", "table_access: role"))
     synthesized = synthesize(config, tmp_path)
-    role = only(synthesized.template_json(synthesized.sharing("prod")), "AWS::IAM::Role")["Properties"]
+    role = _source_role(synthesized.template_json(synthesized.sharing("prod")), project="orgshare")
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {
             "Action": "sts:AssumeRole",
@@ -275,3 +284,20 @@ def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles
             },
         }
     ]
+
+
+def test_the_sharing_stage_writes_the_canary_with_a_role_that_may_write_only_it(example):
+    template = example.template_json(example.sharing("prod"))
+    calls = [json.dumps(r["Properties"]["Create"]) for r in resources(template, "Custom::AWS").values()]
+    assert len(calls) == 2
+    assert any('\\"action\\":\\"putObject\\"' in c and CANARY_KEY in c for c in calls)
+    assert any('\\"action\\":\\"putItem\\"' in c and '\\"sk\\":{\\"S\\":\\"canary\\"}' in c for c in calls)
+    role = role_named(template, "datashare-prod-canary-writer")
+    statements = inline_statements(template, role)
+    actions = sorted(a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))
+    assert actions == [
+        "dynamodb:PutItem", "kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogGroup", "logs:CreateLogStream",
+        "logs:PutLogEvents", "s3:PutObject",
+    ]  # fmt: skip
+    (put,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert f"/{CANARY_KEY}" in json.dumps(put["Resource"])  # that one object, no other

@@ -28,7 +28,44 @@ def _mend_moto() -> None:
         _mend_kms_keys()
         _add_global_tables()
         _mend_deletion_policies()
+        _run_sdk_custom_resources()
         _mended = True
+
+
+def _run_sdk_custom_resources() -> None:
+    """moto runs a custom resource's function in Docker, which the rehearsal has not. The CDK's AwsCustomResource
+    asks its function for one SDK call, written in the resource's properties: the emulator makes that call itself,
+    in the resource's account, as the function would."""
+    import re
+
+    from moto.cloudformation import custom_model
+
+    original = custom_model.CustomModel.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        if "Create" not in properties:
+            return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        call = json.loads(properties["Create"])
+        sts = boto3.client("sts", region_name=region_name, aws_access_key_id="x", aws_secret_access_key="x")
+        issued = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/rehearsal-custom-resource", RoleSessionName="custom-resource"
+        )["Credentials"]
+        client = boto3.client(
+            call["service"].removeprefix("@aws-sdk/client-").lower(),
+            region_name=region_name,
+            aws_access_key_id=issued["AccessKeyId"],
+            aws_secret_access_key=issued["SecretAccessKey"],
+            aws_session_token=issued["SessionToken"],
+        )
+        getattr(client, re.sub(r"(?<!^)([A-Z])", r"_\1", call["action"]).lower())(**call["parameters"])
+        resource = custom_model.CustomModel(  # type: ignore[abstract]  # moto's own class, as moto makes it
+            region_name, "rehearsal", kwargs["LogicalId"], resource_name
+        )
+        resource.set_data({})
+        return resource
+
+    custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
 
 
 def _mend_deletion_policies() -> None:
