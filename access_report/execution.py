@@ -5,13 +5,14 @@ project, no AWS managed policy, no change to the boundary or the bootstrap roles
 
 from __future__ import annotations
 
-from access_report.cells import ALLOW_ALL, Cell, ContextValue, Expected, Request
+from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
 from config.bootstrap_policies import execution_policies, permissions_boundary
 from config.model import Config, partition_of
 from config.naming import bootstrap_role, permissions_boundary_name
 
 PATH = "execution policy"
+Probe = tuple[str, str, str, dict[str, ContextValue], Expected]  # who, action, resource, context, expected
 
 
 def execution_cells(inputs: Inputs) -> list[Cell]:
@@ -24,7 +25,7 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
         boundary = f"{iam}:policy/{permissions_boundary_name(config)}"
         ours, admin = f"{iam}:role/{config.project}-new", f"arn:{partition}:iam::aws:policy/AdministratorAccess"
         bounded: dict[str, ContextValue] = {"iam:PermissionsBoundary": boundary}
-        probes: list[tuple[str, str, str, dict[str, ContextValue], Expected]] = [
+        probes: list[Probe] = [
             ("creates a role of the project with the boundary", "iam:CreateRole", ours, bounded, "allow"),
             ("creates a role of the project without it", "iam:CreateRole", ours, {}, "deny"),
             ("creates a role outside the project", "iam:CreateRole", f"{iam}:role/admin", bounded, "deny"),
@@ -49,27 +50,39 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
         ]
         cells += _bounded_role(config, account, region, partition)
         principal = f"{iam}:role/{bootstrap_role('cfn-exec', account, region)}"
-        for who, action, resource, context, expected in probes:
-            cells.append(
-                Cell(
-                    environment=PATH,
-                    who=f"CloudFormation in {account} {who}",
-                    principal=principal,
-                    principal_account=account,
-                    request=Request(PATH, action, resource, None, context),
-                    resource_account=account,
-                    expected=expected,
-                    identity_policies=documents,
-                )
-            )
+        cells += _cells(f"CloudFormation in {account}", principal, account, probes, documents)
     return cells
+
+
+def _cells(
+    subject: str,
+    principal: str,
+    account: str,
+    probes: list[Probe],
+    identity: tuple[Document, ...],
+    boundary: Document | None = None,
+) -> list[Cell]:
+    return [
+        Cell(
+            environment=PATH,
+            who=f"{subject} {who}",
+            principal=principal,
+            principal_account=account,
+            request=Request(PATH, action, resource, None, context),
+            resource_account=account,
+            expected=expected,
+            identity_policies=identity,
+            boundary=boundary,
+        )
+        for who, action, resource, context, expected in probes
+    ]
 
 
 def _bounded_role(config: Config, account: str, region: str, partition: str) -> list[Cell]:
     """A role the pipeline could write, with every permission its own policies could give (allow everything),
     under the boundary: it reaches the project's resources and nothing else of the account."""
     iam = f"arn:{partition}:iam::{account}"
-    probes: list[tuple[str, str, str, dict[str, ContextValue], Expected]] = [
+    probes: list[Probe] = [
         ("reads the project's data", "s3:GetObject", f"arn:{partition}:s3:::{config.project}-x/k", {}, "allow"),
         ("reads another bucket of the account", "s3:GetObject", f"arn:{partition}:s3:::payroll/k", {}, "deny"),
         (
@@ -89,17 +102,5 @@ def _bounded_role(config: Config, account: str, region: str, partition: str) -> 
         ),
     ]
     principal = f"{iam}:role/{config.project}-written-by-the-pipeline"
-    return [
-        Cell(
-            environment=PATH,
-            who=f"a role of the project in {account} {who}",
-            principal=principal,
-            principal_account=account,
-            request=Request(PATH, action, resource, None, context),
-            resource_account=account,
-            expected=expected,
-            identity_policies=(ALLOW_ALL,),
-            boundary=permissions_boundary(config, partition),
-        )
-        for who, action, resource, context, expected in probes
-    ]
+    boundary = permissions_boundary(config, partition)
+    return _cells(f"a role of the project in {account}", principal, account, probes, (ALLOW_ALL,), boundary)
