@@ -7,6 +7,8 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -18,7 +20,7 @@ from constructs import Construct
 from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
 from config.model import Consumer, Share
-from config.naming import CANARY_KEY, Names
+from config.naming import CANARY_ITEM, CANARY_KEY, Names
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
@@ -53,6 +55,7 @@ def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[
         "SHARED_TABLE_ARN": names.table_arn,
         "SOURCE_REGION": names.source_region,
         "CANARY_KEY": CANARY_KEY,
+        "CANARY_ITEM": json.dumps(CANARY_ITEM, separators=(",", ":")),
         "BUCKET_ACCESS": share.bucket,
         "TABLE_ACCESS": share.table,
     }

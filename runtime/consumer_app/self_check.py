@@ -14,9 +14,6 @@ from consumer_app.shared_data import SharedData
 # A key that never exists: reading it proves the permission even in an empty bucket (see _read_object).
 ABSENT_KEY = "__consumer-self-check__/absent"
 ABSENT_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "absent"}}
-# The item the sharing stage writes beside the canary object (config/naming.py CANARY_ITEM says the same; the
-# runtime imports nothing of the infrastructure).
-CANARY_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
 # Where a read-write consumer proves its writes: one object and one item of its own, overwritten by each run, so
 # the proof needs no delete permission and never touches what users stored.
 PROOF_PREFIX = "__consumer-self-check__/"
@@ -108,8 +105,8 @@ def _assume_source_role(data: SharedData) -> str:
 
 
 def _read_table(data: SharedData) -> str:
-    if data.settings.canary_key:
-        if data.get_item(CANARY_ITEM) is None:
+    if data.settings.canary_item:
+        if data.get_item(data.settings.canary_item) is None:
             raise _CheckFailed("the canary item the sharing stage writes is not in the table")
         return "read the canary item"
     item = data.get_item(ABSENT_ITEM)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class SettingsError(Exception):
@@ -24,6 +26,8 @@ class Settings:
     # What the share gives: "read" or "read-write", for the bucket and for the table.
     # The canary object the sharing stage writes (None: an older deployment without one).
     canary_key: str | None = None
+    # The key of the canary item in the table, as DynamoDB attribute values.
+    canary_item: dict[str, Any] | None = None
     bucket_access: str = "read"
     table_access: str = "read"
 
@@ -41,6 +45,7 @@ class Settings:
             source_region=environ["SOURCE_REGION"],
             source_role_arn=environ.get("SOURCE_ROLE_ARN") or None,
             canary_key=environ.get("CANARY_KEY") or None,
+            canary_item=json.loads(environ["CANARY_ITEM"]) if environ.get("CANARY_ITEM") else None,
             bucket_access=environ.get("BUCKET_ACCESS") or "read",
             table_access=environ.get("TABLE_ACCESS") or "read",
         )

@@ -166,6 +166,7 @@ def test_ecs_entry_point_exits_non_zero_when_the_check_fails(lambda_environment,
 
 
 CANARY = "__consumer-self-check__/canary"
+CANARY_ITEM = '{"pk":{"S":"__consumer-self-check__"},"sk":{"S":"canary"}}'
 
 
 def test_the_self_check_reads_the_sharing_stages_canary_whatever_users_stored(accounts):
@@ -175,13 +176,13 @@ def test_the_self_check_reads_the_sharing_stages_canary_whatever_users_stored(ac
         TableName=TABLE, Item={"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
     )
     source.client("s3").put_object(Bucket=BUCKET, Key="a-user-file.csv", Body=b"x" * 10)
-    checks = _checks(run(_data(accounts, CANARY_KEY=CANARY)))
+    checks = _checks(run(_data(accounts, CANARY_KEY=CANARY, CANARY_ITEM=CANARY_ITEM)))
     assert checks["read-object"]["detail"] == f"read the canary {CANARY} (11 bytes, decrypted through S3)"
     assert checks["read-table"]["detail"] == "read the canary item"
 
 
 def test_a_missing_canary_fails_the_self_check(accounts):
-    result = run(_data(accounts, CANARY_KEY=CANARY))
+    result = run(_data(accounts, CANARY_KEY=CANARY, CANARY_ITEM=CANARY_ITEM))
     checks = _checks(result)
     assert result["ok"] is False
     assert checks["read-object"]["ok"] is False and "NoSuchKey" in checks["read-object"]["detail"]

@@ -119,9 +119,8 @@ def _ensure_policy(session: Any, name: str, document: dict[str, Any]) -> None:
     try:
         policy = iam.get_policy(PolicyArn=arn)["Policy"]
     except iam.exceptions.NoSuchEntityException:
-        iam.create_policy(
-            PolicyName=name, PolicyDocument=text, Description=DESCRIPTIONS.get(name[len(name.split("-")[0]) + 1 :], "")
-        )
+        description = next(d for ending, d in DESCRIPTIONS.items() if name.endswith(ending))
+        iam.create_policy(PolicyName=name, PolicyDocument=text, Description=description)
         return
     current = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
     if isinstance(current, str):
