@@ -148,6 +148,10 @@ def describe(error: ValidationError) -> str:
     value = first.get("input")
     if kind == "too_short":
         return f"{location}: must list at least one entry (got {shown(value)})"
+    if kind == "too_long":
+        limit = first.get("ctx", {}).get("max_length")
+        count = len(value) if isinstance(value, (list, tuple)) else "more"
+        return f"{location}: lists {count} entries, at most {limit} are allowed"
     if kind in {"string_type", "bool_type", "dict_type", "tuple_type", "model_type", "literal_error"} or (
         kind == "value_error"
     ):

@@ -48,6 +48,8 @@ CODECOMMIT_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 
 
 @cache
@@ -200,10 +202,35 @@ class Share(_Frozen):
     table_access: Literal["role", "resource-policy"] = "role"
 
 
+def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ValueError(f"lists {repeated[0]!r} twice")
+    return values
+
+
+SubnetId = Annotated[StrictStr, AfterValidator(_pattern(SUBNET_ID, "a subnet id (subnet-...)"))]
+SecurityGroupId = Annotated[StrictStr, AfterValidator(_pattern(SECURITY_GROUP_ID, "a security group id (sg-...)"))]
+
+
+class TaskNetwork(_Frozen):
+    """Where the pipeline's test step runs the consumer's ECS task (Fargate, awsvpc). Without it, the consumer
+    account's default VPC in the consumer's region: its default subnets, its default security group, a public IP."""
+
+    # ECS RunTask takes at most 16 subnets and 5 security groups.
+    subnets: Annotated[tuple[SubnetId, ...], Field(min_length=1, max_length=16), AfterValidator(_distinct)]
+    # None: the default security group of the subnets' VPC.
+    security_groups: Annotated[tuple[SecurityGroupId, ...], Field(max_length=5), AfterValidator(_distinct)] = ()
+    # A task in a public subnet needs a public IP to pull its image and reach AWS, unless the VPC has a NAT gateway
+    # or VPC endpoints (ECR, S3, DynamoDB, STS, KMS, CloudWatch Logs).
+    assign_public_ip: StrictBool = False
+
+
 class Consumer(_Frozen):
     name: ConsumerName
     account: AccountId
     region: Region
+    task_network: TaskNetwork | None = None
 
     @property
     def env(self) -> AccountRegion:

@@ -40,6 +40,13 @@ def _append(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(GOOD + text)
 
 
+def _task_network(network: str) -> Callable[[Path], None]:
+    """The example's second prod consumer, with this task_network."""
+    return _replace(
+        "        region: eu-central-1\n", f"        region: eu-central-1\n        task_network: {network}\n"
+    )
+
+
 def _directory(path: Path) -> None:
     path.mkdir()
 
@@ -315,7 +322,12 @@ CORPUS = [
     Bad("missing colon", _replace("project: datashare", "project datashare"), "YAML syntax error"),
     Bad("unclosed quote", _replace('account: "111111111111"', 'account: "111111111111'), "YAML syntax error"),
     Bad("key given twice", _append("project: other\n"), "key 'project' given twice (line"),
-    Bad("an alias", _anchor_and_alias, "YAML alias *src at line 58, column 9: aliases are not accepted"),
+    Bad(
+        "an alias",
+        _anchor_and_alias,
+        # The alias is on the line after the example's last.
+        f"YAML alias *src at line {len(GOOD.splitlines()) + 1}, column 9: aliases are not accepted",
+    ),
     Bad("billion laughs", _text(_laughs(9)), "aliases are not accepted"),
     Bad("merge key", _text("base: &base {account: '1'}\ntooling:\n  <<: *base\n"), "YAML alias *base"),
     Bad("top-level list", _text("- project: x\n"), "expected a mapping of settings at the top level, got list"),
@@ -337,6 +349,49 @@ CORPUS = [
         "a date for a name",
         _replace("project: datashare", "project: 2026-11-28"),
         "project: datetime.date(2026, 11, 28) must be a string",
+    ),
+    # Where the test step runs a consumer's task
+    Bad(
+        "a subnet id that is not one",
+        _task_network("{subnets: [subnet-123]}"),
+        "environments[1].consumers[1].task_network.subnets[0]: 'subnet-123' is not a subnet id (subnet-...)",
+    ),
+    Bad(
+        "no subnets",
+        _task_network("{subnets: []}"),
+        "environments[1].consumers[1].task_network.subnets: must list at least one entry",
+    ),
+    Bad(
+        "a subnet twice",
+        _task_network("{subnets: [subnet-01234567, subnet-01234567]}"),
+        "task_network.subnets: ['subnet-01234567', 'subnet-01234567'] lists 'subnet-01234567' twice",
+    ),
+    Bad(
+        "more subnets than RunTask takes",
+        _task_network("{subnets: [" + ", ".join(f"subnet-{n:08x}" for n in range(17)) + "]}"),
+        "environments[1].consumers[1].task_network.subnets: lists 17 entries, at most 16 are allowed",
+    ),
+    Bad(
+        "more security groups than RunTask takes",
+        _task_network(
+            "{subnets: [subnet-01234567], security_groups: [" + ", ".join(f"sg-{n:08x}" for n in range(6)) + "]}"
+        ),
+        "task_network.security_groups: lists 6 entries, at most 5 are allowed",
+    ),
+    Bad(
+        "a security group id that is not one",
+        _task_network("{subnets: [subnet-01234567], security_groups: [sg-1]}"),
+        "task_network.security_groups[0]: 'sg-1' is not a security group id (sg-...)",
+    ),
+    Bad(
+        "security groups without subnets",
+        _task_network("{security_groups: [sg-01234567]}"),
+        "environments[1].consumers[1].task_network.subnets: required field is missing",
+    ),
+    Bad(
+        "a misspelt public ip",
+        _task_network("{subnets: [subnet-01234567], public_ip: true}"),
+        "environments[1].consumers[1].task_network.public_ip: unknown key",
     ),
     # Encodings
     Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),
