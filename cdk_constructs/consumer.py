@@ -1,5 +1,6 @@
 """The consumer account's side: the roles of its Lambda function and ECS task, what they may reach in the
-source account, and the role through which the pipeline's test step invokes the function.
+source account, the cluster the task runs in, and the role through which the pipeline's test step invokes the
+function and runs the task.
 
 Everything in the source account is named from configuration (Names): no CloudFormation reference crosses
 accounts, and the key, whose id is unknown before the source stage deploys, is reached by its fixed alias.
@@ -8,8 +9,9 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 from __future__ import annotations
 
 import json
+from typing import cast
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -24,6 +26,9 @@ from config.naming import CANARY_ITEM, CANARY_KEY, Names
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
+# The task's one container: the test step reads its exit code and its log stream (<prefix>/<container>/<task id>).
+CONTAINER = "Consumer"
+LOG_STREAM_PREFIX = "consumer"
 
 
 def lambda_runtime() -> lambda_.Runtime:
@@ -218,18 +223,23 @@ class ConsumerTask(Construct):
             names=names,
             consumer=consumer,
         )
+        # Named, as every role of the project is: the bootstrap execution policy admits only those.
+        self.execution_role = iam.Role(
+            self,
+            "ExecutionRole",
+            role_name=names.task_execution_role,
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=f"{names.project} {names.environment} consumer task: pulls its image, writes its logs",
+        )
+        # Only the pipeline's test step runs tasks here, one short self-check per run: no VPC (the step names the
+        # subnets when it runs the task) and no capacity of its own (Fargate).
+        self.cluster = ecs.CfnCluster(self, "Cluster", cluster_name=names.consumer_cluster)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
+            family=names.consumer_task_family,
             task_role=self.role,
-            # Named, as every role of the project is: the bootstrap execution policy admits only those.
-            execution_role=iam.Role(
-                self,
-                "ExecutionRole",
-                role_name=names.task_execution_role,
-                assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-                description=f"{names.project} {names.environment} consumer task: pulls its image, writes its logs",
-            ),
+            execution_role=self.execution_role,
             cpu=256,
             memory_limit_mib=512,
             runtime_platform=ecs.RuntimePlatform(
@@ -237,14 +247,14 @@ class ConsumerTask(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        log_group = logs.LogGroup(
+        self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
         self.task_definition.add_container(
-            "Consumer",
+            CONTAINER,
             image=ecs.ContainerImage.from_registry(image) if image else consumer_image_asset(),
             environment=runtime_environment(names, consumer, share),
-            logging=ecs.LogDriver.aws_logs(stream_prefix="consumer", log_group=log_group),
+            logging=ecs.LogDriver.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=self.log_group),
             readonly_root_filesystem=True,
             essential=True,
         )
@@ -255,12 +265,17 @@ class ConsumerTask(Construct):
                     "The execution role's ecr:GetAuthorizationToken takes no resource; CDK scopes its image pulls."
                 ),
                 "AwsSolutions-ECS2": "The environment holds names and ARNs of the shared resources, no secrets.",
+                "AwsSolutions-ECS4": (
+                    "The cluster runs only the test step's self-check, a task of seconds per pipeline run whose exit "
+                    "code and log the step reads; Container Insights would bill metrics for it."
+                ),
             },
         )
 
 
 class ProofRole(Construct):
-    """Lets the pipeline's test step, and nothing else in the tooling account, invoke the function."""
+    """Lets the pipeline's test step, and nothing else in the tooling account, invoke the function and run the task
+    (and find where to run it, and read how it ended)."""
 
     def __init__(
         self,
@@ -270,7 +285,9 @@ class ProofRole(Construct):
         names: Names,
         tooling_account: str,
         proof_step_role_arn: str,
+        consumer: Consumer,
         function: lambda_.IFunction,
+        task: ConsumerTask,
     ) -> None:
         super().__init__(scope, id)
         self.role = iam.Role(
@@ -280,9 +297,57 @@ class ProofRole(Construct):
             assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": proof_step_role_arn}}
             ),
-            description="Assumed by the pipeline's test step to invoke the consumer function",
+            description="Assumed by the pipeline's test step to invoke the consumer function and run its task",
             max_session_duration=Duration.hours(1),
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
+        ecs_arn = f"arn:{names.partition}:ecs:{consumer.region}:{consumer.account}"
+        cluster = f"{ecs_arn}:cluster/{names.consumer_cluster}"
+        tasks = f"{ecs_arn}:task/{names.consumer_cluster}/*"
+        revisions = f"{ecs_arn}:task-definition/{names.consumer_task_family}:*"
+        logs_arn = f"arn:{names.partition}:logs:{consumer.region}:{consumer.account}:log-group"
+        streams = f"{logs_arn}:{task.log_group.log_group_name}:log-stream:*"
+        # How the finding names it: cdk-nag writes a reference as <LogicalId>.
+        log_group_id = Stack.of(self).resolve(
+            Stack.of(self).get_logical_id(cast(CfnElement, task.log_group.node.default_child))
+        )
+        streams_finding = f"{logs_arn}:<{log_group_id}>:log-stream:*"
+        statements = [
+            iam.PolicyStatement(
+                sid="InvokeTheFunction", actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+            ),
+            iam.PolicyStatement(
+                sid="RunTheTaskInItsCluster",
+                actions=["ecs:RunTask"],
+                resources=[revisions],
+                conditions={"ArnEquals": {"ecs:cluster": cluster}},
+            ),
+            iam.PolicyStatement(
+                sid="PassTheTasksRoles",
+                actions=["iam:PassRole"],
+                resources=[task.role.role_arn, task.execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="WatchAndStopTheTasks", actions=["ecs:DescribeTasks", "ecs:StopTask"], resources=[tasks]
+            ),
+            iam.PolicyStatement(sid="ReadTheTasksLog", actions=["logs:GetLogEvents"], resources=[streams]),
+        ]
+        # The task definition names its log group; where no subnets are configured, the default VPC's are found; where
+        # no security groups are, the default one of the subnets' VPC. None of these Describe actions takes a resource.
+        describe = ["ecs:DescribeTaskDefinition"]
+        if consumer.task_network is None:
+            describe += ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+        elif not consumer.task_network.security_groups:
+            describe += ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+        statements.append(iam.PolicyStatement(sid="FindWhereAndHowToRun", actions=describe, resources=["*"]))
+        for statement in statements:
+            self.role.add_to_policy(statement)
+        acknowledge(
+            self.role,
+            {
+                f"AwsSolutions-IAM5[Resource::{revisions}]": "Any revision of the task's family, in its cluster only.",
+                f"AwsSolutions-IAM5[Resource::{tasks}]": "Tasks of the consumer's cluster: RunTask makes their ids.",
+                f"AwsSolutions-IAM5[Resource::{streams_finding}]": "Streams of the task's log group, one per run.",
+                "AwsSolutions-IAM5[Resource::*]": "Describe actions that take no resource (ECS task definition, EC2).",
+            },
         )

@@ -70,6 +70,14 @@ LIMITS: dict[tuple[str, str], Limit] = {
     ("AWS::DynamoDB::GlobalTable", "TableName"): Limit(
         "TableName", "table name", "DynamoDB CreateTable: 3-255, [a-zA-Z0-9_.-]+", _length(3, 255, r"[a-zA-Z0-9_.-]+")
     ),
+    ("AWS::ECS::Cluster", "ClusterName"): Limit(
+        "ClusterName", "ECS cluster name", "ECS CreateCluster: up to 255, [a-zA-Z0-9_-]",
+        _length(1, 255, r"[a-zA-Z0-9_-]+"),
+    ),
+    ("AWS::ECS::TaskDefinition", "Family"): Limit(
+        "TaskFamily", "ECS task definition family", "ECS RegisterTaskDefinition: family up to 255, [a-zA-Z0-9_-]",
+        _length(1, 255, r"[a-zA-Z0-9_-]+"),
+    ),
     ("AWS::CodePipeline::Pipeline", "Name"): Limit(
         "PipelineName", "pipeline name", "CodePipeline PipelineDeclaration: 1-100", _length(1, 100, r"[A-Za-z0-9.@_-]+")
     ),
@@ -92,7 +100,7 @@ LAMBDA_ENVIRONMENT = Limit(
 CODEBUILD_VARIABLE = Limit(
     "CodeBuildVariable", "CodeBuild environment variable",
     "StartBuild has refused values over 4,096 characters (reported; CodeBuild documents no limit)",
-    _length(0, 4096), fix="fewer consumers per wave",
+    _length(0, 4096), fix="fewer consumers per wave, or fewer subnets and security groups in their task_network",
 )  # fmt: skip
 SESSION_DURATION = Limit(
     "MaxSessionDuration", "role session duration", "IAM CreateRole: MaxSessionDuration 3,600-43,200 seconds",

@@ -23,6 +23,7 @@ from config.naming import execution_policy_names, permissions_boundary_name
 # What the sharing and consumer stacks create (a test checks this against their synthesized templates).
 STACK_RESOURCE_TYPES = (
     "AWS::DynamoDB::GlobalTable",
+    "AWS::ECS::Cluster",
     "AWS::ECS::TaskDefinition",
     "AWS::KMS::Alias",
     "AWS::KMS::Key",
@@ -37,8 +38,13 @@ CUSTOM_RESOURCE_TYPES = {"Custom::AWS": ("lambda:InvokeFunction",)}
 IAM_RESOURCE_TYPES = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
 # Entries of the schemas' handler permissions that are not IAM actions.
 NOT_ACTIONS = frozenset({"s3:REST.PUT.OBJECT"})
-# The service-linked roles DynamoDB's global tables may create (replication, autoscaling).
-SERVICE_LINKED = ("replication.dynamodb.amazonaws.com", "dynamodb.application-autoscaling.amazonaws.com")
+# The service-linked roles the handlers may create: DynamoDB's global tables (replication, autoscaling) and ECS's
+# cluster (AWSServiceRoleForECS, which Fargate tasks in awsvpc mode need for their network interfaces).
+SERVICE_LINKED = (
+    "replication.dynamodb.amazonaws.com",
+    "dynamodb.application-autoscaling.amazonaws.com",
+    "ecs.amazonaws.com",
+)
 
 
 @cache
@@ -167,11 +173,37 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 ],
             },
             {
+                "Sid": "TheProjectsTasks",
+                "Effect": "Allow",
+                "Action": ["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": [
+                    f"arn:{partition}:ecs:*:*:task-definition/{project}-*",
+                    f"arn:{partition}:ecs:*:*:task/{project}-*/*",
+                ],
+            },
+            {
+                "Sid": "PassTheProjectsRolesToTasks",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": f"arn:{partition}:iam::*:role/{project}-*",
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+            {
+                "Sid": "FindWhereTasksRun",
+                "Effect": "Allow",
+                "Action": [
+                    "ecs:DescribeTaskDefinition", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                "Resource": "*",
+            },
+            {
                 "Sid": "ImagesAndLogs",
                 "Effect": "Allow",
                 "Action": [
                     "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                    "logs:GetLogEvents",
                 ],
                 "Resource": "*",
             },
@@ -181,4 +213,5 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
 
 def boundary_actions(config: Config) -> list[str]:
     """Every action the boundary allows somewhere."""
-    return [a for s in permissions_boundary(config, "aws")["Statement"] for a in s["Action"]]
+    statements = permissions_boundary(config, "aws")["Statement"]
+    return [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]

@@ -164,6 +164,16 @@ class Names:
         return f"{self._prefix}-consumer"
 
     @property
+    def consumer_cluster(self) -> str:
+        """The consumer's ECS cluster, where the pipeline's test step runs the consumer task."""
+        return f"{self._prefix}-consumer"
+
+    @property
+    def consumer_task_family(self) -> str:
+        """The consumer task definition's family: the test step runs its latest revision by this name."""
+        return f"{self._prefix}-consumer"
+
+    @property
     def proof_role(self) -> str:
         return f"{self._prefix}-pipeline-proof"
 

@@ -17,7 +17,7 @@ from config.naming import Names, permissions_boundary_name
 
 
 class ConsumerStack(Stack):
-    """One consumer account: a Lambda function and an ECS task that read the shared data."""
+    """One consumer account: a Lambda function and an ECS task (and its cluster) that read the shared data."""
 
     def __init__(
         self,
@@ -62,7 +62,9 @@ class ConsumerStack(Stack):
             names=names,
             tooling_account=config.tooling.account,
             proof_step_role_arn=proof_step_role_arn,
+            consumer=consumer,
             function=function,
+            task=task,
         ).role
 
         # Read by the pipeline's test step (env_from_cfn_outputs).

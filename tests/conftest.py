@@ -27,7 +27,8 @@ from pipeline.app import ROOT, Synthesized, synthesize
 
 EXAMPLE = ROOT / "config" / "example.yaml"
 
-# The other modes: grants by organization, and the table shared through its own resource policy.
+# The other modes: grants by organization, the table shared through its own resource policy, and consumer tasks
+# run in configured subnets (with and without security groups).
 ORGANIZATION_CONFIG = """
 project: orgshare
 tooling: {account: "111111111111", region: eu-west-1}
@@ -39,8 +40,14 @@ environments:
     approval: true
     source: {account: "222222222222", region: eu-west-1}
     consumers:
-      - {name: analytics, account: "333333333333", region: eu-west-1}
-      - {name: reporting, account: "444444444444", region: eu-west-1}
+      - name: analytics
+        account: "333333333333"
+        region: eu-west-1
+        task_network: {subnets: [subnet-0123456789abcdef0, subnet-01234567]}
+      - name: reporting
+        account: "444444444444"
+        region: eu-west-1
+        task_network: {subnets: [subnet-89abcdef], security_groups: [sg-0123456789abcdef0], assign_public_ip: true}
     share: {bucket: read, table: read-write, table_access: resource-policy}
 """
 

@@ -122,7 +122,7 @@ def test_configured_image_is_used_instead_of_building_one(organization):
     assert task["Properties"]["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/example/consumer:1.0"
 
 
-def test_proof_role_trusts_only_the_environments_proof_step_and_invokes_only_the_function(example):
+def test_proof_role_trusts_only_the_environments_proof_step_and_may_only_run_its_consumers_workloads(example):
     template = example.template_json(example.consumer("prod", 1))
     role_id = role_named(template, "datashare-prod-pipeline-proof")
     role = template["Resources"][role_id]
@@ -137,9 +137,96 @@ def test_proof_role_trusts_only_the_environments_proof_step_and_invokes_only_the
         }
     ]
     function_id = next(iter(resources(template, "AWS::Lambda::Function")))
-    assert inline_statements(template, role_id) == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]}}
-    ]
+    task_role = role_named(template, "datashare-prod-consumer-task")
+    execution_role = role_named(template, "datashare-prod-consumer-task-exec")
+    (log_group,) = [k for k, r in resources(template, "AWS::Logs::LogGroup").items() if k.startswith("TaskLogs")]
+    ecs = "arn:aws:ecs:eu-central-1:666666666666"
+    assert by_sid({"Statement": inline_statements(template, role_id)}) == {
+        "InvokeTheFunction": {
+            "Sid": "InvokeTheFunction",
+            "Action": "lambda:InvokeFunction",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
+        },
+        # Any revision of the consumer's task family, in the consumer's cluster only.
+        "RunTheTaskInItsCluster": {
+            "Sid": "RunTheTaskInItsCluster",
+            "Action": "ecs:RunTask",
+            "Effect": "Allow",
+            "Resource": f"{ecs}:task-definition/datashare-prod-consumer:*",
+            "Condition": {"ArnEquals": {"ecs:cluster": f"{ecs}:cluster/datashare-prod-consumer"}},
+        },
+        # RunTask passes the task's two roles, to ECS tasks only.
+        "PassTheTasksRoles": {
+            "Sid": "PassTheTasksRoles",
+            "Action": "iam:PassRole",
+            "Effect": "Allow",
+            "Resource": [{"Fn::GetAtt": [execution_role, "Arn"]}, {"Fn::GetAtt": [task_role, "Arn"]}],
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        "WatchAndStopTheTasks": {
+            "Sid": "WatchAndStopTheTasks",
+            "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+            "Effect": "Allow",
+            "Resource": f"{ecs}:task/datashare-prod-consumer/*",
+        },
+        "ReadTheTasksLog": {
+            "Sid": "ReadTheTasksLog",
+            "Action": "logs:GetLogEvents",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": [
+                    "",
+                    ["arn:aws:logs:eu-central-1:666666666666:log-group:", {"Ref": log_group}, ":log-stream:*"],
+                ]
+            },
+        },
+        # No subnets configured: the step finds the default VPC, its subnets and its default security group.
+        "FindWhereAndHowToRun": {
+            "Sid": "FindWhereAndHowToRun",
+            "Action": [
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+                "ecs:DescribeTaskDefinition",
+            ],
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+    }
+
+
+def test_configured_networks_narrow_what_the_proof_role_may_describe(organization):
+    def describe(index: int) -> list[str]:
+        template = organization.template_json(organization.consumer("prod", index))
+        statements = by_sid(
+            {"Statement": inline_statements(template, role_named(template, "orgshare-prod-pipeline-proof"))}
+        )
+        actions = statements["FindWhereAndHowToRun"]["Action"]
+        return [actions] if isinstance(actions, str) else actions
+
+    # Subnets without security groups: the default security group of their VPC.
+    assert describe(0) == ["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ecs:DescribeTaskDefinition"]
+    # Subnets and security groups: nothing to find.
+    assert describe(1) == ["ecs:DescribeTaskDefinition"]
+
+
+def test_the_task_runs_in_a_cluster_and_family_of_fixed_names_without_a_vpc(example):
+    template = example.template_json(example.consumer("prod", 1))
+    cluster = only(template, "AWS::ECS::Cluster")
+    assert cluster["Properties"] == {
+        "ClusterName": "datashare-prod-consumer",
+        "Tags": cluster["Properties"]["Tags"],
+    }
+    assert not resources(template, "AWS::EC2::VPC")
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    assert task["Properties"]["Family"] == "datashare-prod-consumer"
+    assert task["Properties"]["RequiresCompatibilities"] == ["FARGATE"]
+    assert task["Properties"]["NetworkMode"] == "awsvpc"
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    # What the step reads: the container's name and its log stream prefix (<prefix>/<container>/<task id>).
+    assert container["Name"] == "Consumer"
+    assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "consumer"
 
 
 def test_outputs_give_the_test_step_the_function_and_proof_role(example):

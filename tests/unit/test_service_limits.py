@@ -36,6 +36,8 @@ def _rules(resources: dict) -> list[str]:
         ("AWS::S3::Bucket", {"BucketName": "Upper-Case"}, "BucketName"),
         ("AWS::KMS::Alias", {"AliasName": "alias/aws/shared"}, "AliasName"),
         ("AWS::DynamoDB::GlobalTable", {"TableName": "t"}, "TableName"),
+        ("AWS::ECS::Cluster", {"ClusterName": "c" * 256}, "ClusterName"),
+        ("AWS::ECS::TaskDefinition", {"Family": "a.family"}, "TaskFamily"),
         ("AWS::CodePipeline::Pipeline", {"Name": "p" * 101}, "PipelineName"),
         ("AWS::CodeStarNotifications::NotificationRule", {"Name": "n" * 65}, "NotificationRuleName"),
         ("AWS::CodePipeline::Pipeline", {"Stages": [{"Name": "a stage", "Actions": []}]}, "PipelineNames"),
@@ -81,9 +83,12 @@ def test_a_name_past_its_limit_fails_synth_with_the_limit_and_its_source(tmp_pat
 
 
 def test_the_longest_names_the_config_allows_stay_within_every_limit(tmp_path):
-    # project 12, environment 10, consumer 20 characters, in the region of the longest name: synth raises on any
-    # violation of a limit (and of a policy size, cdk-nag or template validation).
+    # project 12, environment 10, consumer 20 characters, in the region of the longest name, the task in the most
+    # subnets and security groups: synth raises on any violation of a limit (and of a policy size, cdk-nag or
+    # template validation).
     region = max((r for r in known_regions() if partition_of(r) == "aws"), key=len)
+    subnets = ", ".join(f"subnet-{n:017x}" for n in range(16))
+    groups = ", ".join(f"sg-{n:017x}" for n in range(5))
     text = f"""
 project: p{"x" * 10}q
 tooling: {{account: "111111111111", region: {region}}}
@@ -94,7 +99,10 @@ environments:
     approval: true
     source: {{account: "222222222222", region: {region}}}
     consumers:
-      - {{name: c{"w" * 18}v, account: "333333333333", region: {region}}}
+      - name: c{"w" * 18}v
+        account: "333333333333"
+        region: {region}
+        task_network: {{subnets: [{subnets}], security_groups: [{groups}], assign_public_ip: true}}
     share: {{table_access: resource-policy}}
 """
     synthesized = synthesize(parse_config(text), tmp_path)
