@@ -13,7 +13,7 @@ from constructs import Construct
 from config.model import Config, Environment
 from config.naming import Names, proof_step_role
 from config.toolchain import pinned_version
-from pipeline_steps.prove_consumers import COMMAND, WAVE_VARIABLE, ProofTarget, Wave
+from pipeline_steps.prove_consumers import COMMAND, WAVE_VARIABLE, ProofTarget, TaskNetwork, Wave
 from stages.consumer_stage import ConsumerStage
 
 
@@ -44,10 +44,10 @@ def proof_step(
     wave_proof = Wave(
         partition=config.tooling.partition,
         function=names.consumer_function,
+        cluster=names.consumer_cluster,
+        task_family=names.consumer_task_family,
         role=names.proof_role,
-        targets=tuple(
-            ProofTarget(stage.consumer.name, stage.consumer.account, stage.consumer.region) for stage in stages
-        ),
+        targets=tuple(_target(stage) for stage in stages),
     )
     return pipelines.CodeBuildStep(
         f"Prove-{environment.name}{suffix}",
@@ -58,4 +58,15 @@ def proof_step(
         # In the CodeBuild project, not in the pipeline action: CodePipeline allows an action configuration value
         # 1,000 characters, and stack outputs of a wave of consumers (env_from_cfn_outputs) went past it.
         env={WAVE_VARIABLE: wave_proof.encode()},
+    )
+
+
+def _target(stage: ConsumerStage) -> ProofTarget:
+    consumer = stage.consumer
+    network = consumer.task_network
+    return ProofTarget(
+        consumer.name,
+        consumer.account,
+        consumer.region,
+        None if network is None else TaskNetwork(network.subnets, network.security_groups, network.assign_public_ip),
     )

@@ -1,25 +1,53 @@
-"""The pipeline's test step (the proof): invoke every consumer's function in self-check mode and fail unless
-each one proves it can list and read the shared bucket and reach the shared table.
+"""The pipeline's test step (the proof): in every consumer account of the wave, invoke the consumer's function in
+self-check mode and run its ECS task (Fargate), and fail unless each of both proves it can list and read the shared
+bucket and reach the shared table.
 
 Runs in CodeBuild with only boto3 installed. It learns the wave from PROOF_WAVE, set at synth: the consumers'
-accounts and regions, and the function and proof role names, which are the same in every consumer account of the
-environment and computed from the config. Nothing comes from stack outputs: CodePipeline limits an action's
-configuration values to 1,000 characters, which the outputs of a wave of consumers would exceed.
-It may do nothing but assume those proof roles, each of which may only invoke its own function.
+accounts, regions and task networks, and the names of the function, cluster, task family and proof role, which are
+the same in every consumer account of the environment and computed from the config. Nothing comes from stack
+outputs: CodePipeline limits an action's configuration values to 1,000 characters, which the outputs of a wave of
+consumers would exceed. It may do nothing but assume those proof roles, each of which may only invoke its own
+function, run its own task in its own cluster, and find the network and read the log of that task.
+
+The tasks of a wave run in parallel: all are started, then the functions are invoked, then the step waits for the
+tasks to stop and reads each one's exit code and log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 WAVE_VARIABLE = "PROOF_WAVE"
 # What the step runs, from the root of the repository: the pipeline's wiring and the rehearsal both use it.
 COMMAND = "python3 pipeline_steps/prove_consumers.py"
+SESSION_NAME = "pipeline-consumer-proof"
+STARTED_BY = "pipeline-proof"  # ECS's startedBy of the tasks the step runs
+# Fargate takes a minute or two to pull the image and start; the self-check itself takes seconds.
+TASK_TIMEOUT_SECONDS = 600
+POLL_SECONDS = 6.0
+# Why a task stops before its container runs, and what usually causes it here.
+NETWORK_HINT = (
+    "the task could not reach ECR, S3 or CloudWatch Logs from its subnets: give it a public IP "
+    "(task_network.assign_public_ip) in a public subnet, or a NAT gateway or VPC endpoints, and security groups that "
+    "allow outbound HTTPS"
+)
+NETWORK_ERRORS = ("CannotPullContainerError", "ResourceInitializationError", "ResourceNotFoundException")
+
+
+@dataclass(frozen=True)
+class TaskNetwork:
+    """Where a consumer's task runs; None on the target: the default VPC of its account and region."""
+
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...] = ()
+    assign_public_ip: bool = False
 
 
 @dataclass(frozen=True)
@@ -27,14 +55,18 @@ class ProofTarget:
     consumer: str
     account: str
     region: str
+    network: TaskNetwork | None = None
 
 
 @dataclass(frozen=True)
 class Wave:
-    """What the step proves: the same function and proof role names in each consumer account."""
+    """What the step proves: the same function, cluster, task family and proof role names in each consumer
+    account."""
 
     partition: str
     function: str
+    cluster: str
+    task_family: str
     role: str
     targets: tuple[ProofTarget, ...]
 
@@ -42,12 +74,20 @@ class Wave:
         return f"arn:{self.partition}:iam::{target.account}:role/{self.role}"
 
     def encode(self) -> str:
+        def target(t: ProofTarget) -> list[Any]:
+            if t.network is None:
+                return [t.consumer, t.account, t.region]
+            network = t.network
+            return [t.consumer, t.account, t.region, network.subnets, network.security_groups, network.assign_public_ip]
+
         return json.dumps(
             {
                 "partition": self.partition,
                 "function": self.function,
+                "cluster": self.cluster,
+                "task_family": self.task_family,
                 "role": self.role,
-                "targets": [[t.consumer, t.account, t.region] for t in self.targets],
+                "targets": [target(t) for t in self.targets],
             },
             separators=(",", ":"),
         )
@@ -55,34 +95,83 @@ class Wave:
     @classmethod
     def decode(cls, text: str) -> Wave:
         data = json.loads(text)
-        targets = tuple(ProofTarget(*target) for target in data["targets"])
-        return cls(partition=data["partition"], function=data["function"], role=data["role"], targets=targets)
+
+        def target(values: list[Any]) -> ProofTarget:
+            consumer, account, region, *network = values
+            if not network:
+                return ProofTarget(consumer, account, region)
+            subnets, groups, public_ip = network
+            return ProofTarget(consumer, account, region, TaskNetwork(tuple(subnets), tuple(groups), public_ip))
+
+        return cls(
+            partition=data["partition"],
+            function=data["function"],
+            cluster=data["cluster"],
+            task_family=data["task_family"],
+            role=data["role"],
+            targets=tuple(target(values) for values in data["targets"]),
+        )
 
 
 @dataclass(frozen=True)
 class ConsumerProof:
     consumer: str
+    workload: str  # "function" or "task"
     ok: bool
     failures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """How a task ended: its container's exit code (None when the container never ran), why it stopped, and what
+    it printed."""
+
+    exit_code: int | None
+    reason: str
+    log: tuple[str, ...] = ()
+
+
+class ProofError(Exception):
+    """A failure the step explains in one line, with its fix where there is one: the proof of that workload fails,
+    the others go on."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(f"{problem}: {fix}" if fix else problem)
+        self.problem = problem
+        self.fix = fix
 
 
 # (function name, region, role ARN, payload) -> the function's response payload
 Invoker = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]
 
 
-def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+class TaskRunner(Protocol):
+    def start(self, wave: Wave) -> None:
+        """Start the task of every target of the wave, without waiting."""
+
+    def wait(self) -> dict[str, TaskOutcome | Exception]:
+        """Wait for the started tasks to stop: consumer -> how its task ended, or why it could not run."""
+
+
+def assumed_session(base: Any, role_arn: str, region: str) -> Any:
+    """A boto3 session of the proof role, from the step's own (base) session."""
     import boto3
 
-    credentials = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=role_arn, RoleSessionName="pipeline-consumer-proof"
-    )["Credentials"]
-    client = boto3.client(
-        "lambda",
-        region_name=region,
+    credentials = base.client("sts", region_name=region).assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)[
+        "Credentials"
+    ]
+    return boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
+        region_name=region,
     )
+
+
+def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+    import boto3
+
+    client = assumed_session(boto3.Session(), role_arn, region).client("lambda")
     response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
     body = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
@@ -93,37 +182,257 @@ def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: d
     return body
 
 
-def prove(wave: Wave, invoke: Invoker) -> list[ConsumerProof]:
+@dataclass
+class _Started:
+    target: ProofTarget
+    session: Any
+    task_arn: str
+    log_group: str
+    log_stream: str
+    container: str
+
+
+@dataclass
+class FargateTasks:
+    """Runs the consumer task of every target on Fargate, in the consumer's cluster, with the proof role."""
+
+    base: Any = None  # the step's boto3 session; None: boto3's default (the CodeBuild project's role)
+    poll_seconds: float = POLL_SECONDS
+    timeout_seconds: float = TASK_TIMEOUT_SECONDS
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    _started: list[_Started] = field(default_factory=list)
+    _failed: dict[str, Exception] = field(default_factory=dict)
+
+    def start(self, wave: Wave) -> None:
+        import boto3
+
+        base = self.base or boto3.Session()
+        for target in wave.targets:
+            try:
+                session = assumed_session(base, wave.role_arn(target), target.region)
+                self._started.append(self._run(session, wave, target))
+            except Exception as error:  # reported as the failed proof of that task
+                self._failed[target.consumer] = error
+
+    def _run(self, session: Any, wave: Wave, target: ProofTarget) -> _Started:
+        ecs = session.client("ecs")
+        # The latest active revision: the one the consumer stage has just deployed.
+        definition = ecs.describe_task_definition(taskDefinition=wave.task_family)["taskDefinition"]
+        (container,) = definition["containerDefinitions"]
+        options = container.get("logConfiguration", {}).get("options", {})
+        subnets, groups, public_ip = network_for(session.client("ec2"), target)
+        response = ecs.run_task(
+            cluster=wave.cluster,
+            taskDefinition=definition["taskDefinitionArn"],
+            launchType="FARGATE",
+            count=1,
+            startedBy=STARTED_BY,
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": list(subnets),
+                    "securityGroups": list(groups),
+                    "assignPublicIp": "ENABLED" if public_ip else "DISABLED",
+                }
+            },
+        )
+        if not response.get("tasks"):
+            reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in response["failures"])
+            raise ProofError(f"RunTask started no task: {reasons or 'no reason given'}")
+        task_arn = response["tasks"][0]["taskArn"]
+        return _Started(
+            target=target,
+            session=session,
+            task_arn=task_arn,
+            log_group=options.get("awslogs-group", ""),
+            log_stream=f"{options.get('awslogs-stream-prefix', '')}/{container['name']}/{task_arn.rsplit('/', 1)[-1]}",
+            container=container["name"],
+        )
+
+    def wait(self) -> dict[str, TaskOutcome | Exception]:
+        outcomes: dict[str, TaskOutcome | Exception] = dict(self._failed)
+        waiting = list(self._started)
+        deadline = self.clock() + self.timeout_seconds
+        while waiting:
+            for started in list(waiting):
+                try:
+                    outcome = self._stopped(started)
+                except Exception as error:  # a failure to watch one task fails its proof only
+                    outcomes[started.target.consumer] = error
+                    waiting.remove(started)
+                    continue
+                if outcome is not None:
+                    outcomes[started.target.consumer] = outcome
+                    waiting.remove(started)
+            if waiting and self.clock() >= deadline:
+                for started in waiting:
+                    self._stop(started)
+                    outcomes[started.target.consumer] = ProofError(
+                        f"task did not stop within {self.timeout_seconds:.0f} s; stopped it"
+                    )
+                break
+            if waiting:
+                self.sleep(self.poll_seconds)
+        return outcomes
+
+    def _stopped(self, started: _Started) -> TaskOutcome | None:
+        ecs = started.session.client("ecs")
+        (task,) = ecs.describe_tasks(cluster=started.task_arn.split("/")[-2], tasks=[started.task_arn])["tasks"]
+        if task["lastStatus"] != "STOPPED":
+            return None
+        container: dict[str, Any] = next(
+            (c for c in task.get("containers", []) if c.get("name") == started.container), {}
+        )
+        reason = container.get("reason") or task.get("stoppedReason", "")
+        return TaskOutcome(container.get("exitCode"), reason, self._log(started))
+
+    def _log(self, started: _Started) -> tuple[str, ...]:
+        """The task's log, which CloudWatch Logs may show a few seconds after the task stops."""
+        logs = started.session.client("logs")
+        for attempt in range(3):
+            try:
+                events = logs.get_log_events(
+                    logGroupName=started.log_group, logStreamName=started.log_stream, startFromHead=True
+                )["events"]
+            except logs.exceptions.ResourceNotFoundException:
+                events = []
+            if events:
+                return tuple(event["message"] for event in events)
+            if attempt < 2:
+                self.sleep(self.poll_seconds)
+        return ()
+
+    @staticmethod
+    def _stop(started: _Started) -> None:
+        # The timeout is what the proof reports; a failed stop leaves the task to its own end.
+        with contextlib.suppress(Exception):
+            started.session.client("ecs").stop_task(
+                cluster=started.task_arn.split("/")[-2], task=started.task_arn, reason="pipeline proof timed out"
+            )
+
+
+def network_for(ec2: Any, target: ProofTarget) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """Where the target's task runs: (subnets, security groups, public IP). The configured network, with the default
+    security group of its VPC where it names none; without one, the default VPC's default subnets, its default
+    security group and a public IP. A ProofError says what is missing and how to fix it."""
+    where = f"account {target.account} {target.region}"
+    if target.network is not None:
+        subnets, groups = target.network.subnets, target.network.security_groups
+        if not groups:
+            (subnet,) = ec2.describe_subnets(SubnetIds=[subnets[0]])["Subnets"]
+            groups = (_default_security_group(ec2, subnet["VpcId"], where),)
+        return subnets, groups, target.network.assign_public_ip
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    if not vpcs:
+        raise ProofError(
+            f"{where} has no default VPC to run the task in",
+            "name subnets in consumers[].task_network of the config, or create one "
+            f"(aws ec2 create-default-vpc --region {target.region})",
+        )
+    vpc = vpcs[0]["VpcId"]
+    found = ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "default-for-az", "Values": ["true"]}]
+    )["Subnets"]
+    if not found:
+        raise ProofError(
+            f"the default VPC {vpc} of {where} has no default subnets",
+            "name subnets in consumers[].task_network of the config",
+        )
+    # The default subnets are public: the task needs a public IP to pull its image and reach AWS.
+    return tuple(sorted(s["SubnetId"] for s in found))[:16], (_default_security_group(ec2, vpc, where),), True
+
+
+def _default_security_group(ec2: Any, vpc: str, where: str) -> str:
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    if not groups:
+        raise ProofError(
+            f"VPC {vpc} of {where} has no default security group", "name security_groups in consumers[].task_network"
+        )
+    return str(groups[0]["GroupId"])
+
+
+def _checks(result: Any) -> tuple[bool, tuple[str, ...]]:
+    """Whether a self-check result passed, and its failed checks."""
+    if not isinstance(result, dict):
+        return False, ("self-check printed no result",)
+    failures = tuple(f"{item['name']}: {item['detail']}" for item in result.get("checks", []) if not item.get("ok"))
+    ok = bool(result.get("ok")) and not failures
+    return ok, failures or (() if ok else ("self-check reported failure",))
+
+
+def _self_check_result(log: tuple[str, ...]) -> Any:
+    """The self-check's result: the last line of the task's log that is a JSON object with its checks."""
+    for line in reversed(log):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "checks" in value:
+            return value
+    return None
+
+
+def task_proof(consumer: str, outcome: TaskOutcome | Exception | None) -> ConsumerProof:
+    if outcome is None:
+        return ConsumerProof(consumer, "task", False, ("task was not started",))
+    if isinstance(outcome, Exception):
+        return ConsumerProof(consumer, "task", False, (f"run failed: {outcome}",))
+    ok, failures = _checks(_self_check_result(outcome.log))
+    if outcome.exit_code is None:
+        failure = f"task stopped before its container ran: {outcome.reason or 'no reason given'}"
+        hint = (f"      -> {NETWORK_HINT}",) if any(e in outcome.reason for e in NETWORK_ERRORS) else ()
+        return ConsumerProof(consumer, "task", False, (failure, *hint))
+    if outcome.exit_code != 0:
+        tail = () if _self_check_result(outcome.log) else tuple(outcome.log[-5:])
+        return ConsumerProof(consumer, "task", False, (f"exit code {outcome.exit_code}", *failures, *tail))
+    return ConsumerProof(consumer, "task", ok, failures)
+
+
+def prove(wave: Wave, invoke: Invoker, tasks: TaskRunner) -> list[ConsumerProof]:
+    tasks.start(wave)
     proofs = []
     for target in wave.targets:
         try:
             result = invoke(wave.function, target.region, wave.role_arn(target), {"action": "self-check"})
         except Exception as error:  # any failure to invoke is a failed proof, reported by consumer
-            proofs.append(ConsumerProof(target.consumer, False, (f"invoke failed: {error}",)))
+            proofs.append(ConsumerProof(target.consumer, "function", False, (f"invoke failed: {error}",)))
             continue
-        failures = tuple(f"{item['name']}: {item['detail']}" for item in result.get("checks", []) if not item.get("ok"))
-        ok = bool(result.get("ok")) and not failures
-        proofs.append(ConsumerProof(target.consumer, ok, failures or (() if ok else ("self-check reported failure",))))
-    return proofs
+        proofs.append(ConsumerProof(target.consumer, "function", *_checks(result)))
+    outcomes = tasks.wait()
+    proofs += [task_proof(target.consumer, outcomes.get(target.consumer)) for target in wave.targets]
+    return sorted(proofs, key=lambda proof: [t.consumer for t in wave.targets].index(proof.consumer))
 
 
 def report(proofs: list[ConsumerProof], out: Any = None) -> bool:
     out = out or sys.stdout
     for proof in proofs:
-        print(f"{'PASS' if proof.ok else 'FAIL'}  {proof.consumer}", file=out)
+        print(f"{'PASS' if proof.ok else 'FAIL'}  {proof.consumer} ({proof.workload})", file=out)
         for failure in proof.failures:
             print(f"      {failure}", file=out)
-    passed = sum(proof.ok for proof in proofs)
-    print(f"{passed} of {len(proofs)} consumers proved access to the shared data", file=out)
-    return passed == len(proofs)
+    consumers = {proof.consumer for proof in proofs}
+    failed = {proof.consumer for proof in proofs if not proof.ok}
+    print(
+        f"{len(consumers) - len(failed)} of {len(consumers)} consumers proved access to the shared data "
+        f"from their function and their task",
+        file=out,
+    )
+    return not failed
 
 
-def main(environ: Mapping[str, str] | None = None, invoke: Invoker = invoke_with_boto3, out: Any = None) -> int:
+def main(
+    environ: Mapping[str, str] | None = None,
+    invoke: Invoker = invoke_with_boto3,
+    tasks: TaskRunner | None = None,
+    out: Any = None,
+) -> int:
     environ = os.environ if environ is None else environ
     if WAVE_VARIABLE not in environ:
         print(f"error: {WAVE_VARIABLE} is not set", file=sys.stderr)
         return 2
-    return 0 if report(prove(Wave.decode(environ[WAVE_VARIABLE]), invoke), out) else 1
+    proofs = prove(Wave.decode(environ[WAVE_VARIABLE]), invoke, tasks or FargateTasks())
+    return 0 if report(proofs, out) else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""ECS task entry point: `python -m consumer_app [self-check]` prints the result and exits non-zero on failure."""
+"""ECS task entry point: `python -m consumer_app [self-check]` prints the result and exits non-zero on failure.
+
+The result is one line of JSON: the awslogs driver makes each line a log event, and the pipeline's test step reads
+that event back (pipeline_steps/prove_consumers.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m consumer_app [self-check] (got {action!r})", file=sys.stderr)
         return 2
     result = handler({"action": action})
-    print(json.dumps(result, indent=2, default=str))
+    print(json.dumps(result, default=str), flush=True)
     return 0 if result["ok"] else 1
 
 

@@ -1,14 +1,29 @@
-"""The pipeline's test step: it passes only when every consumer proves its access, and names the failure."""
+"""The pipeline's test step: it passes only when every consumer's function and task prove their access, and names
+the failure."""
 
 from __future__ import annotations
 
 import io
+import json
 
-from pipeline_steps.prove_consumers import WAVE_VARIABLE, ProofTarget, Wave, main, prove, report
+from pipeline_steps.prove_consumers import (
+    NETWORK_HINT,
+    WAVE_VARIABLE,
+    ProofError,
+    ProofTarget,
+    TaskNetwork,
+    TaskOutcome,
+    Wave,
+    main,
+    prove,
+    report,
+)
 
 WAVE = Wave(
     partition="aws",
     function="datashare-prod-consumer",
+    cluster="datashare-prod-consumer",
+    task_family="datashare-prod-consumer",
     role="datashare-prod-pipeline-proof",
     targets=(
         ProofTarget("analytics", "555555555555", "eu-west-1"),
@@ -17,6 +32,26 @@ WAVE = Wave(
 )
 ENVIRON = {WAVE_VARIABLE: WAVE.encode()}
 PASSING = {"ok": True, "checks": [{"name": "list-bucket", "ok": True, "detail": "listed"}]}
+PASSED_TASK = TaskOutcome(0, "Essential container in task exited", ("starting", json.dumps(PASSING)))
+
+
+class FakeTasks:
+    """Stands in for Fargate: records the wave it was asked to start and returns the given outcomes."""
+
+    def __init__(self, outcomes=None):
+        self.outcomes = outcomes
+        self.started = None
+        self.events = []
+
+    def start(self, wave):
+        self.started = wave
+        self.events.append("start")
+
+    def wait(self):
+        self.events.append("wait")
+        if self.outcomes is None:
+            return {target.consumer: PASSED_TASK for target in self.started.targets}
+        return self.outcomes
 
 
 def test_passes_when_every_consumer_proves_access_and_invokes_each_with_its_own_role():
@@ -26,7 +61,9 @@ def test_passes_when_every_consumer_proves_access_and_invokes_each_with_its_own_
         calls.append((function, region, role, payload))
         return PASSING
 
-    assert main(ENVIRON, invoke) == 0
+    tasks = FakeTasks()
+    assert main(ENVIRON, invoke, tasks) == 0
+    assert tasks.started == WAVE
     assert calls == [
         ("datashare-prod-consumer", "eu-west-1", "arn:aws:iam::555555555555:role/datashare-prod-pipeline-proof",
          {"action": "self-check"}),
@@ -38,10 +75,28 @@ def test_passes_when_every_consumer_proves_access_and_invokes_each_with_its_own_
 def test_the_wave_survives_its_encoding_and_stays_small():
     assert Wave.decode(WAVE.encode()) == WAVE
     many = Wave(
-        "aws-us-gov", "f" * 64, "r" * 64, tuple(ProofTarget("c" * 20, "1" * 12, "us-gov-west-1") for _ in range(49))
+        "aws-us-gov",
+        "f" * 64,
+        "c" * 64,
+        "t" * 64,
+        "r" * 64,
+        tuple(ProofTarget("c" * 20, "1" * 12, "us-gov-west-1") for _ in range(49)),
     )
     assert Wave.decode(many.encode()) == many
-    assert len(many.encode()) < 3000  # 49 consumers of the longest names
+    # 49 consumers of the longest names fit the 4,096 characters of a CodeBuild variable (checks/service_limits.py).
+    assert len(many.encode()) < 3200
+    networked = Wave(
+        "aws",
+        "f",
+        "c",
+        "t",
+        "r",
+        (
+            ProofTarget("a", "1" * 12, "eu-west-1", TaskNetwork(("subnet-0123456789abcdef0",), (), True)),
+            ProofTarget("b", "2" * 12, "eu-west-1", TaskNetwork(("subnet-01234567",), ("sg-01234567",), False)),
+        ),
+    )
+    assert Wave.decode(networked.encode()) == networked
 
 
 def test_fails_naming_the_consumer_and_the_failed_check():
@@ -50,28 +105,95 @@ def test_fails_naming_the_consumer_and_the_failed_check():
             return {"ok": False, "checks": [{"name": "read-object", "ok": False, "detail": "AccessDenied: no"}]}
         return PASSING
 
-    proofs = prove(WAVE, invoke)
+    proofs = prove(WAVE, invoke, FakeTasks())
     out = io.StringIO()
     assert report(proofs, out) is False
-    assert "FAIL  reporting" in out.getvalue()
+    assert "FAIL  reporting (function)" in out.getvalue()
+    assert "PASS  reporting (task)" in out.getvalue()
     assert "read-object: AccessDenied: no" in out.getvalue()
     assert "1 of 2 consumers proved access" in out.getvalue()
-    assert main(ENVIRON, invoke) == 1
+    assert main(ENVIRON, invoke, FakeTasks()) == 1
 
 
 def test_an_invoke_error_is_a_failure_not_a_crash():
     def invoke(function, region, role, payload):
         raise RuntimeError("function error: boom")
 
-    proofs = prove(WAVE, invoke)
+    proofs = [p for p in prove(WAVE, invoke, FakeTasks()) if p.workload == "function"]
     assert [p.ok for p in proofs] == [False, False]
     assert proofs[0].failures == ("invoke failed: function error: boom",)
 
 
 def test_a_result_without_ok_is_a_failure():
-    proofs = prove(WAVE, lambda *args: {"checks": []})
+    proofs = [p for p in prove(WAVE, lambda *args: {"checks": []}, FakeTasks()) if p.workload == "function"]
     assert [p.ok for p in proofs] == [False, False]
 
 
 def test_missing_wave_is_a_usage_error():
-    assert main({}, lambda *args: PASSING) == 2
+    assert main({}, lambda *args: PASSING, FakeTasks()) == 2
+
+
+def test_tasks_start_before_the_functions_are_invoked_and_are_awaited_after():
+    tasks = FakeTasks()
+
+    def invoke(*args):
+        tasks.events.append("invoke")
+        return PASSING
+
+    proofs = prove(WAVE, invoke, tasks)
+    assert tasks.events == ["start", "invoke", "invoke", "wait"]
+    assert [(p.consumer, p.workload, p.ok) for p in proofs] == [
+        ("analytics", "function", True),
+        ("analytics", "task", True),
+        ("reporting", "function", True),
+        ("reporting", "task", True),
+    ]
+
+
+def _task_proof(outcome):
+    tasks = FakeTasks({"analytics": outcome, "reporting": PASSED_TASK})
+    (proof,) = [
+        p for p in prove(WAVE, lambda *args: PASSING, tasks) if (p.consumer, p.workload) == ("analytics", "task")
+    ]
+    return proof
+
+
+def test_a_task_that_exits_non_zero_fails_with_its_failed_checks():
+    failed = {"ok": False, "checks": [{"name": "read-item", "ok": False, "detail": "AccessDeniedException: no"}]}
+    proof = _task_proof(TaskOutcome(1, "Essential container in task exited", (json.dumps(failed),)))
+    assert not proof.ok
+    assert proof.failures == ("exit code 1", "read-item: AccessDeniedException: no")
+
+
+def test_a_task_that_crashes_shows_the_end_of_its_log():
+    log = (*tuple(f"line {n}" for n in range(10)), "ModuleNotFoundError: No module named 'boto3'")
+    proof = _task_proof(TaskOutcome(1, "Essential container in task exited", log))
+    assert not proof.ok
+    assert proof.failures[0] == "exit code 1"
+    assert proof.failures[-1] == "ModuleNotFoundError: No module named 'boto3'"
+    assert len(proof.failures) == 1 + 1 + 5  # the code, "no result", the last five lines
+
+
+def test_a_task_whose_container_never_ran_names_the_reason_and_the_network_fix():
+    reason = "CannotPullContainerError: pull image manifest has been retried 5 time(s): i/o timeout"
+    proof = _task_proof(TaskOutcome(None, reason))
+    assert not proof.ok
+    assert proof.failures == (f"task stopped before its container ran: {reason}", f"      -> {NETWORK_HINT}")
+
+
+def test_exit_code_zero_without_a_result_in_the_log_is_not_a_proof():
+    proof = _task_proof(TaskOutcome(0, "Essential container in task exited", ("hello",)))
+    assert not proof.ok
+    assert proof.failures == ("self-check printed no result",)
+
+
+def test_a_task_that_could_not_run_fails_its_consumer_only():
+    tasks = FakeTasks(
+        {"analytics": ProofError("account 555555555555 eu-west-1 has no default VPC"), "reporting": PASSED_TASK}
+    )
+    proofs = prove(WAVE, lambda *args: PASSING, tasks)
+    assert [(p.consumer, p.workload) for p in proofs if not p.ok] == [("analytics", "task")]
+    assert proofs[1].failures == ("run failed: account 555555555555 eu-west-1 has no default VPC",)
+    out = io.StringIO()
+    assert report(proofs, out) is False
+    assert "1 of 2 consumers proved access to the shared data from their function and their task" in out.getvalue()
