@@ -27,7 +27,11 @@ environments:
   - name: prod
     approval: true
     source: {account: "444444444444", region: eu-west-1}
-    consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]
+    consumers:
+      - name: analytics
+        account: "333333333333"
+        region: eu-west-1
+        task_network: {subnets: [subnet-0123456789abcdef0]}
 """
 
 
@@ -69,13 +73,16 @@ def test_two_environments_pass_end_to_end_in_pipeline_order_and_the_data_outlive
         "333333333333 eu-west-1",
         "444444444444 eu-west-1",
     ]
-    assert "PASS  analytics" in out
+    # Each environment's function and task passed; the task printed its self-check through its log.
+    assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
+    assert "The task_network of analytics names subnets the emulated accounts do not have" in out
     assert "approved (--approve)" in out
     retained = [row for row in rehearsal.rows if row.phase == "retained"]
     assert [row.result for row in retained] == ["bucket, object, table and item remain"] * 2
     assert "Result: PASSED" in out
     assert "enforces neither bucket and key policies nor cross-account trust" in out
     assert "ran the function's handler in a local Python process" in out
+    assert "ran the task's entry point (python -m consumer_app self-check) in a local Python process" in out
 
 
 @pytest.mark.e2e
@@ -93,7 +100,9 @@ def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_de
     code, out, rehearsal = _rehearse(tmp_path)
     assert code == EXIT_FAILED
     assert _steps(rehearsal, "deploy") == ["dev-sharing/Sharing", "dev-analytics/Consumer"]
-    assert "FAIL  analytics" in out
+    # The function and the task both carry the wrong role, and both fail: the task's failure came from running it.
+    assert "FAIL  analytics (function)" in out and "FAIL  analytics (task)" in out
+    assert "exit code 1" in out
     assert "test step Prove-dev failed for analytics" in out
     assert "prod" not in " ".join(_steps(rehearsal, "deploy") + _steps(rehearsal, "approve"))
     assert "Result: FAILED" in out

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
+import time
 import urllib.request
 import warnings
 from dataclasses import dataclass
@@ -18,6 +21,8 @@ from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
+
+from config.toolchain import RUNTIME_DIR
 
 _mended = False
 
@@ -29,6 +34,8 @@ def _mend_moto() -> None:
         _add_global_tables()
         _mend_deletion_policies()
         _run_sdk_custom_resources()
+        _register_whole_task_definitions()
+        _run_fargate_containers()
         _mended = True
 
 
@@ -66,6 +73,139 @@ def _run_sdk_custom_resources() -> None:
         return resource
 
     custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+# The task's properties moto's CloudFormation leaves out when it registers a task definition (it keeps the family,
+# containers, volumes and memory): without them the task would have no role, and run in bridge mode on EC2.
+_TASK_DEFINITION_PROPERTIES = {
+    "TaskRoleArn": "task_role_arn",
+    "ExecutionRoleArn": "execution_role_arn",
+    "NetworkMode": "network_mode",
+    "RequiresCompatibilities": "requires_compatibilities",
+    "Cpu": "cpu",
+    "RuntimePlatform": "runtime_platform",
+}
+
+
+def _register_whole_task_definitions() -> None:
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+    from moto.ecs.models import TaskDefinition, ecs_backends
+
+    def register(properties: dict[str, Any], account_id: str, region_name: str) -> Any:
+        remapped = {
+            name: remap_nested_keys(properties[key], pascal_to_camelcase) if isinstance(properties[key], dict)
+            else properties[key]
+            for key, name in _TASK_DEFINITION_PROPERTIES.items()
+            if key in properties
+        }  # fmt: skip
+        return ecs_backends[account_id][region_name].register_task_definition(
+            family=properties["Family"],
+            container_definitions=remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase),
+            volumes=remap_nested_keys(properties.get("Volumes", []), pascal_to_camelcase),
+            memory=properties.get("Memory"),
+            **remapped,
+        )
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        return register(cloudformation_json["Properties"], account_id, region_name)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        # A new revision, as ECS makes for every change; the old one is deregistered, as CloudFormation does.
+        ecs_backends[account_id][region_name].deregister_task_definition(original_resource.arn)
+        return register(cloudformation_json["Properties"], account_id, region_name)
+
+    TaskDefinition.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    TaskDefinition.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
+
+
+def _run_fargate_containers() -> None:
+    """moto records a task but runs no container (no Docker engine). For each Fargate task it starts, the emulator
+    runs what the consumer image runs (runtime/Dockerfile: `python -m consumer_app` and the container's command) in a
+    local Python process, with the task definition's environment and the task role's credentials; it writes what
+    the process prints to the task's awslogs stream with the execution role's credentials, and gives the container
+    its exit code. The test step then reads the task back through the same calls as in AWS."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.run_task
+    requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+    def fargate_requirements(task_definition: Any) -> dict[str, Any]:
+        # moto adds up the containers' memory, which a Fargate task sets for the task, not per container.
+        if "FARGATE" not in (task_definition.requires_compatibilities or []):
+            return requirements(task_definition)
+        return {"CPU": int(task_definition.cpu or 0), "MEMORY": int(task_definition.memory or 0), "PORTS": [],
+                "PORTS_UDP": []}  # fmt: skip
+
+    def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        tasks = original(self, *args, **kwargs)
+        for task in tasks:
+            if "FARGATE" in (task.launch_type, task.capacity_provider_name):
+                _run_container(self, task)
+        return tasks
+
+    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]  # a patch of moto's class
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(fargate_requirements)  # type: ignore[method-assign]
+
+
+def _run_container(backend: Any, task: Any) -> None:
+    region = backend.region_name
+    definition = backend.describe_task_definition(task.task_definition_arn)
+    container = definition.container_definitions[0]
+    variables = {item["name"]: item["value"] for item in container.get("environment", [])}
+    task_role = _issue(definition.task_role_arn, region, "ecs-task")
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **variables,
+        **task_role,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+        "PYTHONPATH": str(RUNTIME_DIR),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "consumer_app", *(container.get("command") or ["self-check"])],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    options = container.get("logConfiguration", {}).get("options", {})
+    if options.get("awslogs-group"):
+        logs = boto3.client(
+            "logs",
+            region_name=region,
+            **{_CLIENT_ARGUMENT[k]: v for k, v in _issue(definition.execution_role_arn, region, "ecs-agent").items()},
+        )
+        stream = f"{options['awslogs-stream-prefix']}/{container['name']}/{task.task_arn.rsplit('/', 1)[-1]}"
+        logs.create_log_stream(logGroupName=options["awslogs-group"], logStreamName=stream)
+        lines = (result.stdout + result.stderr).splitlines() or [""]
+        now = int(time.time() * 1000)
+        logs.put_log_events(
+            logGroupName=options["awslogs-group"],
+            logStreamName=stream,
+            logEvents=[{"timestamp": now, "message": line} for line in lines],
+        )
+    for model in task.containers:
+        model.exitCode = result.returncode
+
+
+_CLIENT_ARGUMENT = {
+    "AWS_ACCESS_KEY_ID": "aws_access_key_id",
+    "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+    "AWS_SESSION_TOKEN": "aws_session_token",
+}
+
+
+def _issue(role_arn: str, region: str, session_name: str) -> dict[str, str]:
+    """Credentials of a role, as AWS variables: what ECS gives the container (task role) or its agent (execution
+    role)."""
+    sts = boto3.client("sts", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    issued = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": issued["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": issued["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": issued["SessionToken"],
+    }
 
 
 def _mend_deletion_policies() -> None:

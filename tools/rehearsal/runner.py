@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,6 +30,10 @@ NOTES = (
     "permissions; the template tests check every policy statement.",
     "Lambda code cannot run in the emulator (no Docker engine): each invoke ran the function's handler in a "
     "local Python process with the function's configuration and its role's credentials.",
+    "ECS tasks cannot run in the emulator either: the test step ran each consumer's task through the same ECS "
+    "calls as in AWS (default VPC, RunTask, DescribeTasks, its log), and the emulator ran the task's entry point "
+    "(python -m consumer_app self-check) in a local Python process with the task definition's environment and the "
+    "task role's credentials, and logged its output and exit code for the step to read.",
     "Container images are not built (no Docker engine): a docker stand-in let asset publishing pass; the "
     "pipeline's asset step builds runtime/Dockerfile.",
 )
@@ -72,6 +76,7 @@ class Rehearsal:
         self.rows: list[Row] = []
         self.wall: dict[str, float] = {}  # phase -> wall seconds (steps of a phase may run side by side)
         self.started = time.perf_counter()
+        self.notes = list(NOTES)
 
     def run(self) -> int:
         self._say(f"Rehearsing {self.config_path} on emulated AWS accounts (moto server, real CDK CLI)")
@@ -170,21 +175,41 @@ class Rehearsal:
         environ = dict(step.env)
         for variable, (stack_path, output) in step.outputs.items():
             environ[variable] = self._output(wave, stack_path, output)
-        invoke = LocalInvoker(self.emulator, self.emulator.credentials(step.role_arn, session_name=step.name))
+        environ[prove_consumers.WAVE_VARIABLE] = self._in_default_vpcs(environ[prove_consumers.WAVE_VARIABLE])
+        step_credentials = self.emulator.credentials(step.role_arn, session_name=step.name)
+        invoke = LocalInvoker(self.emulator, step_credentials)
+        # The emulator advances a task's status at each DescribeTasks: no need to wait between them.
+        tasks = prove_consumers.FargateTasks(base=step_credentials.session("us-east-1"), poll_seconds=0)
         printed = io.StringIO()
-        code = prove_consumers.main(environ, invoke, out=printed)
+        code = prove_consumers.main(environ, invoke, tasks, out=printed)
         lines = [line for line in printed.getvalue().splitlines() if line.strip()]
         result = "passed" if code == 0 else "FAILED"
         self._row("test", step.name, wave.name, time.perf_counter() - started, result)
         for line in lines:
             self._say(f"    {line}")
         if code != 0:
-            failing = [line.split(maxsplit=1)[1] for line in lines if line.startswith("FAIL")]
+            failing = sorted({line.split()[1] for line in lines if line.startswith("FAIL")})
             raise Stop(
                 EXIT_FAILED,
                 f"test step {step.name} failed for {', '.join(failing) or 'its consumers'}; "
                 "later stages were not deployed",
             )
+
+    def _in_default_vpcs(self, encoded: str) -> str:
+        """The subnets and security groups of a task_network are the user's, which the emulated accounts have not:
+        the tasks run in the emulated default VPCs instead, and the rehearsal says so."""
+        wave = prove_consumers.Wave.decode(encoded)
+        networked = [target.consumer for target in wave.targets if target.network is not None]
+        if not networked:
+            return encoded
+        note = (
+            f"The task_network of {', '.join(networked)} names subnets the emulated accounts do not have: the "
+            "rehearsal ran those tasks in the default VPC; the pipeline runs them where the config says."
+        )
+        if note not in self.notes:
+            self.notes.append(note)
+        targets = tuple(replace(target, network=None) for target in wave.targets)
+        return replace(wave, targets=targets).encode()
 
     def _output(self, wave: WaveRun, stack_path: str, output: str) -> str:
         stack = next(s for s in wave.stacks if s.path == stack_path)
@@ -264,7 +289,7 @@ class Rehearsal:
         verdict = {EXIT_OK: "PASSED", EXIT_APPROVAL: "STOPPED AT AN APPROVAL GATE"}.get(code, "FAILED")
         self._say(f"Result: {verdict}")
         self._say("")
-        for note in NOTES:
+        for note in self.notes:
             self._say(f"Note: {note}")
 
 
