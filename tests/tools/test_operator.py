@@ -175,3 +175,59 @@ def test_the_tooling_account_is_bootstrapped_in_every_region_the_pipeline_deploy
     assert found[("111111111111", "eu-central-1")] == ("pipeline artifacts",)  # prod's reporting consumer's region
     assert found[("666666666666", "eu-central-1")] == ("consumer reporting of prod",)
     assert len(found) == 7
+
+
+def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
+    import boto3
+    from moto import mock_aws
+
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator.accounts import operated_accounts
+    from tools.operator.doctor import _task_network_status
+
+    def account(number: str):
+        return assumed_session(boto3.Session(region_name="eu-west-1"), f"arn:aws:iam::{number}:role/admin", "eu-west-1")
+
+    with mock_aws():
+        analytics, reporting = account("333333333333"), account("444444444444")
+        ec2 = reporting.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
+        other_vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+        elsewhere = ec2.create_security_group(GroupName="elsewhere", Description="x", VpcId=other_vpc)["GroupId"]
+
+        def status(network: str, session):
+            config = parse_config(
+                CONFIG.replace(
+                    '{name: reporting, account: "444444444444", region: eu-west-1}',
+                    f'{{name: reporting, account: "444444444444", region: eu-west-1, task_network: {network}}}',
+                )
+            )
+            targets = {t.account: t for t in operated_accounts(config)}
+            return _task_network_status(
+                config, targets[session.client("sts").get_caller_identity()["Account"]], session
+            )
+
+        assert status(f"{{subnets: [{subnet}]}}", analytics)[0].startswith("analytics's task in the default VPC (")
+        assert status(f"{{subnets: [{subnet}]}}", reporting) == (f"reporting's task in {vpc}", "")
+        problem, fix = status("{subnets: [subnet-0123456789abcdef0]}", reporting)
+        assert problem.startswith("consumer reporting: ") and "subnet-0123456789abcdef0" in problem
+        assert fix == "correct environments[0].consumers[1].task_network"
+        problem, fix = status(f"{{subnets: [{subnet}], security_groups: [{elsewhere}]}}", reporting)
+        assert problem == (
+            "consumer reporting: the subnets and security groups of its task_network are in 2 VPCs "
+            f"({', '.join(sorted([vpc, other_vpc]))})"
+        )
+        # Without a default VPC, analytics' task has nowhere to run: the fix names its place in the config.
+        default = analytics.client("ec2")
+        (vpc_of_analytics,) = default.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        for item in default.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_of_analytics["VpcId"]]}])[
+            "Subnets"
+        ]:
+            default.delete_subnet(SubnetId=item["SubnetId"])
+        default.delete_vpc(VpcId=vpc_of_analytics["VpcId"])
+        assert status(f"{{subnets: [{subnet}]}}", analytics) == (
+            "consumer analytics: account 333333333333 eu-west-1 has no default VPC to run the task in",
+            "name subnets in environments[0].consumers[0].task_network of the config, or create one "
+            "(aws ec2 create-default-vpc --region eu-west-1)",
+        )

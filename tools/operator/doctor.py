@@ -9,8 +9,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.model import CodeCommitRepository, Config, partition_of
+from config.model import CodeCommitRepository, Config, Consumer, partition_of
 from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role, permissions_boundary_name
+from pipeline_steps.prove_consumers import ProofError, ProofTarget, network_for
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 
 # The oldest bootstrap stack the synthesized stacks accept (their manifests' requiresBootstrapStackVersion),
@@ -71,6 +72,10 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
                     "make bootstrap ARGS=--yes (it creates the project's policies, and skips what is bootstrapped)",
                 )
             details.append("permissions boundary present")
+            network = _task_network_status(config, target, session)
+            if network[1]:
+                return Finding(target, False, network[0], network[1])
+            details += [network[0]] if network[0] else []
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
@@ -79,6 +84,52 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
         return Finding(target, True, ", ".join(details))
     except (ClientError, BotoCoreError) as error:
         return Finding(target, False, f"cannot check: {error}", "check the credentials for this account")
+
+
+def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Consumer]]:
+    """(where in the config, consumer) of each consumer deployed to this account and region."""
+    return [
+        (f"environments[{e}].consumers[{c}]", consumer)
+        for e, environment in enumerate(config.environments)
+        for c, consumer in enumerate(environment.consumers)
+        if (consumer.account, consumer.region) == (target.account, target.region)
+    ]
+
+
+def _task_network_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix) of where the pipeline's test step will run each consumer task of this account; fix is empty
+    when every one has a place: the default VPC's default subnets, or configured subnets and security groups that
+    exist, each network in one VPC (as RunTask requires)."""
+    ec2 = session.client("ec2")
+    places = []
+    for where, consumer in _consumers_in(config, target):
+        network = consumer.task_network
+        if network is None:
+            try:
+                subnets, _, _ = network_for(ec2, ProofTarget(consumer.name, target.account, target.region))
+            except ProofError as error:
+                return f"consumer {consumer.name}: {error.problem}", error.fix.replace("consumers[]", where)
+            places.append(f"{consumer.name}'s task in the default VPC ({len(subnets)} subnets)")
+            continue
+        try:
+            found = ec2.describe_subnets(SubnetIds=list(network.subnets))["Subnets"]
+            groups = (
+                ec2.describe_security_groups(GroupIds=list(network.security_groups))["SecurityGroups"]
+                if network.security_groups
+                else []
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Message", str(error))
+            return f"consumer {consumer.name}: {code}", f"correct {where}.task_network"
+        vpcs = sorted({item["VpcId"] for item in [*found, *groups]})
+        if len(vpcs) > 1:
+            return (
+                f"consumer {consumer.name}: the subnets and security groups of its task_network are in {len(vpcs)} "
+                f"VPCs ({', '.join(vpcs)})",
+                f"name subnets and security groups of one VPC in {where}.task_network",
+            )
+        places.append(f"{consumer.name}'s task in {vpcs[0]}")
+    return ", ".join(places), ""
 
 
 def _policy_exists(session: Any, target: OperatedAccount, name: str) -> bool:
