@@ -40,6 +40,8 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
                 "deny",
             ),
             ("creates a user", "iam:CreateUser", f"{iam}:user/someone", {}, "deny"),
+            # What AWS::ECS::Cluster's update handler lists but the stacks never need: every cluster's defaults.
+            ("changes the account's ECS settings", "ecs:PutAccountSettingDefault", "*", {}, "deny"),
             (
                 "creates a table",
                 "dynamodb:CreateTable",
@@ -93,6 +95,27 @@ def _bounded_role(config: Config, account: str, region: str, partition: str) -> 
             "deny",
         ),
         ("creates a user", "iam:CreateUser", f"{iam}:user/someone", {}, "deny"),
+        (
+            "runs the project's task",
+            "ecs:RunTask",
+            f"arn:{partition}:ecs:{region}:{account}:task-definition/{config.project}-e-consumer:3",
+            {},
+            "allow",
+        ),
+        (
+            "runs another task",
+            "ecs:RunTask",
+            f"arn:{partition}:ecs:{region}:{account}:task-definition/payroll:1",
+            {},
+            "deny",
+        ),
+        (
+            "passes a role outside the project to a task",
+            "iam:PassRole",
+            f"{iam}:role/admin",
+            {"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+            "deny",
+        ),
         (
             "decrypts with a key of another alias",
             "kms:Decrypt",

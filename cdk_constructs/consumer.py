@@ -332,13 +332,11 @@ class ProofRole(Construct):
             ),
             iam.PolicyStatement(sid="ReadTheTasksLog", actions=["logs:GetLogEvents"], resources=[streams]),
         ]
-        # The task definition names its log group; where no subnets are configured, the default VPC's are found; where
-        # no security groups are, the default one of the subnets' VPC. None of these Describe actions takes a resource.
+        # The task definition names its log group; where no subnets are configured, the default VPC's are found (ECS
+        # itself uses the VPC's default security group where none is named). These Describe actions take no resource.
         describe = ["ecs:DescribeTaskDefinition"]
         if consumer.task_network is None:
-            describe += ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
-        elif not consumer.task_network.security_groups:
-            describe += ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+            describe += ["ec2:DescribeVpcs", "ec2:DescribeSubnets"]
         statements.append(iam.PolicyStatement(sid="FindWhereAndHowToRun", actions=describe, resources=["*"]))
         for statement in statements:
             self.role.add_to_policy(statement)

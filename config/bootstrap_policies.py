@@ -38,6 +38,9 @@ CUSTOM_RESOURCE_TYPES = {"Custom::AWS": ("lambda:InvokeFunction",)}
 IAM_RESOURCE_TYPES = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
 # Entries of the schemas' handler permissions that are not IAM actions.
 NOT_ACTIONS = frozenset({"s3:REST.PUT.OBJECT"})
+# Handler permissions the stacks never need and that reach beyond their resources: AWS::ECS::Cluster's update handler
+# lists ECS's account settings, which change every cluster and task of the account (the stacks set none).
+ACCOUNT_WIDE = frozenset({"ecs:PutAccountSetting", "ecs:PutAccountSettingDefault"})
 # The service-linked roles the handlers may create: DynamoDB's global tables (replication, autoscaling) and ECS's
 # cluster (AWSServiceRoleForECS, which Fargate tasks in awsvpc mode need for their network interfaces).
 SERVICE_LINKED = (
@@ -76,7 +79,12 @@ def execution_policies(config: Config, account: str, region: str, partition: str
     names = execution_policy_names(config)
     own = [_arn(partition, account, f"policy/{name}") for name in names]
     services = sorted(
-        {a for t in STACK_RESOURCE_TYPES for a in handler_permissions(t, region) if not a.startswith("iam:")}
+        {
+            a
+            for t in STACK_RESOURCE_TYPES
+            for a in handler_permissions(t, region)
+            if not a.startswith("iam:") and a not in ACCOUNT_WIDE
+        }
         | {a for custom in CUSTOM_RESOURCE_TYPES.values() for a in custom}
     )
     iam = {a for t in (*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES) for a in handler_permissions(t, region)}
@@ -191,10 +199,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             {
                 "Sid": "FindWhereTasksRun",
                 "Effect": "Allow",
-                "Action": [
-                    "ecs:DescribeTaskDefinition", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
+                "Action": ["ecs:DescribeTaskDefinition", "ec2:DescribeVpcs", "ec2:DescribeSubnets"],
                 "Resource": "*",
             },
             {

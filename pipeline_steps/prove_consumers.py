@@ -221,20 +221,13 @@ class FargateTasks:
         definition = ecs.describe_task_definition(taskDefinition=wave.task_family)["taskDefinition"]
         (container,) = definition["containerDefinitions"]
         options = container.get("logConfiguration", {}).get("options", {})
-        subnets, groups, public_ip = network_for(session.client("ec2"), target)
         response = ecs.run_task(
             cluster=wave.cluster,
             taskDefinition=definition["taskDefinitionArn"],
             launchType="FARGATE",
             count=1,
             startedBy=STARTED_BY,
-            networkConfiguration={
-                "awsvpcConfiguration": {
-                    "subnets": list(subnets),
-                    "securityGroups": list(groups),
-                    "assignPublicIp": "ENABLED" if public_ip else "DISABLED",
-                }
-            },
+            networkConfiguration={"awsvpcConfiguration": awsvpc_configuration(session.client("ec2"), target)},
         )
         if not response.get("tasks"):
             reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in response["failures"])
@@ -257,7 +250,8 @@ class FargateTasks:
             for started in list(waiting):
                 try:
                     outcome = self._stopped(started)
-                except Exception as error:  # a failure to watch one task fails its proof only
+                except Exception as error:  # a failure to watch one task fails its proof only, and stops it
+                    self._stop(started)
                     outcomes[started.target.consumer] = error
                     waiting.remove(started)
                     continue
@@ -277,28 +271,26 @@ class FargateTasks:
 
     def _stopped(self, started: _Started) -> TaskOutcome | None:
         ecs = started.session.client("ecs")
-        (task,) = ecs.describe_tasks(cluster=started.task_arn.split("/")[-2], tasks=[started.task_arn])["tasks"]
-        if task["lastStatus"] != "STOPPED":
+        tasks = ecs.describe_tasks(cluster=started.task_arn.split("/")[-2], tasks=[started.task_arn])["tasks"]
+        # ECS is eventually consistent: a task just started may not be described yet (it is under "failures").
+        if not tasks or tasks[0]["lastStatus"] != "STOPPED":
             return None
+        task = tasks[0]
         container: dict[str, Any] = next(
             (c for c in task.get("containers", []) if c.get("name") == started.container), {}
         )
         reason = container.get("reason") or task.get("stoppedReason", "")
-        return TaskOutcome(container.get("exitCode"), reason, self._log(started))
+        exit_code = container.get("exitCode")
+        # A container that never ran logged nothing: no need to wait for its log.
+        return TaskOutcome(exit_code, reason, self._log(started, attempts=3 if exit_code is not None else 1))
 
-    def _log(self, started: _Started) -> tuple[str, ...]:
+    def _log(self, started: _Started, attempts: int) -> tuple[str, ...]:
         """The task's log, which CloudWatch Logs may show a few seconds after the task stops."""
-        logs = started.session.client("logs")
-        for attempt in range(3):
-            try:
-                events = logs.get_log_events(
-                    logGroupName=started.log_group, logStreamName=started.log_stream, startFromHead=True
-                )["events"]
-            except logs.exceptions.ResourceNotFoundException:
-                events = []
-            if events:
-                return tuple(event["message"] for event in events)
-            if attempt < 2:
+        for attempt in range(attempts):
+            lines = _read_stream(started.session.client("logs"), started.log_group, started.log_stream)
+            if lines:
+                return lines
+            if attempt < attempts - 1:
                 self.sleep(self.poll_seconds)
         return ()
 
@@ -311,17 +303,43 @@ class FargateTasks:
             )
 
 
-def network_for(ec2: Any, target: ProofTarget) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """Where the target's task runs: (subnets, security groups, public IP). The configured network, with the default
-    security group of its VPC where it names none; without one, the default VPC's default subnets, its default
-    security group and a public IP. A ProofError says what is missing and how to fix it."""
-    where = f"account {target.account} {target.region}"
+def _read_stream(logs: Any, group: str, stream: str) -> tuple[str, ...]:
+    """Every event of a log stream, from its start: GetLogEvents may answer with fewer than there are, so the forward
+    token is followed until it comes back unchanged (a few pages at most for a self-check)."""
+    lines: list[str] = []
+    token = None
+    for _ in range(20):
+        request = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+        try:
+            page = logs.get_log_events(**request, **({"nextToken": token} if token else {}))
+        except logs.exceptions.ResourceNotFoundException:
+            break
+        lines += [event["message"] for event in page["events"]]
+        if page.get("nextForwardToken") in (None, token):
+            break
+        token = page["nextForwardToken"]
+    return tuple(lines)
+
+
+def awsvpc_configuration(ec2: Any, target: ProofTarget) -> dict[str, Any]:
+    """RunTask's network for the target's task: the configured subnets and security groups (none: ECS uses the
+    VPC's default security group), or the default VPC's default subnets with a public IP."""
     if target.network is not None:
-        subnets, groups = target.network.subnets, target.network.security_groups
-        if not groups:
-            (subnet,) = ec2.describe_subnets(SubnetIds=[subnets[0]])["Subnets"]
-            groups = (_default_security_group(ec2, subnet["VpcId"], where),)
-        return subnets, groups, target.network.assign_public_ip
+        configuration: dict[str, Any] = {
+            "subnets": list(target.network.subnets),
+            "assignPublicIp": "ENABLED" if target.network.assign_public_ip else "DISABLED",
+        }
+        if target.network.security_groups:
+            configuration["securityGroups"] = list(target.network.security_groups)
+        return configuration
+    # The default subnets are public: the task needs a public IP to pull its image and reach AWS.
+    return {"subnets": list(default_subnets(ec2, target)), "assignPublicIp": "ENABLED"}
+
+
+def default_subnets(ec2: Any, target: ProofTarget) -> tuple[str, ...]:
+    """The default subnets of the default VPC of the target's account and region, at most 16 (RunTask's limit); a
+    ProofError says what is missing and how to fix it."""
+    where = f"account {target.account} {target.region}"
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
         raise ProofError(
@@ -338,19 +356,7 @@ def network_for(ec2: Any, target: ProofTarget) -> tuple[tuple[str, ...], tuple[s
             f"the default VPC {vpc} of {where} has no default subnets",
             "name subnets in consumers[].task_network of the config",
         )
-    # The default subnets are public: the task needs a public IP to pull its image and reach AWS.
-    return tuple(sorted(s["SubnetId"] for s in found))[:16], (_default_security_group(ec2, vpc, where),), True
-
-
-def _default_security_group(ec2: Any, vpc: str, where: str) -> str:
-    groups = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
-    )["SecurityGroups"]
-    if not groups:
-        raise ProofError(
-            f"VPC {vpc} of {where} has no default security group", "name security_groups in consumers[].task_network"
-        )
-    return str(groups[0]["GroupId"])
+    return tuple(sorted(s["SubnetId"] for s in found))[:16]
 
 
 def _checks(result: Any) -> tuple[bool, tuple[str, ...]]:

@@ -23,7 +23,12 @@ from pipeline_steps.prove_consumers import (
     TaskOutcome,
     Wave,
     assumed_session,
+    awsvpc_configuration,
 )
+from tools.rehearsal.emulator import mend_default_security_groups
+
+# moto requires security groups where ECS uses the VPC's default one.
+mend_default_security_groups()
 
 CONSUMER = "555555555555"
 REGION = "eu-west-1"
@@ -101,21 +106,14 @@ def test_without_a_network_the_task_runs_in_the_default_vpc_with_a_public_ip(con
     default_subnets = sorted(
         s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
     )
-    (group,) = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": ["default"]}]
-    )["SecurityGroups"]
+    # No security group: ECS uses the VPC's default one.
+    assert awsvpc_configuration(ec2, _wave().targets[0]) == {"subnets": default_subnets, "assignPublicIp": "ENABLED"}
     tasks = _tasks()
     tasks.start(_wave())
     task = _the_task()
     assert task.launch_type == "FARGATE" and task.started_by == STARTED_BY
     assert task.task_definition_arn.endswith(f":task-definition/{NAME}:1")
-    assert task.network_configuration == {
-        "awsvpcConfiguration": {
-            "subnets": default_subnets,
-            "securityGroups": [group["GroupId"]],
-            "assignPublicIp": "ENABLED",
-        }
-    }
+    assert task.network_configuration["awsvpcConfiguration"]["subnets"] == default_subnets
     _log_as_the_container(consumer, ["self-check starting", json.dumps(PASSING)])
     outcome = tasks.wait()["analytics"]
     assert isinstance(outcome, TaskOutcome)
@@ -123,20 +121,16 @@ def test_without_a_network_the_task_runs_in_the_default_vpc_with_a_public_ip(con
     assert outcome.log == ("self-check starting", json.dumps(PASSING))
 
 
-def test_configured_subnets_run_the_task_there_with_their_vpcs_default_security_group(consumer):
+def test_configured_subnets_run_the_task_there_without_looking_anything_up(consumer):
     ec2 = consumer.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's ENIs need it
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
-    (group,) = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
-    )["SecurityGroups"]
+    target = _wave(TaskNetwork((subnet,))).targets[0]
+    # None of the EC2 Describe calls the proof role is not granted when the config names the network.
+    assert awsvpc_configuration(None, target) == {"subnets": [subnet], "assignPublicIp": "DISABLED"}
     _tasks().start(_wave(TaskNetwork((subnet,))))
-    assert _the_task().network_configuration["awsvpcConfiguration"] == {
-        "subnets": [subnet],
-        "securityGroups": [group["GroupId"]],
-        "assignPublicIp": "DISABLED",
-    }
+    assert _the_task().network_configuration["awsvpcConfiguration"]["subnets"] == [subnet]
 
 
 def test_configured_security_groups_are_used_as_given(consumer):

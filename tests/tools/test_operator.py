@@ -208,8 +208,14 @@ def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
                 config, targets[session.client("sts").get_caller_identity()["Account"]], session
             )
 
-        assert status(f"{{subnets: [{subnet}]}}", analytics)[0].startswith("analytics's task in the default VPC (")
-        assert status(f"{{subnets: [{subnet}]}}", reporting) == (f"reporting's task in {vpc}", "")
+        assert status(f"{{subnets: [{subnet}]}}", analytics)[0].startswith("analytics's task in default VPC vpc-")
+        (default_group,) = ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+        )["SecurityGroups"]
+        assert status(f"{{subnets: [{subnet}]}}", reporting) == (
+            f"reporting's task in {vpc} (1 subnet, {default_group['GroupId']})",
+            "",
+        )
         problem, fix = status("{subnets: [subnet-0123456789abcdef0]}", reporting)
         assert problem.startswith("consumer reporting: ") and "subnet-0123456789abcdef0" in problem
         assert fix == "correct environments[0].consumers[1].task_network"
@@ -217,6 +223,16 @@ def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
         assert problem == (
             "consumer reporting: the subnets and security groups of its task_network are in 2 VPCs "
             f"({', '.join(sorted([vpc, other_vpc]))})"
+        )
+        # A default security group closed to all traffic (as CIS benchmarks ask): the task could not pull its image.
+        ec2.revoke_security_group_egress(
+            GroupId=default_group["GroupId"], IpPermissions=default_group["IpPermissionsEgress"]
+        )
+        assert status(f"{{subnets: [{subnet}]}}", reporting) == (
+            f"consumer reporting: the security groups of its task ({default_group['GroupId']}) allow no outbound "
+            "traffic, so the task could not pull its image or reach AWS",
+            f"allow outbound HTTPS in {default_group['GroupId']}, or name security groups that do in "
+            "environments[0].consumers[1].task_network",
         )
         # Without a default VPC, analytics' task has nowhere to run: the fix names its place in the config.
         default = analytics.client("ec2")

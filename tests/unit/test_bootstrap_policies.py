@@ -11,6 +11,7 @@ import pytest
 from checks.limits import size
 from checks.templates import PolicyKind, policy_documents, resources
 from config.bootstrap_policies import (
+    ACCOUNT_WIDE,
     CUSTOM_RESOURCE_TYPES,
     IAM_RESOURCE_TYPES,
     STACK_RESOURCE_TYPES,
@@ -71,3 +72,17 @@ def test_each_policy_fits_a_managed_policy(example):
     documents["boundary"] = permissions_boundary(example.config, "aws-us-gov")
     for name, document in documents.items():
         assert size(document) <= 6144, name
+
+
+def test_ecs_account_settings_are_left_out_though_the_cluster_schema_lists_them(example):
+    # AWS::ECS::Cluster's update handler lists them; they change every cluster of the account, and the stacks set none.
+    assert handler_permissions("AWS::ECS::Cluster", "eu-west-1") >= ACCOUNT_WIDE
+    documents = execution_policies(example.config, "333333333333", "eu-west-1", "aws")
+    granted = {
+        action
+        for document in documents.values()
+        for statement in document["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert "ecs:CreateCluster" in granted and not ACCOUNT_WIDE & granted

@@ -181,15 +181,10 @@ def test_proof_role_trusts_only_the_environments_proof_step_and_may_only_run_its
                 ]
             },
         },
-        # No subnets configured: the step finds the default VPC, its subnets and its default security group.
+        # No subnets configured: the step finds the default VPC and its subnets (ECS uses its default security group).
         "FindWhereAndHowToRun": {
             "Sid": "FindWhereAndHowToRun",
-            "Action": [
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeVpcs",
-                "ecs:DescribeTaskDefinition",
-            ],
+            "Action": ["ec2:DescribeSubnets", "ec2:DescribeVpcs", "ecs:DescribeTaskDefinition"],
             "Effect": "Allow",
             "Resource": "*",
         },
@@ -205,10 +200,8 @@ def test_configured_networks_narrow_what_the_proof_role_may_describe(organizatio
         actions = statements["FindWhereAndHowToRun"]["Action"]
         return [actions] if isinstance(actions, str) else actions
 
-    # Subnets without security groups: the default security group of their VPC.
-    assert describe(0) == ["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ecs:DescribeTaskDefinition"]
-    # Subnets and security groups: nothing to find.
-    assert describe(1) == ["ecs:DescribeTaskDefinition"]
+    # Configured subnets, with or without security groups: nothing to find in EC2.
+    assert describe(0) == describe(1) == ["ecs:DescribeTaskDefinition"]
 
 
 def test_the_task_runs_in_a_cluster_and_family_of_fixed_names_without_a_vpc(example):

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.model import CodeCommitRepository, Config, Consumer, partition_of
 from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role, permissions_boundary_name
-from pipeline_steps.prove_consumers import ProofError, ProofTarget, network_for
+from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 
 # The oldest bootstrap stack the synthesized stacks accept (their manifests' requiresBootstrapStackVersion),
@@ -99,36 +99,48 @@ def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Co
 def _task_network_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
     """(detail, fix) of where the pipeline's test step will run each consumer task of this account; fix is empty
     when every one has a place: the default VPC's default subnets, or configured subnets and security groups that
-    exist, each network in one VPC (as RunTask requires)."""
+    exist, in one VPC (as RunTask requires), and security groups (the VPC's default one where none is named) that
+    let the task out to pull its image and reach AWS."""
     ec2 = session.client("ec2")
     places = []
     for where, consumer in _consumers_in(config, target):
         network = consumer.task_network
-        if network is None:
-            try:
-                subnets, _, _ = network_for(ec2, ProofTarget(consumer.name, target.account, target.region))
-            except ProofError as error:
-                return f"consumer {consumer.name}: {error.problem}", error.fix.replace("consumers[]", where)
-            places.append(f"{consumer.name}'s task in the default VPC ({len(subnets)} subnets)")
-            continue
+        subnets: tuple[str, ...]
+        groups: tuple[str, ...]
+        named: list[dict[str, Any]]
         try:
-            found = ec2.describe_subnets(SubnetIds=list(network.subnets))["Subnets"]
-            groups = (
-                ec2.describe_security_groups(GroupIds=list(network.security_groups))["SecurityGroups"]
-                if network.security_groups
-                else []
-            )
+            if network is None:
+                subnets, groups = default_subnets(ec2, ProofTarget(consumer.name, target.account, target.region)), ()
+            else:
+                subnets, groups = network.subnets, network.security_groups
+            found = ec2.describe_subnets(SubnetIds=list(subnets))["Subnets"]
+            named = ec2.describe_security_groups(GroupIds=list(groups))["SecurityGroups"] if groups else []
+        except ProofError as error:
+            return f"consumer {consumer.name}: {error.problem}", error.fix.replace("consumers[]", where)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Message", str(error))
-            return f"consumer {consumer.name}: {code}", f"correct {where}.task_network"
-        vpcs = sorted({item["VpcId"] for item in [*found, *groups]})
+            message = error.response.get("Error", {}).get("Message", str(error))
+            return f"consumer {consumer.name}: {message}", f"correct {where}.task_network"
+        vpcs = sorted({item["VpcId"] for item in [*found, *named]})
         if len(vpcs) > 1:
             return (
                 f"consumer {consumer.name}: the subnets and security groups of its task_network are in {len(vpcs)} "
                 f"VPCs ({', '.join(vpcs)})",
                 f"name subnets and security groups of one VPC in {where}.task_network",
             )
-        places.append(f"{consumer.name}'s task in {vpcs[0]}")
+        if not named:  # ECS uses the VPC's default security group
+            named = ec2.describe_security_groups(
+                Filters=[{"Name": "vpc-id", "Values": vpcs}, {"Name": "group-name", "Values": ["default"]}]
+            )["SecurityGroups"]
+        ids = ", ".join(group["GroupId"] for group in named)
+        if not any(group.get("IpPermissionsEgress") for group in named):
+            return (
+                f"consumer {consumer.name}: the security groups of its task ({ids}) allow no outbound traffic, so the "
+                "task could not pull its image or reach AWS",
+                f"allow outbound HTTPS in {ids}, or name security groups that do in {where}.task_network",
+            )
+        default = " default VPC" if network is None else ""
+        subnets_found = f"{len(found)} subnet{'' if len(found) == 1 else 's'}"
+        places.append(f"{consumer.name}'s task in{default} {vpcs[0]} ({subnets_found}, {ids})")
     return ", ".join(places), ""
 
 

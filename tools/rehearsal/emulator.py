@@ -8,6 +8,7 @@ here, in the emulator, never by changing what the stacks deploy.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -25,6 +26,9 @@ from moto.server import ThreadedMotoServer
 from config.toolchain import RUNTIME_DIR
 
 _mended = False
+# Whether an Emulator is serving: only then do its Fargate tasks run locally (moto in other tests of the same process
+# keeps its own behaviour).
+_serving = False
 
 
 def _mend_moto() -> None:
@@ -35,6 +39,7 @@ def _mend_moto() -> None:
         _mend_deletion_policies()
         _run_sdk_custom_resources()
         _register_whole_task_definitions()
+        mend_default_security_groups()  # first: it reads RunTask's arguments by moto's own signature
         _run_fargate_containers()
         _mended = True
 
@@ -139,12 +144,43 @@ def _run_fargate_containers() -> None:
     def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
         tasks = original(self, *args, **kwargs)
         for task in tasks:
-            if "FARGATE" in (task.launch_type, task.capacity_provider_name):
+            if _serving and "FARGATE" in (task.launch_type, task.capacity_provider_name):
                 _run_container(self, task)
         return tasks
 
     EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]  # a patch of moto's class
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(fargate_requirements)  # type: ignore[method-assign]
+
+
+def mend_default_security_groups() -> None:
+    """RunTask without security groups uses the default security group of the subnets' VPC (AwsVpcConfiguration);
+    moto requires them: name that group for it. Patches moto once per process (the step's tests use it too)."""
+    from moto.ec2.models import ec2_backends
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.run_task
+    if getattr(original, "mended_security_groups", False):
+        return
+
+    signature = inspect.signature(original)
+
+    def run_task(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Any:
+        network = signature.bind(self, *args, **kwargs).arguments.get("networking_configuration")
+        configuration = (network or {}).get("awsvpcConfiguration")
+        if configuration and configuration.get("subnets") and not configuration.get("securityGroups"):
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            vpc = ec2.get_subnet(configuration["subnets"][0]).vpc_id
+            group = ec2.get_default_security_group(vpc)
+            configuration["securityGroups"] = [group.id] if group else []
+        return original(self, *args, **kwargs)
+
+    run_task.mended_security_groups = True  # type: ignore[attr-defined]
+    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]  # a patch of moto's class
+
+
+# What the local "container" inherits from this machine: enough to start Python, nothing a real task would lack.
+_HOST_VARIABLES = ("PATH", "HOME", "LANG", "SYSTEMROOT")
+_CONTAINER_SECONDS = 120
 
 
 def _run_container(backend: Any, task: Any) -> None:
@@ -154,7 +190,7 @@ def _run_container(backend: Any, task: Any) -> None:
     variables = {item["name"]: item["value"] for item in container.get("environment", [])}
     task_role = _issue(definition.task_role_arn, region, "ecs-task")
     environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **{k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ},
         **variables,
         **task_role,
         "AWS_REGION": region,
@@ -162,13 +198,20 @@ def _run_container(backend: Any, task: Any) -> None:
         "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
         "PYTHONPATH": str(RUNTIME_DIR),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "consumer_app", *(container.get("command") or ["self-check"])],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "consumer_app", *(container.get("command") or ["self-check"])],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=_CONTAINER_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        # The emulator stops it; the step sees a task whose container has no exit code, and why.
+        task.stopped_reason = f"the emulator stopped the container after {_CONTAINER_SECONDS} s"
+        for model in task.containers:
+            model.exitCode = None
+        return
     options = container.get("logConfiguration", {}).get("options", {})
     if options.get("awslogs-group"):
         logs = boto3.client(
@@ -340,9 +383,13 @@ class Emulator:
         # Every client this process builds from here on talks to the emulator, never to AWS.
         self._saved_endpoint = os.environ.get("AWS_ENDPOINT_URL")
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        global _serving
+        _serving = True
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        global _serving
+        _serving = False
         if self._saved_endpoint is None:
             os.environ.pop("AWS_ENDPOINT_URL", None)
         else:
