@@ -175,3 +175,68 @@ def test_a_consumer_whose_stage_is_missing_fails_alone_and_the_others_run(consum
     outcomes = tasks.wait()
     assert isinstance(outcomes["analytics"], TaskOutcome)
     assert isinstance(outcomes["other"], Exception) and "DescribeTaskDefinition" in str(outcomes["other"])
+
+
+class _Ecs:
+    """DescribeTasks answers in turn (a list of tasks, or an error to raise); records StopTask."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.stopped = []
+
+    def describe_tasks(self, cluster, tasks):
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {"tasks": answer, "failures": [] if answer else [{"arn": tasks[0], "reason": "MISSING"}]}
+
+    def stop_task(self, **request):
+        self.stopped.append(request)
+
+
+class _Logs:
+    """GetLogEvents pages, by the token that asks for them."""
+
+    class exceptions:  # boto3's shape
+        ResourceNotFoundException = type("ResourceNotFoundException", (Exception,), {})
+
+    def __init__(self, pages):
+        self.pages = pages
+
+    def get_log_events(self, nextToken=None, **request):  # boto3's parameter name
+        return self.pages[nextToken]
+
+
+def _watching(ecs, logs) -> FargateTasks:
+    from pipeline_steps.prove_consumers import _Started
+
+    clients = {"ecs": ecs, "logs": logs}
+    session = type("Session", (), {"client": lambda self, name: clients[name]})()
+    tasks = _tasks()
+    task_arn = f"arn:aws:ecs:{REGION}:{CONSUMER}:task/{NAME}/0123"
+    tasks._started.append(
+        _Started(_wave().targets[0], session, task_arn, LOG_GROUP, "consumer/Consumer/0123", "Consumer")
+    )
+    return tasks
+
+
+STOPPED = [{"lastStatus": "STOPPED", "containers": [{"name": "Consumer", "exitCode": 0}], "stoppedReason": "done"}]
+
+
+def test_a_task_not_yet_described_is_waited_for_and_the_whole_log_is_read_page_by_page():
+    # ECS is eventually consistent; CloudWatch Logs may answer a page short of the stream's end.
+    pages = {
+        None: {"events": [{"message": "one"}], "nextForwardToken": "f/1"},
+        "f/1": {"events": [], "nextForwardToken": "f/2"},
+        "f/2": {"events": [{"message": json.dumps(PASSING)}], "nextForwardToken": "f/3"},
+        "f/3": {"events": [], "nextForwardToken": "f/3"},
+    }
+    outcome = _watching(_Ecs([[], [{"lastStatus": "PENDING"}], STOPPED]), _Logs(pages)).wait()["analytics"]
+    assert outcome == TaskOutcome(0, "done", ("one", json.dumps(PASSING)))
+
+
+def test_a_task_the_step_cannot_watch_fails_and_is_stopped():
+    ecs = _Ecs([RuntimeError("ThrottlingException: Rate exceeded")])
+    outcome = _watching(ecs, _Logs({})).wait()["analytics"]
+    assert str(outcome) == "ThrottlingException: Rate exceeded"
+    assert [request["task"] for request in ecs.stopped] == [f"arn:aws:ecs:{REGION}:{CONSUMER}:task/{NAME}/0123"]
