@@ -68,6 +68,53 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# What a YAML parser's complaint usually means in a config file, by the words of the complaint (PyYAML's).
+_HINTS = (
+    ("'\\t'", "YAML indents with spaces only: replace the tab with spaces"),
+    ("could not find expected ':'", "a key is missing its colon (key: value), or a quote is not closed"),
+    ("expected '<document start>'", "a key is missing its colon (key: value)"),
+    ("found '<scalar>'", "a quote is not closed, or text follows a closing quote"),
+    ("expected ',' or ']'", "a [list] is not closed with ]"),
+    ("expected ',' or '}'", "a {mapping} is not closed with }"),
+    ("while scanning a quoted scalar", "a quote is not closed"),
+    ("found unexpected end of stream", "a quote is not closed"),
+    (
+        "expected <block end>",
+        "the indentation of this line does not match the lines around it: the keys of one mapping start in the "
+        "same column, and list items (- ) under their key",
+    ),
+    ("found character", "a value starting with this character needs quotes"),
+)
+
+
+def _syntax_error(error: yaml.YAMLError, text: str) -> str:
+    """One line: where, the line itself (its indentation shown), what PyYAML found, and what it usually means."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "invalid YAML"
+    words = f"{getattr(error, 'context', None) or ''} {problem}"
+    if mark is None:
+        return f"YAML syntax error: {problem}"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    shown_line = f" {shown(line.rstrip())}" if line.strip() else ""
+    hint = next((hint for key, hint in _HINTS if key in words), "")
+    # A missing colon is found on the line after the one that lacks it: show that one too.
+    before = next((n for n in range(mark.line - 1, -1, -1) if lines[n].strip() and not _comment(lines[n])), None)
+    if before is not None and any(key in words for key in _FOUND_ON_THE_NEXT_LINE):
+        hint += f", on this line or line {before + 1} {shown(lines[before].rstrip())}"
+    return (
+        f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}{shown_line}: {problem}"
+        + (f" (hint: {hint})" if hint else "")
+    )
+
+
+_FOUND_ON_THE_NEXT_LINE = ("could not find expected ':'", "expected '<document start>'")
+
+
+def _comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
 def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
 
@@ -112,10 +159,7 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     except RecursionError:
         raise ConfigError(f"{source}: YAML nested too deeply") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
+        raise ConfigError(f"{source}: {_syntax_error(error, text)}") from None
     except ValueError as error:
         # What PyYAML's constructors let through: an integer of more digits than Python converts, a bad date.
         raise ConfigError(f"{source}: a YAML value cannot be read: {shown(str(error))[1:-1]}") from None

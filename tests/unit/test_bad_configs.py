@@ -40,6 +40,11 @@ def _append(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(GOOD + text)
 
 
+def _line_of(text: str) -> int:
+    """The number of the example's first line that is this text."""
+    return GOOD.splitlines().index(text) + 1
+
+
 def _task_network(network: str) -> Callable[[Path], None]:
     """The example's second prod consumer, with this task_network."""
     return _replace(
@@ -349,6 +354,32 @@ CORPUS = [
         "a date for a name",
         _replace("project: datashare", "project: 2026-11-28"),
         "project: datetime.date(2026, 11, 28) must be a string",
+    ),
+    # YAML mistakes: the line, shown, and what it usually means
+    Bad(
+        "a key indented too far",
+        _replace(
+            '  account: "111111111111"\n  region: eu-west-1\n', '  account: "111111111111"\n    region: eu-west-1\n'
+        ),
+        f"YAML syntax error at line {_line_of('  region: eu-west-1')}, column 5 '    region: eu-west-1': expected "
+        "<block end>, but found "
+        "'<block mapping start>' (hint: the indentation of this line does not match the lines around it",
+    ),
+    Bad(
+        "a tab",
+        _replace("    approval: false\n", "\tapproval: false\n"),
+        "'\\tapproval: false': found character '\\t' that cannot start any token (hint: YAML indents with spaces only",
+    ),
+    Bad(
+        "a key without its colon",
+        _replace("    approval: false\n", "    approval false\n"),
+        "could not find expected ':' (hint: a key is missing its colon (key: value), or a quote is not closed, on this "
+        f"line or line {_line_of('    approval: false')} '    approval false')",
+    ),
+    Bad(
+        "an unclosed list",
+        _replace("emails: [platform-team@example.com]", "emails: [platform-team@example.com"),
+        "expected ',' or ']', but got '<stream end>' (hint: a [list] is not closed with ])",
     ),
     # Where the test step runs a consumer's task
     Bad(

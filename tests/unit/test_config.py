@@ -303,3 +303,31 @@ def test_the_app_reads_and_checks_the_config_before_the_cdk_loads():
     probe = "import sys, pipeline_app; print(sorted({'aws_cdk', 'jsii'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_example_config_documents_every_field():
+    # Every key of the model appears in config/example.yaml, set or in a comment, so that it can be adapted.
+    import re
+    import typing
+
+    from pydantic import BaseModel
+
+    from config.model import Config
+    from tests.conftest import EXAMPLE
+
+    text = EXAMPLE.read_text()
+
+    def fields(model: type[BaseModel]) -> set[str]:
+        found = set()
+        for name, info in model.model_fields.items():
+            found.add(name)
+            pending = [info.annotation]
+            while pending:
+                annotation = pending.pop()
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    found |= fields(annotation)
+                pending += list(typing.get_args(annotation))
+        return found
+
+    missing = sorted(name for name in fields(Config) if not re.search(rf"^\s*#?\s*-?\s*{name}:", text, re.M))
+    assert missing == []
