@@ -102,9 +102,8 @@ def _syntax_error(error: yaml.YAMLError, text: str) -> str:
     before = next((n for n in range(mark.line - 1, -1, -1) if lines[n].strip() and not _comment(lines[n])), None)
     if before is not None and any(key in words for key in _FOUND_ON_THE_NEXT_LINE):
         hint += f", on this line or line {before + 1} {shown(lines[before].rstrip())}"
-    return (
-        f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}{shown_line}: {problem}"
-        + (f" (hint: {hint})" if hint else "")
+    return f"YAML syntax error at line {mark.line + 1}, column {mark.column + 1}{shown_line}: {problem}" + (
+        f" (hint: {hint})" if hint else ""
     )
 
 

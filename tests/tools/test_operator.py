@@ -70,12 +70,14 @@ def test_doctor_names_each_account_that_is_not_ready_and_how_to_fix_it(emulator,
     assert "source repository reachable" in lines[0]
     assert lines[1].startswith("FAIL  222222222222 eu-west-1 (source of dev)")
     assert "the permissions boundary ops-permissions-boundary is missing" in lines[1]
+    # The hint carries the config the user gave: copied as printed, it acts on these accounts.
     assert lines[1].endswith(
-        "-> make bootstrap ARGS=--yes (it creates the project's policies, and skips what is bootstrapped)"
+        f'-> make bootstrap CONFIG={config_file} ARGS="--yes" (it creates the project\'s policies, and skips what is '
+        "bootstrapped)"
     )
     assert lines[2].startswith("FAIL  333333333333 eu-west-1 (consumer analytics of dev)")
     assert "trusts 999999999999, not the tooling account 111111111111" in lines[2]
-    assert "-> make bootstrap" in lines[2] and "--trust 111111111111" in lines[2]
+    assert f"-> make bootstrap CONFIG={config_file} (it runs: " in lines[2] and "--trust 111111111111" in lines[2]
     assert lines[3].startswith("FAIL  444444444444 eu-west-1 (consumer reporting of dev): not bootstrapped")
     assert lines[4] == "1 of 4 accounts ready"
 

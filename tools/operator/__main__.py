@@ -45,12 +45,19 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
 
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
     from tools.operator import bootstrap, doctor
     from tools.operator.accounts import session_factory
+    from tools.operator.failures import Rerun, explain
 
+    credentials = (*(("--profile", args.profile) if args.profile else ()),)
+    credentials += (*(("--assume-role", args.assume_role) if args.assume_role else ()),)
+    options = (*(["--yes"] if args.yes else []), *(["--admin"] if args.admin else []))
+    rerun = Rerun(args.command, args.config, credentials, options)
     sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
     if args.command == "doctor":
-        findings = doctor.diagnose(config, sessions)
+        findings = doctor.diagnose(config, sessions, rerun)
         for finding in findings:
             print(finding.line(), file=out)
         failing = sum(not f.ok for f in findings)
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     if args.command == "bootstrap":
         if args.admin:
             print(bootstrap.ADMIN_WARNING, file=out)
-        steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin)
+        steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin, rerun=rerun)
         if not args.yes:
             for step in steps:
                 if step.policies:
@@ -70,20 +77,28 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
                         file=out,
                     )
                 print(" ".join(step.args), file=out)
-            print("# run them with: make bootstrap ARGS=--yes", file=out)
+            print(f"# run them with: {rerun.make('--yes')}", file=out)
             return 0
-        return bootstrap.run(config, steps, sessions, cli=CLI, out=out)
+        return bootstrap.run(config, steps, sessions, cli=CLI, out=out, rerun=rerun)
 
     # deploy
-    findings = doctor.diagnose(config, sessions)
+    findings = doctor.diagnose(config, sessions, rerun)
     if not all(f.ok for f in findings):
         for finding in findings:
             if not finding.ok:
                 print(finding.line(), file=out)
         print("error: doctor found accounts that are not ready; fix them before the first deploy", file=out)
         return 1
-    session = sessions(config.tooling.account, config.tooling.region)
-    frozen = session.get_credentials().get_frozen_credentials()
+    tooling = config.tooling
+    try:
+        credentials_of = sessions(tooling.account, tooling.region).get_credentials()
+        if credentials_of is None:
+            raise NoCredentialsError()
+        frozen = credentials_of.get_frozen_credentials()
+    except (ClientError, BotoCoreError) as error:
+        problem, fix = explain(error, tooling.account, tooling.region, rerun)
+        print(f"FAIL  {tooling.account} {tooling.region} (tooling): {problem} -> {fix}", file=out)
+        return 1
     environment = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": frozen.access_key,

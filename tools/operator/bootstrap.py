@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
 from config.bootstrap_policies import execution_policies, permissions_boundary
 from config.model import Config, partition_of
 from config.naming import permissions_boundary_name
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.doctor import Finding, bootstrap_args, diagnose
+from tools.operator.failures import Rerun, explain
 
 # By the ending of the policy's name, the longest first.
 DESCRIPTIONS = {
@@ -49,10 +52,10 @@ class Step:
         return [f"arn:{partition}:iam::{self.target.account}:policy/{name}" for name in self.policies]
 
 
-def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> list[Step]:
+def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun: Rerun | None = None) -> list[Step]:
     findings: dict[tuple[str, str], Finding] = {}
     if sessions is not None:
-        findings = {(f.target.account, f.target.region): f for f in diagnose(config, sessions)}
+        findings = {(f.target.account, f.target.region): f for f in diagnose(config, sessions, rerun)}
     steps = []
     for target in operated_accounts(config):
         partition = partition_of(target.region)
@@ -70,16 +73,22 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool) -> li
     return steps
 
 
-def run(config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Path, out) -> int:
+def run(
+    config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Path, out, rerun: Rerun | None = None
+) -> int:
+    rerun = rerun or Rerun("bootstrap", args=("--yes",))
     failed = 0
     for step in steps:
         if step.skip:
             print(f"skip  {step.target.label()}: {step.skip}", file=out)
             continue
-        session = sessions(step.target.account, step.target.region)
-        for name, document in step.policies.items():
-            _ensure_policy(session, name, document)
-        frozen = session.get_credentials().get_frozen_credentials()
+        try:
+            frozen = _prepare(step, sessions)
+        except (ClientError, BotoCoreError) as error:
+            failed += 1
+            problem, fix = explain(error, step.target.account, step.target.region, rerun)
+            print(f"FAIL  {step.target.label()}: {problem} -> {fix}", file=out)
+            continue
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_ENDPOINT_URL"},
             "AWS_ACCESS_KEY_ID": frozen.access_key,
@@ -107,6 +116,17 @@ def run(config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Pat
             last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
             print(f"FAIL  {step.target.label()}: {' '.join(step.args)}: {last[0]}", file=out)
     return 1 if failed else 0
+
+
+def _prepare(step: Step, sessions: SessionFactory) -> Any:
+    """The project's policies in the account, and the credentials the CDK CLI will act with there."""
+    session = sessions(step.target.account, step.target.region)
+    for name, document in step.policies.items():
+        _ensure_policy(session, name, document)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    return credentials.get_frozen_credentials()
 
 
 def _ensure_policy(session: Any, name: str, document: dict[str, Any]) -> None:

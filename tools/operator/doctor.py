@@ -13,6 +13,7 @@ from config.model import CodeCommitRepository, Config, Consumer, partition_of
 from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role, permissions_boundary_name
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
+from tools.operator.failures import Rerun, explain
 
 # The oldest bootstrap stack the synthesized stacks accept (their manifests' requiresBootstrapStackVersion),
 # and the one the pinned CDK CLI creates.
@@ -32,13 +33,14 @@ class Finding:
         return text + (f" -> {self.fix}" if self.fix else "")
 
 
-def diagnose(config: Config, sessions: SessionFactory) -> list[Finding]:
-    return [_diagnose(config, target, sessions) for target in operated_accounts(config)]
+def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = None) -> list[Finding]:
+    rerun = rerun or Rerun("doctor")
+    return [_diagnose(config, target, sessions, rerun) for target in operated_accounts(config)]
 
 
-def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory) -> Finding:
+def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory, rerun: Rerun) -> Finding:
     tooling = config.tooling.account
-    bootstrap = _bootstrap_command(target, tooling)
+    bootstrap = _bootstrap_command(target, tooling, rerun)
     try:
         session = sessions(target.account, target.region)
         identity = session.client("sts").get_caller_identity()["Account"]
@@ -47,7 +49,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
                 target,
                 False,
                 f"the credentials act in {identity}, not in this account",
-                "pass --profile or --assume-role so that each account gets its own credentials",
+                f"give each account its own: {rerun.ways_to_give_credentials()}",
             )
         version = _bootstrap_version(session)
         if version is None:
@@ -69,7 +71,8 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
                     target,
                     False,
                     f"the permissions boundary {boundary} is missing (every role of the stacks carries it)",
-                    "make bootstrap ARGS=--yes (it creates the project's policies, and skips what is bootstrapped)",
+                    f"{rerun.make('--yes', command='bootstrap')} (it creates the project's policies, and skips what is "
+                    "bootstrapped)",
                 )
             details.append("permissions boundary present")
             network = _task_network_status(config, target, session)
@@ -83,7 +86,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory)
             details.append("source repository reachable")
         return Finding(target, True, ", ".join(details))
     except (ClientError, BotoCoreError) as error:
-        return Finding(target, False, f"cannot check: {error}", "check the credentials for this account")
+        return Finding(target, False, *explain(error, target.account, target.region, rerun))
 
 
 def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Consumer]]:
@@ -209,8 +212,9 @@ def _source_status(config: Config, session: Any) -> tuple[str, str] | None:
     return None
 
 
-def _bootstrap_command(target: OperatedAccount, tooling: str) -> str:
-    return f"make bootstrap (it runs: {' '.join(bootstrap_args(target, tooling, '<execution policy>'))})"
+def _bootstrap_command(target: OperatedAccount, tooling: str, rerun: Rerun) -> str:
+    runs = " ".join(bootstrap_args(target, tooling, "<execution policy>"))
+    return f"{rerun.make(command='bootstrap')} (it runs: {runs})"
 
 
 def bootstrap_args(target: OperatedAccount, tooling: str, execution_policy: str) -> list[str]:

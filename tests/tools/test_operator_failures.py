@@ -1,0 +1,234 @@
+"""When AWS or the credentials fail, every operator command says so in one line per account, with the command that
+fixes it, carrying the user's CONFIG= and ARGS=; never a traceback."""
+
+from __future__ import annotations
+
+import io
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ProfileNotFound
+from moto import mock_aws
+
+from tools.operator import __main__ as operator
+from tools.operator.failures import Rerun, explain
+
+CONFIG = """
+project: ops
+tooling: {account: "111111111111", region: eu-west-1}
+repository: {codecommit_repository: data-sharing}
+consumer_image: public.ecr.aws/example/consumer:1.0
+environments:
+  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    consumers:
+      - {name: analytics, account: "333333333333", region: eu-west-1}
+      - {name: capetown, account: "444444444444", region: af-south-1}
+"""
+ACCOUNTS = 5  # tooling, source, two consumers, and the tooling account's artifacts in af-south-1
+
+
+@pytest.fixture(autouse=True)
+def _configs_outside_the_repository(monkeypatch):
+    monkeypatch.setattr("tools.validate.deployable", lambda path: None)
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "my accounts.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    """A machine with no AWS credentials anywhere: no variables, empty config files, no instance metadata."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def _run(argv, **kwargs) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    code = operator.main(argv, out=out, **kwargs)
+    return code, out.getvalue().splitlines()
+
+
+def _error(code: str, operation: str = "GetCallerIdentity") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"{code} message"}}, operation)
+
+
+RERUN = Rerun("doctor", "my.yaml", ("--profile", "admin-{account}"))
+
+
+@pytest.mark.parametrize(
+    ("error", "region", "problem", "fix"),
+    [
+        (
+            NoCredentialsError(),
+            "eu-west-1",
+            "no AWS credentials found",
+            'give them: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}" (a profile per account) or '
+            'make doctor CONFIG=my.yaml ARGS="--assume-role OrganizationAccountAccessRole" (a role assumed in each); '
+            "or sign in first (aws sso login)",
+        ),
+        (
+            ProfileNotFound(profile="admin-333333333333"),
+            "eu-west-1",
+            "the profile admin-333333333333 is not configured",
+            "add it (aws configure sso --profile admin-333333333333), or name profiles you have: "
+            'make doctor CONFIG=my.yaml ARGS="--profile <name with {account}>"',
+        ),
+        (
+            _error("ExpiredToken"),
+            "eu-west-1",
+            "the credentials have expired",
+            'renew them (aws sso login --profile admin-333333333333), then: make doctor CONFIG=my.yaml ARGS="--profile '
+            'admin-{account}"',
+        ),
+        (
+            _error("AccessDenied", "DescribeStacks"),
+            "eu-west-1",
+            "access denied to DescribeStacks (AccessDenied)",
+            'act as an administrator of this account: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}" (a '
+            'profile per account) or make doctor CONFIG=my.yaml ARGS="--assume-role OrganizationAccountAccessRole" (a '
+            "role assumed in each)",
+        ),
+        (
+            _error("ThrottlingException", "GetParameter"),
+            "eu-west-1",
+            "AWS throttled GetParameter (ThrottlingException)",
+            'wait a minute, then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
+        ),
+        (
+            _error("InvalidClientTokenId"),
+            "af-south-1",
+            "af-south-1 is not enabled for this account (InvalidClientTokenId)",
+            "enable it (aws account enable-region --account-id 333333333333 --region-name af-south-1), wait until it "
+            'is ENABLED, then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
+        ),
+        (
+            _error("InvalidClientTokenId"),
+            "eu-west-1",
+            "the credentials are not valid (InvalidClientTokenId)",
+            'renew them (aws sso login --profile admin-333333333333), then: make doctor CONFIG=my.yaml ARGS="--profile '
+            'admin-{account}"',
+        ),
+        (
+            EndpointConnectionError(endpoint_url="https://sts.eu-west-1.amazonaws.com/"),
+            "eu-west-1",
+            'cannot reach AWS (Could not connect to the endpoint URL: "https://sts.eu-west-1.amazonaws.com/")',
+            'check the network or proxy, then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
+        ),
+    ],
+    ids=["no credentials", "missing profile", "expired", "denied", "throttled", "region off", "invalid", "offline"],
+)
+def test_each_failure_is_what_is_wrong_and_the_command_that_fixes_it(error, region, problem, fix):
+    assert explain(error, "333333333333", region, RERUN) == (problem, fix)
+
+
+def test_a_role_that_cannot_be_assumed_names_the_role_and_the_other_way():
+    rerun = Rerun("bootstrap", args=("--assume-role", "OrganizationAccountAccessRole"))
+    assert explain(_error("AccessDenied", "AssumeRole"), "333333333333", "eu-west-1", rerun) == (
+        "cannot assume OrganizationAccountAccessRole in this account (AccessDenied)",
+        "make sure OrganizationAccountAccessRole exists in 333333333333 and trusts the credentials you run with, or "
+        'use make bootstrap ARGS="--profile admin-{account}"',
+    )
+
+
+@pytest.mark.parametrize("command", [["doctor"], ["bootstrap", "--yes"], ["deploy"]])
+def test_without_credentials_each_command_says_so_per_account_without_a_traceback(no_credentials, config_file, command):
+    code, lines = _run([command[0], "--config", str(config_file), *command[1:]])
+    assert code == 1
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert failed and all(": no AWS credentials found -> give them: make " in line for line in failed)
+    assert all(f"CONFIG='{config_file}'" in line for line in failed)  # the user's config, quoted for the shell
+    if command[0] != "deploy":
+        assert len(failed) == ACCOUNTS
+
+
+def test_a_missing_profile_is_named_for_each_account_by_every_command(no_credentials, config_file):
+    for command in (["doctor"], ["bootstrap", "--yes"], ["deploy"]):
+        code, lines = _run([command[0], "--config", str(config_file), *command[1:], "--profile", "admin-{account}"])
+        assert code == 1
+        assert (
+            "FAIL  333333333333 eu-west-1 (consumer analytics of dev): the profile admin-333333333333 is not "
+            in ("\n".join(lines))
+            or command[0] == "deploy"
+        )
+        assert all("Traceback" not in line for line in lines)
+    assert any("the profile admin-111111111111 is not configured" in line for line in lines)
+
+
+def test_bootstrap_prints_the_command_to_run_with_the_users_config_and_credentials(config_file):
+    code, lines = _run(["bootstrap", "--config", str(config_file), "--profile", "admin-{account}"])
+    assert code == 0
+    assert (
+        lines[-1]
+        == f"# run them with: make bootstrap CONFIG='{config_file}' ARGS=\"--profile admin-{{account}} --yes\""
+    )
+
+
+class _Failing:
+    """A session whose every call fails with this error."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def client(self, *_, **__):
+        error = self.error
+
+        class Client:
+            def __getattr__(self, name):
+                def call(*_, **__):
+                    raise error
+
+                return call
+
+        return Client()
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (_error("AccessDenied", "DescribeStacks"), "access denied to DescribeStacks (AccessDenied) -> act as an"),
+        (_error("ExpiredTokenException"), "the credentials have expired -> renew them"),
+        (_error("Throttling", "GetCallerIdentity"), "AWS throttled GetCallerIdentity (Throttling) -> wait a minute"),
+        (_error("InvalidClientTokenId"), "af-south-1 is not enabled for this account (InvalidClientTokenId)"),
+    ],
+    ids=["access denied", "expired", "throttled", "region not enabled"],
+)
+def test_a_failure_in_one_account_is_that_accounts_line_and_the_others_are_checked(config_file, error, says):
+    with mock_aws():
+
+        def sessions(account, region):
+            if (account, region) == ("444444444444", "af-south-1"):
+                return _Failing(error)
+            credentials = boto3.client("sts", region_name=region).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/admin", RoleSessionName="operator"
+            )["Credentials"]
+            return boto3.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=region,
+            )
+
+        code, lines = _run(["doctor", "--config", str(config_file)], sessions=sessions)
+    assert code == 1
+    (failing,) = [line for line in lines if "444444444444" in line]
+    assert failing.startswith("FAIL  444444444444 af-south-1 (consumer capetown of dev): ")
+    assert says in failing
+    others = [line for line in lines if line.startswith(("OK", "FAIL")) and "444444444444" not in line]
+    assert len(others) == ACCOUNTS - 1 and all("not bootstrapped" in line for line in others)
+
+
+def test_the_commands_own_flags_stay_in_its_hints_and_leave_the_other_commands():
+    rerun = Rerun("bootstrap", "my.yaml", ("--profile", "p-{account}"), ("--yes", "--admin"))
+    assert rerun.make() == 'make bootstrap CONFIG=my.yaml ARGS="--profile p-{account} --yes --admin"'
+    assert rerun.make(command="doctor") == 'make doctor CONFIG=my.yaml ARGS="--profile p-{account}"'
+    assert Rerun("doctor").make() == "make doctor"  # the default config needs no CONFIG=
