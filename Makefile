@@ -1,15 +1,5 @@
-# One Makefile for developers, CI and the pipeline's synth step.
-#   make local   the main job: rehearse the whole pipeline on emulated accounts (CONFIG=, default the example)
-#   make test    the whole test suite, offline, with lint and type checks (PYTEST_ARGS="-k name" picks tests)
-#   make test-fast  the same without the end-to-end tests that drive the CDK CLI against the emulator
-#   make typecheck  mypy
-#   make summary synthesize and print the pipeline's stages, accounts and grants
-#   make bench-local  time the rehearsal by phase
-#   make access-report  evaluate every cross-account access path offline (reports/access-report.md)
-#   make bench-access   time the access report for 1 and 50 consumers
-#   make bench-errors  how long each command takes to refuse a bad config
-#   make bench   synth time, memory, pipeline size and policy sizes for 1, 10, 100, 205, 206 and 1,000 consumers
-#   make bootstrap / doctor / deploy   the first-time path (ARGS="--yes", "--profile admin-{account}", ...)
+# One Makefile for developers, CI and the pipeline's synth step. `make help` lists every target: the text after
+# "##" on a target's line. Every target takes CONFIG=path/to/config.yaml (default: the example).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -28,8 +18,8 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 .PHONY: help install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
 
-help:
-	@grep -E '^#   make' Makefile | sed 's/^#   //'
+help: ## this list
+	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt runtime/requirements.txt
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
@@ -41,69 +31,67 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
-
+install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules (every target does it first)
 # A fresh cdk.out each time: the CLI leaves assemblies of stages that no longer exist.
 # `--approve` passes the manual approval gates, so the main job rehearses every environment.
-local: install
+local: install ## the main job: rehearse the whole pipeline on emulated accounts, no AWS account needed
 	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.rehearsal --approve --config "$(CONFIG)"
 
-summary: install
+summary: install ## synthesize and print the pipeline's stages, accounts and grants
 	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.summary --config "$(CONFIG)"
 
-bench-local: install
+bench-local: install ## time the rehearsal by phase, then delete every stack and show the data remains
 	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.rehearsal --approve --destroy --config "$(CONFIG)"
 
-lint: install
+lint: install ## ruff: lint and formatting check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install ## ruff: format and fix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-typecheck: install
+typecheck: install ## mypy
 	$(VENV)/bin/mypy
 
 # Both cores: each worker synthesizes each app once (session fixtures).
 PYTEST = $(RUN) $(PY) -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
-test: install lint typecheck
+test: install lint typecheck ## the whole suite, offline, with lint and type checks (PYTEST_ARGS="-k name" picks tests)
 	$(PYTEST)
 
-test-fast: install lint typecheck
+test-fast: install lint typecheck ## the suite without the end-to-end tests that drive the CDK CLI
 	$(PYTEST) -m "not e2e"
 
 # The config is validated before the CLI starts: a bad one is one line, exit 2, and cdk.out is left alone.
-synth: install
+synth: install ## validate the config, then cdk synth into cdk.out/
 	$(RUN) $(PY) -m tools.validate "$(CONFIG)"
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config="$(CONFIG)"
 
-access-report: install
+access-report: install ## evaluate every cross-account access path offline (reports/access-report.md)
 	$(RUN) $(PY) -m access_report --config "$(CONFIG)"
 
-bench-access: install
+bench-access: install ## time the access report for 1 and 50 consumers
 	$(RUN) $(PY) -m tools.bench.access 1 50
 
-bootstrap doctor deploy: install
+bootstrap doctor deploy: install ## the first real deployment (ARGS="--yes", "--profile admin-{account}", ...)
 	$(RUN) $(PY) -m tools.operator $@ --config "$(CONFIG)" $(ARGS)
 
-bench-errors: install
+bench-errors: install ## how long each command takes to refuse a bad config
 	$(RUN) $(PY) -m tools.bench.errors
 
-bench: install
+bench: install ## synth time, memory, pipeline and policy sizes for 1 to 1,000 consumers (SIZES="1 10")
 	$(RUN) $(PY) -m tools.bench $(SIZES)
 
 # The pipeline's synth step: nothing deploys unless the config is the repository's, and the tests, the static
 # checks and the access report pass.
-deployable: install
+deployable: install ## refuse a config the pipeline could not read (not tracked by git, outside the repository)
 	$(RUN) $(PY) -m tools.validate --deployable "$(CONFIG)"
 
-pipeline-synth: deployable test access-report synth
-
-clean:
+pipeline-synth: deployable test access-report synth ## what the pipeline's synth step runs
+clean: ## remove cdk.out and pytest's cache
 	rm -rf cdk.out .pytest_cache

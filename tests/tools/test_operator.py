@@ -249,3 +249,29 @@ def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
             "name subnets in environments[0].consumers[0].task_network of the config, or create one "
             "(aws ec2 create-default-vpc --region eu-west-1)",
         )
+
+
+def test_doctor_asks_for_exactly_the_bootstraps_the_synthesized_stacks_deploy_with(example):
+    # Every stack, the pipeline's and its stages', deploys through a bootstrap deploy role of its account and region;
+    # doctor and bootstrap ask for those and for nothing else.
+    import json
+    import re
+    from pathlib import Path
+
+    from tools.operator.accounts import operated_accounts
+
+    def roles(directory: Path) -> set[tuple[str, str]]:
+        found = set()
+        manifest = json.loads((directory / "manifest.json").read_text())
+        for artifact in manifest["artifacts"].values():
+            if artifact["type"] == "cdk:cloud-assembly":
+                found |= roles(directory / artifact["properties"]["directoryName"])
+            role = artifact.get("properties", {}).get("assumeRoleArn", "")
+            match = re.search(r"role/cdk-hnb659fds-deploy-role-(\d{12})-([a-z0-9-]+)$", role)
+            if match:
+                found.add(match.groups())
+        return found
+
+    needed = roles(Path(example.assembly.directory))
+    assert {(t.account, t.region) for t in operated_accounts(example.config)} == needed
+    assert ("111111111111", "eu-central-1") in needed  # the pipeline's artifacts in the reporting consumer's region
