@@ -16,7 +16,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help docs install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
 
 help: ## this list
 	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
@@ -93,5 +93,9 @@ deployable: install ## refuse a config the pipeline could not read (not tracked 
 	$(RUN) $(PY) -m tools.validate --deployable "$(CONFIG)"
 
 pipeline-synth: deployable test access-report synth ## what the pipeline's synth step runs
+docs: install ## regenerate every example output in README.md from the commands (ARGS=--check compares only)
+	rm -rf cdk.out
+	$(RUN) $(PY) -m tools.docs $(ARGS)
+
 clean: ## remove cdk.out and pytest's cache
 	rm -rf cdk.out .pytest_cache

@@ -232,3 +232,17 @@ def test_the_commands_own_flags_stay_in_its_hints_and_leave_the_other_commands()
     assert rerun.make() == 'make bootstrap CONFIG=my.yaml ARGS="--profile p-{account} --yes --admin"'
     assert rerun.make(command="doctor") == 'make doctor CONFIG=my.yaml ARGS="--profile p-{account}"'
     assert Rerun("doctor").make() == "make doctor"  # the default config needs no CONFIG=
+
+
+def test_a_server_error_is_one_line_and_a_retry_whatever_the_body():
+    error = ClientError(
+        {
+            "Error": {"Code": "500", "Message": "<!doctype html>\n<title>500</title>"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        },
+        "GetConnection",
+    )
+    assert explain(error, "111111111111", "eu-west-1", Rerun("doctor")) == (
+        "AWS answered GetConnection with a server error (500)",
+        "retry in a minute: make doctor",
+    )

@@ -4,6 +4,7 @@ run to fix it."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ class Finding:
 
     def line(self) -> str:
         text = f"{'OK  ' if self.ok else 'FAIL'}  {self.target.label()}: {self.detail}"
-        return text + (f" -> {self.fix}" if self.fix else "")
+        return re.sub(r"\s*\n\s*", " ", text + (f" -> {self.fix}" if self.fix else ""))  # one line, whatever AWS said
 
 
 def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = None) -> list[Finding]:

@@ -96,8 +96,14 @@ def explain(error: Exception, account: str, region: str, rerun: Rerun) -> tuple[
         return f"cannot reach AWS ({error})", f"check the network or proxy, then: {again}"
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "")
+        message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split())[:200]
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         operation = error.operation_name
+        if status >= 500 or (code.isdigit() and int(code) >= 500):
+            return (
+                f"AWS answered {operation} with a server error ({status or code})",
+                f"retry in a minute: {again}",
+            )
         if code in EXPIRED:
             return "the credentials have expired", f"renew them ({_login(rerun, account)}), then: {again}"
         if code in INVALID or code == "OptInRequired":
