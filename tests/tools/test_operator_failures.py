@@ -81,14 +81,14 @@ RERUN = Rerun("doctor", "my.yaml", ("--profile", "admin-{account}"))
             "eu-west-1",
             "the profile admin-333333333333 is not configured",
             "add it (aws configure sso --profile admin-333333333333), or name profiles you have: "
-            'make doctor CONFIG=my.yaml ARGS="--profile <name with {account}>"',
+            'make doctor CONFIG=my.yaml ARGS="--profile NAME-{account}"',
         ),
         (
             _error("ExpiredToken"),
             "eu-west-1",
             "the credentials have expired",
-            'renew them (aws sso login --profile admin-333333333333), then: make doctor CONFIG=my.yaml ARGS="--profile '
-            'admin-{account}"',
+            "renew them (aws sso login --profile admin-333333333333 for an SSO profile, or new keys in profile "
+            'admin-333333333333), then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
         ),
         (
             _error("AccessDenied", "DescribeStacks"),
@@ -107,16 +107,18 @@ RERUN = Rerun("doctor", "my.yaml", ("--profile", "admin-{account}"))
         (
             _error("InvalidClientTokenId"),
             "af-south-1",
-            "af-south-1 is not enabled for this account (InvalidClientTokenId)",
-            "enable it (aws account enable-region --account-id 333333333333 --region-name af-south-1), wait until it "
-            'is ENABLED, then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
+            "af-south-1 may not be enabled in 333333333333 (InvalidClientTokenId)",
+            "enable it: aws account enable-region --region-name af-south-1 --profile admin-333333333333 (or, from the "
+            "organization's management account, aws account enable-region --account-id 333333333333 --region-name "
+            "af-south-1); aws account get-region-opt-status --region-name af-south-1 says ENABLED when it is done; "
+            'then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
         ),
         (
             _error("InvalidClientTokenId"),
             "eu-west-1",
             "the credentials are not valid (InvalidClientTokenId)",
-            'renew them (aws sso login --profile admin-333333333333), then: make doctor CONFIG=my.yaml ARGS="--profile '
-            'admin-{account}"',
+            "renew them (aws sso login --profile admin-333333333333 for an SSO profile, or new keys in profile "
+            'admin-333333333333), then: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}"',
         ),
         (
             EndpointConnectionError(endpoint_url="https://sts.eu-west-1.amazonaws.com/"),
@@ -198,7 +200,7 @@ class _Failing:
         (_error("AccessDenied", "DescribeStacks"), "access denied to DescribeStacks (AccessDenied) -> act as an"),
         (_error("ExpiredTokenException"), "the credentials have expired -> renew them"),
         (_error("Throttling", "GetCallerIdentity"), "AWS throttled GetCallerIdentity (Throttling) -> wait a minute"),
-        (_error("InvalidClientTokenId"), "af-south-1 is not enabled for this account (InvalidClientTokenId)"),
+        (_error("InvalidClientTokenId"), "af-south-1 may not be enabled in 444444444444 (InvalidClientTokenId)"),
     ],
     ids=["access denied", "expired", "throttled", "region not enabled"],
 )
@@ -245,4 +247,83 @@ def test_a_server_error_is_one_line_and_a_retry_whatever_the_body():
     assert explain(error, "111111111111", "eu-west-1", Rerun("doctor")) == (
         "AWS answered GetConnection with a server error (500)",
         "retry in a minute: make doctor",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "region", "problem"),
+    [
+        (_error("RegionDisabledException", "AssumeRole"), "eu-west-1", "eu-west-1 may not be enabled in 333333333333"),
+        (_error("OptInRequired", "DescribeVpcs"), "eu-west-1", "the account is not subscribed to the service of"),
+        (_error("SignatureDoesNotMatch"), "af-south-1", "AWS refused the request's signature (SignatureDoesNotMatch)"),
+        (_error("RequestExpired", "DescribeVpcs"), "eu-west-1", "AWS refused the request's signature (RequestExpired)"),
+    ],
+    ids=["STS region disabled", "not subscribed", "wrong secret in an opt-in region", "clock skew"],
+)
+def test_region_subscription_and_signature_failures_are_told_apart(error, region, problem):
+    found, fix = explain(error, "333333333333", region, Rerun("doctor"))
+    assert found.startswith(problem)
+    assert ("enable-region" in fix) == problem.endswith("333333333333")
+
+
+def test_an_assumed_role_in_a_disabled_region_may_be_either_accounts():
+    rerun = Rerun("doctor", args=("--assume-role", "OrganizationAccountAccessRole"))
+    problem, _ = explain(_error("InvalidClientTokenId", "AssumeRole"), "333333333333", "ap-east-2", rerun)
+    assert problem == (
+        "ap-east-2 may not be enabled in 333333333333, or in the account you assume the role from, "
+        "(InvalidClientTokenId)"
+    )
+
+
+def test_a_profile_pattern_with_other_braces_is_one_line_before_any_account(config_file, capsys):
+    code, lines = _run(["doctor", "--config", str(config_file), "--profile", "admin-{region}"])
+    assert code == 2 and lines == []
+    assert capsys.readouterr().err.strip() == (
+        "error: --profile 'admin-{region}': only {account} may stand in it (KeyError: 'region')"
+    )
+
+
+def test_bootstrap_without_the_cdk_cli_fails_its_account_in_one_line(config_file, tmp_path):
+    from config.loader import load_config
+    from tools.operator import bootstrap
+
+    config = load_config(config_file)
+    (tooling, *_) = bootstrap.steps(config, None, admin=False)
+    out = io.StringIO()
+    sessions = lambda account, region: boto3.Session(  # noqa: E731
+        aws_access_key_id="x", aws_secret_access_key="x", region_name=region
+    )
+    assert bootstrap.run(config, [tooling], sessions, cli=tmp_path / "no-cdk", out=out) == 1
+    assert out.getvalue().startswith("FAIL  111111111111 eu-west-1 (tooling): cdk bootstrap aws://111111111111/")
+    assert "cannot run the CDK CLI" in out.getvalue() and "run make install" in out.getvalue()
+
+
+def test_doctor_reports_a_denied_lookup_as_denied_not_as_a_missing_bootstrap(config_file):
+    """A lookup that fails for another reason than "not there" is explained, never read as "missing"."""
+    with mock_aws():
+        from pipeline_steps.prove_consumers import assumed_session
+
+        real = assumed_session(boto3.Session(region_name="eu-west-1"), "arn:aws:iam::111111111111:role/a", "eu-west-1")
+        real.client("cloudformation").create_stack(
+            StackName="CDKToolkit",
+            TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+        )
+
+        class DeniedParameters:
+            def client(self, name, *args, **kwargs):
+                client = real.client(name, *args, **kwargs)
+                if name == "ssm":
+
+                    def get_parameter(**_):
+                        raise _error("AccessDeniedException", "GetParameter")
+
+                    client.get_parameter = get_parameter
+                return client
+
+        from config.loader import load_config
+        from tools.operator.doctor import diagnose
+
+        (tooling, *_) = diagnose(load_config(config_file), lambda account, region: DeniedParameters())
+    assert tooling.line().startswith(
+        "FAIL  111111111111 eu-west-1 (tooling): access denied to GetParameter (AccessDeniedException) -> act as"
     )

@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     config = load_config_or_report(args.config)
     if config is None:
         return 2
+    from tools.operator.failures import profile_problem
+
+    problem = profile_problem(args.profile) if args.profile else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
 
     if args.command in ("doctor", "deploy"):
         from tools.validate import deployable
@@ -116,7 +122,11 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
         "--require-approval=broadening",
     ]
     print(" ".join(command), file=out)
-    return subprocess.run(command, cwd=ROOT, env=environment, check=False).returncode
+    try:
+        return subprocess.run(command, cwd=ROOT, env=environment, check=False).returncode
+    except OSError as error:  # the CLI is not installed
+        print(f"error: cannot run the CDK CLI ({error}): run make install", file=out)
+        return 1
 
 
 if __name__ == "__main__":

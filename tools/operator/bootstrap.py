@@ -33,6 +33,7 @@ DESCRIPTIONS = {
     "-cdk-execution": "What CloudFormation may do in IAM for the data-sharing stacks (cdk bootstrap execution policy)",
     "-permissions-boundary": "The most any role of the data-sharing stacks may do",
 }
+CLI_SECONDS = 900
 ADMIN_WARNING = (
     "warning: --admin: the CloudFormation execution role of every target account gets AdministratorAccess, "
     "and anyone who can change the tooling account's pipeline can use it"
@@ -99,21 +100,26 @@ def run(
         }
         if frozen.token:
             environment["AWS_SESSION_TOKEN"] = frozen.token
-        with tempfile.TemporaryDirectory() as empty:  # no cdk.json there: bootstrap synthesizes nothing
-            result = subprocess.run(
-                [str(cli), *step.args[1:], "--no-notices"],
-                cwd=empty,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=900,
-                check=False,
-            )
-        if result.returncode == 0:
+        try:
+            with tempfile.TemporaryDirectory() as empty:  # no cdk.json there: bootstrap synthesizes nothing
+                result = subprocess.run(
+                    [str(cli), *step.args[1:], "--no-notices"],
+                    cwd=empty,
+                    env=environment,
+                    capture_output=True,
+                    text=True,
+                    timeout=CLI_SECONDS,
+                    check=False,
+                )
+            code, last = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
+        except subprocess.TimeoutExpired:
+            code, last = 1, [f"the CDK CLI did not finish in {CLI_SECONDS} s; see the CDKToolkit stack's events"]
+        except OSError as error:  # the CLI is not installed
+            code, last = 1, [f"cannot run the CDK CLI ({error}): run make install"]
+        if code == 0:
             print(f"done  {step.target.label()}: {' '.join(step.args)}", file=out)
         else:
             failed += 1
-            last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
             print(f"FAIL  {step.target.label()}: {' '.join(step.args)}: {last[0]}", file=out)
     return 1 if failed else 0
 

@@ -122,6 +122,8 @@ def _task_network_status(config: Config, target: OperatedAccount, session: Any) 
         except ProofError as error:
             return f"consumer {consumer.name}: {error.problem}", error.fix.replace("consumers[]", where)
         except ClientError as error:
+            if not error.response.get("Error", {}).get("Code", "").endswith(".NotFound"):
+                raise  # access denied, throttled, expired: explained as any other failure of the account
             message = error.response.get("Error", {}).get("Message", str(error))
             return f"consumer {consumer.name}: {message}", f"correct {where}.task_network"
         vpcs = sorted({item["VpcId"] for item in [*found, *named]})
@@ -164,17 +166,19 @@ def _bootstrap_version(session: Any) -> int | None:
         if "does not exist" in str(error):
             return None
         raise
+    ssm = session.client("ssm")
     try:
-        value = session.client("ssm").get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)["Parameter"]["Value"]
-    except ClientError:
+        value = ssm.get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:  # a bootstrap stack older than the version parameter
         return 0
     return int(value)
 
 
 def _trusted_accounts(session: Any, role_name: str) -> set[str]:
+    iam = session.client("iam")
     try:
-        document = session.client("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
-    except ClientError:
+        document = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    except iam.exceptions.NoSuchEntityException:
         return set()
     if isinstance(document, str):
         document = json.loads(document)
@@ -193,9 +197,10 @@ def _trusted_accounts(session: Any, role_name: str) -> set[str]:
 def _source_status(config: Config, session: Any) -> tuple[str, str] | None:
     repository = config.repository
     if isinstance(repository, CodeCommitRepository):
+        codecommit = session.client("codecommit")
         try:
-            session.client("codecommit").get_repository(repositoryName=repository.codecommit_repository)
-        except ClientError:
+            codecommit.get_repository(repositoryName=repository.codecommit_repository)
+        except codecommit.exceptions.RepositoryDoesNotExistException:
             return (
                 f"CodeCommit repository {repository.codecommit_repository} not found",
                 f"aws codecommit create-repository --repository-name {repository.codecommit_repository}",

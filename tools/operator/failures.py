@@ -18,24 +18,36 @@ from botocore.exceptions import (
 
 from config.loader import DEFAULT_CONFIG
 
-# Regions an account must enable before use (AWS Account Management, "Enable or disable AWS Regions in your account":
-# the Regions introduced after 20 March 2019). In them, a disabled region answers any call as if the credentials
-# were invalid.
-OPT_IN_REGIONS = frozenset(
+# The commercial Regions enabled by default (AWS Account Management, "Enable or disable AWS Regions in your account"):
+# every Region introduced after 20 March 2019 must be enabled first, and a disabled one answers any call as if the
+# credentials were invalid. Listing the defaults keeps a Region launched later on the opt-in side.
+DEFAULT_REGIONS = frozenset(
     {
-        "af-south-1", "ap-east-1", "ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-        "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1",
-        "me-central-1", "me-south-1", "mx-central-1",
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+        "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2",
+        "eu-west-3", "eu-north-1", "sa-east-1",
     }
 )  # fmt: skip
-EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"})
-INVALID = frozenset({"InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure", "SignatureDoesNotMatch"})
+EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"})
+INVALID = frozenset({"InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure"})
+# A wrong secret key, or a clock far from AWS's.
+SKEWED = frozenset({"SignatureDoesNotMatch", "RequestExpired", "RequestTimeTooSkewed", "InvalidSignatureException"})
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"})
 THROTTLED = frozenset(
     {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown"}
 )
 # botocore's own errors of an SSO or refreshed session that has run out.
-EXPIRED_SESSIONS = frozenset({"TokenRetrievalError", "SSOTokenLoadError", "UnauthorizedSSOTokenError"})
+EXPIRED_SESSIONS = frozenset(
+    {"TokenRetrievalError", "SSOTokenLoadError", "UnauthorizedSSOTokenError", "LoginRefreshRequired"}
+)
+
+
+def opt_in(region: str) -> bool:
+    return (
+        region.count("-") == 2
+        and not region.startswith(("cn-", "us-gov-", "us-iso"))
+        and (region not in DEFAULT_REGIONS)
+    )
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ def explain(error: Exception, account: str, region: str, rerun: Rerun) -> tuple[
         return (
             f"the profile {profile} is not configured",
             f"add it (aws configure sso --profile {profile}), or name profiles you have: "
-            f"{rerun.make(credentials=('--profile', '<name with {account}>'))}",
+            f"{rerun.make(credentials=('--profile', 'NAME-{account}'))}",
         )
     if isinstance(error, NoCredentialsError):
         return "no AWS credentials found", f"give them: {ways}; or sign in first (aws sso login)"
@@ -106,14 +118,27 @@ def explain(error: Exception, account: str, region: str, rerun: Rerun) -> tuple[
             )
         if code in EXPIRED:
             return "the credentials have expired", f"renew them ({_login(rerun, account)}), then: {again}"
-        if code in INVALID or code == "OptInRequired":
-            if region in OPT_IN_REGIONS or code == "OptInRequired":
-                return (
-                    f"{region} is not enabled for this account ({code})",
-                    f"enable it (aws account enable-region --account-id {account} --region-name {region}), wait "
-                    f"until it is ENABLED, then: {again}",
-                )
+        if code in SKEWED:
+            return (
+                f"AWS refused the request's signature ({code})",
+                f"check the secret key and this machine's clock (AWS allows 5 minutes of skew), then: {again}",
+            )
+        if code == "RegionDisabledException" or (code in INVALID and opt_in(region)):
+            where = (
+                f"in {account}" if code == "RegionDisabledException" else
+                f"in {account}" + (", or in the account you assume the role from," if rerun.assume_role else "")
+            )  # fmt: skip
+            return (
+                f"{region} may not be enabled {where} ({code})",
+                f"enable it: {_enable_region(rerun, account, region)}; then: {again}",
+            )
+        if code in INVALID:
             return f"the credentials are not valid ({code})", f"renew them ({_login(rerun, account)}), then: {again}"
+        if code == "OptInRequired":
+            return (
+                f"the account is not subscribed to the service of {operation} ({code})",
+                f"activate it (the account may still be being set up, or need a subscription), then: {again}",
+            )
         if code in DENIED:
             if operation == "AssumeRole":
                 role = rerun.assume_role or "the role"
@@ -135,5 +160,35 @@ def explain(error: Exception, account: str, region: str, rerun: Rerun) -> tuple[
 
 
 def _login(rerun: Rerun, account: str) -> str:
-    profile = rerun.profile
-    return f"aws sso login --profile {profile.format(account=account)}" if profile else "aws sso login, or new keys"
+    profile = _profile_of(rerun, account)
+    if profile:
+        return f"aws sso login --profile {profile} for an SSO profile, or new keys in profile {profile}"
+    return "aws sso login, or new keys"
+
+
+def _profile_of(rerun: Rerun, account: str) -> str | None:
+    """The profile the command acts with in this account: --profile's, or AWS_PROFILE's."""
+    import os
+
+    if rerun.profile:
+        return rerun.profile.replace("{account}", account)
+    return os.environ.get("AWS_PROFILE")
+
+
+def _enable_region(rerun: Rerun, account: str, region: str) -> str:
+    profile = _profile_of(rerun, account)
+    in_account = f"aws account enable-region --region-name {region}" + (f" --profile {profile}" if profile else "")
+    return (
+        f"{in_account} (or, from the organization's management account, aws account enable-region --account-id "
+        f"{account} --region-name {region}); aws account get-region-opt-status --region-name {region} says ENABLED "
+        "when it is done"
+    )
+
+
+def profile_problem(profile: str) -> str | None:
+    """What is wrong with a --profile pattern, or None: it may name the account as {account}, and nothing else."""
+    try:
+        profile.format(account="123456789012")
+    except (KeyError, IndexError, ValueError) as error:
+        return f"--profile {profile!r}: only {{account}} may stand in it ({type(error).__name__}: {error})"
+    return None
