@@ -8,6 +8,7 @@ paths aside (normalize()). The rehearsal's and the operator commands' outputs co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import re
 import subprocess
@@ -67,7 +68,8 @@ def first_deployment() -> str:
     tools.validate.deployable = lambda config_path: None
     text = ""
     try:
-        with Emulator() as emulator:
+        # moto's server prints a line for each request it has no backend for (CodeConnections): not the commands'.
+        with contextlib.redirect_stdout(io.StringIO()), Emulator() as emulator:
 
             def sessions(account: str, region: str) -> object:
                 return emulator.administrator(account).session(region)

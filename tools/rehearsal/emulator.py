@@ -370,6 +370,9 @@ class Emulator:
         # AWS::CDK::Metadata) are not the rehearsal's output.
         for noisy in ("werkzeug", "moto"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
+        # The server's tracebacks of requests it has no backend for (CodeConnections): the caller gets a 500 and says
+        # so in its own words.
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         warnings.filterwarnings("ignore", module=r"moto\.")
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 
