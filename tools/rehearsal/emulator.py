@@ -12,6 +12,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ def _mend_moto() -> None:
         _mend_deletion_policies()
         _run_sdk_custom_resources()
         _register_whole_task_definitions()
+        _tables_by_arn()
         mend_default_security_groups()  # first: it reads RunTask's arguments by moto's own signature
         _run_fargate_containers()
         _mended = True
@@ -78,6 +80,28 @@ def _run_sdk_custom_resources() -> None:
         return resource
 
     custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+_TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/")
+
+
+def _tables_by_arn() -> None:
+    """DynamoDB serves a table named by its ARN from the account and region in the ARN, as it does for a consumer
+    that reaches another account's table through the table's resource policy; moto looks it up in the caller's own
+    account. The policy itself is not evaluated (moto evaluates none)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.dynamodb_backend
+
+    def backend(self: DynamoHandler) -> Any:
+        body = self.body if isinstance(self.body, dict) else {}
+        match = _TABLE_ARN.match(str(body.get("TableName", "")))
+        if match:
+            return dynamodb_backends[match["account"]][match["region"]]
+        return original.fget(self)  # type: ignore[attr-defined]
+
+    DynamoHandler.dynamodb_backend = property(backend)  # type: ignore[method-assign,assignment]
 
 
 # The task's properties moto's CloudFormation leaves out when it registers a task definition (it keeps the family,
