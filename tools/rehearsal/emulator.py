@@ -40,7 +40,7 @@ def _mend_moto() -> None:
         _mend_deletion_policies()
         _run_sdk_custom_resources()
         _register_whole_task_definitions()
-        _tables_by_arn()
+        mend_tables_by_arn()
         mend_default_security_groups()  # first: it reads RunTask's arguments by moto's own signature
         _run_fargate_containers()
         _mended = True
@@ -85,7 +85,7 @@ def _run_sdk_custom_resources() -> None:
 _TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/")
 
 
-def _tables_by_arn() -> None:
+def mend_tables_by_arn() -> None:
     """DynamoDB serves a table named by its ARN from the account and region in the ARN, as it does for a consumer
     that reaches another account's table through the table's resource policy; moto looks it up in the caller's own
     account. The policy itself is not evaluated (moto evaluates none)."""
@@ -93,6 +93,8 @@ def _tables_by_arn() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.dynamodb_backend
+    if getattr(original.fget, "mended", False):  # type: ignore[attr-defined]
+        return
 
     def backend(self: DynamoHandler) -> Any:
         body = self.body if isinstance(self.body, dict) else {}
@@ -101,6 +103,7 @@ def _tables_by_arn() -> None:
             return dynamodb_backends[match["account"]][match["region"]]
         return original.fget(self)  # type: ignore[attr-defined]
 
+    backend.mended = True  # type: ignore[attr-defined]
     DynamoHandler.dynamodb_backend = property(backend)  # type: ignore[method-assign,assignment]
 
 
