@@ -59,6 +59,22 @@ def identity_policies(template: Template, resolve: Resolver, role_name: str) -> 
     return [resolve.resolve(document, f"policies of {role_name}") for document in documents]
 
 
+def managed_policy(template: Template, resolve: Resolver, name: str) -> Document:
+    """The document of the customer managed policy of that name: what a consumer's own role gets once its team has
+    attached it (the role itself is not in any template)."""
+    found = [
+        policy.document
+        for policy in policy_documents(template)
+        if policy.kind is PolicyKind.MANAGED
+        and resolve.resolve(template["Resources"][policy.logical_id]["Properties"].get("ManagedPolicyName"), name)
+        == name
+    ]
+    if len(found) != 1:
+        raise PolicyError(f"{resolve.where}: no single managed policy named {name}")
+    document: Document = resolve.resolve(found[0], f"policy {name}")
+    return document
+
+
 def assume_role_grants(template: Template, resolve: Resolver) -> dict[str, set[str]]:
     """For every role of the template: the role ARNs its identity policies allow it to assume."""
     grants: dict[str, set[str]] = {}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
-from access_report.policies import SourcePolicies, identity_policies, resolver, source_policies
+from access_report.policies import SourcePolicies, identity_policies, managed_policy, resolver, source_policies
 from cdk_constructs import actions
 from config.model import Environment, consumer_stage_id
 from config.naming import Names
@@ -81,6 +81,27 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
             identity = identity_policies(template, resolve, role_name)
             cells += [share.cell(principal, request, "allow", identity) for request in _intended(share, principal)]
             cells += _forbidden(share, principal, identity)
+        # The consumer's own roles, with the policy their team attaches: the same paths as the demo workloads'.
+        if consumer.roles:
+            attached = [managed_policy(template, resolve, names.shared_data_policy)]
+            for role in consumer.roles:
+                principal = Principal(
+                    f"{consumer.name} own role {role}",
+                    names.role_arn(consumer.account, role),
+                    consumer.account,
+                    organization,
+                )
+                cells += [share.cell(principal, request, "allow", attached) for request in _intended(share, principal)]
+                cells += _forbidden(share, principal, attached)
+                # The same role name in another account, inside the organization where grants go by organization:
+                # the grant names the consumer's account, so that role gets nothing.
+                namesake = Principal(
+                    f"{role} of another account" + (" of the organization" if organization else ""),
+                    names.role_arn(OUTSIDER, role),
+                    OUTSIDER,
+                    organization,
+                )
+                cells += _outsider_probes(share, [namesake])
         # Principals in or around the consumer account that must get nothing, whatever their own policies.
         outsiders = [
             Principal(

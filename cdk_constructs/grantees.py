@@ -1,4 +1,5 @@
-"""Who a resource policy admits: the consumer roles of one environment, and nobody else.
+"""Who a resource policy admits: the consumer roles of one environment (the demo workloads' and the roles each
+consumer lists as its own), and nobody else.
 
 The sharing stage deploys before the consumer roles exist, and AWS rejects a policy that names a role ARN
 that does not exist yet. So a grant names the consumer *accounts* as principals and admits only the
@@ -29,7 +30,9 @@ class Grantees:
         # The consumer roles have the same names in every consumer account: the principals say which
         # accounts, the condition which roles in them. Together that is exactly the consumer roles, and the
         # condition does not grow with the number of consumers.
-        only_consumer_roles = {"ArnLike": {"aws:PrincipalArn": names.consumer_role_arn_patterns()}}
+        # A consumer's own roles are named exactly, with their account: a name alone could be any account's role.
+        own = [names.role_arn(consumer.account, role) for consumer in consumers for role in consumer.roles]
+        only_consumer_roles = {"ArnLike": {"aws:PrincipalArn": [*names.consumer_role_arn_patterns(), *own]}}
         if organization_id:
             return cls(principals=(iam.OrganizationPrincipal(organization_id),), conditions=only_consumer_roles)
         return cls(

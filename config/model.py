@@ -48,6 +48,7 @@ CODECOMMIT_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 
@@ -226,11 +227,18 @@ class TaskNetwork(_Frozen):
     assign_public_ip: StrictBool = False
 
 
+RoleName = Annotated[StrictStr, AfterValidator(_pattern(ROLE_NAME, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)"))]
+
+
 class Consumer(_Frozen):
     name: ConsumerName
     account: AccountId
     region: Region
     task_network: TaskNetwork | None = None
+    # The consumer's own roles (Glue jobs, Athena, applications), by name in its account, existing or to come: the
+    # source account's grants admit them as they admit the demo workloads' roles, and each gets its side of the
+    # access when the consumer's team attaches the consumer stage's shared-data policy to it.
+    roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct)] = ()
 
     @property
     def env(self) -> AccountRegion:
@@ -313,6 +321,20 @@ class Config(_Frozen):
                         f"{field}.region: {region!r} is in partition {partition_of(region)}, {where}: accounts, "
                         "roles and keys do not cross partitions; use one config per partition"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _own_roles_are_not_the_projects(self) -> Config:
+        """Roles named `<project>-...` are the project's: the pipeline creates and changes them (its execution policy
+        allows it), so a consumer's own role must be named otherwise."""
+        for e, environment in enumerate(self.environments):
+            for c, consumer in enumerate(environment.consumers):
+                for r, role in enumerate(consumer.roles):
+                    if role.startswith(f"{self.project}-"):
+                        raise ValueError(
+                            f"environments[{e}].consumers[{c}].roles[{r}]: {role!r} starts with the project's prefix "
+                            f"{self.project}-, which names the roles the pipeline manages: name your role otherwise"
+                        )
         return self
 
     @model_validator(mode="after")

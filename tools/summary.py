@@ -20,6 +20,7 @@ from typing import Any
 from cdk_constructs.actions import SOURCE_ROLE_TABLE_SID
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, load_config_or_report
+from config.naming import Names
 
 RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
 DEPLOY_ROLE = re.compile(r":iam::(\d{12}):role/cdk-[a-z0-9]+-deploy-role")
@@ -94,6 +95,15 @@ def print_environment(synthesized: Any, environment: Any) -> None:
     _table(("resource", "actions", "granted to", "only if"), rows)
     consumers = [f"{c.name} ({c.account} {c.region})" for c in environment.consumers]
     print(f"  consumers: {', '.join(consumers)}")
+    names = Names.of(synthesized.config, environment)
+    for consumer in environment.consumers:
+        if consumer.roles:
+            policy_arn = f"arn:{names.partition}:iam::{consumer.account}:policy/{names.shared_data_policy}"
+            print(
+                f"  {consumer.name}'s own roles {', '.join(consumer.roles)}: granted above; their side is the policy "
+                f"{names.shared_data_policy}, to attach once the consumer stage has deployed: "
+                f"aws iam attach-role-policy --role-name ROLE --policy-arn {policy_arn}"
+            )
 
 
 def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -107,12 +117,18 @@ def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
         who = f"organization {condition['StringEquals']['aws:PrincipalOrgID']}"
     else:
         who = "accounts " + ", ".join(re.sub(r".*::(\d{12}):root", r"\1", _text(p)) for p in principals)
-    roles = sorted({arn.rsplit("/", 1)[-1] for arn in _principal_arns(condition)})
+    # The demo workloads' roles by name in the admitted accounts; a consumer's own roles in its own account only.
+    roles = sorted({_role(arn) for arn in _principal_arns(condition)})
     only_if = "roles " + ", ".join(roles)
     via = condition.get("StringEquals", {}).get("kms:ViaService")
     if via:
         only_if += "; via " + ", ".join(v.split(".")[0] for v in via)
     return ", ".join(sorted(actions)), who, only_if
+
+
+def _role(arn: str) -> str:
+    account, name = arn.split(":")[4], arn.rsplit("/", 1)[-1]
+    return name if account == "*" else f"{name} in {account}"
 
 
 def _principal_arns(condition: dict[str, Any]) -> list[str]:

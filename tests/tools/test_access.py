@@ -227,3 +227,37 @@ def test_an_execution_policy_that_allows_all_of_iam_on_every_role_is_caught(exam
 def test_the_execution_policy_cells_hold_for_every_target_account(example_verdicts):
     cells = [v for v in example_verdicts if v.cell.environment == "execution policy"]
     assert len({v.cell.resource_account for v in cells}) == 5 and all(v.as_expected for v in cells)
+
+
+def test_own_roles_reach_the_share_with_the_policy_their_team_attaches_and_no_further(organization_inputs):
+    verdicts = evaluate(build(organization_inputs))
+    own = [v for v in verdicts if v.cell.who.startswith("analytics own role glue-etl")]
+    assert own and all(v.as_expected for v in verdicts)
+    allowed = {(v.cell.request.action, v.cell.request.resource) for v in own if v.cell.expected == "allow"}
+    assert ("s3:GetObject", "arn:aws:s3:::orgshare-prod-data-222222222222-eu-west-1/reports/sample.csv") in allowed
+    assert any(action.startswith("dynamodb:") for action, _ in allowed)  # the table, by its own policy
+    denied = {v.cell.request.action for v in own if v.cell.expected == "deny"}
+    assert {"s3:DeleteObject", "s3:PutBucketPolicy"} <= denied
+    # A role the consumer did not list is still refused, in the same account.
+    (intruder,) = [
+        v
+        for v in verdicts
+        if v.cell.who == "analytics account: another role" and v.cell.request.action == "s3:GetObject"
+    ]
+    assert intruder.cell.expected == "deny" and intruder.as_expected
+    namesake = [v for v in verdicts if v.cell.who == "glue-etl of another account of the organization"]
+    assert namesake and all(v.cell.expected == "deny" and v.as_expected for v in namesake)
+
+
+def test_an_own_role_granted_by_name_in_any_account_is_caught(organization_inputs):
+    # A broken grant: the own role admitted by name in every account of the organization.
+    broken = _broken(organization_inputs)
+    for sid in ("ConsumersListBucket", "ConsumersUseObjects"):
+        statement = _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", sid)
+        arns = statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn")
+        if arns:
+            statement["Condition"]["ArnLike"]["aws:PrincipalArn"] = [
+                arn.replace("333333333333", "*") if "glue-etl" in arn else arn for arn in arns
+            ]
+    failing = _differing(broken)
+    assert any("glue-etl of another account of the organization" in name for name in failing)

@@ -327,3 +327,46 @@ def test_doctor_reports_a_denied_lookup_as_denied_not_as_a_missing_bootstrap(con
     assert tooling.line().startswith(
         "FAIL  111111111111 eu-west-1 (tooling): access denied to GetParameter (AccessDeniedException) -> act as"
     )
+
+
+def test_doctor_checks_each_own_role_exists_and_says_which_still_need_the_policy(tmp_path):
+    from config.loader import parse_config
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator.accounts import operated_accounts
+    from tools.operator.doctor import _own_roles_status
+
+    config = parse_config(
+        CONFIG.replace(
+            '{name: analytics, account: "333333333333", region: eu-west-1}',
+            '{name: analytics, account: "333333333333", region: eu-west-1, roles: [glue-etl, athena]}',
+        )
+    )
+    (target,) = [t for t in operated_accounts(config) if t.account == "333333333333"]
+    policy_arn = "arn:aws:iam::333333333333:policy/ops-dev-shared-data"
+    trust = '{"Version": "2012-10-17", "Statement": []}'
+    with mock_aws():
+        session = assumed_session(
+            boto3.Session(region_name="eu-west-1"), "arn:aws:iam::333333333333:role/a", "eu-west-1"
+        )
+        iam = session.client("iam")
+        iam.create_role(RoleName="glue-etl", AssumeRolePolicyDocument=trust)
+        assert _own_roles_status(config, target, session) == (
+            "consumer analytics: its role athena does not exist",
+            "create it, or remove it from environments[0].consumers[0].roles[1]",
+        )
+        iam.create_role(RoleName="athena", AssumeRolePolicyDocument=trust)
+        detail, fix = _own_roles_status(config, target, session)
+        assert fix == "" and detail == (
+            "analytics's roles glue-etl, athena exist; glue-etl, athena still need ops-dev-shared-data (once the "
+            f"consumer stage has deployed: aws iam attach-role-policy --role-name ROLE --policy-arn {policy_arn})"
+        )
+        document = (
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
+        )
+        iam.create_policy(PolicyName="ops-dev-shared-data", PolicyDocument=document)
+        for role in ("glue-etl", "athena"):
+            iam.attach_role_policy(RoleName=role, PolicyArn=policy_arn)
+        assert _own_roles_status(config, target, session) == (
+            "analytics's roles glue-etl, athena exist and have ops-dev-shared-data",
+            "",
+        )

@@ -33,6 +33,13 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     out = capsys.readouterr().out
     assert "organization o-abcdefghij" in out
     assert "table orgshare-prod-shared policy" in out
+    # analytics lists its own roles: their grants are above, and their side is the policy their team attaches.
+    assert "roles athena-analyst in 333333333333, glue-etl in 333333333333, orgshare-prod-consumer-function" in out
+    assert (
+        "analytics's own roles glue-etl, athena-analyst: granted above; their side is the policy "
+        "orgshare-prod-shared-data, to attach once the consumer stage has deployed: aws iam attach-role-policy "
+        "--role-name ROLE --policy-arn arn:aws:iam::333333333333:policy/orgshare-prod-shared-data"
+    ) in out
 
 
 def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):

@@ -355,6 +355,25 @@ CORPUS = [
         _replace("project: datashare", "project: 2026-11-28"),
         "project: datetime.date(2026, 11, 28) must be a string",
     ),
+    # A consumer's own roles
+    Bad(
+        "an own role name with a space",
+        _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue etl]\n"),
+        "environments[1].consumers[1].roles[0]: 'glue etl' is not an IAM role name",
+    ),
+    Bad(
+        "an own role of the project's prefix",
+        _replace(
+            "        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, datashare-etl]\n"
+        ),
+        "environments[1].consumers[1].roles[1]: 'datashare-etl' starts with the project's prefix datashare-, which "
+        "names the roles the pipeline manages",
+    ),
+    Bad(
+        "an own role twice",
+        _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, glue]\n"),
+        "environments[1].consumers[1].roles: ['glue', 'glue'] lists 'glue' twice",
+    ),
     # YAML mistakes: the line, shown, and what it usually means
     Bad(
         "a key indented too far",

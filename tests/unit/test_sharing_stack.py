@@ -219,6 +219,9 @@ def test_organization_mode_grants_by_organization_with_role_name_patterns(organi
     patterns = [
         "arn:aws:iam::*:role/orgshare-prod-consumer-function",
         "arn:aws:iam::*:role/orgshare-prod-consumer-task",
+        # analytics' own roles: by exact ARN, in its account only, never by name in any account
+        "arn:aws:iam::333333333333:role/glue-etl",
+        "arn:aws:iam::333333333333:role/athena-analyst",
     ]
     statements = _shared_bucket_policy(organization)["Statement"]
     grant = next(s for s in statements if s.get("Sid") == "ConsumersListBucket")
@@ -227,8 +230,9 @@ def test_organization_mode_grants_by_organization_with_role_name_patterns(organi
         "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
         "ArnLike": {"aws:PrincipalArn": patterns},
     }
-    # No account is listed: the grant does not grow with the number of consumers.
-    assert "333333333333" not in str(template) and "444444444444" not in str(template)
+    # No account is listed for the demo workloads' roles: the grant grows only with the roles consumers list as their
+    # own (analytics lists two; reporting, in 444444444444, none).
+    assert "444444444444" not in str(template)
 
 
 def test_resource_policy_mode_shares_the_table_directly_and_creates_no_role(organization):
@@ -279,6 +283,8 @@ def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles
                     "aws:PrincipalArn": [
                         "arn:aws:iam::*:role/orgshare-prod-consumer-function",
                         "arn:aws:iam::*:role/orgshare-prod-consumer-task",
+                        "arn:aws:iam::333333333333:role/glue-etl",
+                        "arn:aws:iam::333333333333:role/athena-analyst",
                     ]
                 },
             },
@@ -301,3 +307,26 @@ def test_the_sharing_stage_writes_the_canary_with_a_role_that_may_write_only_it(
     ]  # fmt: skip
     (put,) = [s for s in statements if s["Action"] == "s3:PutObject"]
     assert f"/{CANARY_KEY}" in json.dumps(put["Resource"])  # that one object, no other
+
+
+def test_own_roles_are_admitted_by_every_grant_of_the_share_and_only_in_their_account(organization):
+    # The bucket policy, the key policy and the table's own policy (resource-policy mode) all name them.
+    template = organization.template_json(organization.sharing("prod"))
+    own = {"arn:aws:iam::333333333333:role/glue-etl", "arn:aws:iam::333333333333:role/athena-analyst"}
+    admitted = [
+        set(statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
+        for kind, key in (
+            ("AWS::S3::BucketPolicy", "PolicyDocument"),
+            ("AWS::KMS::Key", "KeyPolicy"),
+        )
+        for resource in resources(template, kind).values()
+        for statement in resource["Properties"][key]["Statement"]
+        if "aws:PrincipalArn" in statement.get("Condition", {}).get("ArnLike", {})
+    ]
+    (table,) = resources(template, "AWS::DynamoDB::GlobalTable").values()
+    for replica in table["Properties"]["Replicas"]:
+        for statement in replica.get("ResourcePolicy", {}).get("PolicyDocument", {}).get("Statement", []):
+            if "aws:PrincipalArn" in statement.get("Condition", {}).get("ArnLike", {}):
+                admitted.append(set(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]))
+    assert len(admitted) >= 4 and all(own <= arns for arns in admitted)
+    assert not any("role/glue-etl" in arn and "333333333333" not in arn for arns in admitted for arn in arns)

@@ -10,8 +10,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.model import CodeCommitRepository, Config, Consumer, partition_of
-from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, bootstrap_role, permissions_boundary_name
+from config.model import CodeCommitRepository, Config, Consumer, Environment, partition_of
+from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, Names, bootstrap_role, permissions_boundary_name
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.failures import Rerun, explain
@@ -80,6 +80,10 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             if network[1]:
                 return Finding(target, False, network[0], network[1])
             details += [network[0]] if network[0] else []
+            roles = _own_roles_status(config, target, session)
+            if roles[1]:
+                return Finding(target, False, roles[0], roles[1])
+            details += [roles[0]] if roles[0] else []
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
@@ -90,10 +94,10 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
         return Finding(target, False, *explain(error, target.account, target.region, rerun))
 
 
-def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Consumer]]:
-    """(where in the config, consumer) of each consumer deployed to this account and region."""
+def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Environment, Consumer]]:
+    """(where in the config, its environment, consumer) of each consumer deployed to this account and region."""
     return [
-        (f"environments[{e}].consumers[{c}]", consumer)
+        (f"environments[{e}].consumers[{c}]", environment, consumer)
         for e, environment in enumerate(config.environments)
         for c, consumer in enumerate(environment.consumers)
         if (consumer.account, consumer.region) == (target.account, target.region)
@@ -107,7 +111,7 @@ def _task_network_status(config: Config, target: OperatedAccount, session: Any) 
     let the task out to pull its image and reach AWS."""
     ec2 = session.client("ec2")
     places = []
-    for where, consumer in _consumers_in(config, target):
+    for where, _, consumer in _consumers_in(config, target):
         network = consumer.task_network
         subnets: tuple[str, ...]
         groups: tuple[str, ...]
@@ -148,6 +152,39 @@ def _task_network_status(config: Config, target: OperatedAccount, session: Any) 
         subnets_found = f"{len(found)} subnet{'' if len(found) == 1 else 's'}"
         places.append(f"{consumer.name}'s task in{default} {vpcs[0]} ({subnets_found}, {ids})")
     return ", ".join(places), ""
+
+
+def _own_roles_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix) of the consumers' own roles in this account: each must exist (the grants name it, and only it
+    can use them); the consumer stage's shared-data policy is theirs to attach, once that stage has deployed."""
+    iam = session.client("iam")
+    partition = partition_of(target.region)
+    details = []
+    for where, environment, consumer in _consumers_in(config, target):
+        if not consumer.roles:
+            continue
+        policy = Names.of(config, environment).shared_data_policy
+        policy_arn = f"arn:{partition}:iam::{target.account}:policy/{policy}"
+        waiting = []
+        for index, role in enumerate(consumer.roles):
+            try:
+                attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+            except iam.exceptions.NoSuchEntityException:
+                return (
+                    f"consumer {consumer.name}: its role {role} does not exist",
+                    f"create it, or remove it from {where}.roles[{index}]",
+                )
+            if policy_arn not in {item["PolicyArn"] for item in attached}:
+                waiting.append(role)
+        if waiting:
+            details.append(
+                f"{consumer.name}'s roles {', '.join(consumer.roles)} exist; {', '.join(waiting)} still need "
+                f"{policy} (once the consumer stage has deployed: aws iam attach-role-policy --role-name ROLE "
+                f"--policy-arn {policy_arn})"
+            )
+        else:
+            details.append(f"{consumer.name}'s roles {', '.join(consumer.roles)} exist and have {policy}")
+    return ", ".join(details), ""
 
 
 def _policy_exists(session: Any, target: OperatedAccount, name: str) -> bool:
