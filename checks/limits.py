@@ -27,8 +27,9 @@ PSEUDO_PARAMETER_LENGTHS = {
     "AWS::URLSuffix": 20,
 }
 GROW_FIX = (
-    "set organization_id to grant by organization (its grants do not grow with the consumers), or split the "
-    "consumers across environments"
+    "set organization_id to grant by organization (its grants do not grow with the consumers), list fewer of the "
+    "consumers' own roles (each is named in every grant, by organization too), or split the consumers across "
+    "environments"
 )
 
 

@@ -48,7 +48,9 @@ CODECOMMIT_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,255}$")
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# A role's name (1-64 ASCII characters IAM allows), after its path where it has one (service-role/, ...): the grants
+# name the role's ARN, which includes the path.
+ROLE_NAME = re.compile(r"^(?:[A-Za-z0-9_+=,.@-]+/){0,8}[A-Za-z0-9_+=,.@-]{1,64}$")
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 
@@ -227,7 +229,21 @@ class TaskNetwork(_Frozen):
     assign_public_ip: StrictBool = False
 
 
-RoleName = Annotated[StrictStr, AfterValidator(_pattern(ROLE_NAME, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)"))]
+RoleName = Annotated[
+    StrictStr,
+    AfterValidator(_pattern(ROLE_NAME, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-), after its path if it has one")),
+]
+
+
+def _distinct_roles(values: tuple[str, ...]) -> tuple[str, ...]:
+    """IAM role names are unique in an account whatever their case and path."""
+    seen: dict[str, str] = {}
+    for value in values:
+        name = value.rsplit("/", 1)[-1].lower()
+        if name in seen:
+            raise ValueError(f"lists the role {value.rsplit('/', 1)[-1]!r} twice ({seen[name]!r}, {value!r})")
+        seen[name] = value
+    return values
 
 
 class Consumer(_Frozen):
@@ -238,7 +254,7 @@ class Consumer(_Frozen):
     # The consumer's own roles (Glue jobs, Athena, applications), by name in its account, existing or to come: the
     # source account's grants admit them as they admit the demo workloads' roles, and each gets its side of the
     # access when the consumer's team attaches the consumer stage's shared-data policy to it.
-    roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct)] = ()
+    roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
 
     @property
     def env(self) -> AccountRegion:
@@ -330,11 +346,13 @@ class Config(_Frozen):
         for e, environment in enumerate(self.environments):
             for c, consumer in enumerate(environment.consumers):
                 for r, role in enumerate(consumer.roles):
-                    if role.startswith(f"{self.project}-"):
-                        raise ValueError(
-                            f"environments[{e}].consumers[{c}].roles[{r}]: {role!r} starts with the project's prefix "
-                            f"{self.project}-, which names the roles the pipeline manages: name your role otherwise"
-                        )
+                    name = role.rsplit("/", 1)[-1]
+                    for prefix, whose in ((f"{self.project}-", "the project's"), ("cdk-", "the CDK bootstrap's")):
+                        if name.lower().startswith(prefix):
+                            raise ValueError(
+                                f"environments[{e}].consumers[{c}].roles[{r}]: {role!r} starts with {whose} prefix "
+                                f"{prefix}, which names roles the pipeline manages or deploys with: list your own"
+                            )
         return self
 
     @model_validator(mode="after")

@@ -44,7 +44,7 @@ environments:
         account: "333333333333"
         region: eu-west-1
         task_network: {subnets: [subnet-0123456789abcdef0, subnet-01234567]}
-        roles: [glue-etl, athena-analyst]
+        roles: [glue-etl, service-role/athena-analyst]
       - name: reporting
         account: "444444444444"
         region: eu-west-1

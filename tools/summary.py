@@ -10,6 +10,7 @@ shows what would actually deploy.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -96,14 +97,21 @@ def print_environment(synthesized: Any, environment: Any) -> None:
     consumers = [f"{c.name} ({c.account} {c.region})" for c in environment.consumers]
     print(f"  consumers: {', '.join(consumers)}")
     names = Names.of(synthesized.config, environment)
-    for consumer in environment.consumers:
+    for index, consumer in enumerate(environment.consumers):
         if consumer.roles:
-            policy_arn = f"arn:{names.partition}:iam::{consumer.account}:policy/{names.shared_data_policy}"
+            template = synthesized.template_json(synthesized.consumer(environment.name, index))
+            (document,) = [
+                resource["Properties"]["PolicyDocument"]
+                for resource in template["Resources"].values()
+                if resource["Type"] == "AWS::IAM::ManagedPolicy"
+                and resource["Properties"].get("ManagedPolicyName") == names.shared_data_policy
+            ]
             print(
-                f"  {consumer.name}'s own roles {', '.join(consumer.roles)}: granted above; their side is the policy "
-                f"{names.shared_data_policy}, to attach once the consumer stage has deployed: "
-                f"aws iam attach-role-policy --role-name ROLE --policy-arn {policy_arn}"
+                f"  {consumer.name}'s own roles {', '.join(consumer.roles)}: granted above. Their side is yours: "
+                "create this policy under a name of your own (the pipeline cannot change a policy it does not own) "
+                "and attach it to them:"
             )
+            print(f"    {json.dumps(document, separators=(',', ':'))}")
 
 
 def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:

@@ -329,20 +329,22 @@ def test_doctor_reports_a_denied_lookup_as_denied_not_as_a_missing_bootstrap(con
     )
 
 
-def test_doctor_checks_each_own_role_exists_and_says_which_still_need_the_policy(tmp_path):
+def test_doctor_checks_each_own_role_exists_with_the_arn_the_grants_name(tmp_path):
     from config.loader import parse_config
     from pipeline_steps.prove_consumers import assumed_session
     from tools.operator.accounts import operated_accounts
     from tools.operator.doctor import _own_roles_status
 
-    config = parse_config(
-        CONFIG.replace(
-            '{name: analytics, account: "333333333333", region: eu-west-1}',
-            '{name: analytics, account: "333333333333", region: eu-west-1, roles: [glue-etl, athena]}',
+    def status(roles: str, session):
+        config = parse_config(
+            CONFIG.replace(
+                '{name: analytics, account: "333333333333", region: eu-west-1}',
+                f'{{name: analytics, account: "333333333333", region: eu-west-1, roles: {roles}}}',
+            )
         )
-    )
-    (target,) = [t for t in operated_accounts(config) if t.account == "333333333333"]
-    policy_arn = "arn:aws:iam::333333333333:policy/ops-dev-shared-data"
+        (target,) = [t for t in operated_accounts(config) if t.account == "333333333333"]
+        return _own_roles_status(config, target, session)
+
     trust = '{"Version": "2012-10-17", "Statement": []}'
     with mock_aws():
         session = assumed_session(
@@ -350,23 +352,18 @@ def test_doctor_checks_each_own_role_exists_and_says_which_still_need_the_policy
         )
         iam = session.client("iam")
         iam.create_role(RoleName="glue-etl", AssumeRolePolicyDocument=trust)
-        assert _own_roles_status(config, target, session) == (
+        iam.create_role(RoleName="AWSGlueServiceRole-x", Path="/service-role/", AssumeRolePolicyDocument=trust)
+        assert status("[glue-etl, athena]", session) == (
             "consumer analytics: its role athena does not exist",
             "create it, or remove it from environments[0].consumers[0].roles[1]",
         )
-        iam.create_role(RoleName="athena", AssumeRolePolicyDocument=trust)
-        detail, fix = _own_roles_status(config, target, session)
-        assert fix == "" and detail == (
-            "analytics's roles glue-etl, athena exist; glue-etl, athena still need ops-dev-shared-data (once the "
-            f"consumer stage has deployed: aws iam attach-role-policy --role-name ROLE --policy-arn {policy_arn})"
+        # A grant compares the ARN as written: a path left out would admit nothing.
+        assert status("[AWSGlueServiceRole-x]", session) == (
+            "consumer analytics: its role is arn:aws:iam::333333333333:role/service-role/AWSGlueServiceRole-x, the "
+            "grants name arn:aws:iam::333333333333:role/AWSGlueServiceRole-x",
+            "list it as service-role/AWSGlueServiceRole-x in environments[0].consumers[0].roles[0]",
         )
-        document = (
-            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
-        )
-        iam.create_policy(PolicyName="ops-dev-shared-data", PolicyDocument=document)
-        for role in ("glue-etl", "athena"):
-            iam.attach_role_policy(RoleName=role, PolicyArn=policy_arn)
-        assert _own_roles_status(config, target, session) == (
-            "analytics's roles glue-etl, athena exist and have ops-dev-shared-data",
+        assert status("[glue-etl, service-role/AWSGlueServiceRole-x]", session) == (
+            "analytics's own roles glue-etl, service-role/AWSGlueServiceRole-x exist as listed",
             "",
         )

@@ -36,10 +36,12 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     # analytics lists its own roles: their grants are above, and their side is the policy their team attaches.
     assert "roles athena-analyst in 333333333333, glue-etl in 333333333333, orgshare-prod-consumer-function" in out
     assert (
-        "analytics's own roles glue-etl, athena-analyst: granted above; their side is the policy "
-        "orgshare-prod-shared-data, to attach once the consumer stage has deployed: aws iam attach-role-policy "
-        "--role-name ROLE --policy-arn arn:aws:iam::333333333333:policy/orgshare-prod-shared-data"
+        "analytics's own roles glue-etl, service-role/athena-analyst: granted above. Their side is yours: create this "
+        "policy under a name of your own (the pipeline cannot change a policy it does not own) and attach it to them:"
     ) in out
+    # The policy to create, as the consumer stage's own shared-data policy has it.
+    (document,) = [line.strip() for line in out.splitlines() if line.strip().startswith('{"Statement"')]
+    assert '"Sid":"ListSharedBucket"' in document and "orgshare-prod-data-222222222222-eu-west-1" in document
 
 
 def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):

@@ -367,12 +367,32 @@ CORPUS = [
             "        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, datashare-etl]\n"
         ),
         "environments[1].consumers[1].roles[1]: 'datashare-etl' starts with the project's prefix datashare-, which "
-        "names the roles the pipeline manages",
+        "names roles the pipeline manages or deploys with",
+    ),
+    Bad(
+        "an own role twice, in another case and path",
+        _replace(
+            "        region: eu-central-1\n", "        region: eu-central-1\n        roles: [Glue, service-role/glue]\n"
+        ),
+        "environments[1].consumers[1].roles: ['Glue', 'service-role/glue'] lists the role 'glue' twice",
+    ),
+    Bad(
+        "a CDK bootstrap role as an own role",
+        _replace(
+            "        region: eu-central-1\n",
+            "        region: eu-central-1\n        roles: [cdk-hnb659fds-cfn-exec-role-666666666666-eu-central-1]\n",
+        ),
+        "starts with the CDK bootstrap's prefix cdk-",
+    ),
+    Bad(
+        "an own role name outside ASCII",
+        _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glüe]\n"),
+        "environments[1].consumers[1].roles[0]: 'glüe' is not an IAM role name",
     ),
     Bad(
         "an own role twice",
         _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, glue]\n"),
-        "environments[1].consumers[1].roles: ['glue', 'glue'] lists 'glue' twice",
+        "environments[1].consumers[1].roles: ['glue', 'glue'] lists the role 'glue' twice",
     ),
     # YAML mistakes: the line, shown, and what it usually means
     Bad(

@@ -221,7 +221,7 @@ def test_organization_mode_grants_by_organization_with_role_name_patterns(organi
         "arn:aws:iam::*:role/orgshare-prod-consumer-task",
         # analytics' own roles: by exact ARN, in its account only, never by name in any account
         "arn:aws:iam::333333333333:role/glue-etl",
-        "arn:aws:iam::333333333333:role/athena-analyst",
+        "arn:aws:iam::333333333333:role/service-role/athena-analyst",
     ]
     statements = _shared_bucket_policy(organization)["Statement"]
     grant = next(s for s in statements if s.get("Sid") == "ConsumersListBucket")
@@ -284,7 +284,7 @@ def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles
                         "arn:aws:iam::*:role/orgshare-prod-consumer-function",
                         "arn:aws:iam::*:role/orgshare-prod-consumer-task",
                         "arn:aws:iam::333333333333:role/glue-etl",
-                        "arn:aws:iam::333333333333:role/athena-analyst",
+                        "arn:aws:iam::333333333333:role/service-role/athena-analyst",
                     ]
                 },
             },
@@ -312,7 +312,7 @@ def test_the_sharing_stage_writes_the_canary_with_a_role_that_may_write_only_it(
 def test_own_roles_are_admitted_by_every_grant_of_the_share_and_only_in_their_account(organization):
     # The bucket policy, the key policy and the table's own policy (resource-policy mode) all name them.
     template = organization.template_json(organization.sharing("prod"))
-    own = {"arn:aws:iam::333333333333:role/glue-etl", "arn:aws:iam::333333333333:role/athena-analyst"}
+    own = {"arn:aws:iam::333333333333:role/glue-etl", "arn:aws:iam::333333333333:role/service-role/athena-analyst"}
     admitted = [
         set(statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
         for kind, key in (

@@ -155,35 +155,29 @@ def _task_network_status(config: Config, target: OperatedAccount, session: Any) 
 
 
 def _own_roles_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
-    """(detail, fix) of the consumers' own roles in this account: each must exist (the grants name it, and only it
-    can use them); the consumer stage's shared-data policy is theirs to attach, once that stage has deployed."""
+    """(detail, fix) of the consumers' own roles in this account: each must exist with the very ARN the grants name
+    (its path and the case of its name included: a grant compares the ARN as written)."""
     iam = session.client("iam")
-    partition = partition_of(target.region)
     details = []
     for where, environment, consumer in _consumers_in(config, target):
-        if not consumer.roles:
-            continue
-        policy = Names.of(config, environment).shared_data_policy
-        policy_arn = f"arn:{partition}:iam::{target.account}:policy/{policy}"
-        waiting = []
+        names = Names.of(config, environment)
         for index, role in enumerate(consumer.roles):
+            expected = names.role_arn(target.account, role)
             try:
-                attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+                actual = iam.get_role(RoleName=role.rsplit("/", 1)[-1])["Role"]["Arn"]
             except iam.exceptions.NoSuchEntityException:
                 return (
                     f"consumer {consumer.name}: its role {role} does not exist",
                     f"create it, or remove it from {where}.roles[{index}]",
                 )
-            if policy_arn not in {item["PolicyArn"] for item in attached}:
-                waiting.append(role)
-        if waiting:
-            details.append(
-                f"{consumer.name}'s roles {', '.join(consumer.roles)} exist; {', '.join(waiting)} still need "
-                f"{policy} (once the consumer stage has deployed: aws iam attach-role-policy --role-name ROLE "
-                f"--policy-arn {policy_arn})"
-            )
-        else:
-            details.append(f"{consumer.name}'s roles {', '.join(consumer.roles)} exist and have {policy}")
+            if actual != expected:
+                listed = actual.split(":role/", 1)[-1]
+                return (
+                    f"consumer {consumer.name}: its role is {actual}, the grants name {expected}",
+                    f"list it as {listed} in {where}.roles[{index}]",
+                )
+        if consumer.roles:
+            details.append(f"{consumer.name}'s own roles {', '.join(consumer.roles)} exist as listed")
     return ", ".join(details), ""
 
 
