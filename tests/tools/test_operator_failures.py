@@ -367,3 +367,32 @@ def test_doctor_checks_each_own_role_exists_with_the_arn_the_grants_name(tmp_pat
             "analytics's own roles glue-etl, service-role/AWSGlueServiceRole-x exist as listed",
             "",
         )
+
+
+def test_bootstrap_runs_accounts_side_by_side_and_reports_them_in_order(config_file, tmp_path):
+    # A stand-in for the CDK CLI that records when each run starts and ends; bootstrap must overlap them.
+
+    from config.loader import load_config
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator import bootstrap
+
+    log = tmp_path / "runs"
+    cli = tmp_path / "cdk"
+    cli.write_text(f'#!/bin/sh\necho "start $(date +%s%N)" >> {log}\nsleep 0.5\necho "end $(date +%s%N)" >> {log}\n')
+    cli.chmod(0o755)
+    config = load_config(config_file)
+    steps = bootstrap.steps(config, None, admin=False)
+    with mock_aws():
+
+        def sessions(account, region):
+            return assumed_session(boto3.Session(region_name=region), f"arn:aws:iam::{account}:role/a", region)
+
+        out = io.StringIO()
+        assert bootstrap.run(config, steps, sessions, cli=cli, out=out) == 0
+    assert [line.split()[1] for line in out.getvalue().splitlines()] == [s.target.account for s in steps]
+    events = sorted((int(stamp), kind) for kind, stamp in (line.split() for line in log.read_text().splitlines()))
+    running, most = 0, 0
+    for _, kind in events:
+        running += 1 if kind == "start" else -1
+        most = max(most, running)
+    assert most > 1  # more than one bootstrap ran at a time

@@ -14,6 +14,7 @@ import os
 import subprocess
 import tempfile
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,54 +75,62 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
     return steps
 
 
+# Accounts bootstrapped at once: each `cdk bootstrap` mostly waits on CloudFormation, and a config of many consumer
+# accounts would otherwise take one stack creation after another.
+PARALLEL = 4
+
+
 def run(
     config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Path, out, rerun: Rerun | None = None
 ) -> int:
+    """Bootstrap what each step needs, PARALLEL accounts at a time; one line per account, in the steps' order."""
     rerun = rerun or Rerun("bootstrap", args=("--yes",))
-    failed = 0
-    for step in steps:
-        if step.skip:
-            print(f"skip  {step.target.label()}: {step.skip}", file=out)
-            continue
-        try:
-            frozen = _prepare(step, sessions)
-        except (ClientError, BotoCoreError) as error:
-            failed += 1
-            problem, fix = explain(error, step.target.account, step.target.region, rerun)
-            print(f"FAIL  {step.target.label()}: {problem} -> {fix}", file=out)
-            continue
-        environment = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_ENDPOINT_URL"},
-            "AWS_ACCESS_KEY_ID": frozen.access_key,
-            "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
-            "AWS_REGION": step.target.region,
-            "CDK_DISABLE_VERSION_CHECK": "1",
-            "CI": "true",
-        }
-        if frozen.token:
-            environment["AWS_SESSION_TOKEN"] = frozen.token
-        try:
-            with tempfile.TemporaryDirectory() as empty:  # no cdk.json there: bootstrap synthesizes nothing
-                result = subprocess.run(
-                    [str(cli), *step.args[1:], "--no-notices"],
-                    cwd=empty,
-                    env=environment,
-                    capture_output=True,
-                    text=True,
-                    timeout=CLI_SECONDS,
-                    check=False,
-                )
-            code, last = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
-        except subprocess.TimeoutExpired:
-            code, last = 1, [f"the CDK CLI did not finish in {CLI_SECONDS} s; see the CDKToolkit stack's events"]
-        except OSError as error:  # the CLI is not installed
-            code, last = 1, [f"cannot run the CDK CLI ({error}): run make install"]
-        if code == 0:
-            print(f"done  {step.target.label()}: {' '.join(step.args)}", file=out)
-        else:
-            failed += 1
-            print(f"FAIL  {step.target.label()}: {' '.join(step.args)}: {last[0]}", file=out)
-    return 1 if failed else 0
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        lines = pool.map(lambda step: _bootstrap(step, sessions, cli, rerun), steps)
+        results = []
+        for ok, line in lines:  # printed as they come, in order
+            print(line, file=out, flush=True)
+            results.append(ok)
+    return 0 if all(results) else 1
+
+
+def _bootstrap(step: Step, sessions: SessionFactory, cli: Path, rerun: Rerun) -> tuple[bool, str]:
+    if step.skip:
+        return True, f"skip  {step.target.label()}: {step.skip}"
+    try:
+        frozen = _prepare(step, sessions)
+    except (ClientError, BotoCoreError) as error:
+        problem, fix = explain(error, step.target.account, step.target.region, rerun)
+        return False, f"FAIL  {step.target.label()}: {problem} -> {fix}"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_ENDPOINT_URL"},
+        "AWS_ACCESS_KEY_ID": frozen.access_key,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+        "AWS_REGION": step.target.region,
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "CI": "true",
+    }
+    if frozen.token:
+        environment["AWS_SESSION_TOKEN"] = frozen.token
+    try:
+        with tempfile.TemporaryDirectory() as empty:  # no cdk.json there: bootstrap synthesizes nothing
+            result = subprocess.run(
+                [str(cli), *step.args[1:], "--no-notices"],
+                cwd=empty,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=CLI_SECONDS,
+                check=False,
+            )
+        code, last = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
+    except subprocess.TimeoutExpired:
+        code, last = 1, [f"the CDK CLI did not finish in {CLI_SECONDS} s; see the CDKToolkit stack's events"]
+    except OSError as error:  # the CLI is not installed
+        code, last = 1, [f"cannot run the CDK CLI ({error}): run make install"]
+    if code == 0:
+        return True, f"done  {step.target.label()}: {' '.join(step.args)}"
+    return False, f"FAIL  {step.target.label()}: {' '.join(step.args)}: {last[0]}"
 
 
 def _prepare(step: Step, sessions: SessionFactory) -> Any:
