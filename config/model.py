@@ -236,9 +236,13 @@ RoleName = Annotated[
 
 
 def _distinct_roles(values: tuple[str, ...]) -> tuple[str, ...]:
-    """IAM role names are unique in an account whatever their case and path."""
+    """IAM role names are unique in an account whatever their case and path; a path is at most 512 characters with
+    its slashes (IAM CreateRole)."""
     seen: dict[str, str] = {}
     for value in values:
+        path = value.rpartition("/")[0]
+        if path and len(path) + 2 > 512:
+            raise ValueError(f"gives {value[:40]!r}... a path of {len(path) + 2} characters, IAM allows 512")
         name = value.rsplit("/", 1)[-1].lower()
         if name in seen:
             raise ValueError(f"lists the role {value.rsplit('/', 1)[-1]!r} twice ({seen[name]!r}, {value!r})")

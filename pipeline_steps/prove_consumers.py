@@ -153,11 +153,11 @@ class TaskRunner(Protocol):
         """Wait for the started tasks to stop: consumer -> how its task ended, or why it could not run."""
 
 
-def assumed_session(base: Any, role_arn: str, region: str) -> Any:
-    """A boto3 session of the proof role, from the step's own (base) session."""
+def assumed_session(base: Any, role_arn: str, region: str, session_name: str = SESSION_NAME) -> Any:
+    """A boto3 session of a role (the proof role, by default), from another session (the step's own)."""
     import boto3
 
-    credentials = base.client("sts", region_name=region).assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)[
+    credentials = base.client("sts", region_name=region).assume_role(RoleArn=role_arn, RoleSessionName=session_name)[
         "Credentials"
     ]
     return boto3.Session(

@@ -59,31 +59,24 @@ def bad_config() -> str:
 
 def first_deployment() -> str:
     """`make doctor`, `make bootstrap ARGS=--yes`, `make doctor` on the example config, in emulated accounts."""
-    import tools.validate
     from tools.operator import __main__ as operator
     from tools.rehearsal.emulator import Emulator
 
-    deployable = tools.validate.deployable
-    # The example is the repository's own; the emulated accounts are not a clone of it.
-    tools.validate.deployable = lambda config_path: None
     text = ""
-    try:
-        # moto's server prints a line for each request it has no backend for (CodeConnections): not the commands'.
-        with contextlib.redirect_stdout(io.StringIO()), Emulator() as emulator:
+    # moto's server prints a line for each request it has no backend for (CodeConnections): not the commands'.
+    with contextlib.redirect_stdout(io.StringIO()), Emulator() as emulator:
 
-            def sessions(account: str, region: str) -> object:
-                return emulator.administrator(account).session(region)
+        def sessions(account: str, region: str) -> object:
+            return emulator.administrator(account).session(region)
 
-            for shown, argv in (
-                ("make doctor   # before bootstrapping", ["doctor"]),
-                ('make bootstrap ARGS="--yes"', ["bootstrap", "--yes"]),
-                ("make doctor", ["doctor"]),
-            ):
-                out = io.StringIO()
-                operator.main([argv[0], "--config", DEFAULT_CONFIG, *argv[1:]], sessions=sessions, out=out)
-                text += f"$ {shown}\n{out.getvalue()}"
-    finally:
-        tools.validate.deployable = deployable
+        for shown, argv in (
+            ("make doctor   # before bootstrapping", ["doctor"]),
+            ('make bootstrap ARGS="--yes"', ["bootstrap", "--yes"]),
+            ("make doctor", ["doctor"]),
+        ):
+            out = io.StringIO()
+            operator.main([argv[0], "--config", DEFAULT_CONFIG, *argv[1:]], sessions=sessions, out=out)
+            text += f"$ {shown}\n{out.getvalue()}"
     return text
 
 

@@ -26,11 +26,7 @@ environments:
 """
 
 
-@pytest.fixture(autouse=True)
-def _configs_outside_the_repository(monkeypatch):
-    # These tests write their configs to a temporary folder; that doctor and deploy refuse a config the pipeline
-    # could not read is tested in test_validate.py.
-    monkeypatch.setattr("tools.validate.deployable", lambda path: None)
+pytestmark = pytest.mark.usefixtures("configs_outside_the_repository")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ProfileNotFound
 from moto import mock_aws
 
+from pipeline_steps.prove_consumers import assumed_session
 from tools.operator import __main__ as operator
 from tools.operator.failures import Rerun, explain
 
@@ -28,9 +29,7 @@ environments:
 ACCOUNTS = 5  # tooling, source, two consumers, and the tooling account's artifacts in af-south-1
 
 
-@pytest.fixture(autouse=True)
-def _configs_outside_the_repository(monkeypatch):
-    monkeypatch.setattr("tools.validate.deployable", lambda path: None)
+pytestmark = pytest.mark.usefixtures("configs_outside_the_repository")
 
 
 @pytest.fixture
@@ -210,15 +209,7 @@ def test_a_failure_in_one_account_is_that_accounts_line_and_the_others_are_check
         def sessions(account, region):
             if (account, region) == ("444444444444", "af-south-1"):
                 return _Failing(error)
-            credentials = boto3.client("sts", region_name=region).assume_role(
-                RoleArn=f"arn:aws:iam::{account}:role/admin", RoleSessionName="operator"
-            )["Credentials"]
-            return boto3.Session(
-                aws_access_key_id=credentials["AccessKeyId"],
-                aws_secret_access_key=credentials["SecretAccessKey"],
-                aws_session_token=credentials["SessionToken"],
-                region_name=region,
-            )
+            return assumed_session(boto3.Session(region_name=region), f"arn:aws:iam::{account}:role/admin", region)
 
         code, lines = _run(["doctor", "--config", str(config_file)], sessions=sessions)
     assert code == 1
@@ -396,3 +387,15 @@ def test_bootstrap_runs_accounts_side_by_side_and_reports_them_in_order(config_f
         running += 1 if kind == "start" else -1
         most = max(most, running)
     assert most > 1  # more than one bootstrap ran at a time
+
+
+def test_assume_role_acts_in_each_account_with_the_operators_session_name():
+    from tools.operator.accounts import session_factory
+
+    with mock_aws():
+        session = session_factory(profile=None, assume_role="OrganizationAccountAccessRole")(
+            "333333333333", "eu-west-1"
+        )
+        identity = session.client("sts").get_caller_identity()
+    assert identity["Account"] == "333333333333"
+    assert identity["Arn"].endswith(":assumed-role/OrganizationAccountAccessRole/data-sharing-operator")

@@ -390,6 +390,14 @@ CORPUS = [
         "environments[1].consumers[1].roles[0]: 'glüe' is not an IAM role name",
     ),
     Bad(
+        "an own role path past IAM's 512 characters",
+        _replace(
+            "        region: eu-central-1\n",
+            "        region: eu-central-1\n        roles: [" + "p" * 70 + "/" + ("q" * 70 + "/") * 7 + "glue]\n",
+        ),
+        "a path of 569 characters, IAM allows 512",
+    ),
+    Bad(
         "an own role twice",
         _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, glue]\n"),
         "environments[1].consumers[1].roles: ['glue', 'glue'] lists the role 'glue' twice",

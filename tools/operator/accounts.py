@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import boto3
 
 from config.model import Config
+from pipeline_steps.prove_consumers import assumed_session
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,8 @@ def session_factory(*, profile: str | None, assume_role: str | None) -> SessionF
         current = boto3.Session(region_name=region)
         if not assume_role:
             return current
-        credentials = current.client("sts").assume_role(
-            RoleArn=f"arn:{_partition(region)}:iam::{account}:role/{assume_role}",
-            RoleSessionName="data-sharing-operator",
-        )["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
+        role_arn = f"arn:{_partition(region)}:iam::{account}:role/{assume_role}"
+        return assumed_session(current, role_arn, region, session_name="data-sharing-operator")
 
     return session
 
