@@ -38,6 +38,7 @@ class Cell:
     identity_policies: tuple[Document, ...]
     organization: str | None = None  # the principal's organization, where grants name one
     boundary: Document | None = None  # the principal's permissions boundary, where it has one
+    dataset: str | None = None  # the dataset the request is about, for the cells of shared data
 
     @property
     def path(self) -> str:

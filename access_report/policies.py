@@ -88,15 +88,30 @@ def assume_role_grants(template: Template, resolve: Resolver) -> dict[str, set[s
 
 
 @dataclass(frozen=True)
+class DatasetPolicies:
+    """One dataset's resource policies in the source account, resolved: None where the stage writes none (a part the
+    dataset lacks, a bucket or table it does not own, a table shared by role)."""
+
+    bucket_policy: Document | None
+    key_policy: Document | None
+    key_arn: str | None
+    table_policy: Document | None
+
+
+@dataclass(frozen=True)
+class SourceRolePolicies:
+    """One consumer's role in the source account, resolved."""
+
+    trust: Document
+    policies: tuple[Document, ...]
+
+
+@dataclass(frozen=True)
 class SourcePolicies:
     """The source account's policies of one environment, resolved."""
 
-    bucket_policy: Document
-    key_policy: Document
-    key_arn: str
-    table_policy: Document | None
-    role_trust: Document | None
-    role_policies: tuple[Document, ...]
+    datasets: dict[str, DatasetPolicies]
+    roles: dict[str, SourceRolePolicies]  # by consumer name, for consumers that have one
 
 
 def source_policies(inputs: Inputs, environment: Environment, names: Names) -> SourcePolicies:
@@ -104,33 +119,40 @@ def source_policies(inputs: Inputs, environment: Environment, names: Names) -> S
     resolve = resolver(template, names.source_account, names.source_region, sharing_stage_id(environment))
     found = template["Resources"]
 
-    def one(kind: str, matches: Any) -> tuple[str, dict[str, Any]]:
+    def one(kind: str, matches: Any, what: str) -> tuple[str, dict[str, Any]]:
         hits = [(k, r) for k, r in resources(template, kind).items() if matches(r["Properties"])]
         if len(hits) != 1:
-            raise PolicyError(f"{environment.name}-sharing: expected one {kind} ({len(hits)} found)")
+            raise PolicyError(f"{environment.name}-sharing: expected one {kind} of {what} ({len(hits)} found)")
         return hits[0]
 
-    bucket_id, _ = one("AWS::S3::Bucket", lambda p: p.get("BucketName") == names.bucket)
-    _, bucket_policy = one("AWS::S3::BucketPolicy", lambda p: p["Bucket"] == {"Ref": bucket_id})
-    _, alias = one("AWS::KMS::Alias", lambda p: p["AliasName"] == names.key_alias)
-    target = alias["Properties"]["TargetKeyId"]
-    key_id = target["Ref"] if "Ref" in target else target["Fn::GetAtt"][0]
-    _, table = one("AWS::DynamoDB::GlobalTable", lambda p: p.get("TableName") == names.table)
-    replica = next(r for r in table["Properties"]["Replicas"] if r["Region"] == names.source_region)
-    table_policy = replica.get("ResourcePolicy", {}).get("PolicyDocument")
-    role_trust, role_policies = None, []
-    if environment.share.table_access == "role":
-        _, role = one("AWS::IAM::Role", lambda p: p.get("RoleName") == names.source_role)
-        role_trust = resolve.resolve(role["Properties"]["AssumeRolePolicyDocument"], "source role trust")
-        role_policies = identity_policies(template, resolve, names.source_role)
-    return SourcePolicies(
-        bucket_policy=resolve.resolve(bucket_policy["Properties"]["PolicyDocument"], "bucket policy"),
-        key_policy=resolve.resolve(found[key_id]["Properties"]["KeyPolicy"], "key policy"),
-        key_arn=resolve.resolve({"Fn::GetAtt": [key_id, "Arn"]}, "key"),
-        table_policy=resolve.resolve(table_policy, "table policy") if table_policy else None,
-        role_trust=role_trust,
-        role_policies=tuple(role_policies),
-    )
+    datasets = {}
+    for dataset in environment.datasets:
+        n = names.dataset(dataset)
+        bucket_policy = key_policy = key_arn = table_policy = None
+        if n.has_key:
+            _, alias = one("AWS::KMS::Alias", lambda p, n=n: p["AliasName"] == n.key_alias, n.key_alias)
+            target = alias["Properties"]["TargetKeyId"]
+            key_id = target["Ref"] if "Ref" in target else target["Fn::GetAtt"][0]
+            key_policy = resolve.resolve(found[key_id]["Properties"]["KeyPolicy"], f"key policy of {dataset.name}")
+            key_arn = resolve.resolve({"Fn::GetAtt": [key_id, "Arn"]}, "key")
+        if n.owns_bucket:
+            bucket_id, _ = one("AWS::S3::Bucket", lambda p, n=n: p.get("BucketName") == n.bucket, str(n.bucket))
+            _, policy = one("AWS::S3::BucketPolicy", lambda p, b=bucket_id: p["Bucket"] == {"Ref": b}, str(n.bucket))
+            bucket_policy = resolve.resolve(policy["Properties"]["PolicyDocument"], f"bucket policy of {dataset.name}")
+        if n.owns_table:
+            _, table = one("AWS::DynamoDB::GlobalTable", lambda p, n=n: p.get("TableName") == n.table, str(n.table))
+            replica = next(r for r in table["Properties"]["Replicas"] if r["Region"] == names.source_region)
+            document = replica.get("ResourcePolicy", {}).get("PolicyDocument")
+            table_policy = resolve.resolve(document, f"table policy of {dataset.name}") if document else None
+        datasets[dataset.name] = DatasetPolicies(bucket_policy, key_policy, key_arn, table_policy)
+    roles = {}
+    for consumer in environment.consumers:
+        name = names.source_role(consumer)
+        hits = [r for r in resources(template, "AWS::IAM::Role").values() if r["Properties"].get("RoleName") == name]
+        if hits:
+            trust = resolve.resolve(hits[0]["Properties"]["AssumeRolePolicyDocument"], f"trust of {name}")
+            roles[consumer.name] = SourceRolePolicies(trust, tuple(identity_policies(template, resolve, name)))
+    return SourcePolicies(datasets=datasets, roles=roles)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -30,7 +30,11 @@ def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) ->
         lines += ["## Differences", "", "| cell | expected | result |", "|---|---|---|"]
         lines += [f"| {_cell(o.cell.name)} | {o.cell.expected} | {o.result} |" for o in differing]
         lines.append("")
-    lines += ["## Accounts and allowed paths", "", "```mermaid", *_picture(verdicts), "```", ""]
+    shared = [o for o in verdicts if o.cell.dataset]
+    lines += ["## Who gets which dataset", "", "```mermaid", *_datasets_picture(shared), "```", ""]
+    lines += ["## Datasets by consumer role and action", "", *_dataset_matrix(shared), ""]
+    deployment = [o for o in verdicts if not o.cell.dataset and o.cell.environment in ("bootstrap", EXECUTION)]
+    lines += ["## Deployment trust", "", "```mermaid", *_picture(deployment), "```", ""]
     by_environment: dict[str, list[Verdict]] = defaultdict(list)
     for verdict in verdicts:
         by_environment[verdict.cell.environment].append(verdict)
@@ -75,6 +79,61 @@ def _picture(verdicts: list[Verdict]) -> list[str]:
         lines.append("  end")
     for (source, target), actions in sorted(edges.items()):
         lines.append(f'  {_id(source)} -- "{", ".join(sorted(actions))}" --> {_id(target)}')
+    return lines
+
+
+WRITES = ("s3:PutObject", "dynamodb:PutItem", "kms:GenerateDataKey")
+
+
+def _datasets_picture(verdicts: list[Verdict]) -> list[str]:
+    """Accounts, datasets and consumers, with a read or read-write edge where the evaluation allowed the consumer's
+    roles the dataset (its source role's cells are the same path, inside the source account)."""
+    datasets: dict[str, set[str]] = defaultdict(set)  # source account -> "environment/dataset"
+    consumers: dict[str, set[str]] = defaultdict(set)  # consumer account -> consumer
+    edges: dict[tuple[str, str], str] = {}
+    for o in verdicts:
+        cell = o.cell
+        if o.actual != "allow" or cell.principal_account == cell.resource_account or cell.expected != "allow":
+            continue
+        dataset = f"{cell.environment}/{cell.dataset}"
+        consumer = f"{cell.environment}/{cell.who.split()[0]}"
+        datasets[cell.resource_account].add(dataset)
+        consumers[cell.principal_account].add(consumer)
+        writes = cell.action in WRITES or edges.get((consumer, dataset)) == "read-write"
+        edges[(consumer, dataset)] = "read-write" if writes else "read"
+    for o in verdicts:  # what a consumer does through its source role, inside the source account
+        cell = o.cell
+        key = (f"{cell.environment}/{cell.who.split()[0]}", f"{cell.environment}/{cell.dataset}")
+        inside = cell.principal_account == cell.resource_account
+        if o.actual == "allow" and inside and key in edges and cell.action in WRITES:
+            edges[key] = "read-write"
+    lines = ["flowchart LR"]
+    for kind, groups in (("source", datasets), ("consumer", consumers)):
+        for account, nodes in sorted(groups.items()):
+            lines.append(f"  subgraph a{account}[{kind} account {account}]")
+            lines += [f'    {_id(kind + node)}["{node}"]' for node in sorted(nodes)]
+            lines.append("  end")
+    for (consumer, dataset), access in sorted(edges.items()):
+        arrow = "==>" if access == "read-write" else "-->"
+        lines.append(f"  {_id('consumer' + consumer)} {arrow}|{access}| {_id('source' + dataset)}")
+    return lines
+
+
+def _dataset_matrix(verdicts: list[Verdict]) -> list[str]:
+    """Per environment and dataset: each consumer role's actions allowed, and the number of its denials."""
+    rows: dict[tuple[str, str, str], tuple[set[str], int]] = {}
+    for o in verdicts:
+        key = (o.cell.environment, str(o.cell.dataset), o.cell.who)
+        allowed, denied = rows.get(key, (set(), 0))
+        if o.actual == "allow":
+            allowed.add(o.cell.action)
+        else:
+            denied += 1
+        rows[key] = (allowed, denied)
+    lines = ["| environment | dataset | who | allowed | denied probes |", "|---|---|---|---|---|"]
+    for (environment, dataset, who), (allowed, denied) in rows.items():
+        shown = ", ".join(f"`{a}`" for a in sorted(allowed)) or "nothing"
+        lines.append(f"| {environment} | {dataset} | {_cell(who)} | {shown} | {denied} |")
     return lines
 
 

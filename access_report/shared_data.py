@@ -1,5 +1,9 @@
-"""The cells of one environment's shared data: every intended path of each consumer role (expected: allow) and a
-fixed set of forbidden probes (expected: deny), each decided by the source account's real policies."""
+"""The cells of one environment's datasets: for every consumer role and every dataset, what the config gives it
+(expected: allow, at its access) and, for a dataset it is not given, the denials; and a fixed set of forbidden
+probes (expected: deny). Each is decided by the source account's real policies.
+
+A probe of what a consumer must not reach gives the principal an identity policy that allows everything (its
+account controls its own policies), so only the source account's policies decide it."""
 
 from __future__ import annotations
 
@@ -8,14 +12,22 @@ from dataclasses import dataclass
 
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
-from access_report.policies import SourcePolicies, identity_policies, managed_policy, resolver, source_policies
+from access_report.policies import (
+    DatasetPolicies,
+    SourcePolicies,
+    identity_policies,
+    managed_policy,
+    resolver,
+    source_policies,
+)
 from cdk_constructs import actions
-from config.model import Environment, consumer_stage_id
-from config.naming import Names
+from config.model import Consumer, Dataset, Environment, consumer_stage_id
+from config.naming import DatasetNames, Names
 
 OUTSIDER = "999999999999"  # an account in no configuration: the third account
 OUTSIDER_ORGANIZATION = "o-outsider000"
 OBJECT_KEY = "reports/sample.csv"
+OUTSIDE_PREFIX = "elsewhere/sample.csv"  # under no dataset's prefix
 INDEX = "by-date"
 
 
@@ -29,30 +41,32 @@ class Principal:
 
 @dataclass(frozen=True)
 class _Share:
-    """One environment's share, as the cells of its requests need it."""
+    """One environment's datasets, as the cells of its requests need them."""
 
     environment: Environment
     names: Names
     source: SourcePolicies
     organization: str | None
 
-    @property
-    def bucket(self) -> str:
-        return self.names.bucket_arn
+    def policies(self, dataset: Dataset) -> DatasetPolicies:
+        return self.source.datasets[dataset.name]
 
-    @property
-    def objects(self) -> str:
-        return f"{self.names.bucket_arn}/{OBJECT_KEY}"
-
-    def through(self, service: str, caller_account: str | None) -> dict[str, ContextValue]:
-        """The request context of a key used through S3 or DynamoDB in the source region."""
+    def through(self, service: str, n: DatasetNames, caller_account: str | None) -> dict[str, ContextValue]:
+        """The request context of a dataset's key used through S3 or DynamoDB in the source region."""
         return {
             "kms:ViaService": self.names.service_endpoint(service),
-            "kms:ResourceAliases": [self.names.key_alias],
+            "kms:ResourceAliases": [n.key_alias],
             "kms:CallerAccount": caller_account,
         }
 
-    def cell(self, principal: Principal, request: Request, expected: Expected, identity: Sequence[Document]) -> Cell:
+    def cell(
+        self,
+        principal: Principal,
+        request: Request,
+        expected: Expected,
+        identity: Sequence[Document],
+        dataset: str | None = None,
+    ) -> Cell:
         return Cell(
             environment=self.environment.name,
             who=principal.who,
@@ -63,6 +77,7 @@ class _Share:
             expected=expected,
             identity_policies=tuple(identity),
             organization=principal.organization,
+            dataset=dataset,
         )
 
 
@@ -74,34 +89,48 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
     for consumer in environment.consumers:
         template = inputs.consumers[(environment.name, consumer.name)]
         resolve = resolver(template, consumer.account, consumer.region, consumer_stage_id(environment, consumer))
-        for role_name, label in ((names.function_role, "function role"), (names.task_role, "task role")):
-            principal = Principal(
-                f"{consumer.name} {label}", names.role_arn(consumer.account, role_name), consumer.account, organization
+        principals = [
+            (
+                Principal(
+                    f"{consumer.name} {label}", names.role_arn(consumer.account, role), consumer.account, organization
+                ),
+                identity_policies(template, resolve, role),
             )
-            identity = identity_policies(template, resolve, role_name)
-            cells += [share.cell(principal, request, "allow", identity) for request in _intended(share, principal)]
-            cells += _forbidden(share, principal, identity)
+            for role, label in ((names.function_role, "function role"), (names.task_role, "task role"))
+        ]
         # The consumer's own roles, with the policy their team attaches: the same paths as the demo workloads'.
         if consumer.roles:
             attached = [managed_policy(template, resolve, names.shared_data_policy)]
-            for role in consumer.roles:
-                principal = Principal(
-                    f"{consumer.name} own role {role}",
-                    names.role_arn(consumer.account, role),
-                    consumer.account,
-                    organization,
+            principals += [
+                (
+                    Principal(
+                        f"{consumer.name} own role {role}",
+                        names.role_arn(consumer.account, role),
+                        consumer.account,
+                        organization,
+                    ),
+                    attached,
                 )
-                cells += [share.cell(principal, request, "allow", attached) for request in _intended(share, principal)]
-                cells += _forbidden(share, principal, attached)
-                # The same role name in another account, inside the organization where grants go by organization:
-                # the grant names the consumer's account, so that role gets nothing.
-                namesake = Principal(
-                    f"{role} of another account" + (" of the organization" if organization else ""),
-                    names.role_arn(OUTSIDER, role),
-                    OUTSIDER,
-                    organization,
-                )
-                cells += _outsider_probes(share, [namesake])
+                for role in consumer.roles
+            ]
+        for principal, identity in principals:
+            for dataset in environment.datasets:
+                access = consumer.grants.get(dataset.name)
+                if access:
+                    cells += _given(share, consumer, principal, identity, dataset, access)
+                else:
+                    cells += _not_given(share, principal, dataset)
+            cells += _other_source_roles(share, consumer, principal)
+        for role in consumer.roles:
+            # The same role name in another account, inside the organization where grants go by organization:
+            # the grant names the consumer's account, so that role gets nothing.
+            namesake = Principal(
+                f"{role} of another account" + (" of the organization" if organization else ""),
+                names.role_arn(OUTSIDER, role),
+                OUTSIDER,
+                organization,
+            )
+            cells += _outsider_probes(share, [namesake])
         # Principals in or around the consumer account that must get nothing, whatever their own policies.
         outsiders = [
             Principal(
@@ -118,116 +147,275 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
             ),
         ]
         cells += _outsider_probes(share, outsiders)
+        if consumer.name in share.source.roles:
+            cells += _through_source_role(share, consumer)
     third = names.role_arn(OUTSIDER, names.function_role)
     if organization:
         outsider = Principal("account outside the organization", third, OUTSIDER, OUTSIDER_ORGANIZATION)
     else:
         outsider = Principal("third account, same role name", third, OUTSIDER, None)
     cells += _outsider_probes(share, [outsider])
-    if environment.share.table_access == "role":
-        cells += _through_source_role(share)
     return cells
 
 
-def _intended(share: _Share, principal: Principal) -> list[Request]:
-    """Every path the config gives a consumer role; with the role's real identity policies both sides must allow."""
-    names, source, given = share.names, share.source, share.environment.share
-    s3, dynamodb = share.through("s3", principal.account), share.through("dynamodb", principal.account)
-    requests = [Request("bucket", "s3:ListBucket", share.bucket, source.bucket_policy)]
-    requests += [
-        Request("objects", a, share.objects, source.bucket_policy) for a in actions.object_actions(given.bucket)
-    ]
-    requests += [Request("key", a, source.key_arn, source.key_policy, s3) for a in actions.key_actions(given.bucket)]
-    if given.table_access == "role":
-        requests.append(Request("source role", "sts:AssumeRole", names.source_role_arn, source.role_trust))
-    else:
-        requests += [
-            Request("table", a, names.table_arn, source.table_policy) for a in actions.table_actions(given.table)
+def _objects(n: DatasetNames) -> str:
+    return f"{n.bucket_arn}/{n.prefix}{OBJECT_KEY}"
+
+
+def _list_context(n: DatasetNames) -> dict[str, ContextValue]:
+    return {"s3:prefix": n.prefix} if n.prefix else {}
+
+
+def _given(
+    share: _Share,
+    consumer: Consumer,
+    principal: Principal,
+    identity: Sequence[Document],
+    dataset: Dataset,
+    access: str,
+) -> list[Cell]:
+    """Every path the config gives the principal on the dataset (with its real identity policies: both sides must
+    allow), and what it must still be denied there."""
+    n, policies = share.names.dataset(dataset), share.policies(dataset)
+    names = share.names
+
+    def allow(request: Request) -> Cell:
+        return share.cell(principal, request, "allow", identity, dataset.name)
+
+    def alone(request: Request, who: str = principal.who) -> Cell:
+        return share.cell(_labelled(principal, who), request, "deny", [ALLOW_ALL], dataset.name)
+
+    cells = []
+    if n.through_role:
+        cells.append(
+            allow(Request("source role", "sts:AssumeRole", names.source_role_arn(consumer), _trust(share, consumer)))
+        )
+    if n.owns_bucket:
+        bucket = policies.bucket_policy
+        cells.append(allow(Request("bucket", "s3:ListBucket", n.bucket_arn, bucket, _list_context(n))))
+        cells += [allow(Request("objects", a, _objects(n), bucket)) for a in actions.object_actions(access)]
+        cells += [
+            allow(
+                Request("key", a, str(policies.key_arn), policies.key_policy, share.through("s3", n, principal.account))
+            )
+            for a in actions.key_actions(access)
         ]
+        cells += [
+            alone(Request("bucket", "s3:PutBucketPolicy", n.bucket_arn, bucket)),
+            share.cell(
+                _labelled(principal, f"{principal.who} without TLS"),
+                Request("objects", "s3:GetObject", _objects(n), bucket, {"aws:SecureTransport": "false"}),
+                "deny",
+                identity,
+                dataset.name,
+            ),
+        ]
+        if access == "read":
+            cells += [alone(Request("objects", a, _objects(n), bucket)) for a in actions.OBJECT_WRITE]
+        if n.prefix:
+            # A prefix grant must not leak the rest of the bucket.
+            cells += [
+                alone(Request("bucket", "s3:ListBucket", n.bucket_arn, bucket), f"{principal.who} listing all of it"),
+                alone(
+                    Request("objects", "s3:GetObject", f"{n.bucket_arn}/{OUTSIDE_PREFIX}", bucket),
+                    f"{principal.who} outside {n.prefix}",
+                ),
+            ]
+    if n.owns_table and not n.table_through_role:
+        table = policies.table_policy
+        cells += [allow(Request("table", a, n.table_arn, table)) for a in actions.table_actions(access)]
+        cells += [
+            allow(
+                Request(
+                    "key",
+                    a,
+                    str(policies.key_arn),
+                    policies.key_policy,
+                    share.through("dynamodb", n, principal.account),
+                )
+            )
+            for a in actions.key_actions(access)
+        ]
+        unlisted = ("dynamodb:DeleteTable", "dynamodb:Scan") + (actions.TABLE_WRITE if access == "read" else ())
+        cells += [alone(Request("table", a, n.table_arn, table)) for a in unlisted]
+    if n.has_key:
+        cells += [
+            alone(
+                Request(
+                    "key",
+                    "kms:Decrypt",
+                    str(policies.key_arn),
+                    policies.key_policy,
+                    {"kms:CallerAccount": principal.account},
+                ),
+                f"{principal.who} calling KMS directly",
+            ),
+            alone(
+                Request(
+                    "key",
+                    "kms:ScheduleKeyDeletion",
+                    str(policies.key_arn),
+                    policies.key_policy,
+                    share.through("s3", n, principal.account),
+                )
+            ),
+        ]
+    return cells
+
+
+def _not_given(share: _Share, principal: Principal, dataset: Dataset) -> list[Cell]:
+    """A dataset the principal's consumer is not given: the source account's policies alone deny it everything."""
+    return [
+        share.cell(
+            _labelled(principal, f"{principal.who} (not given {dataset.name})"),
+            request,
+            "deny",
+            [ALLOW_ALL],
+            dataset.name,
+        )
+        for request in _reads(share, dataset, principal.account)
+    ]
+
+
+def _reads(share: _Share, dataset: Dataset, caller_account: str) -> list[Request]:
+    """Reading the dataset by every resource policy the stage writes on it."""
+    n, policies = share.names.dataset(dataset), share.policies(dataset)
+    requests = []
+    if n.owns_bucket:
         requests += [
-            Request("key", a, source.key_arn, source.key_policy, dynamodb) for a in actions.key_actions(given.table)
+            Request("bucket", "s3:ListBucket", n.bucket_arn, policies.bucket_policy, _list_context(n)),
+            Request("objects", "s3:GetObject", _objects(n), policies.bucket_policy),
+            Request(
+                "key", "kms:Decrypt", str(policies.key_arn), policies.key_policy, share.through("s3", n, caller_account)
+            ),
+        ]
+    if n.owns_table and not n.table_through_role:
+        requests += [
+            Request("table", "dynamodb:GetItem", n.table_arn, policies.table_policy),
+            Request(
+                "key",
+                "kms:Decrypt",
+                str(policies.key_arn),
+                policies.key_policy,
+                share.through("dynamodb", n, caller_account),
+            ),
         ]
     return requests
 
 
-def _forbidden(share: _Share, principal: Principal, identity: Sequence[Document]) -> list[Cell]:
-    """What the source account's policies alone allow a consumer role (its account may grant it anything), and
-    what its real policies allow without TLS."""
-    names, source, given = share.names, share.source, share.environment.share
-
-    def alone(request: Request, who: str = principal.who) -> Cell:
-        return share.cell(_labelled(principal, who), request, "deny", [ALLOW_ALL])
-
-    cells = [
-        alone(Request("objects", "s3:DeleteObject", share.objects, source.bucket_policy)),
-        alone(Request("bucket", "s3:PutBucketPolicy", share.bucket, source.bucket_policy)),
+def _other_source_roles(share: _Share, consumer: Consumer, principal: Principal) -> list[Cell]:
+    """Another consumer's source role is not this consumer's to assume."""
+    return [
         share.cell(
-            _labelled(principal, f"{principal.who} without TLS"),
-            Request("objects", "s3:GetObject", share.objects, source.bucket_policy, {"aws:SecureTransport": "false"}),
+            _labelled(principal, f"{principal.who} (another consumer's source role)"),
+            Request("source role", "sts:AssumeRole", share.names.source_role_arn(other), _trust(share, other)),
             "deny",
-            identity,
-        ),
-        alone(
-            Request("key", "kms:Decrypt", source.key_arn, source.key_policy, {"kms:CallerAccount": principal.account}),
-            f"{principal.who} calling KMS directly",
-        ),
-        alone(
-            Request(
-                "key",
-                "kms:ScheduleKeyDeletion",
-                source.key_arn,
-                source.key_policy,
-                share.through("s3", principal.account),
-            )
-        ),
+            [ALLOW_ALL],
+        )
+        for other in share.environment.consumers
+        if other.name != consumer.name and other.name in share.source.roles
     ]
-    if given.bucket == "read":
-        cells.append(alone(Request("objects", "s3:PutObject", share.objects, source.bucket_policy)))
-    if given.table_access == "resource-policy":
-        unlisted = ("dynamodb:DeleteTable", "dynamodb:Scan") + (actions.TABLE_WRITE if given.table == "read" else ())
-        cells += [alone(Request("table", a, names.table_arn, source.table_policy)) for a in unlisted]
-    return cells
+
+
+def _trust(share: _Share, consumer: Consumer) -> Document | None:
+    role = share.source.roles.get(consumer.name)
+    return role.trust if role else None
 
 
 def _outsider_probes(share: _Share, outsiders: Sequence[Principal]) -> list[Cell]:
-    names, source = share.names, share.source
     cells = []
     for outsider in outsiders:
-        requests = [
-            Request("bucket", "s3:ListBucket", share.bucket, source.bucket_policy),
-            Request("objects", "s3:GetObject", share.objects, source.bucket_policy),
-            Request("key", "kms:Decrypt", source.key_arn, source.key_policy, share.through("s3", outsider.account)),
+        for dataset in share.environment.datasets:
+            cells += [
+                share.cell(outsider, request, "deny", [ALLOW_ALL], dataset.name)
+                for request in _reads(share, dataset, outsider.account)
+            ]
+        cells += [
+            share.cell(
+                outsider,
+                Request(
+                    "source role", "sts:AssumeRole", share.names.source_role_arn(consumer), _trust(share, consumer)
+                ),
+                "deny",
+                [ALLOW_ALL],
+            )
+            for consumer in share.environment.consumers
+            if consumer.name in share.source.roles
         ]
-        if share.environment.share.table_access == "role":
-            requests.append(Request("source role", "sts:AssumeRole", names.source_role_arn, source.role_trust))
-        else:
-            requests.append(Request("table", "dynamodb:GetItem", names.table_arn, source.table_policy))
-        cells += [share.cell(outsider, request, "deny", [ALLOW_ALL]) for request in requests]
     return cells
 
 
-def _through_source_role(share: _Share) -> list[Cell]:
-    """The source role in its own account: only the listed table actions, nothing else."""
-    names, source, given = share.names, share.source, share.environment.share
-    role = Principal("source role", names.source_role_arn, names.source_account, share.organization)
-    expected: list[tuple[str, str, Expected]] = [
-        (a, names.table_arn, "allow") for a in actions.table_actions(given.table)
-    ]
-    expected.append(("dynamodb:Query", f"{names.table_arn}/index/{INDEX}", "allow"))
-    forbidden = ("dynamodb:DeleteTable", "dynamodb:Scan", "dynamodb:DeleteItem") + (
-        actions.TABLE_WRITE if given.table == "read" else ()
+def _through_source_role(share: _Share, consumer: Consumer) -> list[Cell]:
+    """The consumer's source role in its own account: exactly what the consumer reaches through it, at its access,
+    and nothing of a dataset it is not given. The resource policy of an existing bucket or table is its owner's and
+    not in any template: these cells show what the project's policies allow."""
+    names = share.names
+    policies = share.source.roles[consumer.name].policies
+    role = Principal(
+        f"{consumer.name} source role", names.source_role_arn(consumer), names.source_account, share.organization
     )
-    expected += [(action, names.table_arn, "deny") for action in forbidden]
-    cells = [
-        share.cell(role, Request("table", action, resource, source.table_policy), outcome, source.role_policies)
-        for action, resource, outcome in expected
-    ]
-    via = {"kms:ViaService": names.service_endpoint("dynamodb"), "kms:CallerAccount": names.source_account}
-    cells.append(
-        share.cell(
-            role, Request("key", "kms:Decrypt", source.key_arn, source.key_policy, via), "allow", source.role_policies
-        )
-    )
+    cells = []
+
+    def cell(request: Request, expected: Expected, dataset: Dataset) -> Cell:
+        return share.cell(role, request, expected, policies, dataset.name)
+
+    for dataset in share.environment.datasets:
+        n, dataset_policies = names.dataset(dataset), share.policies(dataset)
+        access = consumer.grants.get(dataset.name)
+        table = dataset_policies.table_policy
+        if n.table_through_role:
+            if access:
+                cells += [
+                    cell(Request("table", a, n.table_arn, table), "allow", dataset)
+                    for a in actions.table_actions(access)
+                ]
+                cells.append(
+                    cell(Request("table", "dynamodb:Query", f"{n.table_arn}/index/{INDEX}", table), "allow", dataset)
+                )
+                forbidden = ("dynamodb:DeleteTable", "dynamodb:Scan") + (
+                    actions.TABLE_WRITE if access == "read" else ()
+                )
+                cells += [cell(Request("table", a, n.table_arn, table), "deny", dataset) for a in forbidden]
+                if n.owns_table:
+                    via = {
+                        "kms:ViaService": names.service_endpoint("dynamodb"),
+                        "kms:CallerAccount": names.source_account,
+                    }
+                    cells.append(
+                        cell(
+                            Request(
+                                "key", "kms:Decrypt", str(dataset_policies.key_arn), dataset_policies.key_policy, via
+                            ),
+                            "allow",
+                            dataset,
+                        )
+                    )
+            else:
+                cells.append(cell(Request("table", "dynamodb:GetItem", n.table_arn, table), "deny", dataset))
+        if n.bucket_through_role:
+            if access:
+                cells.append(
+                    cell(Request("bucket", "s3:ListBucket", n.bucket_arn, None, _list_context(n)), "allow", dataset)
+                )
+                cells += [
+                    cell(Request("objects", a, _objects(n), None), "allow", dataset)
+                    for a in actions.object_actions(access)
+                ]
+                if access == "read":
+                    cells += [
+                        cell(Request("objects", a, _objects(n), None), "deny", dataset) for a in actions.OBJECT_WRITE
+                    ]
+                if n.prefix:
+                    cells += [
+                        cell(Request("bucket", "s3:ListBucket", n.bucket_arn, None), "deny", dataset),
+                        cell(
+                            Request("objects", "s3:GetObject", f"{n.bucket_arn}/{OUTSIDE_PREFIX}", None),
+                            "deny",
+                            dataset,
+                        ),
+                    ]
+            else:
+                cells.append(cell(Request("objects", "s3:GetObject", _objects(n), None), "deny", dataset))
     return cells
 
 

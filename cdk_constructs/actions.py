@@ -7,13 +7,12 @@ from __future__ import annotations
 
 BUCKET_LIST = ("s3:ListBucket",)  # applies to the bucket ARN
 OBJECT_READ = ("s3:GetObject",)  # applies to the object ARNs (bucket/*)
-OBJECT_WRITE = ("s3:PutObject",)
+# Writers also delete: what they wrote (the self-check cleans up after itself), and what a data pipeline replaces.
+OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject")
 TABLE_READ = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query")
-TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 KEY_DECRYPT = ("kms:Decrypt",)
 KEY_ENCRYPT = ("kms:GenerateDataKey",)
-# The source role's statement on the table, which the summary looks up.
-SOURCE_ROLE_TABLE_SID = "UseSharedTable"
 
 
 def object_actions(access: str) -> tuple[str, ...]:
@@ -32,3 +31,15 @@ def via_services(*endpoints: str) -> dict[str, dict[str, list[str]]]:
     """Use of a key only through the given services (their regional endpoints, as Names.service_endpoint gives
     them), never directly."""
     return {"StringEquals": {"kms:ViaService": list(endpoints)}}
+
+
+def sid(*words: str) -> str:
+    """A statement id from words and names (IAM allows only letters and digits): ("read", "raw-events") ->
+    ReadRawEvents."""
+    return "".join(part[:1].upper() + part[1:] for word in words for part in word.replace("_", "-").split("-"))
+
+
+def prefix_condition(prefix: str) -> dict[str, dict[str, list[str]]]:
+    """ListBucket only under a prefix: s3:prefix is the caller's Prefix parameter, absent when it lists the whole
+    bucket (then denied)."""
+    return {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {}

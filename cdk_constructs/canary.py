@@ -7,63 +7,96 @@ update) under a role of the project that may write those two entries and nothing
 
 from __future__ import annotations
 
-from aws_cdk import aws_dynamodb as dynamodb
+from collections.abc import Sequence
+
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
-from config.naming import CANARY_BODY, CANARY_ITEM, CANARY_KEY, Names
+from cdk_constructs.source_data import SharedDataset
+from config.naming import CANARY_BODY, CANARY_ITEM, Names
 
 
 class Canary(Construct):
-    def __init__(
-        self, scope: Construct, id: str, *, names: Names, bucket: s3.IBucket, table: dynamodb.ITableV2, key: kms.IKey
-    ) -> None:
+    """For every dataset: an object under the dataset's prefix of its bucket (an existing bucket too: under the
+    self-check's own prefix, never over users' objects) and an item in the table the project created. An existing
+    table gets no item: its key schema is not the project's to know; the self-check proves it otherwise."""
+
+    def __init__(self, scope: Construct, id: str, *, names: Names, datasets: Sequence[SharedDataset]) -> None:
         super().__init__(scope, id)
         role = iam.Role(
             self,
             "Role",
             role_name=names.canary_role,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Writes the canary of {names.project} {names.environment} for the consumers' self-check",
+            description=f"Writes the canaries of {names.project} {names.environment} for the consumers' self-check",
         )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(CANARY_KEY)])
-        )
-        role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn]))
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[key.key_arn],
-                conditions=actions.via_services(*names.via("s3"), *names.via("dynamodb")),
+        objects = [f"{d.names.bucket_arn}/{d.names.canary_key}" for d in datasets if d.names.bucket]
+        tables = [d.table.table_arn for d in datasets if d.table]
+        keys = [d.key.key_arn for d in datasets if d.key]
+        keys += [
+            d.names.dataset.bucket.kms_key
+            for d in datasets
+            if d.names.dataset.bucket and d.names.dataset.bucket.kms_key
+        ]
+        if objects:
+            role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=objects))
+        if tables:
+            role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=tables))
+        if keys:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=keys,
+                    conditions=actions.via_services(*names.via("s3"), *names.via("dynamodb")),
+                )
             )
-        )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources=["*"]
             )
         )
-        put_object = cr.AwsSdkCall(
-            service="S3",
-            action="putObject",
-            parameters={"Bucket": bucket.bucket_name, "Key": CANARY_KEY, "Body": CANARY_BODY},
-            physical_resource_id=cr.PhysicalResourceId.of(f"{names.bucket}/{CANARY_KEY}"),
-        )
-        put_item = cr.AwsSdkCall(
-            service="DynamoDB",
-            action="putItem",
-            parameters={"TableName": table.table_name, "Item": CANARY_ITEM},
-            physical_resource_id=cr.PhysicalResourceId.of(f"{names.table}/canary"),
-        )
-        for id_, call in (("Object", put_object), ("Item", put_item)):
-            resource = cr.AwsCustomResource(
-                self, id_, on_create=call, on_update=call, role=role, install_latest_aws_sdk=False
-            )
-            resource.node.add_dependency(role)
+        for dataset in datasets:
+            n = dataset.names
+            calls = []
+            if n.bucket:
+                calls.append(
+                    (
+                        "Object",
+                        cr.AwsSdkCall(
+                            service="S3",
+                            action="putObject",
+                            parameters={"Bucket": n.bucket, "Key": n.canary_key, "Body": CANARY_BODY},
+                            physical_resource_id=cr.PhysicalResourceId.of(f"{n.bucket}/{n.canary_key}"),
+                        ),
+                    )
+                )
+            if dataset.table:
+                calls.append(
+                    (
+                        "Item",
+                        cr.AwsSdkCall(
+                            service="DynamoDB",
+                            action="putItem",
+                            parameters={"TableName": dataset.table.table_name, "Item": CANARY_ITEM},
+                            physical_resource_id=cr.PhysicalResourceId.of(f"{n.table}/canary"),
+                        ),
+                    )
+                )
+            for id_, call in calls:
+                resource = cr.AwsCustomResource(
+                    self,
+                    f"{actions.sid(n.name)}{id_}",
+                    on_create=call,
+                    on_update=call,
+                    role=role,
+                    install_latest_aws_sdk=False,
+                )
+                resource.node.add_dependency(role)
+                if dataset.bucket and id_ == "Object":
+                    resource.node.add_dependency(dataset.bucket)
         acknowledge(
             self,
             {

@@ -9,7 +9,7 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 from __future__ import annotations
 
 import json
-from typing import cast
+from typing import Any, cast
 
 from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -21,8 +21,8 @@ from constructs import Construct
 
 from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
-from config.model import Consumer, Share
-from config.naming import CANARY_ITEM, CANARY_KEY, Names
+from config.model import Consumer, Environment
+from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
@@ -51,85 +51,119 @@ def consumer_image_asset() -> ecs.ContainerImage:
     )
 
 
-def runtime_environment(names: Names, consumer: Consumer, share: Share) -> dict[str, str]:
-    """What the runtime code reads (runtime/consumer_app/settings.py)."""
-    environment = {
+def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
+    """A dataset as the runtime code reads it (runtime/consumer_app/settings.py): short keys, no empty ones (Lambda
+    holds 4 KB of environment in all)."""
+    entry: dict[str, Any] = {"name": n.name}
+    if access:
+        entry["access"] = access
+    if n.bucket:
+        entry |= {"bucket": n.bucket, "via_role": n.bucket_through_role} | ({"prefix": n.prefix} if n.prefix else {})
+    if n.table:
+        entry |= {"table": n.table_arn, "table_via_role": n.table_through_role, "canary_item": n.owns_table}
+    return {k: v for k, v in entry.items() if v is not False}
+
+
+def runtime_environment(names: Names, environment: Environment, consumer: Consumer) -> dict[str, str]:
+    """What the runtime code reads (runtime/consumer_app/settings.py): the datasets the consumer is given, and the
+    others of the environment, which its self-check must be refused."""
+    given = environment.datasets_of(consumer)
+    refused = [dataset for dataset in environment.datasets if dataset.name not in consumer.grants]
+    compact = {"separators": (",", ":")}
+    environ = {
         "CONSUMER_NAME": consumer.name,
-        "SHARED_BUCKET": names.bucket,
-        "SHARED_TABLE": names.table,
-        "SHARED_TABLE_ARN": names.table_arn,
+        "SOURCE_ACCOUNT": names.source_account,
         "SOURCE_REGION": names.source_region,
         "CANARY_KEY": CANARY_KEY,
-        "CANARY_ITEM": json.dumps(CANARY_ITEM, separators=(",", ":")),
-        "BUCKET_ACCESS": share.bucket,
-        "TABLE_ACCESS": share.table,
+        "CANARY_ITEM": json.dumps(CANARY_ITEM, **compact),  # type: ignore[arg-type]
+        "DATASETS": json.dumps([_dataset_entry(names.dataset(d), access) for d, access in given], **compact),  # type: ignore[arg-type]
     }
-    if share.table_access == "role":
-        environment["SOURCE_ROLE_ARN"] = names.source_role_arn
-    return environment
+    if refused:
+        environ["REFUSED_DATASETS"] = json.dumps([_dataset_entry(names.dataset(d), None) for d in refused], **compact)  # type: ignore[arg-type]
+    if any(names.dataset(dataset).through_role for dataset, _ in given):
+        environ["SOURCE_ROLE_ARN"] = names.source_role_arn(consumer)
+    return environ
 
 
 class SharedDataAccess(Construct):
-    """One managed policy with everything a consumer role may do with the shared data."""
+    """One managed policy with everything the consumer's roles may do with the datasets it is given: their side of
+    each grant (the source account's policies are the other)."""
 
-    def __init__(self, scope: Construct, id: str, *, names: Names, share: Share) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, names: Names, environment: Environment, consumer: Consumer
+    ) -> None:
         super().__init__(scope, id)
         key_arns = names.key_arn_pattern
-        only_the_shared_key = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [names.key_alias]}}
-        statements = [
-            iam.PolicyStatement(
-                sid="ListSharedBucket", actions=list(actions.BUCKET_LIST), resources=[names.bucket_arn]
-            ),
-            iam.PolicyStatement(
-                sid="UseSharedObjects",
-                actions=list(actions.object_actions(share.bucket)),
-                resources=[f"{names.bucket_arn}/*"],
-            ),
-            iam.PolicyStatement(
-                sid="UseSharedKeyThroughS3",
-                actions=list(actions.key_actions(share.bucket)),
-                resources=[key_arns],
-                conditions={**actions.via_services(*names.via("s3")), **only_the_shared_key},
-            ),
-        ]
-        if share.table_access == "role":
+        statements: list[iam.PolicyStatement] = []
+        acknowledgements: dict[str, str] = {}
+        # Keys by level and service: one statement each, narrowed to the datasets' aliases.
+        aliases: dict[tuple[str, str], list[str]] = {}
+        through_role = False
+        for dataset, access in environment.datasets_of(consumer):
+            n = names.dataset(dataset)
+            word = actions.sid(dataset.name)
+            levels = ["read", "write"] if access == "read-write" else ["read"]
+            through_role |= n.through_role
+            if n.owns_bucket:
+                statements += [
+                    iam.PolicyStatement(
+                        sid=f"{word}List",
+                        actions=list(actions.BUCKET_LIST),
+                        resources=[n.bucket_arn],
+                        conditions=actions.prefix_condition(n.prefix) or None,
+                    ),
+                    iam.PolicyStatement(
+                        sid=f"{word}Objects", actions=list(actions.object_actions(access)), resources=[n.objects_arn]
+                    ),
+                ]
+                acknowledgements[f"Resource::{n.objects_arn}"] = (
+                    f"Objects of dataset {dataset.name}'s bucket (under its prefix): the keys are data."
+                )
+                for level in levels:
+                    aliases.setdefault((level, "s3"), []).append(n.key_alias)
+            if n.owns_table and not n.table_through_role:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid=f"{word}Table",
+                        actions=list(actions.table_actions(access)),
+                        resources=[n.table_arn, f"{n.table_arn}/index/*"],
+                    )
+                )
+                acknowledgements[f"Resource::{n.table_arn}/index/*"] = (
+                    f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
+                )
+                for level in levels:
+                    aliases.setdefault((level, "dynamodb"), []).append(n.key_alias)
+        if through_role:
             statements.append(
                 iam.PolicyStatement(
-                    sid="AssumeSourceRole", actions=["sts:AssumeRole"], resources=[names.source_role_arn]
+                    sid="AssumeSourceRole", actions=["sts:AssumeRole"], resources=[names.source_role_arn(consumer)]
                 )
             )
-        else:
-            statements += [
+        for (level, service), named in aliases.items():
+            statements.append(
                 iam.PolicyStatement(
-                    sid="UseSharedTable",
-                    actions=list(actions.table_actions(share.table)),
-                    resources=[names.table_arn, f"{names.table_arn}/index/*"],
-                ),
-                iam.PolicyStatement(
-                    sid="UseSharedKeyThroughDynamoDB",
-                    actions=list(actions.key_actions(share.table)),
+                    sid=actions.sid("key", level, "through", service),
+                    actions=list(actions.KEY_DECRYPT if level == "read" else actions.KEY_ENCRYPT),
                     resources=[key_arns],
-                    conditions={**actions.via_services(*names.via("dynamodb")), **only_the_shared_key},
-                ),
-            ]
+                    conditions={
+                        **actions.via_services(*names.via(service)),
+                        "ForAnyValue:StringEquals": {"kms:ResourceAliases": named},
+                    },
+                )
+            )
+        if aliases:
+            acknowledgements[f"Resource::{key_arns}"] = (
+                "A dataset key's id is unknown before the source stage deploys; the kms:ResourceAliases and "
+                "kms:ViaService conditions narrow it to the datasets' keys used through S3 or DynamoDB."
+            )
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
             managed_policy_name=names.shared_data_policy,
-            description=f"Shared data of {names.project} {names.environment}",
+            description=f"Datasets {names.project} {names.environment} gives {consumer.name}",
             statements=statements,
         )
-        acknowledgements = {
-            f"Resource::{names.bucket_arn}/*": "Objects of the shared bucket: the bucket is fixed, its keys are data.",
-            f"Resource::{key_arns}": (
-                "The source key's id is unknown before the source stage deploys; the kms:ResourceAliases and "
-                "kms:ViaService conditions narrow it to the shared key used through S3 or DynamoDB."
-            ),
-        }
-        if share.table_access == "resource-policy":
-            acknowledgements[f"Resource::{names.table_arn}/index/*"] = (
-                "Queries on the shared table's indexes; the table is fixed."
-            )
         acknowledge(
             self.policy, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in acknowledgements.items()}
         )
@@ -163,8 +197,8 @@ class ConsumerFunction(Construct):
         id: str,
         *,
         names: Names,
+        environment: Environment,
         consumer: Consumer,
-        share: Share,
         data_access: iam.IManagedPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -192,7 +226,7 @@ class ConsumerFunction(Construct):
                 str(RUNTIME_DIR), exclude=["Dockerfile", "requirements.txt", "**/__pycache__"]
             ),
             role=self.role,
-            environment=runtime_environment(names, consumer, share),
+            environment=runtime_environment(names, environment, consumer),
             timeout=Duration.seconds(30),
             memory_size=256,
             log_group=self.log_group,
@@ -208,8 +242,8 @@ class ConsumerTask(Construct):
         id: str,
         *,
         names: Names,
+        environment: Environment,
         consumer: Consumer,
-        share: Share,
         data_access: iam.IManagedPolicy,
         image: str | None,
     ) -> None:
@@ -253,7 +287,7 @@ class ConsumerTask(Construct):
         self.task_definition.add_container(
             CONTAINER,
             image=ecs.ContainerImage.from_registry(image) if image else consumer_image_asset(),
-            environment=runtime_environment(names, consumer, share),
+            environment=runtime_environment(names, environment, consumer),
             logging=ecs.LogDriver.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=self.log_group),
             readonly_root_filesystem=True,
             essential=True,

@@ -1,11 +1,12 @@
-"""Who a resource policy admits: the consumer roles of one environment (the demo workloads' and the roles each
-consumer lists as its own), and nobody else.
+"""Who a grant admits: the roles of the consumers given a dataset at that access (the demo workloads' and the
+roles each of them lists as its own), and nobody else.
 
 The sharing stage deploys before the consumer roles exist, and AWS rejects a policy that names a role ARN
 that does not exist yet. So a grant names the consumer *accounts* as principals and admits only the
 consumer *roles* with an `aws:PrincipalArn` condition: never a whole account. With an organization id the
-grant names the organization instead, so its size does not grow with the number of consumers; without one it
-grows by one account principal per consumer.
+grant names the organization instead; then a dataset every consumer of the environment gets admits the demo
+workloads' roles by name in any account of the organization (its size does not grow with the consumers), and a
+dataset only some consumers get names each of their roles with its account.
 """
 
 from __future__ import annotations
@@ -26,13 +27,24 @@ class Grantees:
     conditions: dict[str, dict[str, Any]]
 
     @classmethod
-    def consumer_roles(cls, names: Names, consumers: Sequence[Consumer], *, organization_id: str | None) -> Grantees:
-        # The consumer roles have the same names in every consumer account: the principals say which
-        # accounts, the condition which roles in them. Together that is exactly the consumer roles, and the
-        # condition does not grow with the number of consumers.
+    def consumer_roles(
+        cls,
+        names: Names,
+        consumers: Sequence[Consumer],
+        *,
+        organization_id: str | None,
+        whole_environment: bool,
+    ) -> Grantees:
         # A consumer's own roles are named exactly, with their account: a name alone could be any account's role.
         own = [names.role_arn(consumer.account, role) for consumer in consumers for role in consumer.roles]
-        only_consumer_roles = {"ArnLike": {"aws:PrincipalArn": [*names.consumer_role_arn_patterns(), *own]}}
+        if organization_id and not whole_environment:
+            # The organization admits every account of it: the roles must say which accounts.
+            demo = [names.role_arn(c.account, role) for c in consumers for role in names.consumer_role_names]
+        else:
+            # The demo roles have the same names in every consumer account: the principals (or, for a grant to the
+            # whole environment, the organization) say which accounts, the pattern which roles in them.
+            demo = names.consumer_role_arn_patterns()
+        only_consumer_roles = {"ArnLike": {"aws:PrincipalArn": [*demo, *own]}}
         if organization_id:
             return cls(principals=(iam.OrganizationPrincipal(organization_id),), conditions=only_consumer_roles)
         return cls(
@@ -40,15 +52,27 @@ class Grantees:
             conditions=only_consumer_roles,
         )
 
+    @classmethod
+    def one_consumer(cls, names: Names, consumer: Consumer) -> Grantees:
+        """The roles of one consumer, by exact ARN: whom that consumer's source role trusts."""
+        roles = [*(names.role_arn(consumer.account, r) for r in (*names.consumer_role_names, *consumer.roles))]
+        return cls(
+            principals=(iam.AccountPrincipal(consumer.account),),
+            conditions={"ArnEquals": {"aws:PrincipalArn": roles}},
+        )
+
     def statement(
         self, *, sid: str, actions: Sequence[str], resources: Sequence[str], extra_conditions: dict | None = None
     ) -> iam.PolicyStatement:
+        conditions: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.conditions.items()}
+        for operator, values in (extra_conditions or {}).items():
+            conditions.setdefault(operator, {}).update(values)
         return iam.PolicyStatement(
             sid=sid,
             principals=list(self.principals),
             actions=list(actions),
             resources=list(resources),
-            conditions={**self.conditions, **(extra_conditions or {})},
+            conditions=conditions,
         )
 
     def trust(self) -> iam.IPrincipal:

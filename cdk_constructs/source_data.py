@@ -1,8 +1,15 @@
-"""The source account's shared data: a customer-managed key, the bucket and the table it encrypts, and
-(in the identity-based mode) the role that consumers assume to reach the table."""
+"""The source account's shared data, one dataset at a time: its customer-managed key, the bucket and the table the
+key encrypts, and the grants to the consumers given the dataset; and, per consumer that needs one, the role in
+the source account it assumes to reach what no resource policy grants (tables shared by role, existing buckets
+and tables).
+
+A resource the project does not own (a dataset's `existing` bucket or table) is never changed: nothing here writes
+its policy. Only the source roles' identity policies name it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from aws_cdk import CfnElement, Duration, RemovalPolicy
@@ -16,8 +23,8 @@ from cdk_constructs import actions
 from cdk_constructs.buckets import hardened
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
-from config.model import Share
-from config.naming import Names
+from config.model import Consumer, Dataset, Environment
+from config.naming import DatasetNames, Names
 
 # The shared data outlives its stack and any update that would replace it, but not a failed first create: its
 # rollback deletes what it made, so a retry does not fail on names "already exist". The table's deletion
@@ -26,107 +33,152 @@ from config.naming import Names
 RETAINED = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 
-class DataKey(Construct):
-    """The customer-managed key of the bucket and the table. Consumers may use it only through S3 (and
-    DynamoDB, where they reach the table directly): never call KMS with it themselves."""
+def access_levels(granted: Sequence[tuple[Consumer, str]]) -> list[tuple[str, list[Consumer]]]:
+    """A dataset's grants by level: everyone given it reads; those given read-write also write."""
+    levels = [("read", [consumer for consumer, _ in granted])]
+    writers = [consumer for consumer, access in granted if access == "read-write"]
+    return levels + ([("write", writers)] if writers else [])
 
-    def __init__(self, scope: Construct, id: str, *, names: Names, grantees: Grantees, share: Share) -> None:
+
+def level_actions(level: str, read: Sequence[str], write: Sequence[str]) -> list[str]:
+    return list(read if level == "read" else write)
+
+
+class AccessLogs(Construct):
+    """One bucket per environment for the server access logs of its datasets' buckets."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self.key = kms.Key(
+        self.bucket = s3.Bucket(
             self,
-            "Key",
-            alias=names.key_alias,
-            description=f"Data shared by {names.project} {names.environment}",
-            enable_key_rotation=True,
-            removal_policy=RETAINED,
-        )
-        self.key.add_to_resource_policy(
-            grantees.statement(
-                sid="ConsumersUseKeyThroughS3",
-                actions=actions.key_actions(share.bucket),
-                resources=["*"],  # in a key policy, "*" is this key
-                extra_conditions=actions.via_services(*names.via("s3")),
-            )
-        )
-        if share.table_access == "resource-policy":
-            self.key.add_to_resource_policy(
-                grantees.statement(
-                    sid="ConsumersUseKeyThroughDynamoDB",
-                    actions=actions.key_actions(share.table),
-                    resources=["*"],
-                    extra_conditions=actions.via_services(*names.via("dynamodb")),
-                )
-            )
-
-
-class SharedBucket(Construct):
-    def __init__(
-        self, scope: Construct, id: str, *, names: Names, grantees: Grantees, key: kms.IKey, access_level: str
-    ) -> None:
-        super().__init__(scope, id)
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
+            "Bucket",
             # Server access logs can only be delivered to SSE-S3 buckets.
             encryption=s3.BucketEncryption.S3_MANAGED,
             removal_policy=RETAINED,
             **hardened(),
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
         )
-        acknowledge(
-            self.access_logs, {"AwsSolutions-S1": "This is the access-log bucket; logging it to itself would loop."}
+        acknowledge(self.bucket, {"AwsSolutions-S1": "This is the access-log bucket; logging it to itself would loop."})
+
+
+class SharedDataset(Construct):
+    """One dataset: what the sharing stage creates for it (key, bucket, table) and the grants on them."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        dataset: Dataset,
+        environment: Environment,
+        organization_id: str | None,
+        access_logs: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, id)
+        self.names = names.dataset(dataset)
+        n = self.names
+        # In organization mode a level that every consumer of the environment has may name the demo roles by pattern;
+        # one only some have must name each of their roles (the organization admits every account of it).
+        self.levels = [
+            (
+                level,
+                Grantees.consumer_roles(
+                    names,
+                    who,
+                    organization_id=organization_id,
+                    whole_environment=len(who) == len(environment.consumers),
+                ),
+            )
+            for level, who in access_levels(environment.granted(dataset))
+        ]
+        self.key: kms.IKey | None = None
+        self.bucket: s3.IBucket | None = None
+        self.table: dynamodb.ITableV2 | None = None
+        if not n.has_key:
+            return
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=n.key_alias,
+            description=f"Dataset {dataset.name} shared by {names.project} {names.environment}",
+            enable_key_rotation=True,
+            removal_policy=RETAINED,
         )
-        self.bucket = s3.Bucket(
+        if n.owns_bucket:
+            self.bucket = self._bucket(n, access_logs)
+        if n.owns_table:
+            self.table = self._table(n, dataset)
+
+    def _grant_key(self, service: str, names: Names) -> None:
+        assert self.key is not None
+        for level, grantees in self.levels:
+            self.key.add_to_resource_policy(
+                grantees.statement(
+                    sid=actions.sid("consumers", level, "through", service),
+                    actions=level_actions(level, actions.KEY_DECRYPT, actions.KEY_ENCRYPT),
+                    resources=["*"],  # in a key policy, "*" is this key
+                    extra_conditions=actions.via_services(*names.via(service)),
+                )
+            )
+
+    def _bucket(self, n: DatasetNames, access_logs: s3.IBucket) -> s3.Bucket:
+        bucket = s3.Bucket(
             self,
             "Bucket",
-            bucket_name=names.bucket,
+            bucket_name=n.bucket,
             encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
+            encryption_key=self.key,
             bucket_key_enabled=True,
             removal_policy=RETAINED,
             **hardened(),
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix=f"{names.bucket}/",
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{n.bucket}/",
         )
-        self.bucket.add_to_resource_policy(
-            grantees.statement(
-                sid="ConsumersListBucket", actions=actions.BUCKET_LIST, resources=[self.bucket.bucket_arn]
+        for level, grantees in self.levels:
+            if level == "read":
+                bucket.add_to_resource_policy(
+                    grantees.statement(
+                        sid="ConsumersList",
+                        actions=actions.BUCKET_LIST,
+                        resources=[n.bucket_arn],
+                        extra_conditions=actions.prefix_condition(n.prefix),
+                    )
+                )
+            bucket.add_to_resource_policy(
+                grantees.statement(
+                    sid=actions.sid("consumers", level, "objects"),
+                    actions=level_actions(level, actions.OBJECT_READ, actions.OBJECT_WRITE),
+                    resources=[n.objects_arn],
+                )
             )
-        )
-        self.bucket.add_to_resource_policy(
-            grantees.statement(
-                sid="ConsumersUseObjects",
-                actions=actions.object_actions(access_level),
-                resources=[self.bucket.arn_for_objects("*")],
-            )
-        )
+        self._grant_key("s3", n.names)
+        return bucket
 
-
-class SharedTable(Construct):
-    def __init__(
-        self, scope: Construct, id: str, *, names: Names, grantees: Grantees, key: kms.IKey, share: Share
-    ) -> None:
-        super().__init__(scope, id)
+    def _table(self, n: DatasetNames, dataset: Dataset) -> dynamodb.TableV2:
         resource_policy = None
-        if share.table_access == "resource-policy":
+        assert dataset.table is not None and self.key is not None
+        if dataset.table.access == "resource-policy":
             resource_policy = iam.PolicyDocument(
                 statements=[
                     grantees.statement(
-                        sid="ConsumersUseTable",
-                        actions=actions.table_actions(share.table),
+                        sid=actions.sid("consumers", level, "table"),
+                        actions=level_actions(level, actions.TABLE_READ, actions.TABLE_WRITE),
                         # A table's resource policy applies to that table (and its indexes) only.
                         resources=["*"],
                     )
+                    for level, grantees in self.levels
                 ]
             )
-        self.table = dynamodb.TableV2(
+            self._grant_key("dynamodb", n.names)
+        return dynamodb.TableV2(
             self,
             "Table",
-            table_name=names.table,
+            table_name=n.table,
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing=dynamodb.Billing.on_demand(),
-            encryption=dynamodb.TableEncryptionV2.customer_managed_key(key),
+            encryption=dynamodb.TableEncryptionV2.customer_managed_key(self.key),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
@@ -136,8 +188,10 @@ class SharedTable(Construct):
         )
 
 
-class TableAccessRole(Construct):
-    """The identity-based path: a role in the source account that the consumer roles assume."""
+class SourceRole(Construct):
+    """The identity-based path of one consumer: a role in the source account that only that consumer's roles may
+    assume, allowed exactly the datasets the consumer reaches through it (tables shared by role, existing buckets
+    and tables), at the consumer's access to each."""
 
     def __init__(
         self,
@@ -145,42 +199,66 @@ class TableAccessRole(Construct):
         id: str,
         *,
         names: Names,
-        grantees: Grantees,
-        table: dynamodb.ITableV2,
-        key: kms.IKey,
-        access_level: str,
+        consumer: Consumer,
+        datasets: Sequence[tuple[SharedDataset, str]],
     ) -> None:
         super().__init__(scope, id)
         self.role = iam.Role(
             self,
             "Role",
-            role_name=names.source_role,
-            assumed_by=grantees.trust(),
-            description=f"Assumed by {names.project} {names.environment} consumers to reach the shared table",
+            role_name=names.source_role(consumer),
+            assumed_by=Grantees.one_consumer(names, consumer).trust(),
+            description=(
+                f"Assumed by {names.project} {names.environment} consumer {consumer.name} to reach its datasets"
+            ),
             max_session_duration=Duration.hours(1),
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid=actions.SOURCE_ROLE_TABLE_SID,
-                actions=list(actions.table_actions(access_level)),
-                resources=[table.table_arn, f"{table.table_arn}/index/*"],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="UseTableKeyThroughDynamoDB",
-                actions=list(actions.key_actions(access_level)),
-                resources=[key.key_arn],
-                conditions=actions.via_services(*names.via("dynamodb")),
-            )
-        )
-        acknowledge(
-            self.role,
-            {
-                f"AwsSolutions-IAM5[Resource::<{_arn_token(table)}>/index/*]": (
-                    "Queries on the table's indexes: the index names are part of the table, the table is fixed."
+        findings: dict[str, str] = {}
+        for shared, access in datasets:
+            n, dataset = shared.names, shared.names.dataset
+            if n.table_through_role:
+                table_arn = shared.table.table_arn if shared.table else n.table_arn
+                self._allow(
+                    actions.sid(dataset.name, "table"),
+                    actions.table_actions(access),
+                    [table_arn, f"{table_arn}/index/*"],
                 )
-            },
+                finding = f"<{_arn_token(shared.table)}>" if shared.table else n.table_arn
+                findings[f"Resource::{finding}/index/*"] = (
+                    f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
+                )
+                key = shared.key.key_arn if shared.key and shared.table else (dataset.table and dataset.table.kms_key)
+                if key:
+                    self._allow(
+                        actions.sid(dataset.name, "table", "key"),
+                        actions.key_actions(access),
+                        [key],
+                        actions.via_services(*names.via("dynamodb")),
+                    )
+            if n.bucket_through_role:
+                assert dataset.bucket is not None
+                self._allow(
+                    actions.sid(dataset.name, "list"),
+                    actions.BUCKET_LIST,
+                    [n.bucket_arn],
+                    actions.prefix_condition(n.prefix),
+                )
+                self._allow(actions.sid(dataset.name, "objects"), actions.object_actions(access), [n.objects_arn])
+                findings[f"Resource::{n.objects_arn}"] = (
+                    f"Objects of dataset {dataset.name}: under its prefix of its bucket; the keys are data."
+                )
+                if dataset.bucket.kms_key:
+                    self._allow(
+                        actions.sid(dataset.name, "objects", "key"),
+                        actions.key_actions(access),
+                        [dataset.bucket.kms_key],
+                        actions.via_services(*names.via("s3")),
+                    )
+        acknowledge(self.role, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in findings.items()})
+
+    def _allow(self, sid: str, allowed: Sequence[str], resources: list[str], conditions: dict | None = None) -> None:
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid=sid, actions=list(allowed), resources=resources, conditions=conditions or None)
         )
 
 

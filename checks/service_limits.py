@@ -23,7 +23,7 @@ class Limit:
     what: str
     source: str  # where AWS documents it
     check: Callable[[str], str | None]  # a problem, or None
-    fix: str = "shorten the project, environment or consumer names in the config"
+    fix: str = "shorten the project, environment, dataset or consumer names in the config"
 
 
 def _length(low: int, high: int, pattern: str | None = None) -> Callable[[str], str | None]:
@@ -108,9 +108,18 @@ SESSION_DURATION = Limit(
     fix="a session duration between one and twelve hours",
 )  # fmt: skip
 
+OUTPUTS = Limit(
+    "Outputs", "stack outputs", "CloudFormation quotas: 200 outputs per template",
+    lambda value: None if int(value) <= 200 else f"{int(value)} outputs, AWS allows 200",
+    fix="fewer datasets in one environment",
+)  # fmt: skip
+
 
 def violations(template: Template) -> Iterator[tuple[Limit, str, str]]:
     """(limit, logical id, problem) of every literal name or value of the template over its limit."""
+    outputs = len(template.get("Outputs", {}))
+    if OUTPUTS.check(str(outputs)):
+        yield OUTPUTS, "Outputs", str(OUTPUTS.check(str(outputs)))
     for logical_id, resource in template.get("Resources", {}).items():
         kind, properties = resource["Type"], resource.get("Properties", {})
         for (limit_kind, name), limit in LIMITS.items():

@@ -7,9 +7,11 @@ from config.model import (
     Config,
     ConnectionRepository,
     Consumer,
+    Dataset,
+    DatasetBucket,
+    DatasetTable,
     Environment,
     Notifications,
-    Share,
 )
 
 __all__ = [
@@ -20,9 +22,11 @@ __all__ = [
     "ConfigError",
     "ConnectionRepository",
     "Consumer",
+    "Dataset",
+    "DatasetBucket",
+    "DatasetTable",
     "Environment",
     "Notifications",
-    "Share",
     "load_config",
     "load_config_or_report",
 ]

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from config.model import REPOSITORY_TAGS, Config
 
 PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A check that spans fields starts its message with the field it found wrong: consumers[0].account, kms_key.
+FIELD_PATH = re.compile(r"[a-z_]+(\[\d+\])?(\.[A-Za-z0-9_-]+(\[\d+\])?)*")
 # A config is a page of settings: anything larger is refused unread.
 MAX_CONFIG_BYTES = 1_000_000
 # How much of a value or a key an error line shows, and the most an error line says.
@@ -180,11 +182,7 @@ def describe(error: ValidationError) -> str:
         return f"{location}: required field is missing"
     if kind == "extra_forbidden":
         return f"{location}: unknown key"
-    if (
-        kind == "value_error"
-        and ": " in message
-        and message.split(": ", 1)[0].startswith(("consumers[", "environments[", "repository.", "notifications."))
-    ):
+    if kind == "value_error" and ": " in message and FIELD_PATH.fullmatch(message.split(": ", 1)[0]):
         # A check that spans fields already names the nested field it found wrong.
         nested, rest = message.split(": ", 1)
         return f"{_join(location, nested)}: {rest}"

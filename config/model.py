@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import botocore.session
 from pydantic import (
@@ -195,14 +195,104 @@ def _repository_kind(value: object) -> str:
     return "connection"
 
 
-class Share(_Frozen):
-    """What the source account shares with every consumer of the environment."""
+S3_PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.'()-]+/)+$")
+# Where the self-check writes and reads its own entries: never a dataset's prefix.
+SELF_CHECK_PREFIX = "__consumer-self-check__/"
+EXISTING_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+EXISTING_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/mrk-[0-9a-f]{32}$"
+)
 
-    bucket: Access = "read"
-    table: Access = "read"
-    # "role": consumers assume a role in the source account (identity-based).
-    # "resource-policy": the table's own resource policy admits the consumers' roles directly.
-    table_access: Literal["role", "resource-policy"] = "role"
+
+def _prefix(value: str) -> str:
+    """A prefix the grants can name exactly: segments of S3's safe characters, each ending in '/', so that 'sales/'
+    never also matches 'sales-archive/...'; no IAM wildcard (* ?) or policy variable ($), and within S3's 1,024-byte
+    keys with room for the self-check's entries."""
+    if len(value.encode()) > 900:
+        raise ValueError("is longer than 900 bytes (S3 keys are at most 1,024, and the self-check's go under it)")
+    if not S3_PREFIX.fullmatch(value):
+        raise ValueError(
+            "is not an S3 prefix the grants can name: segments of letters, digits and !_.'()- each ending in '/', "
+            "e.g. 'sales/' or 'raw/events/'"
+        )
+    if any(segment in {".", ".."} for segment in value.split("/")):
+        raise ValueError("has a '.' or '..' segment")
+    if value.startswith(SELF_CHECK_PREFIX):
+        raise ValueError(f"is under {SELF_CHECK_PREFIX}, where the consumers' self-check writes")
+    return value
+
+
+S3Prefix = Annotated[StrictStr, AfterValidator(_prefix)]
+KeyArn = Annotated[StrictStr, AfterValidator(_pattern(KEY_ARN, "a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"))]
+
+
+class DatasetBucket(_Frozen):
+    """A dataset's objects: a bucket the sharing stage creates for it (the default), or one that already exists in
+    the source account (`existing`), in the source region. With `prefix`, only the objects under it."""
+
+    # An existing bucket is never changed: no policy is written on it; consumers reach it through the source role
+    # the sharing stage creates for each of them (identity-based).
+    existing: Annotated[StrictStr, AfterValidator(_pattern(EXISTING_BUCKET, "an S3 bucket name"))] | None = None
+    prefix: S3Prefix | None = None
+    # The customer-managed key an existing bucket's objects are encrypted with, if any (SSE-KMS): the source role
+    # may use it through S3. Not for a new bucket, which has a key of its own.
+    kms_key: KeyArn | None = None
+
+    @model_validator(mode="after")
+    def _key_only_when_existing(self) -> DatasetBucket:
+        if self.kms_key and not self.existing:
+            raise ValueError("kms_key: is for an existing bucket; a new bucket has a key of the dataset's own")
+        return self
+
+
+class DatasetTable(_Frozen):
+    """A dataset's table: one the sharing stage creates (the default) or one that already exists (`existing`)."""
+
+    existing: Annotated[StrictStr, AfterValidator(_pattern(EXISTING_TABLE, "a DynamoDB table name"))] | None = None
+    # "role": consumers assume a role in the source account (identity-based); the only way to an existing table.
+    # "resource-policy": the new table's own resource policy admits the consumers' roles directly.
+    access: Literal["role", "resource-policy"] = "role"
+    kms_key: KeyArn | None = None
+
+    @model_validator(mode="after")
+    def _existing_tables_through_the_role(self) -> DatasetTable:
+        if self.existing and self.access == "resource-policy":
+            raise ValueError(
+                "access: 'resource-policy' would write the policy of a table the project does not own: an existing "
+                "table is shared through the source role (access: role)"
+            )
+        if self.kms_key and not self.existing:
+            raise ValueError("kms_key: is for an existing table; a new table has a key of the dataset's own")
+        return self
+
+
+DatasetName = Annotated[StrictStr, AfterValidator(_name(20))]
+
+
+class Dataset(_Frozen):
+    """Something the source account shares: objects (a bucket, or a prefix of one), a table, or both. Each
+    consumer gets it only where its `grants` name it. (A dataset of another kind, an API, would be a variant of
+    this entry with a key of its own.)"""
+
+    name: DatasetName
+    bucket: DatasetBucket | None = None
+    table: DatasetTable | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Dataset:
+        if self.bucket is None and self.table is None:
+            raise ValueError("bucket: a dataset shares a bucket, a table, or both: give at least one")
+        return self
+
+    @property
+    def existing(self) -> bool:
+        """Whether any of it exists outside the project: then only the source role reaches that part."""
+        return bool((self.bucket and self.bucket.existing) or (self.table and self.table.existing))
+
+
+# An environment without `datasets` shares one, a new bucket and table, that each consumer without `grants` reads.
+DEFAULT_DATASET = "data"
 
 
 def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -259,6 +349,8 @@ class Consumer(_Frozen):
     # source account's grants admit them as they admit the demo workloads' roles, and each gets its side of the
     # access when the consumer's team attaches the consumer stage's shared-data policy to it.
     roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
+    # Which of the environment's datasets this consumer gets, and how: {dataset: read | read-write}. Nothing else.
+    grants: dict[DatasetName, Access] = Field(default_factory=dict)
 
     @property
     def env(self) -> AccountRegion:
@@ -269,8 +361,28 @@ class Environment(_Frozen):
     name: EnvironmentName
     approval: StrictBool = False
     source: AccountRegion
+    datasets: Annotated[tuple[Dataset, ...], Field(min_length=1)]
     consumers: Annotated[tuple[Consumer, ...], Field(min_length=1)]
-    share: Share = Share()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_dataset(cls, data: Any) -> Any:
+        """Without `datasets`, one new bucket and table that every consumer without `grants` reads."""
+        if not isinstance(data, dict):
+            return data
+        if "share" in data:
+            raise ValueError(
+                "share: was replaced by datasets (each consumer names its own in grants): see config/example.yaml"
+            )
+        if "datasets" in data:
+            return data
+        consumers = data.get("consumers")
+        if isinstance(consumers, list):
+            consumers = [
+                {**c, "grants": {DEFAULT_DATASET: "read"}} if isinstance(c, dict) and "grants" not in c else c
+                for c in consumers
+            ]
+        return {**data, "datasets": [{"name": DEFAULT_DATASET, "bucket": {}, "table": {}}], "consumers": consumers}
 
     @model_validator(mode="after")
     def _consumers_are_distinct(self) -> Environment:
@@ -287,6 +399,70 @@ class Environment(_Frozen):
             names.add(consumer.name)
             accounts.add(consumer.account)
         return self
+
+    @model_validator(mode="after")
+    def _grants_name_datasets(self) -> Environment:
+        datasets = {dataset.name for dataset in self.datasets}
+        seen: set[str] = set()
+        for index, dataset in enumerate(self.datasets):
+            if dataset.name in seen:
+                raise ValueError(f"datasets[{index}].name: {dataset.name!r} is used twice in the environment")
+            seen.add(dataset.name)
+        for index, consumer in enumerate(self.consumers):
+            if not consumer.grants:
+                raise ValueError(
+                    f"consumers[{index}].grants: {consumer.name!r} is given no dataset: name one "
+                    f"({', '.join(sorted(datasets))}) as {{dataset: read}} or {{dataset: read-write}}"
+                )
+            for name in consumer.grants:
+                if name not in datasets:
+                    raise ValueError(
+                        f"consumers[{index}].grants.{name}: no dataset {name!r} in the environment "
+                        f"(its datasets: {', '.join(sorted(datasets))})"
+                    )
+        for index, dataset in enumerate(self.datasets):
+            if not self.granted(dataset):
+                raise ValueError(
+                    f"datasets[{index}].name: {dataset.name!r} is granted to no consumer: grant it in a consumer's "
+                    "grants, or remove it"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _overlaps_agree(self) -> Environment:
+        """Two datasets of one bucket whose prefixes overlap (or one of them the whole bucket) give the shared part
+        to the consumers of both: that is what the config says only where every consumer gets both alike."""
+        for i, first in enumerate(self.datasets):
+            for second in self.datasets[:i]:
+                if not (first.bucket and second.bucket and first.bucket.existing):
+                    continue
+                if first.bucket.existing != second.bucket.existing:
+                    continue
+                a, b = first.bucket.prefix or "", second.bucket.prefix or ""
+                if not (a.startswith(b) or b.startswith(a)):
+                    continue
+                for consumer in self.consumers:
+                    if consumer.grants.get(first.name) != consumer.grants.get(second.name):
+                        raise ValueError(
+                            f"datasets[{i}].bucket.prefix: {a or '(whole bucket)'!r} of {first.bucket.existing} "
+                            f"overlaps dataset {second.name!r} ({b or 'whole bucket'}), and {consumer.name!r} gets "
+                            f"{consumer.grants.get(first.name, 'nothing')} on one and "
+                            f"{consumer.grants.get(second.name, 'nothing')} on the other: grant overlapping datasets "
+                            "alike, or make their prefixes disjoint"
+                        )
+        return self
+
+    def granted(self, dataset: Dataset) -> list[tuple[Consumer, str]]:
+        """The consumers given the dataset, with their access, in the config's order."""
+        return [(c, c.grants[dataset.name]) for c in self.consumers if dataset.name in c.grants]
+
+    def dataset(self, name: str) -> Dataset:
+        (found,) = [dataset for dataset in self.datasets if dataset.name == name]
+        return found
+
+    def datasets_of(self, consumer: Consumer) -> list[tuple[Dataset, str]]:
+        """The datasets the consumer is given, with its access, in the config's order of datasets."""
+        return [(d, consumer.grants[d.name]) for d in self.datasets if d.name in consumer.grants]
 
 
 class Notifications(_Frozen):
@@ -357,6 +533,41 @@ class Config(_Frozen):
                                 f"environments[{e}].consumers[{c}].roles[{r}]: {role!r} starts with {whose} prefix "
                                 f"{prefix}, which names roles the pipeline manages or deploys with: list your own"
                             )
+        return self
+
+    @model_validator(mode="after")
+    def _datasets_fit_the_source(self) -> Config:
+        """A new bucket's name is within S3's 63 characters; an existing resource is not named as the project's, and
+        its key is used through S3 or DynamoDB in the source region, where the resource is."""
+        for e, environment in enumerate(self.environments):
+            source = environment.source
+            for d, dataset in enumerate(environment.datasets):
+                for part, where in ((dataset.bucket, "bucket"), (dataset.table, "table")):
+                    key = part.kms_key if part else None
+                    if key and (key.split(":")[3], key.split(":")[4]) != (source.region, source.account):
+                        raise ValueError(
+                            f"environments[{e}].datasets[{d}].{where}.kms_key: {key!r} is not in the source account "
+                            f"{source.account} and region {source.region}, where the {where} is"
+                        )
+                existing = dataset.bucket.existing if dataset.bucket else None
+                if dataset.bucket and not existing:
+                    bucket = f"{self.project}-{environment.name}-{dataset.name}-{source.account}-{source.region}"
+                    if len(bucket) > 63:
+                        raise ValueError(
+                            f"environments[{e}].datasets[{d}].name: {dataset.name!r} makes the bucket name {bucket} of "
+                            f"{len(bucket)} characters, S3 allows 63: shorten it"
+                        )
+                if existing and existing.startswith(f"{self.project}-"):
+                    raise ValueError(
+                        f"environments[{e}].datasets[{d}].bucket.existing: {existing!r} starts with the project's "
+                        f"prefix {self.project}-, which names the buckets the stacks own: name a bucket of your own"
+                    )
+                table = dataset.table.existing if dataset.table else None
+                if table and table.startswith(f"{self.project}-"):
+                    raise ValueError(
+                        f"environments[{e}].datasets[{d}].table.existing: {table!r} starts with the project's "
+                        f"prefix {self.project}-, which names the tables the stacks own: name a table of your own"
+                    )
         return self
 
     @model_validator(mode="after")

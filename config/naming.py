@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.model import Config, Consumer, Environment, service_endpoint, via_service_values
+from config.model import Config, Consumer, Dataset, Environment, service_endpoint, via_service_values
 
 # The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
 # expects. The bootstrap roles' names and the version parameter are built from it.
@@ -90,26 +90,12 @@ class Names:
         return f"{self.project}-{self.environment}"
 
     # Source account
-    @property
-    def bucket(self) -> str:
-        # Bucket names are global: the account and region make it unique without a random suffix.
-        return f"{self._prefix}-data-{self.source_account}-{self.source_region}"
+    def dataset(self, dataset: Dataset) -> DatasetNames:
+        return DatasetNames(self, dataset)
 
     @property
-    def bucket_arn(self) -> str:
-        return f"arn:{self.partition}:s3:::{self.bucket}"
-
-    @property
-    def table(self) -> str:
-        return f"{self._prefix}-shared"
-
-    @property
-    def table_arn(self) -> str:
-        return f"arn:{self.partition}:dynamodb:{self.source_region}:{self.source_account}:table/{self.table}"
-
-    @property
-    def key_alias(self) -> str:
-        return f"alias/{self.project}/{self.environment}/shared-data"
+    def access_logs_prefix(self) -> str:
+        return f"{self._prefix}-"
 
     def service_endpoint(self, service: str) -> str:
         """A service in the source region, as its endpoint is named (s3.eu-west-1.amazonaws.com,
@@ -122,17 +108,17 @@ class Names:
 
     @property
     def key_arn_pattern(self) -> str:
-        """Any key of the source account and region: a consumer cannot know the shared key's id in advance,
+        """Any key of the source account and region: a consumer cannot know a dataset key's id in advance,
         so its grants name this and narrow it with kms:ResourceAliases."""
         return f"arn:{self.partition}:kms:{self.source_region}:{self.source_account}:key/*"
 
-    @property
-    def source_role(self) -> str:
-        return f"{self._prefix}-table-access"
+    def source_role(self, consumer: Consumer) -> str:
+        """The consumer's role in the source account: what it reaches there through a role (tables shared by
+        role, existing buckets and tables) and nothing else; only its own roles may assume it."""
+        return f"{self._prefix}-source-{consumer.name}"
 
-    @property
-    def source_role_arn(self) -> str:
-        return self.role_arn(self.source_account, self.source_role)
+    def source_role_arn(self, consumer: Consumer) -> str:
+        return self.role_arn(self.source_account, self.source_role(consumer))
 
     # Consumer accounts: the same role names in every consumer account of the environment, so that an
     # organization-wide grant can name them with one pattern.
@@ -201,3 +187,84 @@ def proof_step_role(config: Config, environment: Environment, wave: int) -> str:
 def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> str:
     name = proof_step_role(config, environment, wave)
     return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"
+
+
+@dataclass(frozen=True)
+class DatasetNames:
+    """Names and ARNs of one dataset in the source account: of the bucket and table the sharing stage creates for
+    it, or of the existing ones it names."""
+
+    names: Names
+    dataset: Dataset
+
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
+    def bucket(self) -> str | None:
+        bucket = self.dataset.bucket
+        if bucket is None:
+            return None
+        # Bucket names are global: the account and region make it unique without a random suffix.
+        n = self.names
+        return bucket.existing or f"{n.project}-{n.environment}-{self.name}-{n.source_account}-{n.source_region}"
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:{self.names.partition}:s3:::{self.bucket}"
+
+    @property
+    def prefix(self) -> str:
+        """The dataset's part of the bucket: "" for all of it."""
+        return (self.dataset.bucket.prefix if self.dataset.bucket else None) or ""
+
+    @property
+    def objects_arn(self) -> str:
+        return f"{self.bucket_arn}/{self.prefix}*"
+
+    @property
+    def canary_key(self) -> str:
+        return f"{self.prefix}{CANARY_KEY}"
+
+    @property
+    def owns_bucket(self) -> bool:
+        return self.dataset.bucket is not None and self.dataset.bucket.existing is None
+
+    @property
+    def owns_table(self) -> bool:
+        return self.dataset.table is not None and self.dataset.table.existing is None
+
+    @property
+    def has_key(self) -> bool:
+        """Whether the sharing stage makes a key for the dataset: for the bucket and table it creates."""
+        return self.owns_bucket or self.owns_table
+
+    @property
+    def table(self) -> str | None:
+        table = self.dataset.table
+        if table is None:
+            return None
+        return table.existing or f"{self.names.project}-{self.names.environment}-{self.name}"
+
+    @property
+    def table_arn(self) -> str:
+        n = self.names
+        return f"arn:{n.partition}:dynamodb:{n.source_region}:{n.source_account}:table/{self.table}"
+
+    @property
+    def key_alias(self) -> str:
+        return f"alias/{self.names.project}/{self.names.environment}/{self.name}"
+
+    @property
+    def bucket_through_role(self) -> bool:
+        """An existing bucket is reached through the source role: its policy is not the project's to write."""
+        return self.dataset.bucket is not None and self.dataset.bucket.existing is not None
+
+    @property
+    def table_through_role(self) -> bool:
+        return self.dataset.table is not None and self.dataset.table.access == "role"
+
+    @property
+    def through_role(self) -> bool:
+        return self.bucket_through_role or self.table_through_role

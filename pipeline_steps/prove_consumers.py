@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 WAVE_VARIABLE = "PROOF_WAVE"
+REFUSALS_VARIABLE = "PROOF_REFUSALS"
 # What the step runs, from the root of the repository: the pipeline's wiring and the rehearsal both use it.
 COMMAND = "python3 pipeline_steps/prove_consumers.py"
 SESSION_NAME = "pipeline-consumer-proof"
@@ -119,6 +120,7 @@ class ConsumerProof:
     workload: str  # "function" or "task"
     ok: bool
     failures: tuple[str, ...]
+    proved: str = ""  # what passed, in a few words: the datasets and the refusals
 
 
 @dataclass(frozen=True)
@@ -359,13 +361,40 @@ def default_subnets(ec2: Any, target: ProofTarget) -> tuple[str, ...]:
     return tuple(sorted(s["SubnetId"] for s in found))[:16]
 
 
-def _checks(result: Any) -> tuple[bool, tuple[str, ...]]:
-    """Whether a self-check result passed, and its failed checks."""
+def _checks(result: Any, *, refusals_enforced: bool = True) -> tuple[bool, tuple[str, ...], str]:
+    """Whether a self-check result passed, its failed checks, and what it proved. Where IAM is not enforced (the
+    rehearsal's emulator), a refusal that was not refused proves nothing either way: it is counted apart."""
     if not isinstance(result, dict):
-        return False, ("self-check printed no result",)
-    failures = tuple(f"{item['name']}: {item['detail']}" for item in result.get("checks", []) if not item.get("ok"))
-    ok = bool(result.get("ok")) and not failures
-    return ok, failures or (() if ok else ("self-check reported failure",))
+        return False, ("self-check printed no result",), ""
+    checks = [item for item in result.get("checks", []) if isinstance(item, dict)]
+    unproven = [c for c in checks if c.get("refusal") and not c.get("ok") and not refusals_enforced]
+    failed = [c for c in checks if not c.get("ok") and c not in unproven]
+    failures = tuple(
+        f"{c['dataset']}: {c['name']}: {c['detail']}" if c.get("dataset") else f"{c['name']}: {c['detail']}"
+        for c in failed
+    )
+    ok = not failed and (bool(result.get("ok")) or bool(unproven)) and bool(checks)
+    return ok, failures or (() if ok else ("self-check reported failure",)), _proved(checks, unproven)
+
+
+def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str:
+    """'sales read-write, events read; refused reference' from the checks that passed."""
+    given: dict[str, str] = {}
+    refused: set[str] = set()
+    for check in checks:
+        dataset = check.get("dataset")
+        if not dataset or not check.get("ok"):
+            continue
+        if check.get("refusal"):
+            refused.add(dataset)
+        else:
+            given[dataset] = "read-write" if given.get(dataset) == "read-write" or "write" in check["name"] else "read"
+    parts = [", ".join(f"{name} {access}" for name, access in given.items())]
+    if refused:
+        parts.append("refused " + ", ".join(sorted(refused)))
+    if unproven:
+        parts.append(f"{len({c['dataset'] for c in unproven})} refusal(s) not provable without IAM enforcement")
+    return "; ".join(part for part in parts if part)
 
 
 def _self_check_result(log: tuple[str, ...]) -> Any:
@@ -380,23 +409,25 @@ def _self_check_result(log: tuple[str, ...]) -> Any:
     return None
 
 
-def task_proof(consumer: str, outcome: TaskOutcome | Exception | None) -> ConsumerProof:
+def task_proof(
+    consumer: str, outcome: TaskOutcome | Exception | None, *, refusals_enforced: bool = True
+) -> ConsumerProof:
     if outcome is None:
         return ConsumerProof(consumer, "task", False, ("task was not started",))
     if isinstance(outcome, Exception):
         return ConsumerProof(consumer, "task", False, (f"run failed: {outcome}",))
-    ok, failures = _checks(_self_check_result(outcome.log))
+    ok, failures, proved = _checks(_self_check_result(outcome.log), refusals_enforced=refusals_enforced)
     if outcome.exit_code is None:
         failure = f"task stopped before its container ran: {outcome.reason or 'no reason given'}"
         hint = (f"      -> {NETWORK_HINT}",) if any(e in outcome.reason for e in NETWORK_ERRORS) else ()
         return ConsumerProof(consumer, "task", False, (failure, *hint))
-    if outcome.exit_code != 0:
+    if outcome.exit_code != 0 and not (ok and not refusals_enforced):
         tail = () if _self_check_result(outcome.log) else tuple(outcome.log[-5:])
         return ConsumerProof(consumer, "task", False, (f"exit code {outcome.exit_code}", *failures, *tail))
-    return ConsumerProof(consumer, "task", ok, failures)
+    return ConsumerProof(consumer, "task", ok, failures, proved)
 
 
-def prove(wave: Wave, invoke: Invoker, tasks: TaskRunner) -> list[ConsumerProof]:
+def prove(wave: Wave, invoke: Invoker, tasks: TaskRunner, *, refusals_enforced: bool = True) -> list[ConsumerProof]:
     tasks.start(wave)
     proofs = []
     for target in wave.targets:
@@ -405,22 +436,26 @@ def prove(wave: Wave, invoke: Invoker, tasks: TaskRunner) -> list[ConsumerProof]
         except Exception as error:  # any failure to invoke is a failed proof, reported by consumer
             proofs.append(ConsumerProof(target.consumer, "function", False, (f"invoke failed: {error}",)))
             continue
-        proofs.append(ConsumerProof(target.consumer, "function", *_checks(result)))
+        proofs.append(ConsumerProof(target.consumer, "function", *_checks(result, refusals_enforced=refusals_enforced)))
     outcomes = tasks.wait()
-    proofs += [task_proof(target.consumer, outcomes.get(target.consumer)) for target in wave.targets]
+    proofs += [
+        task_proof(target.consumer, outcomes.get(target.consumer), refusals_enforced=refusals_enforced)
+        for target in wave.targets
+    ]
     return sorted(proofs, key=lambda proof: [t.consumer for t in wave.targets].index(proof.consumer))
 
 
 def report(proofs: list[ConsumerProof], out: Any = None) -> bool:
     out = out or sys.stdout
     for proof in proofs:
-        print(f"{'PASS' if proof.ok else 'FAIL'}  {proof.consumer} ({proof.workload})", file=out)
+        proved = f": {proof.proved}" if proof.ok and proof.proved else ""
+        print(f"{'PASS' if proof.ok else 'FAIL'}  {proof.consumer} ({proof.workload}){proved}", file=out)
         for failure in proof.failures:
             print(f"      {failure}", file=out)
     consumers = {proof.consumer for proof in proofs}
     failed = {proof.consumer for proof in proofs if not proof.ok}
     print(
-        f"{len(consumers) - len(failed)} of {len(consumers)} consumers proved access to the shared data "
+        f"{len(consumers) - len(failed)} of {len(consumers)} consumers proved their datasets "
         f"from their function and their task",
         file=out,
     )
@@ -437,7 +472,9 @@ def main(
     if WAVE_VARIABLE not in environ:
         print(f"error: {WAVE_VARIABLE} is not set", file=sys.stderr)
         return 2
-    proofs = prove(Wave.decode(environ[WAVE_VARIABLE]), invoke, tasks or FargateTasks())
+    # Only the rehearsal sets it: its emulator enforces no IAM, so it cannot prove a refusal.
+    enforced = environ.get(REFUSALS_VARIABLE) != "unenforced"
+    proofs = prove(Wave.decode(environ[WAVE_VARIABLE]), invoke, tasks or FargateTasks(), refusals_enforced=enforced)
     return 0 if report(proofs, out) else 1
 
 

@@ -37,22 +37,23 @@ class ConsumerStack(Stack):
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
-        share = environment.share
-        data_access = SharedDataAccess(self, "SharedDataAccess", names=names, share=share).policy
+        data_access = SharedDataAccess(
+            self, "SharedDataAccess", names=names, environment=environment, consumer=consumer
+        ).policy
         function = ConsumerFunction(
             self,
             "Function",
             names=names,
+            environment=environment,
             consumer=consumer,
-            share=share,
             data_access=data_access,
         ).function
         task = ConsumerTask(
             self,
             "Task",
             names=names,
+            environment=environment,
             consumer=consumer,
-            share=share,
             data_access=data_access,
             image=config.consumer_image,
         )

@@ -6,20 +6,15 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs import actions
 from cdk_constructs.canary import Canary
-from cdk_constructs.grantees import Grantees
-from cdk_constructs.source_data import (
-    DataKey,
-    SharedBucket,
-    SharedTable,
-    TableAccessRole,
-)
+from cdk_constructs.source_data import AccessLogs, SharedDataset, SourceRole
 from config.model import Config, Environment
 from config.naming import Names, permissions_boundary_name
 
 
 class SharingStack(Stack):
-    """The source account: the data, its key, and the grants to the environment's consumers."""
+    """The source account: the datasets, their keys, and the grants to the consumers given each."""
 
     def __init__(
         self,
@@ -37,32 +32,34 @@ class SharingStack(Stack):
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
-        share = environment.share
-        grantees = Grantees.consumer_roles(names, environment.consumers, organization_id=config.organization_id)
-
-        key = DataKey(self, "DataKey", names=names, grantees=grantees, share=share).key
-        bucket = SharedBucket(
-            self,
-            "SharedBucket",
-            names=names,
-            grantees=grantees,
-            key=key,
-            access_level=share.bucket,
-        )
-        table = SharedTable(self, "SharedTable", names=names, grantees=grantees, key=key, share=share).table
-        Canary(self, "Canary", names=names, bucket=bucket.bucket, table=table, key=key)
-
-        CfnOutput(self, "BucketName", value=bucket.bucket.bucket_name)
-        CfnOutput(self, "TableName", value=table.table_name)
-        CfnOutput(self, "KeyArn", value=key.key_arn)
-        if share.table_access == "role":
-            role = TableAccessRole(
+        datasets = {}
+        access_logs = None
+        for dataset in environment.datasets:
+            if access_logs is None and names.dataset(dataset).owns_bucket:
+                access_logs = AccessLogs(self, "AccessLogs").bucket
+            datasets[dataset.name] = SharedDataset(
                 self,
-                "TableAccess",
+                f"Dataset{actions.sid(dataset.name)}",
                 names=names,
-                grantees=grantees,
-                table=table,
-                key=key,
-                access_level=share.table,
-            ).role
-            CfnOutput(self, "SourceRoleArn", value=role.role_arn)
+                dataset=dataset,
+                environment=environment,
+                organization_id=config.organization_id,
+                access_logs=access_logs,  # type: ignore[arg-type]  # only a bucket the dataset owns logs there
+            )
+            shared = datasets[dataset.name]
+            if shared.bucket:
+                CfnOutput(self, f"{actions.sid(dataset.name)}Bucket", value=shared.bucket.bucket_name)
+            if shared.table:
+                CfnOutput(self, f"{actions.sid(dataset.name)}Table", value=shared.table.table_name)
+        Canary(self, "Canary", names=names, datasets=list(datasets.values()))
+        for consumer in environment.consumers:
+            through_role = [
+                (datasets[dataset.name], access)
+                for dataset, access in environment.datasets_of(consumer)
+                if names.dataset(dataset).through_role
+            ]
+            if through_role:
+                # No output per role: CloudFormation allows 200 outputs in a stack, and its name is computed.
+                SourceRole(
+                    self, f"Source{actions.sid(consumer.name)}", names=names, consumer=consumer, datasets=through_role
+                )

@@ -27,8 +27,9 @@ from pipeline.app import ROOT, Synthesized, synthesize
 
 EXAMPLE = ROOT / "config" / "example.yaml"
 
-# The other modes: grants by organization, the table shared through its own resource policy, and consumer tasks
-# run in configured subnets (with and without security groups).
+# The other modes: grants by organization (a dataset every consumer gets, and one only one gets), a prefix dataset
+# whose table is shared through its own resource policy, an existing bucket and table shared through the source
+# role, consumers' own roles, and consumer tasks run in configured subnets (with and without security groups).
 ORGANIZATION_CONFIG = """
 project: orgshare
 tooling: {account: "111111111111", region: eu-west-1}
@@ -39,17 +40,27 @@ environments:
   - name: prod
     approval: true
     source: {account: "222222222222", region: eu-west-1}
+    datasets:
+      - {name: lake, bucket: {prefix: curated/}, table: {access: resource-policy}}
+      - name: finance
+        bucket:
+          existing: corp-finance-data
+          prefix: ledger/
+          kms_key: arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+        table: {existing: finance-ledger}
+      - {name: events, bucket: {}}
     consumers:
       - name: analytics
         account: "333333333333"
         region: eu-west-1
         task_network: {subnets: [subnet-0123456789abcdef0, subnet-01234567]}
         roles: [glue-etl, service-role/athena-analyst]
+        grants: {lake: read, finance: read-write}
       - name: reporting
         account: "444444444444"
         region: eu-west-1
         task_network: {subnets: [subnet-89abcdef], security_groups: [sg-0123456789abcdef0], assign_public_ip: true}
-    share: {bucket: read, table: read-write, table_access: resource-policy}
+        grants: {lake: read-write, events: read}
 """
 
 

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cdk_constructs.actions import SOURCE_ROLE_TABLE_SID
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, load_config_or_report
 from config.naming import Names
@@ -81,7 +80,23 @@ def print_pipeline(synthesized: Any) -> None:
 def print_environment(synthesized: Any, environment: Any) -> None:
     approval = "manual approval first" if environment.approval else "no approval"
     source = environment.source
+    names = Names.of(synthesized.config, environment)
     print(f"Environment {environment.name} ({approval}): source {source.account} {source.region}")
+    consumers = environment.consumers
+    rows = []
+    for dataset in environment.datasets:
+        n = names.dataset(dataset)
+        objects = f"{n.bucket}/{n.prefix}" if n.bucket else "-"
+        if n.bucket_through_role:
+            objects += " (existing; through the role)"
+        table = (
+            f"{n.table} ({'existing; ' if not n.owns_table else ''}{'role' if n.table_through_role else 'its policy'})"
+        )
+        rows.append(
+            (dataset.name, objects, table if n.table else "-", *(c.grants.get(dataset.name, "-") for c in consumers))
+        )
+    _table(("dataset", "objects", "table (reached by)", *(c.name for c in consumers)), rows)
+    print(f"  consumers: {', '.join(f'{c.name} ({c.account} {c.region})' for c in consumers)}")
     template = synthesized.template_json(synthesized.sharing(environment.name))
     rows = []
     for policy in policy_documents(template):
@@ -90,14 +105,22 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 grant = _grant(statement)
                 if grant:
                     rows.append((_where(template, policy), *grant))
-            elif policy.kind is PolicyKind.INLINE and statement.get("Sid") == SOURCE_ROLE_TABLE_SID:
-                actions = ", ".join(sorted(statement["Action"]))
-                rows.append(("table (through the role)", actions, "the role above", "table and its indexes"))
+            elif policy.kind is PolicyKind.INLINE and _source_role(template, policy, names, consumers):
+                role = _source_role(template, policy, names, consumers)
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                rows.append(
+                    (
+                        f"role {role} may",
+                        ", ".join(sorted(_as_list(statement["Action"]))),
+                        "on " + ", ".join(_resource_label(template, r) for r in resources),
+                        _conditions(statement),
+                    )
+                )
+    print("  Grants in the source account, as synthesized:")
     _table(("resource", "actions", "granted to", "only if"), rows)
-    consumers = [f"{c.name} ({c.account} {c.region})" for c in environment.consumers]
-    print(f"  consumers: {', '.join(consumers)}")
-    names = Names.of(synthesized.config, environment)
-    for index, consumer in enumerate(environment.consumers):
+    for index, consumer in enumerate(consumers):
         if consumer.roles:
             template = synthesized.template_json(synthesized.consumer(environment.name, index))
             (document,) = [
@@ -112,6 +135,58 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 "and attach it to them:"
             )
             print(f"    {json.dumps(document, separators=(',', ':'))}")
+
+
+def _source_role(template: dict[str, Any], policy: PolicyDocument, names: Names, consumers: Any) -> str | None:
+    """The name of the source role the inline policy belongs to, if it is one."""
+    wanted = {names.source_role(c) for c in consumers}
+    for role_id in policy.roles:
+        name = template["Resources"][role_id]["Properties"].get("RoleName")
+        if name in wanted:
+            return str(name)
+    holder = template["Resources"][policy.logical_id]["Properties"]
+    for ref in holder.get("Roles", []):
+        name = template["Resources"].get(ref.get("Ref", ""), {}).get("Properties", {}).get("RoleName")
+        if name in wanted:
+            return str(name)
+    return None
+
+
+def _resource_label(template: dict[str, Any], value: Any) -> str:
+    """A resource of a source role's statement as a person reads it: the table or the key alias, not the intrinsic."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(_resource_label(template, part) for part in value["Fn::Join"][1])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id = value["Fn::GetAtt"][0]
+        resource = template["Resources"][logical_id]
+        if resource["Type"] == "AWS::DynamoDB::GlobalTable":
+            return f"table {resource['Properties']['TableName']}"
+        aliases = [
+            r["Properties"]["AliasName"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::KMS::Alias" and logical_id in _text(r["Properties"].get("TargetKeyId"))
+        ]
+        return f"key {', '.join(aliases) or logical_id}"
+    return _short(_text(value))
+
+
+def _short(arn: str) -> str:
+    return arn.split(":::")[-1] if ":::" in arn else arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
+
+
+def _conditions(statement: dict[str, Any]) -> str:
+    condition = statement.get("Condition", {})
+    prefix = condition.get("StringLike", {}).get("s3:prefix")
+    via = condition.get("StringEquals", {}).get("kms:ViaService")
+    if prefix:
+        return "prefix " + ", ".join(_as_list(prefix))
+    if via:
+        return "via " + ", ".join(v.split(".")[0] for v in _as_list(via))
+    return ""
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -131,6 +206,9 @@ def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
     via = condition.get("StringEquals", {}).get("kms:ViaService")
     if via:
         only_if += "; via " + ", ".join(v.split(".")[0] for v in via)
+    prefix = condition.get("StringLike", {}).get("s3:prefix")
+    if prefix:
+        only_if += "; prefix " + ", ".join(_as_list(prefix))
     return ", ".join(sorted(actions)), who, only_if
 
 
@@ -153,6 +231,16 @@ def _where(template: dict[str, Any], policy: PolicyDocument) -> str:
         return f"role {properties.get('RoleName', '')} trust"
     if policy.kind is PolicyKind.TABLE:
         return f"table {properties['TableName']} policy"
+    if policy.kind is PolicyKind.BUCKET:
+        bucket = template["Resources"].get(policy.protects.get("Ref", ""), {}).get("Properties", {})
+        return f"bucket {bucket.get('BucketName', '')} policy"
+    if policy.kind is PolicyKind.KEY:
+        aliases = [
+            r["Properties"]["AliasName"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::KMS::Alias" and policy.logical_id in _text(r["Properties"].get("TargetKeyId"))
+        ]
+        return f"key {', '.join(aliases)} policy"
     return policy.kind.value
 
 

@@ -1,10 +1,10 @@
 """Lambda entry point.
 
 Events:
-  {"action": "self-check"}                       (default) prove access; used by the pipeline's test step
-  {"action": "read-object", "key": "..."}        read an object of the shared bucket
-  {"action": "get-item", "key": {...}}           read an item of the shared table (DynamoDB JSON)
-  {"action": "put-item", "item": {...}}          write an item (read-write shares only)
+  {"action": "self-check"}                                     (default) prove access; the pipeline's test step
+  {"action": "read-object", "dataset": "...", "key": "..."}    read an object of a dataset given to this consumer
+  {"action": "get-item", "dataset": "...", "key": {...}}       read an item of a dataset's table (DynamoDB JSON)
+  {"action": "put-item", "dataset": "...", "item": {...}}      write an item (datasets given read-write only)
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     data = shared_data()
     if action == "self-check":
         return self_check.run(data)
+    if action not in {"read-object", "get-item", "put-item"}:
+        raise ValueError(f"unknown action {action!r}")
+    dataset = data.dataset(event["dataset"])
     if action == "read-object":
-        body = data.read_object(event["key"])
+        body = dataset.read_object(event["key"])
         return {"key": event["key"], "size": len(body), "body": body.decode("utf-8", errors="replace")}
     if action == "get-item":
-        return {"item": data.get_item(event["key"])}
-    if action == "put-item":
-        data.put_item(event["item"])
-        return {"written": True}
-    raise ValueError(f"unknown action {action!r}")
+        return {"item": dataset.get_item(event["key"])}
+    dataset.put_item(event["item"])
+    return {"written": True}

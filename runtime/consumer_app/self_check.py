@@ -1,24 +1,28 @@
-"""The self-check that the pipeline's test step runs in every consumer: proof, from inside the consumer
-account, that it can list and read the shared bucket and reach the shared table."""
+"""The self-check that the pipeline's test step runs in every consumer: proof, from inside the consumer account,
+that it gets each dataset it is given at its access (read; write where read-write, cleaning up what it wrote) and
+is refused each dataset it is not given."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from consumer_app.shared_data import SharedData
+from consumer_app.settings import DatasetSettings
+from consumer_app.shared_data import Dataset, SharedData
 
-# A key that never exists: reading it proves the permission even in an empty bucket (see _read_object).
-ABSENT_KEY = "__consumer-self-check__/absent"
-ABSENT_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "absent"}}
-# Where a read-write consumer proves its writes: one object and one item of its own, overwritten by each run, so
-# the proof needs no delete permission and never touches what users stored.
+# Where a consumer proves its writes: one object and one item of its own per dataset, deleted after, so the proof
+# never touches what users stored.
 PROOF_PREFIX = "__consumer-self-check__/"
 # Reads fetch at most this much: the proof is that S3 returned (and KMS decrypted) bytes, not the bytes.
 READ_BYTES = 1024
+# What AWS answers a request no policy allows (S3, DynamoDB, STS, KMS through them).
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"})
+# The key value of the self-check's own entries in a table, by attribute type.
+OWN_KEY_VALUES = {"S": "__consumer-self-check__", "N": "-9.1e-120", "B": b"__consumer-self-check__"}
 
 
 @dataclass(frozen=True)
@@ -26,23 +30,18 @@ class Check:
     name: str
     ok: bool
     detail: str
+    dataset: str | None = None
+    refusal: bool = False  # a check that passes when AWS refuses
 
 
 def run(data: SharedData) -> dict[str, Any]:
-    checks = [
-        _attempt("list-bucket", lambda: _list_bucket(data)),
-        _attempt("read-object", lambda: _read_object(data)),
-    ]
+    checks: list[Check] = []
     if data.source_session is not None:
         checks.append(_attempt("assume-source-role", lambda: _assume_source_role(data)))
-    if data.settings.bucket_access == "read-write":
-        checks.append(_attempt("write-object", lambda: _write_object(data)))
-    checks += [
-        _attempt("describe-table", lambda: f"table status {data.describe_table()['TableStatus']}"),
-        _attempt("read-table", lambda: _read_table(data)),
-    ]
-    if data.settings.table_access == "read-write":
-        checks.append(_attempt("write-table", lambda: _write_table(data)))
+    for settings in data.settings.datasets:
+        checks += _given(data, Dataset(data, settings))
+    for settings in data.settings.refused:
+        checks += _refused(data, settings)
     return {
         "consumer": data.settings.consumer,
         "ok": all(check.ok for check in checks),
@@ -50,82 +49,154 @@ def run(data: SharedData) -> dict[str, Any]:
     }
 
 
-def _attempt(name: str, probe: Callable[[], str]) -> Check:
+def _given(data: SharedData, dataset: Dataset) -> list[Check]:
+    settings = dataset.settings
+    checks = []
+    if settings.bucket:
+        checks += [
+            _attempt("list-objects", lambda: _list(dataset), settings.name),
+            _attempt("read-object", lambda: _read_object(data, dataset), settings.name),
+        ]
+        if settings.writes:
+            checks.append(_attempt("write-object", lambda: _write_object(data, dataset), settings.name))
+    if settings.table_arn:
+        checks += [
+            _attempt(
+                "describe-table", lambda: f"table status {dataset.describe_table()['TableStatus']}", settings.name
+            ),
+            _attempt("read-table", lambda: _read_table(data, dataset), settings.name),
+        ]
+        if settings.writes:
+            checks.append(_attempt("write-table", lambda: _write_table(data, dataset), settings.name))
+    return checks
+
+
+def _refused(data: SharedData, settings: DatasetSettings) -> list[Check]:
+    """A dataset not given: every identity the consumer has is refused its objects and its table."""
+    checks = []
+    for who, via_role in data.credentials():
+        dataset = Dataset(data, settings, via_role=via_role)
+        if settings.bucket:
+            canary = dataset.key(PROOF_PREFIX + "canary")
+            checks += [
+                _refusal(f"list-objects as {who}", partial(dataset.list_keys, limit=1), settings.name),
+                _refusal(f"read-object as {who}", partial(dataset.read_object, canary, first_bytes=1), settings.name),
+            ]
+        if settings.table_arn:
+            checks.append(_refusal(f"read-table as {who}", partial(dataset.get_item, _canary_key(data)), settings.name))
+    return checks
+
+
+def _attempt(name: str, probe: Callable[[], str], dataset: str | None = None) -> Check:
     try:
-        return Check(name, True, probe())
+        return Check(name, True, probe(), dataset)
     except _CheckFailed as failure:
-        return Check(name, False, str(failure))
+        return Check(name, False, str(failure), dataset)
     except ClientError as error:
-        return Check(name, False, f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}")
-    except BotoCoreError as error:
-        return Check(name, False, f"{type(error).__name__}: {error}")
+        return Check(name, False, _error(error), dataset)
+    except (BotoCoreError, RuntimeError) as error:
+        return Check(name, False, f"{type(error).__name__}: {error}", dataset)
+
+
+def _refusal(name: str, probe: Callable[[], Any], dataset: str) -> Check:
+    """Passes when AWS refuses the request; anything it answers otherwise is a failure (and says what it was)."""
+    try:
+        probe()
+    except ClientError as error:
+        code = str(error.response["Error"].get("Code"))
+        if code in DENIED:
+            return Check(f"refused {name}", True, f"refused: {code}", dataset, refusal=True)
+        return Check(f"refused {name}", False, f"expected AccessDenied, got {_error(error)}", dataset, refusal=True)
+    except (BotoCoreError, RuntimeError) as error:
+        return Check(f"refused {name}", False, f"{type(error).__name__}: {error}", dataset, refusal=True)
+    return Check(f"refused {name}", False, "allowed: a dataset not given to this consumer answered", dataset, True)
+
+
+def _error(error: ClientError) -> str:
+    return f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
 
 
 class _CheckFailed(Exception):
     pass
 
 
-def _list_bucket(data: SharedData) -> str:
-    keys = data.list_keys(limit=1)
-    return f"bucket {data.settings.bucket} listed ({'empty' if not keys else 'not empty'})"
+def _list(dataset: Dataset) -> str:
+    keys = dataset.list_keys(limit=1)
+    where = f"{dataset.settings.bucket}/{dataset.settings.prefix}"
+    return f"listed {where} ({'empty' if not keys else 'not empty'})"
 
 
-def _read_object(data: SharedData) -> str:
-    if data.settings.canary_key:
-        # The sharing stage's canary, encrypted with the shared key: reading it proves s3:GetObject and, through
-        # S3, kms:Decrypt, whatever users have stored.
-        key = data.settings.canary_key
-        body = data.read_object(key, first_bytes=READ_BYTES)
-        return f"read the canary {key} ({len(body)} bytes, decrypted through S3)"
-    keys = data.list_keys(limit=1)
-    if keys:
-        # A real object proves s3:GetObject and, through S3, kms:Decrypt with the source account's key; its first
-        # kilobyte is enough, whatever its size.
-        body = data.read_object(keys[0], first_bytes=READ_BYTES)
-        return f"read the first {len(body)} bytes of {keys[0]}"
-    try:
-        data.read_object(ABSENT_KEY)
-    except ClientError as error:
-        # S3 answers 404 for a missing key only to a caller allowed s3:GetObject (and s3:ListBucket);
-        # anyone else gets 403 AccessDenied, whether or not the key exists.
-        if error.response["Error"].get("Code") in {"NoSuchKey", "404"}:
-            return "bucket is empty: a missing key answered 404, so s3:GetObject is allowed"
-        raise
-    raise _CheckFailed(f"{ABSENT_KEY} exists, which the self-check does not expect")
+def _read_object(data: SharedData, dataset: Dataset) -> str:
+    # The sharing stage's canary under the dataset's prefix, encrypted like the dataset: reading it proves
+    # s3:GetObject and, through S3, kms:Decrypt, whatever users have stored.
+    if not data.settings.canary_key:
+        raise _CheckFailed("CANARY_KEY is not set")
+    key = dataset.key(data.settings.canary_key)
+    body = dataset.read_object(key, first_bytes=READ_BYTES)
+    return f"read the canary {key} ({len(body)} bytes, decrypted through S3)"
 
 
 def _assume_source_role(data: SharedData) -> str:
-    assert data.source_session is not None
+    assert data.source_session is not None and data.settings.source_role_arn
     identity = data.source_session.client("sts").get_caller_identity()
-    # The table's ARN names the account that owns the data; the assumed role must act there.
-    source_account = data.settings.table_arn.split(":")[4]
+    source_account = data.settings.source_account or data.settings.source_role_arn.split(":")[4]
     if identity["Account"] != source_account:
         raise _CheckFailed(f"assumed identity {identity['Arn']} is not in the source account {source_account}")
     return f"acting as {identity['Arn']}"
 
 
-def _read_table(data: SharedData) -> str:
-    if data.settings.canary_item:
-        if data.get_item(data.settings.canary_item) is None:
+def _canary_key(data: SharedData) -> dict[str, Any]:
+    return data.settings.canary_item or {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
+
+
+def _own_key(dataset: Dataset, data: SharedData, suffix: str) -> dict[str, Any]:
+    """A key of the self-check's own in the table, from the table's key schema: the canary's where the sharing stage
+    wrote one (a table of the project), else values no user is likely to have chosen."""
+    table = dataset.describe_table()
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    key: dict[str, Any] = {}
+    for element in table["KeySchema"]:
+        name, kind = element["AttributeName"], types[element["AttributeName"]]
+        value: Any = OWN_KEY_VALUES[kind]
+        if element["KeyType"] == "RANGE" and kind == "S":
+            value = suffix
+        key[name] = {kind: value}
+    return key
+
+
+def _read_table(data: SharedData, dataset: Dataset) -> str:
+    if dataset.settings.canary_item:
+        if dataset.get_item(_canary_key(data)) is None:
             raise _CheckFailed("the canary item the sharing stage writes is not in the table")
         return "read the canary item"
-    item = data.get_item(ABSENT_ITEM)
-    return "GetItem answered" + (" (probe item present)" if item else "")
+    # A table the project does not own has no canary: GetItem of a key of the self-check's own proves
+    # dynamodb:GetItem is allowed, without reading users' items.
+    item = dataset.get_item(_own_key(dataset, data, "absent"))
+    return "GetItem of the self-check's own key answered" + (" (an item is there)" if item else "")
 
 
-def _write_object(data: SharedData) -> str:
-    """s3:PutObject and, through S3, kms:GenerateDataKey; then the same object read back (kms:Decrypt)."""
-    key = f"{PROOF_PREFIX}{data.settings.consumer}"
+def _write_object(data: SharedData, dataset: Dataset) -> str:
+    """s3:PutObject and, through S3, kms:GenerateDataKey; the object read back (kms:Decrypt); then deleted."""
+    key = dataset.key(f"{PROOF_PREFIX}{data.settings.consumer}")
     body = f"written by {data.settings.consumer}'s self-check\n".encode()
-    data.write_object(key, body)
-    if data.read_object(key, first_bytes=READ_BYTES) != body:
+    dataset.write_object(key, body)
+    if dataset.read_object(key, first_bytes=READ_BYTES) != body:
         raise _CheckFailed(f"{key} read back differs from what was written")
-    return f"wrote and read back {key}"
+    dataset.delete_object(key)
+    return f"wrote, read back and deleted {key}"
 
 
-def _write_table(data: SharedData) -> str:
-    item = {"pk": ABSENT_ITEM["pk"], "sk": {"S": f"written-by-{data.settings.consumer}"}}
-    data.put_item({**item, "note": {"S": "the consumer's self-check"}})
-    if data.get_item(item) is None:
+def _write_table(data: SharedData, dataset: Dataset) -> str:
+    key = _own_key(dataset, data, f"written-by-{data.settings.consumer}")
+    with_note = {**key, "note": {"S": "the consumer's self-check"}}
+    # In a table the project created, the key is the self-check's own (a run stopped before its delete may have left
+    # it); in one it does not own, an item there may be a user's: never written over.
+    dataset.put_item(with_note, new_only=not dataset.settings.canary_item)
+    if dataset.get_item(key) is None:
         raise _CheckFailed("the item written is not there")
-    return f"wrote and read back item {item['sk']['S']}"
+    dataset.delete_item(key)
+    return f"wrote, read back and deleted item {json_key(key)}"
+
+
+def json_key(key: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={next(iter(value.values()))!s}" for name, value in key.items())

@@ -14,22 +14,55 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class DatasetSettings:
+    """One dataset of the environment: given to this consumer (with its access) or not (access None)."""
+
+    name: str
+    access: str | None = None  # "read" | "read-write"; None: not given, the self-check must be refused it
+    bucket: str | None = None
+    prefix: str = ""  # the dataset's part of the bucket; "" for all of it
+    via_role: bool = False  # the bucket is reached through the source role (an existing bucket)
+    table_arn: str | None = None
+    table_via_role: bool = False  # the table is reached through the source role (else its resource policy)
+    canary_item: bool = False  # the sharing stage wrote the canary item (a table it created)
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> DatasetSettings:
+        return cls(
+            name=entry["name"],
+            access=entry.get("access"),
+            bucket=entry.get("bucket"),
+            prefix=entry.get("prefix", ""),
+            via_role=bool(entry.get("via_role")),
+            table_arn=entry.get("table"),
+            table_via_role=bool(entry.get("table_via_role")),
+            canary_item=bool(entry.get("canary_item")),
+        )
+
+    @property
+    def table_name(self) -> str | None:
+        return self.table_arn.rsplit("/", 1)[-1] if self.table_arn else None
+
+    @property
+    def writes(self) -> bool:
+        return self.access == "read-write"
+
+
+@dataclass(frozen=True)
 class Settings:
     consumer: str
-    bucket: str
-    table_name: str
-    table_arn: str
     source_region: str
-    # The role in the source account that reaches the table; None when the table's resource policy
-    # admits this consumer's own role directly.
-    source_role_arn: str | None
-    # What the share gives: "read" or "read-write", for the bucket and for the table.
-    # The canary object the sharing stage writes (None: an older deployment without one).
+    datasets: tuple[DatasetSettings, ...]
+    # The datasets of the environment this consumer is not given.
+    refused: tuple[DatasetSettings, ...] = ()
+    # The consumer's role in the source account, for what it reaches through a role; None where it needs none.
+    source_role_arn: str | None = None
+    # The account that owns the data, where the source role must act.
+    source_account: str | None = None
+    # The canary object the sharing stage writes under each dataset's prefix (None: an older deployment without).
     canary_key: str | None = None
-    # The key of the canary item in the table, as DynamoDB attribute values.
+    # The key of the canary item in each table the sharing stage created, as DynamoDB attribute values.
     canary_item: dict[str, Any] | None = None
-    bucket_access: str = "read"
-    table_access: str = "read"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,18 +70,31 @@ class Settings:
         missing = [name for name in _REQUIRED if not environ.get(name)]
         if missing:
             raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+        try:
+            datasets = tuple(DatasetSettings.from_entry(e) for e in json.loads(environ["DATASETS"]))
+            refused = tuple(DatasetSettings.from_entry(e) for e in json.loads(environ.get("REFUSED_DATASETS", "[]")))
+        except (ValueError, KeyError, TypeError) as error:
+            raise SettingsError(f"DATASETS or REFUSED_DATASETS is not the list of datasets expected: {error}") from None
         return cls(
             consumer=environ["CONSUMER_NAME"],
-            bucket=environ["SHARED_BUCKET"],
-            table_name=environ["SHARED_TABLE"],
-            table_arn=environ["SHARED_TABLE_ARN"],
             source_region=environ["SOURCE_REGION"],
+            datasets=datasets,
+            refused=refused,
             source_role_arn=environ.get("SOURCE_ROLE_ARN") or None,
+            source_account=environ.get("SOURCE_ACCOUNT") or None,
             canary_key=environ.get("CANARY_KEY") or None,
             canary_item=json.loads(environ["CANARY_ITEM"]) if environ.get("CANARY_ITEM") else None,
-            bucket_access=environ.get("BUCKET_ACCESS") or "read",
-            table_access=environ.get("TABLE_ACCESS") or "read",
         )
 
+    def dataset(self, name: str) -> DatasetSettings:
+        for dataset in self.datasets:
+            if dataset.name == name:
+                return dataset
+        raise SettingsError(f"no dataset {name!r} is given to {self.consumer} (given: {', '.join(self.names)})")
 
-_REQUIRED = ("CONSUMER_NAME", "SHARED_BUCKET", "SHARED_TABLE", "SHARED_TABLE_ARN", "SOURCE_REGION")
+    @property
+    def names(self) -> list[str]:
+        return [dataset.name for dataset in self.datasets]
+
+
+_REQUIRED = ("CONSUMER_NAME", "SOURCE_REGION", "DATASETS")

@@ -1,6 +1,6 @@
-"""Clients for the shared data: the bucket with the consumer's own credentials (the bucket policy admits
-its role), the table through the source account's role (or directly, where the table's resource policy
-admits the consumer), and a separate client for the consumer's own account."""
+"""Clients for the datasets: a bucket or table whose resource policy admits the consumer's role with its own
+credentials, the rest (tables shared by role, existing buckets and tables) through the consumer's role in the
+source account, whose credentials refresh themselves; and a client for the consumer's own account."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from consumer_app.credentials import assumed_role_session
-from consumer_app.settings import Settings
+from consumer_app.settings import DatasetSettings, Settings
 
 # Standard retry mode backs off on throttling; connect and read timeouts well inside a Lambda timeout.
 _CLIENT_CONFIG = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
@@ -20,51 +20,104 @@ class SharedData:
     def __init__(self, settings: Settings, *, own_session: boto3.Session | None = None) -> None:
         self.settings = settings
         self.own_session = own_session or boto3.Session()
-        self.s3 = self.own_session.client("s3", region_name=settings.source_region, config=_CLIENT_CONFIG)
+        region = settings.source_region
+        self._own = {
+            service: self.own_session.client(service, region_name=region, config=_CLIENT_CONFIG)
+            for service in ("s3", "dynamodb")
+        }
+        self.source_session: boto3.Session | None = None
+        self._source: dict[str, Any] = {}
         if settings.source_role_arn:
-            self.source_session: boto3.Session | None = assumed_role_session(
+            self.source_session = assumed_role_session(
                 settings.source_role_arn,
                 session_name=f"consumer-{settings.consumer}",
-                region_name=settings.source_region,
+                region_name=region,
                 base_session=self.own_session,
             )
-            self.dynamodb = self.source_session.client("dynamodb", config=_CLIENT_CONFIG)
-            # In the source account, the table is addressed by name.
-            self.table_id = settings.table_name
-        else:
-            self.source_session = None
-            self.dynamodb = self.own_session.client(
-                "dynamodb", region_name=settings.source_region, config=_CLIENT_CONFIG
-            )
-            # Across accounts through a resource policy, DynamoDB needs the table's ARN.
-            self.table_id = settings.table_arn
+            self._source = {
+                service: self.source_session.client(service, config=_CLIENT_CONFIG) for service in ("s3", "dynamodb")
+            }
+
+    def dataset(self, name: str) -> Dataset:
+        return Dataset(self, self.settings.dataset(name))
 
     def own_client(self, service: str, **kwargs: Any) -> Any:
         """A client for the consumer's own account, with its own credentials."""
         return self.own_session.client(service, config=_CLIENT_CONFIG, **kwargs)
 
+    def client(self, service: str, *, via_role: bool) -> Any:
+        if via_role:
+            if service not in self._source:
+                raise RuntimeError("this consumer has no source role (SOURCE_ROLE_ARN is not set)")
+            return self._source[service]
+        return self._own[service]
+
+    def credentials(self) -> list[tuple[str, bool]]:
+        """Every identity the consumer acts as: its own role and, where it has one, its source role."""
+        return [("own role", False)] + ([("source role", True)] if self.source_session else [])
+
+
+class Dataset:
+    """One dataset, through the identity that reaches it."""
+
+    def __init__(self, data: SharedData, settings: DatasetSettings, *, via_role: bool | None = None) -> None:
+        self.data = data
+        self.settings = settings
+        bucket_via = settings.via_role if via_role is None else via_role
+        table_via = settings.table_via_role if via_role is None else via_role
+        self.s3 = data.client("s3", via_role=bucket_via) if settings.bucket else None
+        self.dynamodb = data.client("dynamodb", via_role=table_via) if settings.table_arn else None
+        # In the source account a table is addressed by name; across accounts DynamoDB needs its ARN.
+        self.table_id = settings.table_name if table_via else settings.table_arn
+
+    def key(self, relative: str) -> str:
+        """An object key under the dataset's prefix."""
+        return f"{self.settings.prefix}{relative}"
+
     def read_object(self, key: str, *, first_bytes: int | None = None) -> bytes:
         """The object, or only its first bytes: S3 decrypts (through KMS) whatever it returns."""
         extra = {"Range": f"bytes=0-{first_bytes - 1}"} if first_bytes else {}
-        response = self.s3.get_object(Bucket=self.settings.bucket, Key=key, **extra)
+        response = self._s3().get_object(Bucket=self.settings.bucket, Key=key, **extra)
         body: bytes = response["Body"].read()
         return body
 
     def write_object(self, key: str, body: bytes) -> None:
-        self.s3.put_object(Bucket=self.settings.bucket, Key=key, Body=body)
+        self._s3().put_object(Bucket=self.settings.bucket, Key=key, Body=body)
 
-    def list_keys(self, *, prefix: str = "", limit: int = 1000) -> list[str]:
-        response = self.s3.list_objects_v2(Bucket=self.settings.bucket, Prefix=prefix, MaxKeys=limit)
+    def delete_object(self, key: str) -> None:
+        self._s3().delete_object(Bucket=self.settings.bucket, Key=key)
+
+    def list_keys(self, *, limit: int = 1000) -> list[str]:
+        """Keys under the dataset's prefix (a prefix dataset may list nothing else)."""
+        response = self._s3().list_objects_v2(Bucket=self.settings.bucket, Prefix=self.settings.prefix, MaxKeys=limit)
         return [item["Key"] for item in response.get("Contents", [])]
 
     def get_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        response = self.dynamodb.get_item(TableName=self.table_id, Key=key, ConsistentRead=True)
+        response = self._dynamodb().get_item(TableName=self.table_id, Key=key, ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def put_item(self, item: dict[str, Any]) -> None:
-        self.dynamodb.put_item(TableName=self.table_id, Item=item)
+    def put_item(self, item: dict[str, Any], *, new_only: bool = False) -> None:
+        extra: dict[str, Any] = {}
+        if new_only:
+            # Never over an item that exists (a user's, in a table the project does not own).
+            first = next(iter(item))
+            extra = {"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": first}}
+        self._dynamodb().put_item(TableName=self.table_id, Item=item, **extra)
+
+    def delete_item(self, key: dict[str, Any]) -> None:
+        self._dynamodb().delete_item(TableName=self.table_id, Key=key)
 
     def describe_table(self) -> dict[str, Any]:
-        table: dict[str, Any] = self.dynamodb.describe_table(TableName=self.table_id)["Table"]
+        table: dict[str, Any] = self._dynamodb().describe_table(TableName=self.table_id)["Table"]
         return table
+
+    def _s3(self) -> Any:
+        if self.s3 is None:
+            raise RuntimeError(f"dataset {self.settings.name} has no bucket")
+        return self.s3
+
+    def _dynamodb(self) -> Any:
+        if self.dynamodb is None:
+            raise RuntimeError(f"dataset {self.settings.name} has no table")
+        return self.dynamodb

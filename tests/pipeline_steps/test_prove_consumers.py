@@ -111,7 +111,7 @@ def test_fails_naming_the_consumer_and_the_failed_check():
     assert "FAIL  reporting (function)" in out.getvalue()
     assert "PASS  reporting (task)" in out.getvalue()
     assert "read-object: AccessDenied: no" in out.getvalue()
-    assert "1 of 2 consumers proved access" in out.getvalue()
+    assert "1 of 2 consumers proved their datasets" in out.getvalue()
     assert main(ENVIRON, invoke, FakeTasks()) == 1
 
 
@@ -196,4 +196,47 @@ def test_a_task_that_could_not_run_fails_its_consumer_only():
     assert proofs[1].failures == ("run failed: account 555555555555 eu-west-1 has no default VPC",)
     out = io.StringIO()
     assert report(proofs, out) is False
-    assert "1 of 2 consumers proved access to the shared data from their function and their task" in out.getvalue()
+    assert "1 of 2 consumers proved their datasets from their function and their task" in out.getvalue()
+
+
+PER_DATASET = {
+    "ok": False,
+    "checks": [
+        {"name": "read-object", "ok": True, "detail": "read the canary", "dataset": "sales", "refusal": False},
+        {"name": "write-object", "ok": True, "detail": "wrote", "dataset": "events", "refusal": False},
+        {"name": "refused read-object as own role", "ok": False, "detail": "allowed: ...", "dataset": "secret",
+         "refusal": True},
+    ],
+}  # fmt: skip
+
+
+def test_a_refusal_that_aws_did_not_refuse_fails_the_consumer_naming_the_dataset():
+    tasks = FakeTasks({t.consumer: TaskOutcome(1, "exited", (json.dumps(PER_DATASET),)) for t in WAVE.targets})
+    out = io.StringIO()
+    assert main(ENVIRON, lambda *_: PER_DATASET, tasks, out=out) == 1
+    assert "FAIL  analytics (function)\n      secret: refused read-object as own role: allowed: ..." in out.getvalue()
+
+
+def test_where_iam_is_not_enforced_a_refusal_is_counted_apart_and_said_so():
+    # The rehearsal's emulator answers what AWS refuses: the step passes and says the refusal is unproven.
+    tasks = FakeTasks({t.consumer: TaskOutcome(1, "exited", (json.dumps(PER_DATASET),)) for t in WAVE.targets})
+    out = io.StringIO()
+    environ = {**ENVIRON, "PROOF_REFUSALS": "unenforced"}
+    assert main(environ, lambda *_: PER_DATASET, tasks, out=out) == 0
+    assert (
+        "PASS  analytics (task): sales read, events read-write; 1 refusal(s) not provable without IAM enforcement"
+    ) in out.getvalue()
+    # A failure that is not a refusal still fails there.
+    broken = {**PER_DATASET, "checks": [{**PER_DATASET["checks"][0], "ok": False}, *PER_DATASET["checks"][1:]]}
+    assert main(environ, lambda *_: broken, FakeTasks(), out=io.StringIO()) == 1
+
+
+def test_the_pass_line_says_which_datasets_were_proven_and_which_refused():
+    proven = {
+        **PER_DATASET,
+        "ok": True,
+        "checks": [*PER_DATASET["checks"][:2], {**PER_DATASET["checks"][2], "ok": True}],
+    }
+    out = io.StringIO()
+    assert main(ENVIRON, lambda *_: proven, FakeTasks(), out=out) == 0
+    assert "PASS  analytics (function): sales read, events read-write; refused secret" in out.getvalue()

@@ -5,6 +5,7 @@ credential chain and the calls, not the permissions (the synth tests and the acc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,10 +16,20 @@ from moto import mock_aws
 SOURCE = "444444444444"
 CONSUMER = "555555555555"
 REGION = "eu-west-1"
-BUCKET = "datashare-prod-data-444444444444-eu-west-1"
-TABLE = "datashare-prod-shared"
-SOURCE_ROLE_ARN = f"arn:aws:iam::{SOURCE}:role/datashare-prod-table-access"
+BUCKET = "datashare-prod-sales-444444444444-eu-west-1"
+TABLE = "datashare-prod-sales"
+EVENTS_BUCKET = "datashare-prod-events-444444444444-eu-west-1"
+EVENTS_PREFIX = "raw/events/"
+LEDGER = "finance-ledger"  # an existing table of the source account: a key schema of its own, no canary
+SECRET_BUCKET = "datashare-prod-secret-444444444444-eu-west-1"  # a dataset the consumer is not given
+SOURCE_ROLE_ARN = f"arn:aws:iam::{SOURCE}:role/datashare-prod-source-analytics"
 CONSUMER_ROLE_ARN = f"arn:aws:iam::{CONSUMER}:role/datashare-prod-consumer-function"
+CANARY = "__consumer-self-check__/canary"
+CANARY_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
+
+
+def table_arn(name: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{SOURCE}:table/{name}"
 
 
 def session_in(role_arn: str) -> boto3.Session:
@@ -33,36 +44,55 @@ def session_in(role_arn: str) -> boto3.Session:
     )
 
 
+SALES = {"name": "sales", "access": "read", "bucket": BUCKET, "table": table_arn(TABLE), "table_via_role": True,
+         "canary_item": True}  # fmt: skip
+EVENTS = {"name": "events", "access": "read", "bucket": EVENTS_BUCKET, "prefix": EVENTS_PREFIX}
+FINANCE = {"name": "finance", "access": "read", "table": table_arn(LEDGER), "table_via_role": True}
+SECRET = {"name": "secret", "bucket": SECRET_BUCKET}
+
+
 @dataclass
 class Accounts:
     source: boto3.Session
     consumer: boto3.Session
 
-    def environment(self, **overrides: str) -> dict[str, str]:
+    def environment(
+        self, datasets: list[dict] | None = None, refused: list[dict] | None = None, **overrides: str
+    ) -> dict[str, str]:
         environment = {
             "CONSUMER_NAME": "analytics",
-            "SHARED_BUCKET": BUCKET,
-            "SHARED_TABLE": TABLE,
-            "SHARED_TABLE_ARN": f"arn:aws:dynamodb:{REGION}:{SOURCE}:table/{TABLE}",
+            "SOURCE_ACCOUNT": SOURCE,
             "SOURCE_REGION": REGION,
             "SOURCE_ROLE_ARN": SOURCE_ROLE_ARN,
+            "CANARY_KEY": CANARY,
+            "CANARY_ITEM": json.dumps(CANARY_ITEM),
+            "DATASETS": json.dumps([SALES, EVENTS] if datasets is None else datasets),
+            "REFUSED_DATASETS": json.dumps([SECRET] if refused is None else refused),
         }
         environment.update(overrides)
         return {k: v for k, v in environment.items() if v}
+
+
+def _table(client, name: str, key: list[tuple[str, str, str]]) -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": a, "KeyType": k} for a, _, k in key],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t, _ in key],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 @pytest.fixture
 def accounts() -> Iterator[Accounts]:
     with mock_aws():
         source = session_in(f"arn:aws:iam::{SOURCE}:role/owner")
-        source.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        source.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        s3, dynamodb = source.client("s3"), source.client("dynamodb")
+        for bucket in (BUCKET, EVENTS_BUCKET, SECRET_BUCKET):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        # What the sharing stage writes: a canary under each dataset's prefix, and in each table it created.
+        s3.put_object(Bucket=BUCKET, Key=CANARY, Body=b"the canary\n")
+        s3.put_object(Bucket=EVENTS_BUCKET, Key=EVENTS_PREFIX + CANARY, Body=b"the canary\n")
+        _table(dynamodb, TABLE, [("pk", "S", "HASH"), ("sk", "S", "RANGE")])
+        dynamodb.put_item(TableName=TABLE, Item=CANARY_ITEM)
+        _table(dynamodb, LEDGER, [("account", "N", "HASH"), ("entry", "S", "RANGE")])
         yield Accounts(source=source, consumer=session_in(CONSUMER_ROLE_ARN))

@@ -5,133 +5,197 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from consumer_app import __main__ as task_main
 from consumer_app import handler as lambda_handler
 from consumer_app.self_check import run
 from consumer_app.settings import Settings, SettingsError
-from consumer_app.shared_data import SharedData
-from tests.runtime.conftest import BUCKET, CONSUMER, SOURCE, TABLE
+from consumer_app.shared_data import Dataset, SharedData
+from tests.runtime.conftest import (
+    BUCKET,
+    CANARY,
+    CONSUMER,
+    EVENTS,
+    EVENTS_BUCKET,
+    EVENTS_PREFIX,
+    FINANCE,
+    LEDGER,
+    SALES,
+    SOURCE,
+    TABLE,
+    table_arn,
+)
 from tools.rehearsal.emulator import mend_tables_by_arn
 
 
-def _data(accounts, **overrides) -> SharedData:
-    return SharedData(Settings.from_environment(accounts.environment(**overrides)), own_session=accounts.consumer)
+def _data(accounts, datasets=None, refused=None, **overrides) -> SharedData:
+    settings = Settings.from_environment(accounts.environment(datasets, refused, **overrides))
+    return SharedData(settings, own_session=accounts.consumer)
 
 
 def _checks(result) -> dict[str, dict]:
-    return {check["name"]: check for check in result["checks"]}
-
-
-def test_self_check_passes_on_an_empty_bucket_by_proving_object_reads(accounts):
-    result = run(_data(accounts))
-    assert result["ok"] is True, result
-    checks = _checks(result)
-    assert list(checks) == ["list-bucket", "read-object", "assume-source-role", "describe-table", "read-table"]
-    assert "404" in checks["read-object"]["detail"]
-    assert f":{SOURCE}:assumed-role/datashare-prod-table-access/" in checks["assume-source-role"]["detail"]
-
-
-def test_self_check_reads_a_real_object_when_there_is_one(accounts):
-    accounts.source.client("s3").put_object(Bucket=BUCKET, Key="reports/2026.csv", Body=b"a,b\n1,2\n")
-    checks = _checks(run(_data(accounts)))
-    assert checks["read-object"] == {
-        "name": "read-object",
-        "ok": True,
-        "detail": "read the first 8 bytes of reports/2026.csv",
+    return {
+        f"{check['dataset']}: {check['name']}" if check["dataset"] else check["name"]: check
+        for check in result["checks"]
     }
 
 
-def test_self_check_reads_only_the_first_kilobyte_of_a_large_object(accounts):
-    # A 256 MB, 30 s function must not fetch a user's 10 GB object to prove it may.
-    accounts.source.client("s3").put_object(Bucket=BUCKET, Key="big.bin", Body=b"x" * 3_000_000)
+def test_self_check_proves_each_given_dataset_by_its_canary_and_a_refusal_for_each_other(accounts):
+    accounts.source.client("s3").put_object(Bucket=BUCKET, Key="a-user-file.csv", Body=b"x" * 10)
     checks = _checks(run(_data(accounts)))
-    assert checks["read-object"]["detail"] == "read the first 1024 bytes of big.bin"
+    assert list(checks) == [
+        "assume-source-role",
+        "sales: list-objects", "sales: read-object", "sales: describe-table", "sales: read-table",
+        "events: list-objects", "events: read-object",
+        "secret: refused list-objects as own role", "secret: refused read-object as own role",
+        "secret: refused list-objects as source role", "secret: refused read-object as source role",
+    ]  # fmt: skip
+    assert all(check["ok"] for name, check in checks.items() if "refused" not in name), checks
+    assert f":{SOURCE}:assumed-role/datashare-prod-source-analytics/" in checks["assume-source-role"]["detail"]
+    assert checks["sales: read-object"]["detail"] == f"read the canary {CANARY} (11 bytes, decrypted through S3)"
+    assert checks["sales: read-table"]["detail"] == "read the canary item"
+    assert checks["events: read-object"]["detail"].startswith(f"read the canary {EVENTS_PREFIX}{CANARY} ")
+    # moto enforces no policy: what AWS refuses, it answers; the check says so and fails (the step counts it apart).
+    refusal = checks["secret: refused list-objects as own role"]
+    assert refusal["refusal"] is True and refusal["ok"] is False
+    assert refusal["detail"] == "allowed: a dataset not given to this consumer answered"
 
 
-def test_a_read_write_share_proves_its_writes_and_a_read_share_tries_none(accounts):
-    result = run(_data(accounts, BUCKET_ACCESS="read-write", TABLE_ACCESS="read-write"))
+def test_a_refusal_passes_only_on_access_denied(accounts, monkeypatch):
+    def denied(self, **_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
+
+    monkeypatch.setattr(Dataset, "list_keys", denied)
+    checks = _checks(run(_data(accounts, datasets=[SALES])))
+    assert checks["secret: refused list-objects as own role"] == {
+        "name": "refused list-objects as own role",
+        "ok": True,
+        "detail": "refused: AccessDenied",
+        "dataset": "secret",
+        "refusal": True,
+    }
+    # Any other error is no proof of a refusal.
+    missing = _checks(run(_data(accounts, datasets=[SALES], refused=[{"name": "gone", "bucket": "no-such-bucket-x"}])))
+    assert "expected AccessDenied, got NoSuchBucket" in missing["gone: refused read-object as own role"]["detail"]
+
+
+def test_a_prefix_dataset_lists_under_its_prefix_only(accounts):
+    data = _data(accounts, datasets=[EVENTS], refused=[])
+    seen = []
+    dataset = data.dataset("events")
+    dataset.s3.meta.events.register("provide-client-params.s3.ListObjectsV2", lambda params, **_: seen.append(params))
+    dataset.list_keys(limit=1)
+    assert seen[0]["Prefix"] == EVENTS_PREFIX
+    assert dataset.key("x.csv") == f"{EVENTS_PREFIX}x.csv"
+
+
+def test_a_read_write_dataset_proves_its_writes_and_cleans_up_and_a_read_one_tries_none(accounts):
+    writer = [{**SALES, "access": "read-write"}, {**EVENTS, "access": "read-write"}]
+    result = run(_data(accounts, datasets=writer))
     checks = _checks(result)
-    assert result["ok"] is True, result
-    assert checks["write-object"]["detail"] == "wrote and read back __consumer-self-check__/analytics"
-    assert checks["write-table"]["detail"] == "wrote and read back item written-by-analytics"
-    # Written in the source account's bucket and table, under the self-check's own key; run twice, still one.
-    run(_data(accounts, BUCKET_ACCESS="read-write", TABLE_ACCESS="read-write"))
-    keys = [o["Key"] for o in accounts.source.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert keys == ["__consumer-self-check__/analytics"]
-    assert set(_checks(run(_data(accounts)))) == {
-        "list-bucket", "read-object", "assume-source-role", "describe-table", "read-table",
-    }  # fmt: skip
+    assert checks["sales: write-object"]["detail"] == "wrote, read back and deleted __consumer-self-check__/analytics"
+    assert checks["events: write-object"]["detail"] == (
+        f"wrote, read back and deleted {EVENTS_PREFIX}__consumer-self-check__/analytics"
+    )
+    assert checks["sales: write-table"]["detail"] == (
+        "wrote, read back and deleted item pk=__consumer-self-check__, sk=written-by-analytics"
+    )
+    # Nothing is left behind but the canaries.
+    s3, dynamodb = accounts.source.client("s3"), accounts.source.client("dynamodb")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [CANARY]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=EVENTS_BUCKET)["Contents"]] == [EVENTS_PREFIX + CANARY]
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 1
+    assert not any("write" in name for name in _checks(run(_data(accounts))))
 
 
-def test_self_check_fails_and_names_the_check_when_the_bucket_is_wrong(accounts):
-    result = run(_data(accounts, SHARED_BUCKET="no-such-bucket-anywhere"))
+def test_an_existing_table_is_proven_with_a_key_of_the_self_checks_own_and_a_users_item_is_never_overwritten(accounts):
+    data = _data(accounts, datasets=[FINANCE], refused=[])
+    checks = _checks(run(data))
+    # No canary in a table the project does not own: GetItem of its own key, by the table's key schema.
+    assert checks["finance: read-table"] == {
+        "name": "read-table",
+        "ok": True,
+        "detail": "GetItem of the self-check's own key answered",
+        "dataset": "finance",
+        "refusal": False,
+    }
+    writer = _data(accounts, datasets=[{**FINANCE, "access": "read-write"}], refused=[])
+    assert _checks(run(writer))["finance: write-table"]["ok"] is True
+    dynamodb = accounts.source.client("dynamodb")
+    assert dynamodb.scan(TableName=LEDGER)["Count"] == 0  # written, then deleted
+    # A user's item at that very key: the conditional write fails the check and leaves it as it was.
+    users = {"account": {"N": "-9.1e-120"}, "entry": {"S": "written-by-analytics"}, "amount": {"N": "12"}}
+    dynamodb.put_item(TableName=LEDGER, Item=users)
+    result = _checks(run(writer))
+    assert result["finance: write-table"]["ok"] is False
+    assert "ConditionalCheckFailed" in result["finance: write-table"]["detail"]
+    assert dynamodb.get_item(TableName=LEDGER, Key={k: users[k] for k in ("account", "entry")})["Item"] == users
+
+
+def test_a_missing_canary_fails_the_check_of_that_dataset_only(accounts):
+    accounts.source.client("s3").delete_object(Bucket=BUCKET, Key=CANARY)
+    accounts.source.client("dynamodb").delete_item(
+        TableName=TABLE, Key={"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
+    )
+    result = run(_data(accounts, refused=[]))
+    checks = _checks(result)
     assert result["ok"] is False
-    checks = _checks(result)
-    assert checks["list-bucket"]["ok"] is False and "NoSuchBucket" in checks["list-bucket"]["detail"]
-    assert checks["describe-table"]["ok"] is True
+    assert checks["sales: read-object"]["ok"] is False and "NoSuchKey" in checks["sales: read-object"]["detail"]
+    assert checks["sales: read-table"]["detail"] == "the canary item the sharing stage writes is not in the table"
+    assert checks["events: read-object"]["ok"] is True
 
 
 def test_self_check_fails_when_the_table_is_not_in_the_assumed_account(accounts):
     # A role in the wrong account (here the consumer's own): the table is not there.
-    result = run(_data(accounts, SOURCE_ROLE_ARN=f"arn:aws:iam::{CONSUMER}:role/datashare-prod-table-access"))
+    result = run(_data(accounts, SOURCE_ROLE_ARN=f"arn:aws:iam::{CONSUMER}:role/datashare-prod-source-analytics"))
     checks = _checks(result)
     assert result["ok"] is False
     assert checks["assume-source-role"]["ok"] is False
-    assert checks["describe-table"]["ok"] is False and "ResourceNotFound" in checks["describe-table"]["detail"]
+    assert checks["sales: describe-table"]["ok"] is False
+    assert "ResourceNotFound" in checks["sales: describe-table"]["detail"]
 
 
-def test_write_and_read_back_through_the_source_role(accounts):
+def test_tables_by_role_are_reached_in_the_source_account_and_objects_with_the_consumers_own_credentials(accounts):
     data = _data(accounts)
+    sales = data.dataset("sales")
     item = {"pk": {"S": "customer#1"}, "sk": {"S": "profile"}, "name": {"S": "Ada"}}
-    data.put_item(item)
-    assert data.get_item({"pk": {"S": "customer#1"}, "sk": {"S": "profile"}}) == item
-    # The item landed in the source account's table, not in a table of the consumer's own account.
+    sales.put_item(item)
     stored = accounts.source.client("dynamodb").get_item(
         TableName=TABLE, Key={"pk": {"S": "customer#1"}, "sk": {"S": "profile"}}
     )
-    assert stored["Item"]["name"] == {"S": "Ada"}
-
-
-def test_objects_are_read_and_written_with_the_consumers_own_credentials(accounts):
-    data = _data(accounts)
-    data.write_object("in/from-consumer.txt", b"hello")
-    assert data.read_object("in/from-consumer.txt") == b"hello"
-    assert data.list_keys(prefix="in/") == ["in/from-consumer.txt"]
-    assert data.s3.meta.region_name == "eu-west-1"
-
-
-def test_own_account_client_is_separate_from_the_source_role(accounts):
-    data = _data(accounts)
+    assert stored["Item"]["name"] == {"S": "Ada"}  # in the source account's table, not one of the consumer's
+    sales.write_object("in/from-consumer.txt", b"hello")
+    assert sales.read_object("in/from-consumer.txt") == b"hello"
+    assert sales.s3 is data.client("s3", via_role=False) and sales.s3.meta.region_name == "eu-west-1"
     assert data.own_client("sts").get_caller_identity()["Account"] == CONSUMER
     assert data.source_session.client("sts").get_caller_identity()["Account"] == SOURCE
 
 
-def test_resource_policy_mode_addresses_the_table_by_arn_with_own_credentials(accounts):
-    data = _data(accounts, SOURCE_ROLE_ARN="")
+def test_a_table_shared_by_its_own_policy_is_addressed_by_arn_with_own_credentials(accounts):
+    direct = {"name": "sales", "access": "read", "table": table_arn(TABLE), "canary_item": True}
+    data = _data(accounts, datasets=[direct], refused=[], SOURCE_ROLE_ARN="")
     assert data.source_session is None
-    assert data.table_id == f"arn:aws:dynamodb:eu-west-1:{SOURCE}:table/{TABLE}"
+    sales = data.dataset("sales")
+    assert sales.table_id == table_arn(TABLE)
     # DynamoDB serves a table named by its ARN from the ARN's account; moto needs the rehearsal's mend for it (it
     # looked the table up in the caller's account). The resource policy itself is not evaluated.
     mend_tables_by_arn()
-    seen = {}
-    data.dynamodb.meta.events.register(
-        "provide-client-params.dynamodb.GetItem", lambda params, **_: seen.update(params)
-    )
-    data.get_item({"pk": {"S": "a"}, "sk": {"S": "b"}})  # reaches the source account's table: no ResourceNotFound
-    assert seen["TableName"] == data.table_id
-    checks = [check["name"] for check in run(data)["checks"]]
-    assert "assume-source-role" not in checks
+    assert sales.get_item({"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}) is not None
+    checks = _checks(run(data))
+    assert "assume-source-role" not in checks and checks["sales: read-table"]["ok"] is True
 
 
-def test_missing_environment_is_one_clear_error():
-    with pytest.raises(SettingsError, match="missing environment variables: SHARED_BUCKET, SHARED_TABLE"):
-        Settings.from_environment({"CONSUMER_NAME": "x", "SHARED_TABLE_ARN": "arn", "SOURCE_REGION": "eu-west-1"})
+def test_missing_or_malformed_environment_is_one_clear_error():
+    with pytest.raises(SettingsError, match="missing environment variables: SOURCE_REGION, DATASETS"):
+        Settings.from_environment({"CONSUMER_NAME": "x"})
+    with pytest.raises(SettingsError, match="DATASETS or REFUSED_DATASETS is not the list of datasets expected"):
+        Settings.from_environment({"CONSUMER_NAME": "x", "SOURCE_REGION": "eu-west-1", "DATASETS": '[{"nom": 1}]'})
 
 
 @pytest.fixture
 def lambda_environment(accounts, monkeypatch):
-    for name, value in accounts.environment().items():
+    for name, value in accounts.environment(refused=[]).items():
         monkeypatch.setenv(name, value)
     credentials = accounts.consumer.get_credentials().get_frozen_credentials()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
@@ -146,12 +210,14 @@ def test_lambda_handler_actions(lambda_environment):
     accounts = lambda_environment
     accounts.source.client("s3").put_object(Bucket=BUCKET, Key="k.txt", Body=b"data")
     assert lambda_handler.handler({})["ok"] is True  # self-check is the default action
-    assert lambda_handler.handler({"action": "read-object", "key": "k.txt"})["body"] == "data"
+    assert lambda_handler.handler({"action": "read-object", "dataset": "sales", "key": "k.txt"})["body"] == "data"
     key = {"pk": {"S": "p"}, "sk": {"S": "s"}}
-    assert lambda_handler.handler({"action": "put-item", "item": key}) == {"written": True}
-    assert lambda_handler.handler({"action": "get-item", "key": key}) == {"item": key}
+    assert lambda_handler.handler({"action": "put-item", "dataset": "sales", "item": key}) == {"written": True}
+    assert lambda_handler.handler({"action": "get-item", "dataset": "sales", "key": key}) == {"item": key}
     with pytest.raises(ValueError, match="unknown action 'drop-table'"):
         lambda_handler.handler({"action": "drop-table"})
+    with pytest.raises(SettingsError, match="no dataset 'secret' is given to analytics"):
+        lambda_handler.handler({"action": "read-object", "dataset": "secret", "key": "k.txt"})
 
 
 def test_ecs_entry_point_prints_the_result_and_exits_by_it(lambda_environment, capsys):
@@ -161,30 +227,6 @@ def test_ecs_entry_point_prints_the_result_and_exits_by_it(lambda_environment, c
 
 
 def test_ecs_entry_point_exits_non_zero_when_the_check_fails(lambda_environment, monkeypatch, capsys):
-    monkeypatch.setenv("SHARED_BUCKET", "missing-bucket-name")
+    monkeypatch.setenv("DATASETS", json.dumps([{**SALES, "bucket": "missing-bucket-name"}]))
     assert task_main.main(["self-check"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
-
-
-CANARY = "__consumer-self-check__/canary"
-CANARY_ITEM = '{"pk":{"S":"__consumer-self-check__"},"sk":{"S":"canary"}}'
-
-
-def test_the_self_check_reads_the_sharing_stages_canary_whatever_users_stored(accounts):
-    source = accounts.source
-    source.client("s3").put_object(Bucket=BUCKET, Key=CANARY, Body=b"the canary\n")
-    source.client("dynamodb").put_item(
-        TableName=TABLE, Item={"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
-    )
-    source.client("s3").put_object(Bucket=BUCKET, Key="a-user-file.csv", Body=b"x" * 10)
-    checks = _checks(run(_data(accounts, CANARY_KEY=CANARY, CANARY_ITEM=CANARY_ITEM)))
-    assert checks["read-object"]["detail"] == f"read the canary {CANARY} (11 bytes, decrypted through S3)"
-    assert checks["read-table"]["detail"] == "read the canary item"
-
-
-def test_a_missing_canary_fails_the_self_check(accounts):
-    result = run(_data(accounts, CANARY_KEY=CANARY, CANARY_ITEM=CANARY_ITEM))
-    checks = _checks(result)
-    assert result["ok"] is False
-    assert checks["read-object"]["ok"] is False and "NoSuchKey" in checks["read-object"]["detail"]
-    assert checks["read-table"]["detail"] == "the canary item the sharing stage writes is not in the table"

@@ -21,7 +21,7 @@ def test_assumed_session_acts_in_the_source_account(accounts):
     assert accounts.consumer.client("sts").get_caller_identity()["Account"] == CONSUMER
     identity = assumed.client("sts").get_caller_identity()
     assert identity["Account"] == SOURCE
-    assert ":assumed-role/datashare-prod-table-access/test" in identity["Arn"]
+    assert ":assumed-role/datashare-prod-source-analytics/test" in identity["Arn"]
     # The table exists only in the source account: reaching it proves the credentials act there.
     assert assumed.client("dynamodb").describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 
 from access_report import __main__ as access_main
+from access_report.cells import ALLOW_ALL
 from access_report.engine import evaluate
 from access_report.inputs import Inputs
 from access_report.intrinsics import Unresolvable
@@ -45,39 +47,83 @@ def test_example_every_cell_as_expected(example_verdicts):
     assert {o.actual for o in example_verdicts} == {"allow", "deny"}
 
 
-def test_consumers_reach_exactly_what_is_shared(example_verdicts):
-    function = "arn:aws:iam::666666666666:role/datashare-prod-consumer-function"
+def _key(resource: str) -> str:
+    """A stand-in key ARN without the hash of its logical id."""
+    return re.sub(r"(key/stand-in-Dataset[A-Za-z]+Key)[0-9A-F]{8}$", r"\1", resource)
+
+
+def test_consumers_reach_exactly_the_datasets_they_are_given(example_verdicts):
+    function = "arn:aws:iam::666666666666:role/datashare-prod-consumer-function"  # reporting: sales, reference
     allowed = {
-        (o.cell.action, o.cell.resource)
+        (o.cell.action, _key(o.cell.resource))
         for o in example_verdicts
         if o.cell.principal == function and o.actual == "allow"
     }
+    sales = "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1"
+    reference = "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference"
     assert allowed == {
-        ("s3:ListBucket", "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1"),
-        ("s3:GetObject", "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1/reports/sample.csv"),
-        ("kms:Decrypt", "arn:aws:kms:eu-west-1:444444444444:key/stand-in-DataKey2A0DE9E6"),
-        ("sts:AssumeRole", "arn:aws:iam::444444444444:role/datashare-prod-table-access"),
+        ("s3:ListBucket", sales),
+        ("s3:GetObject", f"{sales}/reports/sample.csv"),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:444444444444:key/stand-in-DatasetSalesKey"),
+        ("sts:AssumeRole", "arn:aws:iam::444444444444:role/datashare-prod-source-reporting"),
+        ("dynamodb:DescribeTable", reference),
+        ("dynamodb:GetItem", reference),
+        ("dynamodb:Query", reference),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:444444444444:key/stand-in-DatasetReferenceKey"),
     }
+
+
+def test_a_consumer_is_denied_every_dataset_it_was_not_given_by_the_source_accounts_policies_alone(example_verdicts):
+    for who, dataset in (("reporting", "events"), ("ingest", "sales"), ("ingest", "reference")):
+        cells = [
+            o for o in example_verdicts if o.cell.who.startswith(f"{who} ") and f"(not given {dataset})" in o.cell.who
+        ]
+        assert cells and all(o.cell.expected == "deny" and o.actual == "deny" for o in cells), (who, dataset)
+        assert all(o.cell.identity_policies == (ALLOW_ALL,) for o in cells)  # whatever its own account allows it
+    other = _find(example_verdicts, who="ingest function role (another consumer's source role)")
+    assert {o.cell.resource for o in other} == {
+        "arn:aws:iam::444444444444:role/datashare-prod-source-analytics",
+        "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
+    }
+    assert all(o.actual == "deny" for o in other)
+
+
+def test_a_prefix_dataset_gives_its_prefix_and_not_the_rest_of_the_bucket(example_verdicts):
+    listing = _find(example_verdicts, who="ingest function role", action="s3:ListBucket")
+    assert [(o.cell.request.context.get("s3:prefix"), o.actual) for o in listing] == [("raw/events/", "allow")]
+    (everything,) = _find(example_verdicts, who="ingest function role listing all of it")
+    (outside,) = _find(example_verdicts, who="ingest function role outside raw/events/")
+    assert everything.actual == outside.actual == "deny"
+    writes = _find(example_verdicts, who="ingest function role", action="s3:PutObject")
+    assert [o.actual for o in writes] == ["allow"]  # its one read-write dataset
+    deletes = _find(example_verdicts, environment="prod", who="analytics function role", action="s3:DeleteObject")
+    assert [o.actual for o in deletes] == [
+        "deny",
+        "deny",
+    ]  # analytics reads sales and events
 
 
 def test_forbidden_probes_are_denied(example_verdicts):
     for who in ("third account, same role name", "reporting account: another role", "reporting account: root"):
         probes = _find(example_verdicts, environment="prod", who=who)
-        assert {o.cell.action for o in probes} == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "sts:AssumeRole"}
+        assert {o.cell.action for o in probes} == {
+            "s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem", "sts:AssumeRole"
+        }  # fmt: skip
+        assert {o.cell.dataset for o in probes if o.cell.dataset} == {"sales", "events", "reference"}
         assert all(o.actual == "deny" for o in probes)
     (no_tls,) = _find(example_verdicts, who="reporting function role without TLS")
     assert no_tls.result == "ExplicitlyDenied"
     for action in ("dynamodb:DeleteTable", "dynamodb:PutItem", "dynamodb:Scan"):
-        (probe,) = _find(example_verdicts, environment="prod", who="source role", action=action)
+        (probe,) = _find(example_verdicts, environment="prod", who="reporting source role", action=action)
         assert probe.actual == "deny"
-    (write,) = _find(example_verdicts, environment="dev", who="source role", action="dynamodb:PutItem")
-    assert write.actual == "allow"  # dev shares the table read-write
+    (write,) = _find(example_verdicts, environment="dev", who="analytics source role", action="dynamodb:PutItem")
+    assert write.actual == "allow"  # dev gives analytics sales read-write
 
 
 def test_bootstrap_trust_admits_the_pipeline_roles_and_not_another_tooling_account(example_verdicts):
     bootstrap = _find(example_verdicts, environment="bootstrap")
     deploy_roles = {o.cell.resource for o in bootstrap if "deploy-role" in o.cell.resource}
-    assert len(deploy_roles) == 5  # every source and consumer stack's target
+    assert len(deploy_roles) == 6  # every source and consumer stack's target
     trusted = [o for o in bootstrap if o.cell.who.startswith("pipeline role")]
     assert trusted and all(o.actual == "allow" for o in trusted)
     untrusted = [o for o in bootstrap if o.cell.who == "untrusted tooling account"]
@@ -88,18 +134,34 @@ def test_organization_mode_denies_an_account_outside_the_organization(organizati
     verdicts = evaluate(build(organization_inputs))
     assert [o.cell.name for o in verdicts if not o.as_expected] == []
     outside = _find(verdicts, who="account outside the organization")
-    assert {o.cell.action for o in outside} == {"s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem"}
+    assert {o.cell.action for o in outside} == {
+        "s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem", "sts:AssumeRole"
+    }  # fmt: skip
     assert all(o.actual == "deny" for o in outside)
-    table = _find(verdicts, who="analytics function role", action="dynamodb:PutItem")
-    assert [o.actual for o in table] == ["allow"]  # through the table's own resource policy
+    table = _find(verdicts, who="reporting function role", action="dynamodb:PutItem")
+    assert [o.actual for o in table] == ["allow"]  # lake, read-write, through the table's own resource policy
+    # events is given to reporting only: in organization mode its grant names reporting's roles exactly.
+    events = _find(verdicts, who="analytics function role (not given events)")
+    assert events and all(o.actual == "deny" for o in events)
+
+
+def test_an_existing_bucket_and_table_are_reached_through_the_source_role_at_the_consumers_access(organization_inputs):
+    verdicts = evaluate(build(organization_inputs))
+    role = [o for o in verdicts if o.cell.who == "analytics source role" and o.cell.dataset == "finance"]
+    allowed = {(o.cell.action, o.cell.resource) for o in role if o.actual == "allow"}
+    assert ("s3:PutObject", "arn:aws:s3:::corp-finance-data/ledger/reports/sample.csv") in allowed
+    assert ("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:222222222222:table/finance-ledger") in allowed
+    outside = [o for o in role if o.cell.resource == "arn:aws:s3:::corp-finance-data/elsewhere/sample.csv"]
+    assert [o.actual for o in outside] == ["deny"]
 
 
 # Broken grants are caught
 
 
-def _statement(template: dict[str, Any], kind: str, sid: str) -> dict[str, Any]:
-    for resource in template["Resources"].values():
-        if resource["Type"] != kind:
+def _statement(template: dict[str, Any], kind: str, sid: str, holder: str | None = None) -> dict[str, Any]:
+    """The statement of that id in the policy of the bucket or the key (by alias) named `holder`, or the first."""
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != kind or (holder and not _holds(template, logical_id, resource, holder)):
             continue
         document = resource["Properties"].get("PolicyDocument") or resource["Properties"].get("KeyPolicy")
         for statement in document["Statement"]:
@@ -108,32 +170,73 @@ def _statement(template: dict[str, Any], kind: str, sid: str) -> dict[str, Any]:
     raise AssertionError(f"no statement {sid}")
 
 
+def _holds(template: dict[str, Any], logical_id: str, resource: dict[str, Any], holder: str) -> bool:
+    if resource["Type"] == "AWS::S3::BucketPolicy":
+        bucket = template["Resources"][resource["Properties"]["Bucket"]["Ref"]]
+        return bucket["Properties"].get("BucketName") == holder
+    return any(
+        r["Type"] == "AWS::KMS::Alias"
+        and r["Properties"]["AliasName"] == holder
+        and r["Properties"]["TargetKeyId"]["Fn::GetAtt"][0] == logical_id
+        for r in template["Resources"].values()
+    )
+
+
+SALES = "datashare-prod-sales-444444444444-eu-west-1"
+EVENTS = "datashare-prod-events-444444444444-eu-west-1"
+
+
 def _broken(inputs: Inputs) -> Inputs:
     return copy.deepcopy(inputs)
 
 
 def test_a_wildcard_action_in_the_bucket_policy_is_caught(example_inputs):
     broken = _broken(example_inputs)
-    _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersUseObjects")["Action"] = "s3:*"
+    _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersReadObjects", SALES)["Action"] = "s3:*"
     differing = _differing(broken)
-    assert (
-        "prod | analytics function role | s3:DeleteObject | "
-        + ("arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1/reports/sample.csv")
-        in differing
-    )
+    assert f"prod | reporting function role | s3:PutObject | arn:aws:s3:::{SALES}/reports/sample.csv" in differing
 
 
 def test_a_dropped_principal_arn_condition_is_caught(example_inputs):
     broken = _broken(example_inputs)
-    del _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersListBucket")["Condition"]
+    del _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersList", SALES)["Condition"]
     differing = _differing(broken)
-    assert any(name.startswith("prod | analytics account: another role | s3:ListBucket") for name in differing)
-    assert any(name.startswith("prod | reporting account: root | s3:ListBucket") for name in differing)
+    assert any(name.startswith("prod | reporting account: another role | s3:ListBucket") for name in differing)
+
+
+def test_a_grant_that_leaks_a_dataset_to_a_consumer_not_given_it_is_caught(example_inputs):
+    # sales is given to analytics and reporting; a broken grant admits ingest's account as well.
+    broken = _broken(example_inputs)
+    for sid in ("ConsumersList", "ConsumersReadObjects"):
+        statement = _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", sid, SALES)
+        statement["Principal"]["AWS"] = [*statement["Principal"]["AWS"], "arn:aws:iam::777777777777:root"]
+    differing = _differing(broken)
+    assert (
+        f"prod | ingest function role (not given sales) | s3:GetObject | arn:aws:s3:::{SALES}/reports/sample.csv"
+        in (differing)
+    )
+    assert all("(not given sales)" in name for name in differing)
+
+
+def test_a_prefix_grant_that_leaks_the_whole_bucket_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    listing = _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersList", EVENTS)
+    del listing["Condition"]["StringLike"]
+    _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersReadObjects", EVENTS)["Resource"] = (
+        f"arn:aws:s3:::{EVENTS}/*"
+    )
+    differing = _differing(broken)
+    assert f"prod | ingest function role listing all of it | s3:ListBucket | arn:aws:s3:::{EVENTS}" in differing
+    outside = f"arn:aws:s3:::{EVENTS}/elsewhere/sample.csv"
+    assert f"prod | analytics function role outside raw/events/ | s3:GetObject | {outside}" in (differing)
 
 
 def test_a_key_policy_without_via_service_is_caught(example_inputs):
     broken = _broken(example_inputs)
-    del _statement(broken.sharing["prod"], "AWS::KMS::Key", "ConsumersUseKeyThroughS3")["Condition"]["StringEquals"]
+    statement = _statement(
+        broken.sharing["prod"], "AWS::KMS::Key", "ConsumersReadThroughS3", "alias/datashare/prod/sales"
+    )
+    del statement["Condition"]["StringEquals"]
     assert any("calling KMS directly | kms:Decrypt" in name for name in _differing(broken))
 
 
@@ -142,7 +245,7 @@ def test_a_trust_policy_open_to_the_whole_account_is_caught(example_inputs):
     role = next(
         r
         for r in broken.sharing["prod"]["Resources"].values()
-        if r["Type"] == "AWS::IAM::Role" and r["Properties"]["RoleName"] == "datashare-prod-table-access"
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"]["RoleName"] == "datashare-prod-source-analytics"
     )
     del role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
     assert any(
@@ -160,16 +263,21 @@ def test_bootstrap_without_trust_of_the_tooling_account_is_caught(example_inputs
 
 def test_an_unresolvable_intrinsic_is_an_error_not_a_skip(example_inputs):
     broken = _broken(example_inputs)
-    _statement(broken.sharing["dev"], "AWS::S3::BucketPolicy", "ConsumersListBucket")["Resource"] = {
+    _statement(broken.sharing["dev"], "AWS::S3::BucketPolicy", "ConsumersList")["Resource"] = {
         "Fn::ImportValue": "elsewhere"
     }
-    with pytest.raises(Unresolvable, match=r"dev-sharing: bucket policy\.Statement.*Fn::ImportValue is not supported"):
+    with pytest.raises(
+        Unresolvable, match=r"dev-sharing: bucket policy of sales\.Statement.*Fn::ImportValue is not supported"
+    ):
         build(broken)
 
 
 def test_report_names_each_differing_cell_and_exits_1(example_inputs, tmp_path, capsys):
     broken = _broken(example_inputs)
-    del _statement(broken.sharing["prod"], "AWS::KMS::Key", "ConsumersUseKeyThroughS3")["Condition"]["StringEquals"]
+    statement = _statement(
+        broken.sharing["prod"], "AWS::KMS::Key", "ConsumersReadThroughS3", "alias/datashare/prod/sales"
+    )
+    del statement["Condition"]["StringEquals"]
     output = tmp_path / "report.md"
     assert access_main.run(broken, "example.yaml", output) == 1
     err = capsys.readouterr().err
@@ -186,7 +294,13 @@ def test_report_of_a_good_config_has_the_matrix_and_the_picture(example_inputs, 
     assert "all as expected" in report
     assert "```mermaid" in report and "flowchart LR" in report
     assert "## Environment prod (source account 444444444444)" in report
-    assert "## Bootstrap trust" in report
+    assert "## Bootstrap trust" in report and "## Deployment trust" in report
+    picture = report.split("## Who gets which dataset")[1].split("```")[1]
+    assert "nconsumerprod_ingest ==>|read-write| nsourceprod_events" in picture
+    assert "nconsumerprod_reporting -->|read| nsourceprod_sales" in picture
+    assert "ingest" not in picture.split("nsourceprod_sales")[0].split("\n")[-1]
+    assert not any("ingest" in line and "sales" in line for line in picture.splitlines())
+    assert "| prod | events | ingest function role |" in report
     assert "access cells evaluated (0 differ)" in capsys.readouterr().out
 
 
@@ -226,7 +340,7 @@ def test_an_execution_policy_that_allows_all_of_iam_on_every_role_is_caught(exam
 
 def test_the_execution_policy_cells_hold_for_every_target_account(example_verdicts):
     cells = [v for v in example_verdicts if v.cell.environment == "execution policy"]
-    assert len({v.cell.resource_account for v in cells}) == 5 and all(v.as_expected for v in cells)
+    assert len({v.cell.resource_account for v in cells}) == 6 and all(v.as_expected for v in cells)
 
 
 def test_own_roles_reach_the_share_with_the_policy_their_team_attaches_and_no_further(organization_inputs):
@@ -234,15 +348,21 @@ def test_own_roles_reach_the_share_with_the_policy_their_team_attaches_and_no_fu
     own = [v for v in verdicts if v.cell.who.startswith("analytics own role glue-etl")]
     assert own and all(v.as_expected for v in verdicts)
     allowed = {(v.cell.request.action, v.cell.request.resource) for v in own if v.cell.expected == "allow"}
-    assert ("s3:GetObject", "arn:aws:s3:::orgshare-prod-data-222222222222-eu-west-1/reports/sample.csv") in allowed
+    assert (
+        "s3:GetObject",
+        "arn:aws:s3:::orgshare-prod-lake-222222222222-eu-west-1/curated/reports/sample.csv",
+    ) in allowed
+    assert ("sts:AssumeRole", "arn:aws:iam::222222222222:role/orgshare-prod-source-analytics") in allowed
     assert any(action.startswith("dynamodb:") for action, _ in allowed)  # the table, by its own policy
     denied = {v.cell.request.action for v in own if v.cell.expected == "deny"}
-    assert {"s3:DeleteObject", "s3:PutBucketPolicy"} <= denied
+    assert {"s3:DeleteObject", "s3:PutBucketPolicy"} <= denied  # lake is read-only for analytics
     # A role the consumer did not list is still refused, in the same account.
     (intruder,) = [
         v
         for v in verdicts
-        if v.cell.who == "analytics account: another role" and v.cell.request.action == "s3:GetObject"
+        if v.cell.who == "analytics account: another role"
+        and v.cell.request.action == "s3:GetObject"
+        and v.cell.dataset == "lake"
     ]
     assert intruder.cell.expected == "deny" and intruder.as_expected
     namesake = [v for v in verdicts if v.cell.who == "glue-etl of another account of the organization"]
@@ -252,8 +372,10 @@ def test_own_roles_reach_the_share_with_the_policy_their_team_attaches_and_no_fu
 def test_an_own_role_granted_by_name_in_any_account_is_caught(organization_inputs):
     # A broken grant: the own role admitted by name in every account of the organization.
     broken = _broken(organization_inputs)
-    for sid in ("ConsumersListBucket", "ConsumersUseObjects"):
-        statement = _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", sid)
+    for sid in ("ConsumersList", "ConsumersReadObjects"):
+        statement = _statement(
+            broken.sharing["prod"], "AWS::S3::BucketPolicy", sid, "orgshare-prod-lake-222222222222-eu-west-1"
+        )
         arns = statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn")
         if arns:
             statement["Condition"]["ArnLike"]["aws:PrincipalArn"] = [

@@ -172,7 +172,7 @@ def test_the_tooling_account_is_bootstrapped_in_every_region_the_pipeline_deploy
     assert found[("111111111111", "eu-west-1")] == ("tooling",)
     assert found[("111111111111", "eu-central-1")] == ("pipeline artifacts",)  # prod's reporting consumer's region
     assert found[("666666666666", "eu-central-1")] == ("consumer reporting of prod",)
-    assert len(found) == 7
+    assert len(found) == 8  # 7 accounts, the tooling one in two regions
 
 
 def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():

@@ -26,8 +26,8 @@ consumer_image: public.ecr.aws/example/consumer:1.0
 environments:
   - name: dev
     source: {account: "222222222222", region: eu-west-1}
-    consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]
-    share: {bucket: read-write, table: read-write}
+    consumers: [{name: analytics, account: "333333333333", region: eu-west-1, grants: {data: read-write}}]
+    datasets: [{name: data, bucket: {}, table: {}}]
   - name: prod
     approval: true
     source: {account: "444444444444", region: eu-west-1}
@@ -76,19 +76,24 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
         "dev-sharing/Sharing",
         "dev-analytics/Consumer",
         "prod-sharing/Sharing",
-        "prod-analytics/Consumer + prod-reporting/Consumer",
+        "prod-analytics/Consumer + prod-reporting/Consumer + prod-ingest/Consumer",
     ]
     assert _steps(rehearsal, "test") == ["Prove-dev", "Prove-prod"]
     assert _steps(rehearsal, "approve") == ["Broadening-prod", "Approve-prod"]
     phases = [row.phase for row in rehearsal.rows]
     assert phases.index("approve") == phases.index("test") + 1  # after dev's check, before prod deploys
-    assert len(_steps(rehearsal, "bootstrap")) == 6
+    assert len(_steps(rehearsal, "bootstrap")) == 7
     # Each consumer's function and task passed; the task printed its self-check through its log.
     assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
-    assert "PASS  reporting (task)" in out
+    assert "PASS  reporting (task): sales read, reference read; 1 refusal(s) not provable" in out
+    assert "PASS  ingest (function): events read-write; 2 refusal(s) not provable" in out
+    assert "PASS  analytics (task): sales read, events read, reference read" in out
     assert "approved (--approve)" in out
     retained = [row for row in rehearsal.rows if row.phase == "retained"]
-    assert [row.result for row in retained] == ["bucket, object, table and item remain"] * 2
+    assert [(row.name, row.result) for row in retained] == [
+        ("sales", "buckets, objects, tables and items remain"),
+        ("sales, events, reference", "buckets, objects, tables and items remain"),
+    ]
     # What `make local` printed, but for --destroy's rows, is what the README shows (make docs rewrites it).
     shown = "\n".join(line for line in out.splitlines() if not re.match(r"  (destroy|retained) ", line)) + "\n"
     assert normalize(shown) == normalize(blocks(README.read_text())["local"])
@@ -102,9 +107,9 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
 def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_deployed(tmp_path, monkeypatch):
     original = cdk_constructs.consumer.runtime_environment
 
-    def wrong_source_role(names, consumer, share):
+    def wrong_source_role(names, environment_, consumer):
         # A consumer that computes the source role in the wrong account: the table is not there.
-        environment = original(names, consumer, share)
+        environment = original(names, environment_, consumer)
         if names.environment == "dev":
             environment["SOURCE_ROLE_ARN"] = environment["SOURCE_ROLE_ARN"].replace("222222222222", "999999999999")
         return environment

@@ -18,21 +18,35 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
         "prod-sharing",
         "prod-consumers",
     ]
-    assert "prod-consumers  555555555555, 666666666666" in out
+    assert "prod-consumers  555555555555, 666666666666, 777777777777" in out
     assert "Approve-prod [Manual], Sharing.Deploy" in out
     assert "Environment prod (manual approval first): source 444444444444 eu-west-1" in out
-    assert "s3:GetObject, s3:PutObject" in out  # dev is read-write
+    assert "s3:DeleteObject, s3:PutObject" in out.split("Environment prod")[0]  # dev gives sales read-write
     prod = out.split("Environment prod")[1]
-    assert "s3:PutObject" not in prod
+    # Who gets which dataset, one column per consumer.
+    assert "  dataset    objects" in prod and "analytics  reporting  ingest" in prod
+    (events,) = [line for line in prod.splitlines() if line.startswith("  events ")]
+    assert events.split()[1:] == [
+        "datashare-prod-events-444444444444-eu-west-1/raw/events/",
+        "-",
+        "read",
+        "-",
+        "read-write",
+    ]
+    (writes,) = [line for line in prod.splitlines() if "s3:DeleteObject, s3:PutObject" in line]
+    assert "bucket datashare-prod-events-444444444444-eu-west-1 policy" in writes and "accounts 777777777777 " in writes
+    assert "prefix raw/events/*" in prod
     assert "kms:Decrypt" in prod and "via s3" in prod
     assert "dynamodb:DescribeTable, dynamodb:GetItem, dynamodb:Query" in prod
+    assert "role datashare-prod-source-reporting may" in prod and "on table datashare-prod-sales" in prod
 
 
 def test_summary_in_organization_mode_names_the_organization(organization, capsys):
     summary.render(organization)
     out = capsys.readouterr().out
     assert "organization o-abcdefghij" in out
-    assert "table orgshare-prod-shared policy" in out
+    assert "table orgshare-prod-lake policy" in out
+    assert "corp-finance-data/ledger/ (existing; through the role)" in out
     # analytics lists its own roles: their grants are above, and their side is the policy their team attaches.
     assert "roles athena-analyst in 333333333333, glue-etl in 333333333333, orgshare-prod-consumer-function" in out
     assert (
@@ -41,7 +55,7 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     ) in out
     # The policy to create, as the consumer stage's own shared-data policy has it.
     (document,) = [line.strip() for line in out.splitlines() if line.strip().startswith('{"Statement"')]
-    assert '"Sid":"ListSharedBucket"' in document and "orgshare-prod-data-222222222222-eu-west-1" in document
+    assert '"Sid":"LakeList"' in document and "orgshare-prod-lake-222222222222-eu-west-1" in document
 
 
 def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):

@@ -20,6 +20,28 @@ from tests.conftest import EXAMPLE
 GOOD = EXAMPLE.read_text()
 
 
+GRANTS = (
+    "        region: eu-west-1\n"
+    "        grants: {sales: read-write}   # dataset: read | read-write; a dataset not named here is refused"
+)
+KEY = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def _overlap(path: Path) -> None:
+    """Two datasets of one existing bucket, one prefix under the other, granted differently."""
+    text = GOOD.replace(
+        "      - name: reference       #",
+        "      - {name: old, bucket: {existing: corp-lake, prefix: raw/}}\n"
+        "      - {name: new, bucket: {existing: corp-lake, prefix: raw/events/}}\n"
+        "      - name: reference       #",
+    )
+    text = text.replace(
+        "grants: {sales: read, events: read, reference: read}",
+        "grants: {sales: read, events: read, reference: read, old: read, new: read}",
+    )
+    path.write_text(text.replace("grants: {events: read-write}", "grants: {events: read-write, new: read}"))
+
+
 def _replace(old: str, new: str, count: int = 1) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         assert old in GOOD, old
@@ -128,15 +150,15 @@ CORPUS = [
     Bad(
         "consumers is a mapping",
         _replace(
-            '    consumers:\n      - name: analytics\n        account: "333333333333"\n        region: eu-west-1',
+            '    consumers:\n      - name: analytics\n        account: "333333333333"\n' + GRANTS,
             "    consumers: {name: analytics}",
         ),
         "environments[0].consumers: {'name': 'analytics'} must be a list",
     ),
     Bad(
         "unknown access",
-        _replace("bucket: read-write", "bucket: write"),
-        "environments[0].share.bucket: 'write' must be 'read' or 'read-write'",
+        _replace("grants: {sales: read-write}", "grants: {sales: write}"),
+        "environments[0].consumers[0].grants.sales: 'write' must be 'read' or 'read-write'",
     ),
     Bad(
         "trust quota not offered",
@@ -145,8 +167,110 @@ CORPUS = [
     ),
     Bad(
         "table access unknown",
-        _replace("table_access: role      #", "table_access: both      #"),
-        "table_access: 'both' must be 'role' or 'resource-policy'",
+        _replace("access: resource-policy", "access: both"),
+        "environments[1].datasets[2].table.access: 'both' must be 'role' or 'resource-policy'",
+    ),
+    # Datasets and grants
+    Bad(
+        "the old share block",
+        _replace(
+            "    datasets:                 # a small", "    share: {bucket: read}\n    datasets:                 # a"
+        ),
+        "environments[1].share: was replaced by datasets",
+    ),
+    Bad(
+        "grant of an unknown dataset",
+        _replace("grants: {sales: read, reference: read}", "grants: {sales: read, referense: read}"),
+        "environments[1].consumers[1].grants.referense: no dataset 'referense' in the environment (its datasets: "
+        "events, reference, sales)",
+    ),
+    Bad(
+        "dataset nobody is granted",
+        _replace(
+            "      - name: reference       #", "      - {name: spare, bucket: {}}\n      - name: reference       #"
+        ),
+        "environments[1].datasets[2].name: 'spare' is granted to no consumer",
+    ),
+    Bad(
+        "consumer given nothing",
+        _replace("grants: {events: read-write}", "grants: {}"),
+        "environments[1].consumers[2].grants: 'ingest' is given no dataset",
+    ),
+    Bad(
+        "dataset twice",
+        _replace("      - name: reference       #", "      - name: sales       #"),
+        "environments[1].datasets[2].name: 'sales' is used twice in the environment",
+    ),
+    Bad(
+        "dataset of nothing",
+        _replace(
+            "      - name: reference       # a table shared by its own resource policy: consumers reach it directly\n"
+            "        table:\n          access: resource-policy",
+            "      - name: reference",
+        ),
+        "environments[1].datasets[2].bucket: a dataset shares a bucket, a table, or both",
+    ),
+    Bad(
+        "prefix without its slash",
+        _replace("prefix: raw/events/ ", "prefix: raw/events "),
+        "environments[1].datasets[1].bucket.prefix: 'raw/events' is not an S3 prefix the grants can name",
+    ),
+    Bad(
+        "prefix with a wildcard",
+        _replace("prefix: raw/events/ ", "prefix: 'raw/*/' "),
+        "environments[1].datasets[1].bucket.prefix: 'raw/*/' is not an S3 prefix the grants can name",
+    ),
+    Bad(
+        "prefix with a dot segment",
+        _replace("prefix: raw/events/ ", "prefix: raw/../ "),
+        "environments[1].datasets[1].bucket.prefix: 'raw/../' has a '.' or '..' segment",
+    ),
+    Bad(
+        "prefix of the self-check",
+        _replace("prefix: raw/events/ ", "prefix: __consumer-self-check__/x/ "),
+        "is under __consumer-self-check__/, where the consumers' self-check writes",
+    ),
+    Bad(
+        "existing table by resource policy",
+        _replace(
+            "        table:\n          access: resource-policy",
+            "        table:\n          existing: ref-codes\n          access: resource-policy",
+        ),
+        "environments[1].datasets[2].table.access: 'resource-policy' would write the policy of a table the project "
+        "does not own",
+    ),
+    Bad(
+        "existing bucket of the project's prefix",
+        _replace(
+            "        bucket:\n          prefix: raw/events/",
+            "        bucket:\n          existing: datashare-raw\n          prefix: raw/events/",
+        ),
+        "environments[1].datasets[1].bucket.existing: 'datashare-raw' starts with the project's prefix datashare-",
+    ),
+    Bad(
+        "existing bucket's key in another account",
+        _replace(
+            "        bucket:\n          prefix: raw/events/",
+            "        bucket:\n          existing: corp-raw\n"
+            f"          kms_key: arn:aws:kms:eu-west-1:999999999999:key/{KEY}\n          prefix: raw/events/",
+        ),
+        f"environments[1].datasets[1].bucket.kms_key: 'arn:aws:kms:eu-west-1:999999999999:key/{KEY}' is not in the "
+        "source account 444444444444",
+    ),
+    Bad(
+        "key for a new bucket",
+        _replace(
+            "        bucket:\n          prefix: raw/events/",
+            f"        bucket:\n          kms_key: arn:aws:kms:eu-west-1:444444444444:key/{KEY}\n"
+            "          prefix: raw/events/",
+        ),
+        "environments[1].datasets[1].bucket.kms_key: is for an existing bucket",
+    ),
+    Bad(
+        "overlapping prefixes granted differently",
+        _overlap,
+        "environments[1].datasets[3].bucket.prefix: 'raw/events/' of corp-lake overlaps dataset 'old' (raw/), and "
+        "'ingest' gets read on one and nothing on the other",
     ),
     Bad(
         "environments is a mapping",
@@ -178,7 +302,7 @@ CORPUS = [
     Bad(
         "empty consumers",
         _replace(
-            '    consumers:\n      - name: analytics\n        account: "333333333333"\n        region: eu-west-1',
+            '    consumers:\n      - name: analytics\n        account: "333333333333"\n' + GRANTS,
             "    consumers: []",
         ),
         "environments[0].consumers: must list at least one entry",
@@ -257,8 +381,8 @@ CORPUS = [
     Bad("unknown key", _append("colour: blue\n"), "colour: unknown key"),
     Bad(
         "misspelt nested key",
-        _replace("table_access: role      #", "table_acess: role      #"),
-        "environments[0].share.table_acess: unknown key",
+        _replace("          access: resource-policy", "          acess: resource-policy"),
+        "environments[1].datasets[2].table.acess: unknown key",
     ),
     # Names AWS or the CDK refuse
     Bad(

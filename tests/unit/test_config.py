@@ -66,7 +66,11 @@ BAD = [
         "environments[1].consumers[1].region: 'eu-centrl-1' is not an AWS region name",
     ),
     ("unknown top-level key", _set("pipline", {}), "pipline: unknown key"),
-    ("unknown nested key", _set("environments.0.share.buckets", "read"), "environments[0].share.buckets: unknown key"),
+    (
+        "unknown nested key",
+        _set("environments.0.datasets.0.bucket.prefixes", "a/"),
+        "environments[0].datasets[0].bucket.prefixes: unknown key",
+    ),
     ("missing field", _set("tooling", _DELETE), "tooling: required field is missing"),
     (
         "missing consumer region",
@@ -97,13 +101,27 @@ BAD = [
     ("no environments", _set("environments", []), "environments: must list at least one entry (got [])"),
     (
         "bad access level",
-        _set("environments.1.share.bucket", "write"),
-        "environments[1].share.bucket: 'write' must be 'read' or 'read-write'",
+        _set("environments.1.consumers.0.grants.sales", "write"),
+        "environments[1].consumers[0].grants.sales: 'write' must be 'read' or 'read-write'",
     ),
     (
         "bad table access",
-        _set("environments.1.share.table_access", "policy"),
-        "environments[1].share.table_access: 'policy' must be 'role' or 'resource-policy'",
+        _set("environments.1.datasets.0.table.access", "policy"),
+        "environments[1].datasets[0].table.access: 'policy' must be 'role' or 'resource-policy'",
+    ),
+    (
+        "dataset name too long for its bucket",
+        lambda d: (
+            d["environments"][1]["datasets"][0].update(name="s" * 20),
+            d["environments"][1]["consumers"][0]["grants"].update({"s" * 20: "read"}),
+            d["environments"][1]["consumers"][1]["grants"].pop("sales"),
+            d["environments"][1]["consumers"][0]["grants"].pop("sales"),
+            d.update(project="a" * 12),
+            d["environments"][1].update(name="b" * 10),
+        ),
+        "environments[1].datasets[0].name: 'ssssssssssssssssssss' makes the bucket name "
+        "aaaaaaaaaaaa-bbbbbbbbbb-ssssssssssssssssssss-444444444444-eu-west-1 of 67 characters, S3 allows 63: "
+        "shorten it",
     ),
     (
         "approval not a boolean",
@@ -237,8 +255,9 @@ def test_longest_allowed_names_fit_aws_limits():
     data["environments"][0]["source"]["region"] = "ap-southeast-5"
     config = parse_config(yaml.safe_dump(data))
     names = Names.of(config, config.environments[0])
-    assert len(names.bucket) <= 63
-    for role in (names.source_role, names.function_role, names.task_role, names.proof_role):
+    assert all(len(str(names.dataset(d).bucket)) <= 63 for d in config.environments[0].datasets)
+    consumer = config.environments[0].consumers[0].model_copy(update={"name": "c" * 20})
+    for role in (names.source_role(consumer), names.function_role, names.task_role, names.proof_role):
         assert len(role) <= 64
 
 

@@ -27,27 +27,53 @@ def test_function_and_task_roles_have_the_names_the_source_account_admits(exampl
     assert {"datashare-prod-consumer-function", "datashare-prod-consumer-task"} <= names
 
 
-def test_consumer_policy_reaches_the_source_account_by_computed_names_only(example):
+def test_consumer_policy_reaches_exactly_its_datasets_by_computed_names_only(example):
+    # reporting (prod, index 1) is given sales (bucket + table by role) and reference (table by its own policy).
     statements = _managed_policy(example.template_json(example.consumer("prod", 1)))
-    assert statements["ListSharedBucket"]["Action"] == "s3:ListBucket"
-    assert statements["ListSharedBucket"]["Resource"] == "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1"
-    assert statements["UseSharedObjects"]["Action"] == "s3:GetObject"
-    assert statements["UseSharedObjects"]["Resource"] == "arn:aws:s3:::datashare-prod-data-444444444444-eu-west-1/*"
+    assert set(statements) == {
+        "SalesList", "SalesObjects", "ReferenceTable", "AssumeSourceRole", "KeyReadThroughS3", "KeyReadThroughDynamodb"
+    }  # fmt: skip
+    assert statements["SalesList"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1"
+    assert statements["SalesObjects"]["Action"] == "s3:GetObject"
+    assert statements["SalesObjects"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1/*"
     assert statements["AssumeSourceRole"] == {
         "Sid": "AssumeSourceRole",
         "Action": "sts:AssumeRole",
         "Effect": "Allow",
-        "Resource": "arn:aws:iam::444444444444:role/datashare-prod-table-access",
+        "Resource": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
     }
+    assert statements["ReferenceTable"]["Resource"][0] == (
+        "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference"
+    )
+    assert "events" not in json.dumps(statements)  # not given
 
 
-def test_consumer_decrypts_only_the_shared_key_and_only_through_s3(example):
-    key = _managed_policy(example.template_json(example.consumer("prod", 1)))["UseSharedKeyThroughS3"]
+def test_a_prefix_writer_lists_under_its_prefix_and_writes_there_only(example):
+    # ingest (prod, index 2) is given events read-write: a prefix of the events bucket; no table, so no source role.
+    statements = _managed_policy(example.template_json(example.consumer("prod", 2)))
+    assert statements["EventsList"]["Condition"] == {"StringLike": {"s3:prefix": ["raw/events/*"]}}
+    assert sorted(statements["EventsObjects"]["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert (
+        statements["EventsObjects"]["Resource"]
+        == "arn:aws:s3:::datashare-prod-events-444444444444-eu-west-1/raw/events/*"
+    )
+    assert statements["KeyWriteThroughS3"]["Condition"]["ForAnyValue:StringEquals"] == {
+        "kms:ResourceAliases": ["alias/datashare/prod/events"]
+    }
+    assert "AssumeSourceRole" not in statements
+
+
+def test_consumer_decrypts_only_its_datasets_keys_and_only_through_their_services(example):
+    statements = _managed_policy(example.template_json(example.consumer("prod", 1)))
+    key = statements["KeyReadThroughS3"]
     assert key["Action"] == "kms:Decrypt"
     assert key["Resource"] == "arn:aws:kms:eu-west-1:444444444444:key/*"
     assert key["Condition"] == {
         "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]},
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/datashare/prod/shared-data"]},
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/datashare/prod/sales"]},
+    }
+    assert statements["KeyReadThroughDynamodb"]["Condition"]["ForAnyValue:StringEquals"] == {
+        "kms:ResourceAliases": ["alias/datashare/prod/reference"]
     }
 
 
@@ -68,11 +94,38 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
             "Environment": {
                 "Variables": {
                     "CONSUMER_NAME": "reporting",
-                    "SHARED_BUCKET": "datashare-prod-data-444444444444-eu-west-1",
-                    "SHARED_TABLE": "datashare-prod-shared",
-                    "SHARED_TABLE_ARN": "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-shared",
+                    "DATASETS": json.dumps(
+                        [
+                            {
+                                "name": "sales",
+                                "access": "read",
+                                "bucket": "datashare-prod-sales-444444444444-eu-west-1",
+                                "table": "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-sales",
+                                "table_via_role": True,
+                                "canary_item": True,
+                            },
+                            {
+                                "name": "reference",
+                                "access": "read",
+                                "table": "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference",
+                                "canary_item": True,
+                            },
+                        ],
+                        separators=(",", ":"),
+                    ),
+                    "REFUSED_DATASETS": json.dumps(
+                        [
+                            {
+                                "name": "events",
+                                "bucket": "datashare-prod-events-444444444444-eu-west-1",
+                                "prefix": "raw/events/",
+                            }
+                        ],
+                        separators=(",", ":"),
+                    ),
+                    "SOURCE_ACCOUNT": "444444444444",
                     "SOURCE_REGION": "eu-west-1",
-                    "SOURCE_ROLE_ARN": "arn:aws:iam::444444444444:role/datashare-prod-table-access",
+                    "SOURCE_ROLE_ARN": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
                 }
             },
         },
@@ -90,7 +143,7 @@ def test_task_definition_is_fargate_with_the_task_role_and_logs(example):
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert {
         "Name": "SOURCE_ROLE_ARN",
-        "Value": "arn:aws:iam::444444444444:role/datashare-prod-table-access",
+        "Value": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
     } in container["Environment"]
 
 
@@ -227,18 +280,20 @@ def test_outputs_give_the_test_step_the_function_and_proof_role(example):
     assert set(outputs) >= {"FunctionName", "ProofRoleArn", "TaskDefinitionArn"}
 
 
-def test_resource_policy_mode_reaches_the_table_directly_without_assuming_a_role(organization):
-    template = organization.template_json(organization.consumer("prod"))
+def test_a_table_shared_by_its_own_policy_is_reached_directly_without_assuming_a_role(organization):
+    # reporting is given lake (a table by its own policy, read-write) and events (a bucket): no source role.
+    template = organization.template_json(organization.consumer("prod", 1))
     statements = _managed_policy(template)
     assert "AssumeSourceRole" not in statements
-    assert sorted(statements["UseSharedTable"]["Action"]) == [
+    assert sorted(statements["LakeTable"]["Action"]) == [
+        "dynamodb:DeleteItem",
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
     ]
-    assert statements["UseSharedKeyThroughDynamoDB"]["Condition"]["StringEquals"] == {
+    assert statements["KeyWriteThroughDynamodb"]["Condition"]["StringEquals"] == {
         "kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]
     }
     (function,) = resources(template, "AWS::Lambda::Function").values()

@@ -27,14 +27,14 @@ environments:
     approval: true
     source: {{account: "222222222222", region: {home}}}
     consumers:
-      - {{name: analytics, account: "333333333333", region: {home}}}
-      - {{name: reporting, account: "444444444444", region: {other}}}
-    share: {{bucket: read-write, table: read}}
+      - {{name: analytics, account: "333333333333", region: {home}, grants: {{data: read}}}}
+      - {{name: reporting, account: "444444444444", region: {other}, grants: {{data: read-write}}}}
+    datasets: [{{name: data, bucket: {{}}, table: {{}}}}]
   - name: dev
     source: {{account: "555555555555", region: {home}}}
     consumers:
-      - {{name: analytics, account: "666666666666", region: {home}}}
-    share: {{table_access: resource-policy}}
+      - {{name: analytics, account: "666666666666", region: {home}, grants: {{data: read}}}}
+    datasets: [{{name: data, bucket: {{}}, table: {{access: resource-policy}}}}]
 """
 PARTITIONS = {
     "aws-cn": ("cn-north-1", "cn-northwest-1", "amazonaws.com.cn"),
@@ -105,7 +105,7 @@ def test_the_regions_without_notifications_are_those_cloudformation_lacks_them_i
     ("change", "message"),
     [
         (
-            ("region: {other}}}", "region: eu-west-1}}"),
+            ("region: {other}, grants", "region: eu-west-1, grants"),
             "environments[0].consumers[1].region: 'eu-west-1' is in partition aws, the tooling account's region "
             "'cn-north-1' is in aws-cn: accounts, roles and keys do not cross partitions",
         ),

@@ -109,7 +109,7 @@ def test_too_many_actions_or_resources_fail_synth_with_the_reason(tmp_path, monk
 
 def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix(tmp_path, monkeypatch):
     # CDK Pipelines grants every consumer account's deployment role on the artifact bucket and its key; about
-    # 205 consumer accounts fill the bucket policy's 20 KB. Lowered here so that the example's three do.
+    # 205 consumer accounts fill the bucket policy's 20 KB. Lowered here so that the example's four do.
     def lowered(trust_policy_quota, *, pipeline=False):
         limits = policy_limits.quotas(trust_policy_quota, pipeline=pipeline)
         return {**limits, "AWS::S3::BucketPolicy": replace(limits["AWS::S3::BucketPolicy"], limit=1000)}
@@ -118,7 +118,7 @@ def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix
     app = _app(tmp_path)
     with pytest.raises(
         PipelineTooLarge,
-        match=r"the pipeline's artifact bucket policy in eu-west-1 is [\d,]+ characters for 3 consumer accounts, "
+        match=r"the pipeline's artifact bucket policy in eu-west-1 is [\d,]+ characters for 4 consumer accounts, "
         r"AWS allows 1,000: split .* one pipeline each",
     ):
         PipelineStack(app, "p", config=load_config(EXAMPLE), config_path="x.yaml")

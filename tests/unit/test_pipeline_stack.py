@@ -85,6 +85,7 @@ def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_o
     assert prod_consumers == [
         ("prod-analytics.Consumer.Deploy", "CloudFormation", 1),
         ("prod-reporting.Consumer.Deploy", "CloudFormation", 1),
+        ("prod-ingest.Consumer.Deploy", "CloudFormation", 1),
         ("Prove-prod", "CodeBuild", 2),
     ]
 
@@ -94,8 +95,9 @@ def test_stages_deploy_to_the_configured_accounts(example):
     deploy = next(a for a in stages["prod-sharing"]["Actions"] if a["Name"].endswith("Deploy"))
     assert "444444444444" in json.dumps(deploy["RoleArn"])
     deploys = [a for a in stages["prod-consumers"]["Actions"] if a["Name"].endswith("Deploy")]
-    assert ["555555555555" in json.dumps(a["RoleArn"]) for a in deploys] == [True, False]
-    assert ["666666666666" in json.dumps(a["RoleArn"]) for a in deploys] == [False, True]
+    assert ["555555555555" in json.dumps(a["RoleArn"]) for a in deploys] == [True, False, False]
+    assert ["666666666666" in json.dumps(a["RoleArn"]) for a in deploys] == [False, True, False]
+    assert ["777777777777" in json.dumps(a["RoleArn"]) for a in deploys] == [False, False, True]
 
 
 def test_approval_gates_only_the_marked_environment_before_its_first_deployment(example):
@@ -124,6 +126,7 @@ def test_one_proof_step_per_wave_names_its_consumers_from_the_config(example):
     assert [(t.consumer, t.account, t.region) for t in wave.targets] == [
         ("analytics", "555555555555", "eu-west-1"),
         ("reporting", "666666666666", "eu-central-1"),
+        ("ingest", "777777777777", "eu-west-1"),
     ]
     # The names the consumer stacks give their function and proof role.
     for index in range(len(wave.targets)):
@@ -175,6 +178,7 @@ def test_proof_step_role_may_only_assume_the_waves_proof_roles(example):
             "Resource": [
                 "arn:aws:iam::555555555555:role/datashare-prod-pipeline-proof",
                 "arn:aws:iam::666666666666:role/datashare-prod-pipeline-proof",
+                "arn:aws:iam::777777777777:role/datashare-prod-pipeline-proof",
             ],
         }
     ]

@@ -103,7 +103,8 @@ environments:
         account: "333333333333"
         region: {region}
         task_network: {{subnets: [{subnets}], security_groups: [{groups}], assign_public_ip: true}}
-    share: {{table_access: resource-policy}}
+        grants: {{d{"u" * 8}t: read-write}}
+    datasets: [{{name: d{"u" * 8}t, bucket: {{prefix: {"p/" * 400}}}, table: {{access: resource-policy}}}}]
 """
     synthesized = synthesize(parse_config(text), tmp_path)
     assert synthesized.config.project == "pxxxxxxxxxxq"

@@ -1,4 +1,5 @@
-"""The source account's stack: bucket, key, table and role, with exactly the intended grants."""
+"""The source account's stack: per dataset a key, a bucket and a table with exactly the intended grants, and per
+consumer a source role for what it reaches through a role."""
 
 from __future__ import annotations
 
@@ -9,57 +10,89 @@ import pytest
 from aws_cdk.assertions import Match
 
 from config.naming import CANARY_KEY, Names
-from tests.templates import by_sid, inline_statements, only, resources, role_named
+from tests.templates import by_sid, inline_statements, resources, role_named
 
 # The consumer roles by name, in any account; the principals name the accounts.
 PROD_ROLES = [
     "arn:aws:iam::*:role/datashare-prod-consumer-function",
     "arn:aws:iam::*:role/datashare-prod-consumer-task",
 ]
-PROD_ACCOUNTS = ["arn:aws:iam::555555555555:root", "arn:aws:iam::666666666666:root"]
 ONLY_CONSUMER_ROLES = {"ArnLike": {"aws:PrincipalArn": PROD_ROLES}}
+ANALYTICS, REPORTING, INGEST = "555555555555", "666666666666", "777777777777"
 
 
-def _shared_bucket_policy(example, environment="prod") -> dict[str, Any]:
-    template = example.template_json(example.sharing(environment))
-    policies = [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::S3::BucketPolicy"
-        and any(s.get("Sid") == "ConsumersListBucket" for s in r["Properties"]["PolicyDocument"]["Statement"])
+def _root(*accounts: str) -> dict[str, Any]:
+    roots = [f"arn:aws:iam::{account}:root" for account in accounts]
+    return {"AWS": roots if len(roots) > 1 else roots[0]}
+
+
+def _bucket_id(template: dict[str, Any], name: str) -> str:
+    (logical_id,) = [
+        k for k, r in resources(template, "AWS::S3::Bucket").items() if r["Properties"].get("BucketName") == name
     ]
-    assert len(policies) == 1
-    return policies[0]["Properties"]["PolicyDocument"]
+    return logical_id
 
 
-def test_bucket_is_versioned_private_encrypted_with_the_data_key_and_logged(example):
-    template = example.template(example.sharing("prod"))
-    template.has_resource_properties(
-        "AWS::S3::Bucket",
-        {
-            "BucketName": "datashare-prod-data-444444444444-eu-west-1",
-            "VersioningConfiguration": {"Status": "Enabled"},
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
+def _bucket_policy(template: dict[str, Any], name: str) -> dict[str, Any]:
+    bucket = _bucket_id(template, name)
+    (policy,) = [
+        r for r in resources(template, "AWS::S3::BucketPolicy").values() if r["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    return policy["Properties"]["PolicyDocument"]
+
+
+def _key_policy(template: dict[str, Any], alias: str) -> dict[str, Any]:
+    (target,) = [
+        r["Properties"]["TargetKeyId"]
+        for r in resources(template, "AWS::KMS::Alias").values()
+        if r["Properties"]["AliasName"] == alias
+    ]
+    return template["Resources"][target["Fn::GetAtt"][0]]["Properties"]["KeyPolicy"]
+
+
+def _dataset_buckets(template: dict[str, Any]) -> list[str]:
+    return [
+        r["Properties"]["BucketName"]
+        for r in resources(template, "AWS::S3::Bucket").values()
+        if "BucketName" in r["Properties"]
+    ]
+
+
+def test_each_dataset_bucket_is_versioned_private_encrypted_with_its_own_key_and_logged(example):
+    template = example.template_json(example.sharing("prod"))
+    assert sorted(_dataset_buckets(template)) == [
+        "datashare-prod-events-444444444444-eu-west-1",
+        "datashare-prod-sales-444444444444-eu-west-1",
+    ]
+    for name, key in (("sales", "DatasetSalesKey"), ("events", "DatasetEventsKey")):
+        example.template(example.sharing("prod")).has_resource_properties(
+            "AWS::S3::Bucket",
+            {
+                "BucketName": f"datashare-prod-{name}-444444444444-eu-west-1",
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {
+                            "BucketKeyEnabled": True,
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": {"Fn::GetAtt": [Match.string_like_regexp(f"^{key}"), "Arn"]},
+                            },
+                        }
+                    ]
+                },
+                "LoggingConfiguration": Match.object_like(
+                    {"LogFilePrefix": f"datashare-prod-{name}-444444444444-eu-west-1/"}
+                ),
             },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {
-                        "BucketKeyEnabled": True,
-                        "ServerSideEncryptionByDefault": {
-                            "SSEAlgorithm": "aws:kms",
-                            "KMSMasterKeyID": {"Fn::GetAtt": [Match.string_like_regexp("^DataKey"), "Arn"]},
-                        },
-                    }
-                ]
-            },
-            "LoggingConfiguration": Match.object_like({"LogFilePrefix": Match.any_value()}),
-        },
-    )
+        )
 
 
 def test_stateful_resources_are_retained_on_delete_and_replacement_but_not_after_a_failed_create(example):
@@ -73,186 +106,232 @@ def test_stateful_resources_are_retained_on_delete_and_replacement_but_not_after
             assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
 
 
-def test_bucket_policy_denies_requests_without_tls(example):
-    statements = _shared_bucket_policy(example)["Statement"]
-    deny = [s for s in statements if s["Effect"] == "Deny" and "aws:SecureTransport" in str(s.get("Condition"))]
-    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert deny[0]["Principal"] == {"AWS": "*"}
-
-
-def test_bucket_policy_denies_tls_older_than_1_2(example):
-    statements = _shared_bucket_policy(example)["Statement"]
-    deny = [s for s in statements if s["Effect"] == "Deny" and "s3:TlsVersion" in str(s.get("Condition"))]
-    assert [s["Condition"] for s in deny] == [{"NumericLessThan": {"s3:TlsVersion": 1.2}}]
-
-
-def test_bucket_policy_grants_list_on_the_bucket_and_read_on_objects_to_consumer_rolesonly(example):
+def test_every_dataset_bucket_denies_requests_without_tls_or_older_than_tls_1_2(example):
     template = example.template_json(example.sharing("prod"))
-    bucket = next(
-        logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource["Properties"].get("BucketName") == "datashare-prod-data-444444444444-eu-west-1"
-    )
-    statements = by_sid(_shared_bucket_policy(example))
-    listing, objects = statements["ConsumersListBucket"], statements["ConsumersUseObjects"]
+    for name in _dataset_buckets(template):
+        statements = _bucket_policy(template, name)["Statement"]
+        deny = [s for s in statements if s["Effect"] == "Deny" and "aws:SecureTransport" in str(s.get("Condition"))]
+        assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert deny[0]["Principal"] == {"AWS": "*"}
+        old = [s for s in statements if s["Effect"] == "Deny" and "s3:TlsVersion" in str(s.get("Condition"))]
+        assert [s["Condition"] for s in old] == [{"NumericLessThan": {"s3:TlsVersion": 1.2}}]
+
+
+def test_a_dataset_bucket_grants_list_and_read_to_exactly_the_consumers_given_it(example):
+    template = example.template_json(example.sharing("prod"))
+    name = "datashare-prod-sales-444444444444-eu-west-1"
+    statements = by_sid(_bucket_policy(template, name))
+    listing, objects = statements["ConsumersList"], statements["ConsumersReadObjects"]
     # s3:ListBucket applies to the bucket ARN, s3:GetObject to the object ARNs: not the article's bucket/*.
     assert listing["Action"] == "s3:ListBucket"
-    assert listing["Resource"] == {"Fn::GetAtt": [bucket, "Arn"]}
-    assert objects["Action"] == "s3:GetObject"  # read-only in prod: no PutObject, no wildcard
-    assert objects["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]}
+    assert listing["Resource"] == f"arn:aws:s3:::{name}"
+    assert objects["Action"] == "s3:GetObject"  # read-only for both: no write statement at all
+    assert objects["Resource"] == f"arn:aws:s3:::{name}/*"
+    assert "ConsumersWriteObjects" not in statements
     for statement in (listing, objects):
-        assert statement["Principal"] == {"AWS": PROD_ACCOUNTS}
+        assert statement["Principal"] == _root(ANALYTICS, REPORTING)  # ingest is not given sales
         assert statement["Condition"] == ONLY_CONSUMER_ROLES
 
 
-def test_read_write_share_adds_put_object_and_nothing_broader(example):
-    statements = by_sid(_shared_bucket_policy(example, "dev"))
-    assert sorted(statements["ConsumersUseObjects"]["Action"]) == ["s3:GetObject", "s3:PutObject"]
-
-
-def test_no_policy_of_the_sharing_stack_grants_wildcard_actions_to_consumers(example):
+def test_a_prefix_dataset_lists_and_reaches_objects_only_under_its_prefix_and_only_its_writer_writes(example):
     template = example.template_json(example.sharing("prod"))
-    for resource in template["Resources"].values():
-        for document in _policy_documents(resource):
-            for statement in document["Statement"]:
-                if statement["Effect"] != "Allow" or "aws:PrincipalArn" not in str(statement.get("Condition")):
-                    continue
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                assert all("*" not in action for action in actions), statement
+    name = "datashare-prod-events-444444444444-eu-west-1"
+    statements = by_sid(_bucket_policy(template, name))
+    assert statements["ConsumersList"]["Condition"]["StringLike"] == {"s3:prefix": ["raw/events/*"]}
+    assert statements["ConsumersList"]["Principal"] == _root(ANALYTICS, INGEST)
+    assert statements["ConsumersReadObjects"]["Resource"] == f"arn:aws:s3:::{name}/raw/events/*"
+    write = statements["ConsumersWriteObjects"]
+    assert sorted(write["Action"]) == ["s3:DeleteObject", "s3:PutObject"]
+    assert write["Resource"] == f"arn:aws:s3:::{name}/raw/events/*"
+    assert write["Principal"] == _root(INGEST)  # the one read-write consumer
 
 
-def test_key_rotates_and_lets_consumers_decrypt_only_through_s3(example):
+def test_no_policy_of_the_sharing_stack_grants_wildcard_actions_to_consumers(example, organization):
+    for synthesized in (example, organization):
+        template = synthesized.template_json(synthesized.sharing("prod"))
+        for resource in template["Resources"].values():
+            for document in _policy_documents(resource):
+                for statement in document["Statement"]:
+                    if statement["Effect"] != "Allow" or "aws:PrincipalArn" not in str(statement.get("Condition")):
+                        continue
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert all("*" not in action for action in actions), statement
+
+
+def test_each_dataset_key_rotates_and_lets_its_consumers_use_it_only_through_its_service(example):
     template = example.template_json(example.sharing("prod"))
-    key = only(template, "AWS::KMS::Key")["Properties"]
-    assert key["EnableKeyRotation"] is True
-    grant = by_sid(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
-    assert grant["Action"] == "kms:Decrypt"
-    assert grant["Principal"] == {"AWS": PROD_ACCOUNTS}
-    assert grant["Condition"] == {
-        **ONLY_CONSUMER_ROLES,
-        "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]},
+    keys = list(resources(template, "AWS::KMS::Key").values())
+    assert len(keys) == 3 and all(k["Properties"]["EnableKeyRotation"] for k in keys)  # sales, events, reference
+    sales = by_sid(_key_policy(template, "alias/datashare/prod/sales"))
+    assert sales["ConsumersReadThroughS3"]["Action"] == "kms:Decrypt"
+    assert sales["ConsumersReadThroughS3"]["Principal"] == _root(ANALYTICS, REPORTING)
+    assert sales["ConsumersReadThroughS3"]["Condition"]["StringEquals"] == {
+        "kms:ViaService": ["s3.eu-west-1.amazonaws.com"]
     }
-    alias = only(template, "AWS::KMS::Alias")["Properties"]
-    assert alias["AliasName"] == "alias/datashare/prod/shared-data"
+    events = by_sid(_key_policy(template, "alias/datashare/prod/events"))
+    assert events["ConsumersWriteThroughS3"]["Action"] == "kms:GenerateDataKey"
+    assert events["ConsumersWriteThroughS3"]["Principal"] == _root(INGEST)
+    reference = by_sid(_key_policy(template, "alias/datashare/prod/reference"))
+    assert reference["ConsumersReadThroughDynamodb"]["Condition"]["StringEquals"] == {
+        "kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]
+    }
+    assert not any("ThroughS3" in sid for sid in reference)  # a table-only dataset: no S3 grant on its key
 
 
-def test_read_write_key_grant_adds_generate_data_key_for_uploads(example):
-    key = only(example.template_json(example.sharing("dev")), "AWS::KMS::Key")["Properties"]
-    grant = by_sid(key["KeyPolicy"])["ConsumersUseKeyThroughS3"]
-    assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+def test_each_new_table_has_recovery_deletion_protection_and_its_datasets_key(example):
+    template = example.template_json(example.sharing("prod"))
+    tables = {r["Properties"]["TableName"]: r for r in resources(template, "AWS::DynamoDB::GlobalTable").values()}
+    assert sorted(tables) == ["datashare-prod-reference", "datashare-prod-sales"]
+    for name, key in (("sales", "DatasetSalesKey"), ("reference", "DatasetReferenceKey")):
+        properties = tables[f"datashare-prod-{name}"]["Properties"]
+        assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+        (replica,) = properties["Replicas"]
+        assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert replica["DeletionProtectionEnabled"] is True
+        assert replica["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0].startswith(key)
 
 
-def test_table_has_recovery_deletion_protection_and_the_customer_managed_key(example):
-    example.template(example.sharing("prod")).has_resource_properties(
-        "AWS::DynamoDB::GlobalTable",
-        {
-            "TableName": "datashare-prod-shared",
-            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
-            "Replicas": [
-                Match.object_like(
-                    {
-                        "DeletionProtectionEnabled": True,
-                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-                        "SSESpecification": {"KMSMasterKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}},
-                    }
-                )
-            ],
-        },
+def test_the_table_shared_by_its_own_policy_admits_exactly_its_consumers_and_the_other_makes_no_policy(example):
+    template = example.template_json(example.sharing("prod"))
+    tables = {r["Properties"]["TableName"]: r for r in resources(template, "AWS::DynamoDB::GlobalTable").values()}
+    (replica,) = tables["datashare-prod-reference"]["Properties"]["Replicas"]
+    (statement,) = replica["ResourcePolicy"]["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]
+    assert statement["Principal"] == _root(ANALYTICS, REPORTING)
+    (sales,) = tables["datashare-prod-sales"]["Properties"]["Replicas"]
+    assert "ResourcePolicy" not in sales  # shared by role
+
+
+def _source_role(template: dict[str, Any], name: str) -> dict[str, Any]:
+    (role,) = [r for r in resources(template, "AWS::IAM::Role").values() if r["Properties"].get("RoleName") == name]
+    return role["Properties"]
+
+
+def test_each_consumer_reaching_a_table_by_role_has_a_source_role_only_its_own_roles_may_assume(example):
+    template = example.template_json(example.sharing("prod"))
+    roles = sorted(
+        r["Properties"]["RoleName"]
+        for r in resources(template, "AWS::IAM::Role").values()
+        if "-source-" in r["Properties"].get("RoleName", "")
     )
-
-
-def _source_role(template: dict[str, Any], environment: str = "prod", project: str = "datashare") -> dict[str, Any]:
-    properties: dict[str, Any] = template["Resources"][role_named(template, f"{project}-{environment}-table-access")][
-        "Properties"
-    ]
-    return properties
-
-
-def test_source_role_trusts_only_the_consumer_roles(example):
-    role = _source_role(example.template_json(example.sharing("prod")))
-    assert role["RoleName"] == "datashare-prod-table-access"
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+    assert roles == ["datashare-prod-source-analytics", "datashare-prod-source-reporting"]  # ingest has no table
+    trust = _source_role(template, "datashare-prod-source-reporting")["AssumeRolePolicyDocument"]
+    assert trust["Statement"] == [
         {
             "Action": "sts:AssumeRole",
             "Effect": "Allow",
-            "Principal": {"AWS": PROD_ACCOUNTS},
-            "Condition": ONLY_CONSUMER_ROLES,
+            "Principal": _root(REPORTING),
+            "Condition": {
+                "ArnEquals": {
+                    "aws:PrincipalArn": [
+                        f"arn:aws:iam::{REPORTING}:role/datashare-prod-consumer-function",
+                        f"arn:aws:iam::{REPORTING}:role/datashare-prod-consumer-task",
+                    ]
+                }
+            },
         }
     ]
-    assert role["MaxSessionDuration"] == 3600
 
 
 @pytest.mark.parametrize(
-    ("environment", "actions"),
+    ("environment", "consumer", "actions"),
     [
-        ("prod", ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]),
+        ("prod", "analytics", ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]),
         (
             "dev",
-            ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            "analytics",
+            [
+                "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+                "dynamodb:Query", "dynamodb:UpdateItem",
+            ],
         ),
     ],
-)
-def test_source_role_may_use_only_the_listed_actions_on_the_table_and_its_indexes(example, environment, actions):
+)  # fmt: skip
+def test_a_source_role_may_use_only_its_consumers_tables_at_its_access(example, environment, consumer, actions):
     template = example.template_json(example.sharing(environment))
-    document = {"Statement": inline_statements(template, role_named(template, f"datashare-{environment}-table-access"))}
-    table = by_sid(document)["UseSharedTable"]
+    role = role_named(template, f"datashare-{environment}-source-{consumer}")
+    statements = by_sid({"Statement": inline_statements(template, role)})
+    table = statements["SalesTable"]
     assert sorted(table["Action"]) == actions
-    table_id = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::GlobalTable")
+    (table_id,) = [
+        k
+        for k, r in resources(template, "AWS::DynamoDB::GlobalTable").items()
+        if r["Properties"]["TableName"] == f"datashare-{environment}-sales"
+    ]
     assert table["Resource"] == [
         {"Fn::GetAtt": [table_id, "Arn"]},
         {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]},
     ]
-    key = by_sid(document)["UseTableKeyThroughDynamoDB"]
-    assert key["Condition"] == {"StringEquals": {"kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]}}
+    assert set(statements) == {"SalesTable", "SalesTableKey"}  # nothing of another dataset
 
 
 def test_names_are_those_the_consumer_accounts_compute(example):
-    names = Names.of(example.config, example.config.environments[1])
+    config = example.config
+    (prod,) = [e for e in config.environments if e.name == "prod"]
+    names = Names.of(config, prod)
     template = example.template_json(example.sharing("prod"))
-    text = str(template)
-    for name in (names.bucket, names.table, names.source_role, names.key_alias):
-        assert name in text
+    assert sorted(_dataset_buckets(template)) == sorted(
+        str(names.dataset(d).bucket) for d in prod.datasets if names.dataset(d).owns_bucket
+    )
+    tables = sorted(r["Properties"]["TableName"] for r in resources(template, "AWS::DynamoDB::GlobalTable").values())
+    assert tables == sorted(str(names.dataset(d).table) for d in prod.datasets if names.dataset(d).owns_table)
+    aliases = sorted(r["Properties"]["AliasName"] for r in resources(template, "AWS::KMS::Alias").values())
+    assert aliases == sorted(names.dataset(d).key_alias for d in prod.datasets)
 
 
-def test_organization_mode_grants_by_organization_with_role_name_patterns(organization):
+def test_organization_mode_grants_a_dataset_everyone_gets_by_pattern_and_one_some_get_by_exact_arn(organization):
     template = organization.template_json(organization.sharing("prod"))
-    patterns = [
-        "arn:aws:iam::*:role/orgshare-prod-consumer-function",
-        "arn:aws:iam::*:role/orgshare-prod-consumer-task",
-        # analytics' own roles: by exact ARN, in its account only, never by name in any account
-        "arn:aws:iam::333333333333:role/glue-etl",
-        "arn:aws:iam::333333333333:role/service-role/athena-analyst",
+    lake = by_sid(_bucket_policy(template, "orgshare-prod-lake-222222222222-eu-west-1"))
+    assert lake["ConsumersList"]["Principal"] == {"AWS": "*"}
+    assert lake["ConsumersList"]["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-abcdefghij"}
+    assert (
+        "arn:aws:iam::*:role/orgshare-prod-consumer-function"
+        in lake["ConsumersList"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    )
+    events = by_sid(_bucket_policy(template, "orgshare-prod-events-222222222222-eu-west-1"))
+    # Only reporting gets events: the organization admits every account of it, so its roles are named exactly.
+    assert events["ConsumersList"]["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::444444444444:role/orgshare-prod-consumer-function",
+        "arn:aws:iam::444444444444:role/orgshare-prod-consumer-task",
     ]
-    statements = _shared_bucket_policy(organization)["Statement"]
-    grant = next(s for s in statements if s.get("Sid") == "ConsumersListBucket")
-    assert grant["Principal"] == {"AWS": "*"}
-    assert grant["Condition"] == {
-        "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
-        "ArnLike": {"aws:PrincipalArn": patterns},
+
+
+def test_an_existing_bucket_and_table_are_never_changed_and_are_reached_through_the_source_role(organization):
+    template = organization.template_json(organization.sharing("prod"))
+    text = json.dumps(
+        {
+            k: r
+            for k, r in template["Resources"].items()
+            if r["Type"] != "AWS::IAM::Policy" and r["Type"] != "Custom::AWS"
+        }
+    )
+    assert "corp-finance-data" not in text.replace("ledger/__consumer-self-check__", "")  # no policy, no bucket
+    assert "finance-ledger" not in text
+    assert not any(
+        r["Properties"].get("TableName") == "finance-ledger"
+        for r in resources(template, "AWS::DynamoDB::GlobalTable").values()
+    )
+    role = role_named(template, "orgshare-prod-source-analytics")
+    statements = by_sid({"Statement": inline_statements(template, role)})
+    assert statements["FinanceList"] == {
+        "Action": "s3:ListBucket",
+        "Condition": {"StringLike": {"s3:prefix": ["ledger/*"]}},
+        "Effect": "Allow",
+        "Resource": "arn:aws:s3:::corp-finance-data",
+        "Sid": "FinanceList",
     }
-    # No account is listed for the demo workloads' roles: the grant grows only with the roles consumers list as their
-    # own (analytics lists two; reporting, in 444444444444, none).
-    assert "444444444444" not in str(template)
-
-
-def test_resource_policy_mode_shares_the_table_directly_and_creates_no_role(organization):
-    template = organization.template_json(organization.sharing("prod"))
-    roles = [r["Properties"]["RoleName"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-    assert roles == ["orgshare-prod-canary-writer"]  # no source role
-    replica = only(template, "AWS::DynamoDB::GlobalTable")["Properties"]["Replicas"][0]
-    statement = replica["ResourcePolicy"]["PolicyDocument"]["Statement"][0]
-    assert sorted(statement["Action"]) == [
-        "dynamodb:DescribeTable",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-    ]
-    assert statement["Resource"] == "*"
-    assert "aws:PrincipalOrgID" in statement["Condition"]["StringEquals"]
-    key = only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
-    through_dynamodb = by_sid(key)["ConsumersUseKeyThroughDynamoDB"]
-    assert through_dynamodb["Condition"]["StringEquals"]["kms:ViaService"] == ["dynamodb.eu-west-1.amazonaws.com"]
+    assert statements["FinanceObjects"]["Resource"] == "arn:aws:s3:::corp-finance-data/ledger/*"
+    assert sorted(statements["FinanceObjects"]["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert (
+        statements["FinanceObjectsKey"]["Resource"]
+        == "arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    )
+    assert statements["FinanceTable"]["Resource"][0] == "arn:aws:dynamodb:eu-west-1:222222222222:table/finance-ledger"
+    # Reporting is not given finance: its role has no such statement, and it has no source role at all.
+    assert not any(
+        r["Properties"].get("RoleName") == "orgshare-prod-source-reporting"
+        for r in resources(template, "AWS::IAM::Role").values()
+    )
 
 
 def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -263,70 +342,42 @@ def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
     return [document for document in documents if document]
 
 
-def test_organization_mode_with_the_role_trusts_the_organizations_consumer_roles(tmp_path):
-    # Found by the property test: grants by organization combined with the identity-based table access.
-    from config.loader import parse_config
-    from pipeline.app import synthesize
-    from tests.conftest import ORGANIZATION_CONFIG
-
-    config = parse_config(ORGANIZATION_CONFIG.replace("table_access: resource-policy", "table_access: role"))
-    synthesized = synthesize(config, tmp_path)
-    role = _source_role(synthesized.template_json(synthesized.sharing("prod")), project="orgshare")
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Action": "sts:AssumeRole",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Condition": {
-                "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
-                "ArnLike": {
-                    "aws:PrincipalArn": [
-                        "arn:aws:iam::*:role/orgshare-prod-consumer-function",
-                        "arn:aws:iam::*:role/orgshare-prod-consumer-task",
-                        "arn:aws:iam::333333333333:role/glue-etl",
-                        "arn:aws:iam::333333333333:role/service-role/athena-analyst",
-                    ]
-                },
-            },
-        }
-    ]
-
-
-def test_the_sharing_stage_writes_the_canary_with_a_role_that_may_write_only_it(example):
+def test_the_sharing_stage_writes_a_canary_per_dataset_with_a_role_that_may_write_only_them(example, organization):
     template = example.template_json(example.sharing("prod"))
     calls = [json.dumps(r["Properties"]["Create"]) for r in resources(template, "Custom::AWS").values()]
-    assert len(calls) == 2
-    assert any('\\"action\\":\\"putObject\\"' in c and CANARY_KEY in c for c in calls)
-    assert any('\\"action\\":\\"putItem\\"' in c and '\\"sk\\":{\\"S\\":\\"canary\\"}' in c for c in calls)
+    assert len(calls) == 4  # sales object and item, events object, reference item
+    assert any('\\"action\\":\\"putObject\\"' in c and f"raw/events/{CANARY_KEY}" in c for c in calls)
+    assert sum('\\"action\\":\\"putItem\\"' in c and '\\"sk\\":{\\"S\\":\\"canary\\"}' in c for c in calls) == 2
     role = role_named(template, "datashare-prod-canary-writer")
     statements = inline_statements(template, role)
-    actions = sorted(a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))
-    assert actions == [
-        "dynamodb:PutItem", "kms:Decrypt", "kms:GenerateDataKey", "logs:CreateLogGroup", "logs:CreateLogStream",
-        "logs:PutLogEvents", "s3:PutObject",
-    ]  # fmt: skip
     (put,) = [s for s in statements if s["Action"] == "s3:PutObject"]
-    assert f"/{CANARY_KEY}" in json.dumps(put["Resource"])  # that one object, no other
+    assert sorted(put["Resource"]) == [
+        f"arn:aws:s3:::datashare-prod-events-444444444444-eu-west-1/raw/events/{CANARY_KEY}",
+        f"arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1/{CANARY_KEY}",
+    ]  # those objects, no other
+    # An existing bucket gets its canary under the dataset's prefix; an existing table gets none.
+    template = organization.template_json(organization.sharing("prod"))
+    calls = [json.dumps(r["Properties"]["Create"]) for r in resources(template, "Custom::AWS").values()]
+    assert any(f"ledger/{CANARY_KEY}" in c and "corp-finance-data" in c for c in calls)
+    assert not any("finance-ledger" in c for c in calls)
 
 
-def test_own_roles_are_admitted_by_every_grant_of_the_share_and_only_in_their_account(organization):
-    # The bucket policy, the key policy and the table's own policy (resource-policy mode) all name them.
+def test_own_roles_are_admitted_by_every_grant_of_their_datasets_and_only_in_their_account(organization):
     template = organization.template_json(organization.sharing("prod"))
     own = {"arn:aws:iam::333333333333:role/glue-etl", "arn:aws:iam::333333333333:role/service-role/athena-analyst"}
-    admitted = [
+    lake = [
         set(statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
-        for kind, key in (
-            ("AWS::S3::BucketPolicy", "PolicyDocument"),
-            ("AWS::KMS::Key", "KeyPolicy"),
+        for document in (
+            _bucket_policy(template, "orgshare-prod-lake-222222222222-eu-west-1"),
+            _key_policy(template, "alias/orgshare/prod/lake"),
         )
-        for resource in resources(template, kind).values()
-        for statement in resource["Properties"][key]["Statement"]
+        for statement in document["Statement"]
         if "aws:PrincipalArn" in statement.get("Condition", {}).get("ArnLike", {})
     ]
-    (table,) = resources(template, "AWS::DynamoDB::GlobalTable").values()
-    for replica in table["Properties"]["Replicas"]:
-        for statement in replica.get("ResourcePolicy", {}).get("PolicyDocument", {}).get("Statement", []):
-            if "aws:PrincipalArn" in statement.get("Condition", {}).get("ArnLike", {}):
-                admitted.append(set(statement["Condition"]["ArnLike"]["aws:PrincipalArn"]))
-    assert len(admitted) >= 4 and all(own <= arns for arns in admitted)
-    assert not any("role/glue-etl" in arn and "333333333333" not in arn for arns in admitted for arn in arns)
+    assert len(lake) >= 4 and all(own <= arns for arns in lake[:2])
+    events = _bucket_policy(template, "orgshare-prod-events-222222222222-eu-west-1")
+    assert not own & {
+        a for s in events["Statement"] for a in s.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn", [])
+    }
+    trust = _source_role(template, "orgshare-prod-source-analytics")["AssumeRolePolicyDocument"]["Statement"][0]
+    assert own <= set(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"])

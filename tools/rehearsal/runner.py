@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from config.model import Config
-from config.naming import Names
+from config.naming import DatasetNames, Names
 from pipeline.app import synthesize
 from pipeline.capacity import PipelineTooLarge
 from pipeline_steps import prove_consumers
@@ -27,7 +27,9 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_APPROVAL = 0, 1, 2, 3
 NOTES = (
     "The emulator (moto) enforces neither bucket and key policies nor cross-account trust: this rehearsal "
     "proves the wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not the "
-    "permissions; the template tests check every policy statement.",
+    "permissions: it cannot prove that a consumer is refused a dataset it was not given (the test step counts "
+    "those refusals apart); the access report (make access-report) evaluates every policy offline, and in AWS the "
+    "same step proves each refusal.",
     "Lambda code cannot run in the emulator (no Docker engine): each invoke ran the function's handler in a "
     "local Python process with the function's configuration and its role's credentials.",
     "ECS tasks cannot run in the emulator either: the test step ran each consumer's task through the same ECS "
@@ -176,6 +178,8 @@ class Rehearsal:
         for variable, (stack_path, output) in step.outputs.items():
             environ[variable] = self._output(wave, stack_path, output)
         environ[prove_consumers.WAVE_VARIABLE] = self._in_default_vpcs(environ[prove_consumers.WAVE_VARIABLE])
+        # The emulator enforces no IAM: the step counts a refusal that was not refused apart, and says so.
+        environ[prove_consumers.REFUSALS_VARIABLE] = "unenforced"
         step_credentials = self.emulator.credentials(step.role_arn, session_name=step.name)
         invoke = LocalInvoker(self.emulator, step_credentials)
         # The emulator advances a task's status at each DescribeTasks: no need to wait between them.
@@ -231,32 +235,50 @@ class Rehearsal:
             except CdkFailed as error:
                 raise Stop(EXIT_FAILED, f"destroy of {wave.name}: {error}") from None
             self._row("destroy", " + ".join(paths), wave.name, time.perf_counter() - started, "deleted")
-        for environment, (session, names) in seeded.items():
-            body = session.client("s3").get_object(Bucket=names.bucket, Key=SAMPLE_KEY)["Body"].read()
-            item = session.client("dynamodb").get_item(TableName=names.table, Key=SAMPLE_ITEM_KEY).get("Item")
-            kept = body == SAMPLE_BODY and item is not None
-            # The deletion was real: what is not retained (the source role) is gone.
-            roles = session.client("iam").list_roles()["Roles"]
-            if any(role["RoleName"] == names.source_role for role in roles):
-                raise Stop(EXIT_FAILED, f"{environment}: {names.source_role} survived the deletion of its stack")
+        for environment, (session, names, owned) in seeded.items():
+            kept = []
+            for dataset in owned:
+                if dataset.owns_bucket:
+                    body = session.client("s3").get_object(Bucket=dataset.bucket, Key=SAMPLE_KEY)["Body"].read()
+                    kept.append(body == SAMPLE_BODY)
+                if dataset.owns_table:
+                    item = session.client("dynamodb").get_item(TableName=dataset.table, Key=SAMPLE_ITEM_KEY)
+                    kept.append("Item" in item)
+            # The deletion was real: what is not retained (the source roles) is gone.
+            roles = {role["RoleName"] for role in session.client("iam").list_roles()["Roles"]}
+            for consumer in self.config_environment(environment).consumers:
+                if names.source_role(consumer) in roles:
+                    raise Stop(
+                        EXIT_FAILED, f"{environment}: {names.source_role(consumer)} survived the deletion of its stack"
+                    )
             self._row(
                 "retained",
-                f"{names.bucket} + {names.table}",
+                ", ".join(d.name for d in owned),
                 environment,
                 0.0,
-                "bucket, object, table and item remain" if kept else "DATA LOST",
+                "buckets, objects, tables and items remain" if all(kept) else "DATA LOST",
             )
-            if not kept:
+            if not all(kept):
                 raise Stop(EXIT_FAILED, f"{environment}: shared data did not survive deleting the stacks")
 
-    def _seed_shared_data(self) -> dict[str, tuple[Any, Names]]:
+    def config_environment(self, name: str) -> Any:
+        return next(e for e in self.config.environments if e.name == name)
+
+    def _seed_shared_data(self) -> dict[str, tuple[Any, Names, list[DatasetNames]]]:
+        """An object in every bucket and an item in every table the stacks created (what users would store)."""
         seeded = {}
         for environment in self.config.environments:
             names = Names.of(self.config, environment)
             session = self.emulator.administrator(environment.source.account).session(environment.source.region)
-            session.client("s3").put_object(Bucket=names.bucket, Key=SAMPLE_KEY, Body=SAMPLE_BODY)
-            session.client("dynamodb").put_item(TableName=names.table, Item={**SAMPLE_ITEM_KEY, "note": {"S": "kept"}})
-            seeded[environment.name] = (session, names)
+            owned = [names.dataset(d) for d in environment.datasets if names.dataset(d).has_key]
+            for dataset in owned:
+                if dataset.owns_bucket:
+                    session.client("s3").put_object(Bucket=dataset.bucket, Key=SAMPLE_KEY, Body=SAMPLE_BODY)
+                if dataset.owns_table:
+                    session.client("dynamodb").put_item(
+                        TableName=dataset.table, Item={**SAMPLE_ITEM_KEY, "note": {"S": "kept"}}
+                    )
+            seeded[environment.name] = (session, names, owned)
         return seeded
 
     # output
