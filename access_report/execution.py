@@ -117,7 +117,7 @@ def _bounded_role(config: Config, account: str, region: str, partition: str) -> 
             "deny",
         ),
         (
-            "decrypts with a key of another alias",
+            "calls KMS directly with a key",
             "kms:Decrypt",
             f"arn:{partition}:kms:{region}:{account}:key/other",
             {"kms:ResourceAliases": ["alias/payroll"]},

@@ -21,6 +21,7 @@ from access_report.policies import (
     source_policies,
 )
 from cdk_constructs import actions
+from config.bootstrap_policies import permissions_boundary
 from config.model import Consumer, Dataset, Environment, consumer_stage_id
 from config.naming import DatasetNames, Names
 
@@ -47,6 +48,7 @@ class _Share:
     names: Names
     source: SourcePolicies
     organization: str | None
+    boundary: Document  # what every role of the project carries (config/bootstrap_policies.py)
 
     def policies(self, dataset: Dataset) -> DatasetPolicies:
         return self.source.datasets[dataset.name]
@@ -78,13 +80,21 @@ class _Share:
             identity_policies=tuple(identity),
             organization=principal.organization,
             dataset=dataset,
+            # Every role the project writes carries the boundary `make bootstrap` creates: cells with the role's real
+            # policies are decided with it, so a grant the boundary would cut (an existing bucket it does not name)
+            # shows. A probe of what the source account's policies alone allow has none: the principal's account
+            # controls its roles and their boundaries.
+            boundary=self.boundary
+            if f":role/{self.names.project}-" in principal.arn and ALLOW_ALL not in identity
+            else None,
         )
 
 
 def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
     names = Names.of(inputs.config, environment)
     organization = inputs.config.organization_id
-    share = _Share(environment, names, source_policies(inputs, environment, names), organization)
+    boundary = permissions_boundary(inputs.config, names.partition)
+    share = _Share(environment, names, source_policies(inputs, environment, names), organization, boundary)
     cells: list[Cell] = []
     for consumer in environment.consumers:
         template = inputs.consumers[(environment.name, consumer.name)]
@@ -377,9 +387,10 @@ def _through_source_role(share: _Share, consumer: Consumer) -> list[Cell]:
                 )
                 cells += [cell(Request("table", a, n.table_arn, table), "deny", dataset) for a in forbidden]
                 if n.owns_table:
-                    via = {
+                    via: dict[str, ContextValue] = {
                         "kms:ViaService": names.service_endpoint("dynamodb"),
                         "kms:CallerAccount": names.source_account,
+                        "kms:ResourceAliases": [n.key_alias],
                     }
                     cells.append(
                         cell(

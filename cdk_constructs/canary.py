@@ -20,9 +20,10 @@ from config.naming import CANARY_BODY, CANARY_ITEM, Names
 
 
 class Canary(Construct):
-    """For every dataset: an object under the dataset's prefix of its bucket (an existing bucket too: under the
-    self-check's own prefix, never over users' objects) and an item in the table the project created. An existing
-    table gets no item: its key schema is not the project's to know; the self-check proves it otherwise."""
+    """For every dataset: an object under the dataset's prefix of the bucket the project created for it, and an item
+    in the table it created. Nothing is written into an existing bucket or table (its policies, encryption and
+    notifications are its owner's, and a write there could fail the whole stage or reach users' pipelines): the
+    self-check proves those otherwise."""
 
     def __init__(self, scope: Construct, id: str, *, names: Names, datasets: Sequence[SharedDataset]) -> None:
         super().__init__(scope, id)
@@ -33,14 +34,9 @@ class Canary(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Writes the canaries of {names.project} {names.environment} for the consumers' self-check",
         )
-        objects = [f"{d.names.bucket_arn}/{d.names.canary_key}" for d in datasets if d.names.bucket]
+        objects = [f"{d.names.bucket_arn}/{d.names.canary_key}" for d in datasets if d.bucket]
         tables = [d.table.table_arn for d in datasets if d.table]
         keys = [d.key.key_arn for d in datasets if d.key]
-        keys += [
-            d.names.dataset.bucket.kms_key
-            for d in datasets
-            if d.names.dataset.bucket and d.names.dataset.bucket.kms_key
-        ]
         if objects:
             role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=objects))
         if tables:
@@ -61,7 +57,7 @@ class Canary(Construct):
         for dataset in datasets:
             n = dataset.names
             calls = []
-            if n.bucket:
+            if dataset.bucket:
                 calls.append(
                     (
                         "Object",

@@ -58,7 +58,10 @@ def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
     if access:
         entry["access"] = access
     if n.bucket:
-        entry |= {"bucket": n.bucket, "via_role": n.bucket_through_role} | ({"prefix": n.prefix} if n.prefix else {})
+        entry |= {"bucket": n.bucket, "via_role": n.bucket_through_role, "canary": n.owns_bucket}
+        entry |= {"prefix": n.prefix} if n.prefix else {}
+        key = n.dataset.bucket.kms_key if n.dataset.bucket else None
+        entry |= {"kms_key": key} if key and access == "read-write" else {}  # writes name it (SSE-KMS)
     if n.table:
         entry |= {"table": n.table_arn, "table_via_role": n.table_through_role, "canary_item": n.owns_table}
     return {k: v for k, v in entry.items() if v is not False}

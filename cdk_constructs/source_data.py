@@ -23,7 +23,7 @@ from cdk_constructs import actions
 from cdk_constructs.buckets import hardened
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
-from config.model import Consumer, Dataset, Environment
+from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
 from config.naming import DatasetNames, Names
 
 # The shared data outlives its stack and any update that would replace it, but not a failed first create: its
@@ -134,6 +134,16 @@ class SharedDataset(Construct):
             **hardened(),
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=f"{n.bucket}/",
+            # Each read-write self-check writes and deletes an object of its own there: on a versioned bucket that
+            # leaves a noncurrent version and a delete marker per run, which expire here.
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="SelfCheckLeftovers",
+                    prefix=f"{n.prefix}{SELF_CHECK_PREFIX}",
+                    noncurrent_version_expiration=Duration.days(1),
+                    expired_object_delete_marker=True,
+                )
+            ],
         )
         for level, grantees in self.levels:
             if level == "read":

@@ -145,10 +145,10 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
     buckets, tables, keys by their aliases, functions and roles, in any account of the config), so a role the
     pipeline writes, whatever its trust and policies, stays inside the project."""
     project = config.project
-    own_keys = {"ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{project}/*"}}
     return {
         "Version": "2012-10-17",
         "Statement": [
+            *_existing_data(config, partition),
             {
                 "Sid": "TheProjectsData",
                 "Effect": "Allow",
@@ -165,11 +165,14 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Resource": [f"arn:{partition}:dynamodb:*:*:table/{project}-*"],
             },
             {
-                "Sid": "TheProjectsKeys",
+                # Keys only through S3 and DynamoDB, never directly: what a role may then decrypt is what it may read
+                # of the buckets and tables above. Not by the keys' aliases: KMS takes up to five minutes to
+                # authorize by a new alias, and the canary is written seconds after its dataset's key is created.
+                "Sid": "TheProjectsKeysThroughTheirServices",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": f"arn:{partition}:kms:*:*:key/*",
-                "Condition": own_keys,
+                "Condition": {"StringLike": {"kms:ViaService": ["s3.*", "dynamodb.*"]}},
             },
             {
                 "Sid": "TheProjectsRolesAndFunctions",
@@ -214,6 +217,58 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             },
         ],
     }  # fmt: skip
+
+
+def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
+    """The buckets, prefixes, tables and keys of the source accounts that datasets name as `existing`: the source
+    roles reach them, and the canary role writes its canary under each bucket's prefix. Nothing else outside the
+    project. (A change of them changes the boundary: `make doctor` says to re-run `make bootstrap`.)"""
+    objects, buckets, tables, keys = set(), set(), set(), set()
+    for environment in config.environments:
+        source = environment.source
+        for dataset in environment.datasets:
+            bucket, table = dataset.bucket, dataset.table
+            if bucket and bucket.existing:
+                buckets.add(f"arn:{partition}:s3:::{bucket.existing}")
+                objects.add(f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*")
+                keys |= {bucket.kms_key} if bucket.kms_key else set()
+            if table and table.existing:
+                arn = f"arn:{partition}:dynamodb:{source.region}:{source.account}:table/{table.existing}"
+                tables |= {arn, f"{arn}/index/*"}
+                keys |= {table.kms_key} if table.kms_key else set()
+    statements: list[dict[str, Any]] = []
+    if buckets:
+        statements += [
+            {"Sid": "ExistingBuckets", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": sorted(buckets)},
+            {
+                "Sid": "ExistingObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": sorted(objects),
+            },
+        ]
+    if tables:
+        statements.append(
+            {
+                "Sid": "ExistingTables",
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+                    "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                ],
+                "Resource": sorted(tables),
+            }
+        )  # fmt: skip
+    if keys:
+        statements.append(
+            {
+                "Sid": "ExistingKeys",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": sorted(keys),
+            }
+        )
+    return statements
 
 
 def boundary_actions(config: Config) -> list[str]:

@@ -39,6 +39,25 @@ def before_construction(config: Config, consumers_per_wave: int) -> None:
     bound of the artifact grants."""
     _stage_count(config, consumers_per_wave)
     _artifact_grants_bound(config)
+    _boundary(config)
+
+
+# IAM's quota on a customer managed policy, which the permissions boundary is.
+MANAGED_POLICY_CHARACTERS = 6144
+
+
+def _boundary(config: Config) -> None:
+    """The permissions boundary `make bootstrap` writes names every existing bucket, table and key the datasets
+    share (config/bootstrap_policies.py): it must stay within a managed policy's quota."""
+    from config.bootstrap_policies import permissions_boundary
+
+    measured = size(permissions_boundary(config, config.tooling.partition))
+    if measured > MANAGED_POLICY_CHARACTERS:
+        raise PipelineTooLarge(
+            f"the permissions boundary is {measured:,} characters with the existing buckets, tables and keys the "
+            f"datasets name, IAM allows {MANAGED_POLICY_CHARACTERS:,} for a managed policy: share fewer existing "
+            "resources in one config, or prefixes of fewer buckets"
+        )
 
 
 def after_construction(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:

@@ -4,6 +4,8 @@ is refused each dataset it is not given."""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -17,12 +19,16 @@ from consumer_app.shared_data import Dataset, SharedData
 # Where a consumer proves its writes: one object and one item of its own per dataset, deleted after, so the proof
 # never touches what users stored.
 PROOF_PREFIX = "__consumer-self-check__/"
+# A key that never exists, under an existing bucket's prefix: its 404 proves the read permission.
+ABSENT_KEY = PROOF_PREFIX + "absent"
 # Reads fetch at most this much: the proof is that S3 returned (and KMS decrypted) bytes, not the bytes.
 READ_BYTES = 1024
 # What AWS answers a request no policy allows (S3, DynamoDB, STS, KMS through them).
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"})
+# What the self-check's own items say in their "note" attribute.
+SELF_CHECK_NOTE = "the consumer's self-check"
 # The key value of the self-check's own entries in a table, by attribute type.
-OWN_KEY_VALUES = {"S": "__consumer-self-check__", "N": "-9.1e-120", "B": b"__consumer-self-check__"}
+OWN_KEY_VALUES: dict[str, Any] = {"S": "__consumer-self-check__", "B": b"__consumer-self-check__"}
 
 
 @dataclass(frozen=True)
@@ -34,12 +40,15 @@ class Check:
     refusal: bool = False  # a check that passes when AWS refuses
 
 
-def run(data: SharedData) -> dict[str, Any]:
+def run(data: SharedData, *, run_id: str | None = None) -> dict[str, Any]:
+    # Each run writes under a name of its own: the function and the task of a consumer run at the same time, and
+    # one's delete must not remove what the other is about to read back.
+    run_id = run_id or uuid.uuid4().hex[:12]
     checks: list[Check] = []
     if data.source_session is not None:
         checks.append(_attempt("assume-source-role", lambda: _assume_source_role(data)))
     for settings in data.settings.datasets:
-        checks += _given(data, Dataset(data, settings))
+        checks += _given(data, Dataset(data, settings), run_id)
     for settings in data.settings.refused:
         checks += _refused(data, settings)
     return {
@@ -49,7 +58,7 @@ def run(data: SharedData) -> dict[str, Any]:
     }
 
 
-def _given(data: SharedData, dataset: Dataset) -> list[Check]:
+def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
     settings = dataset.settings
     checks = []
     if settings.bucket:
@@ -58,7 +67,7 @@ def _given(data: SharedData, dataset: Dataset) -> list[Check]:
             _attempt("read-object", lambda: _read_object(data, dataset), settings.name),
         ]
         if settings.writes:
-            checks.append(_attempt("write-object", lambda: _write_object(data, dataset), settings.name))
+            checks.append(_attempt("write-object", lambda: _write_object(data, dataset, run_id), settings.name))
     if settings.table_arn:
         checks += [
             _attempt(
@@ -67,7 +76,7 @@ def _given(data: SharedData, dataset: Dataset) -> list[Check]:
             _attempt("read-table", lambda: _read_table(data, dataset), settings.name),
         ]
         if settings.writes:
-            checks.append(_attempt("write-table", lambda: _write_table(data, dataset), settings.name))
+            checks.append(_attempt("write-table", lambda: _write_table(data, dataset, run_id), settings.name))
     return checks
 
 
@@ -127,13 +136,24 @@ def _list(dataset: Dataset) -> str:
 
 
 def _read_object(data: SharedData, dataset: Dataset) -> str:
-    # The sharing stage's canary under the dataset's prefix, encrypted like the dataset: reading it proves
-    # s3:GetObject and, through S3, kms:Decrypt, whatever users have stored.
-    if not data.settings.canary_key:
-        raise _CheckFailed("CANARY_KEY is not set")
-    key = dataset.key(data.settings.canary_key)
-    body = dataset.read_object(key, first_bytes=READ_BYTES)
-    return f"read the canary {key} ({len(body)} bytes, decrypted through S3)"
+    if dataset.settings.canary:
+        # The sharing stage's canary under the dataset's prefix, encrypted like the dataset: reading it proves
+        # s3:GetObject and, through S3, kms:Decrypt, whatever users have stored.
+        if not data.settings.canary_key:
+            raise _CheckFailed("CANARY_KEY is not set")
+        key = dataset.key(data.settings.canary_key)
+        body = dataset.read_object(key, first_bytes=READ_BYTES)
+        return f"read the canary {key} ({len(body)} bytes, decrypted through S3)"
+    # An existing bucket has no canary (nothing is written there at deploy): a key that never exists under the
+    # prefix answers 404 only to a caller allowed s3:GetObject and s3:ListBucket; anyone else gets 403.
+    key = dataset.key(ABSENT_KEY)
+    try:
+        dataset.read_object(key, first_bytes=1)
+    except ClientError as error:
+        if error.response["Error"].get("Code") in {"NoSuchKey", "404"}:
+            return f"{key} answered 404: s3:GetObject is allowed (no object read, so no decryption proven)"
+        raise
+    raise _CheckFailed(f"{key} exists, which the self-check does not expect")
 
 
 def _assume_source_role(data: SharedData) -> str:
@@ -149,18 +169,23 @@ def _canary_key(data: SharedData) -> dict[str, Any]:
     return data.settings.canary_item or {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
 
 
-def _own_key(dataset: Dataset, data: SharedData, suffix: str) -> dict[str, Any]:
-    """A key of the self-check's own in the table, from the table's key schema: the canary's where the sharing stage
-    wrote one (a table of the project), else values no user is likely to have chosen."""
+def _own_key(dataset: Dataset, suffix: str) -> dict[str, Any]:
+    """A key of the self-check's own in the table, from the table's key schema: "__consumer-self-check__" and the
+    suffix (the run's), in whichever key attributes hold strings, or values no user is likely to have chosen."""
     table = dataset.describe_table()
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    schema = [(e["AttributeName"], e["KeyType"], types[e["AttributeName"]]) for e in table["KeySchema"]]
+    range_is_string = any(kind == "RANGE" and t == "S" for _, kind, t in schema)
+    number = f"-9.{int(hashlib.sha256(suffix.encode()).hexdigest()[:12], 16)}e-120"
     key: dict[str, Any] = {}
-    for element in table["KeySchema"]:
-        name, kind = element["AttributeName"], types[element["AttributeName"]]
-        value: Any = OWN_KEY_VALUES[kind]
-        if element["KeyType"] == "RANGE" and kind == "S":
-            value = suffix
-        key[name] = {kind: value}
+    for name, kind, t in schema:
+        if t == "S":
+            value: Any = suffix if kind == "RANGE" else OWN_KEY_VALUES["S"] + ("" if range_is_string else f"/{suffix}")
+        elif t == "N":
+            value = number
+        else:
+            value = OWN_KEY_VALUES["B"] + b"/" + suffix.encode()
+        key[name] = {t: value}
     return key
 
 
@@ -171,13 +196,13 @@ def _read_table(data: SharedData, dataset: Dataset) -> str:
         return "read the canary item"
     # A table the project does not own has no canary: GetItem of a key of the self-check's own proves
     # dynamodb:GetItem is allowed, without reading users' items.
-    item = dataset.get_item(_own_key(dataset, data, "absent"))
+    item = dataset.get_item(_own_key(dataset, "absent"))
     return "GetItem of the self-check's own key answered" + (" (an item is there)" if item else "")
 
 
-def _write_object(data: SharedData, dataset: Dataset) -> str:
+def _write_object(data: SharedData, dataset: Dataset, run_id: str) -> str:
     """s3:PutObject and, through S3, kms:GenerateDataKey; the object read back (kms:Decrypt); then deleted."""
-    key = dataset.key(f"{PROOF_PREFIX}{data.settings.consumer}")
+    key = dataset.key(f"{PROOF_PREFIX}{data.settings.consumer}-{run_id}")
     body = f"written by {data.settings.consumer}'s self-check\n".encode()
     dataset.write_object(key, body)
     if dataset.read_object(key, first_bytes=READ_BYTES) != body:
@@ -186,12 +211,10 @@ def _write_object(data: SharedData, dataset: Dataset) -> str:
     return f"wrote, read back and deleted {key}"
 
 
-def _write_table(data: SharedData, dataset: Dataset) -> str:
-    key = _own_key(dataset, data, f"written-by-{data.settings.consumer}")
-    with_note = {**key, "note": {"S": "the consumer's self-check"}}
-    # In a table the project created, the key is the self-check's own (a run stopped before its delete may have left
-    # it); in one it does not own, an item there may be a user's: never written over.
-    dataset.put_item(with_note, new_only=not dataset.settings.canary_item)
+def _write_table(data: SharedData, dataset: Dataset, run_id: str) -> str:
+    key = _own_key(dataset, f"written-by-{data.settings.consumer}-{run_id}")
+    # Never over an item that exists but the self-check's own (a user's, in a table the project does not own).
+    dataset.put_item({**key, "note": {"S": SELF_CHECK_NOTE}}, unless_someone_elses=True)
     if dataset.get_item(key) is None:
         raise _CheckFailed("the item written is not there")
     dataset.delete_item(key)

@@ -22,6 +22,8 @@ class DatasetSettings:
     bucket: str | None = None
     prefix: str = ""  # the dataset's part of the bucket; "" for all of it
     via_role: bool = False  # the bucket is reached through the source role (an existing bucket)
+    canary: bool = False  # the sharing stage wrote the canary object under the prefix (a bucket it created)
+    kms_key: str | None = None  # the key an existing bucket's objects are written with (SSE-KMS), if any
     table_arn: str | None = None
     table_via_role: bool = False  # the table is reached through the source role (else its resource policy)
     canary_item: bool = False  # the sharing stage wrote the canary item (a table it created)
@@ -34,6 +36,8 @@ class DatasetSettings:
             bucket=entry.get("bucket"),
             prefix=entry.get("prefix", ""),
             via_role=bool(entry.get("via_role")),
+            canary=bool(entry.get("canary")),
+            kms_key=entry.get("kms_key"),
             table_arn=entry.get("table"),
             table_via_role=bool(entry.get("table_via_role")),
             canary_item=bool(entry.get("canary_item")),

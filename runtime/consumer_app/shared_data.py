@@ -82,7 +82,10 @@ class Dataset:
         return body
 
     def write_object(self, key: str, body: bytes) -> None:
-        self._s3().put_object(Bucket=self.settings.bucket, Key=key, Body=body)
+        # An existing bucket's customer-managed key, named: a bucket policy may refuse uploads that do not say it.
+        key_id = self.settings.kms_key
+        sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_id} if key_id else {}
+        self._s3().put_object(Bucket=self.settings.bucket, Key=key, Body=body, **sse)
 
     def delete_object(self, key: str) -> None:
         self._s3().delete_object(Bucket=self.settings.bucket, Key=key)
@@ -97,12 +100,16 @@ class Dataset:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def put_item(self, item: dict[str, Any], *, new_only: bool = False) -> None:
+    def put_item(self, item: dict[str, Any], *, unless_someone_elses: bool = False) -> None:
         extra: dict[str, Any] = {}
-        if new_only:
-            # Never over an item that exists (a user's, in a table the project does not own).
+        if unless_someone_elses:
+            # Only where no item is, or one with the same note (the self-check's own, left by a stopped run).
             first = next(iter(item))
-            extra = {"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": first}}
+            extra = {
+                "ConditionExpression": "attribute_not_exists(#k) OR #note = :note",
+                "ExpressionAttributeNames": {"#k": first, "#note": "note"},
+                "ExpressionAttributeValues": {":note": item["note"]},
+            }
         self._dynamodb().put_item(TableName=self.table_id, Item=item, **extra)
 
     def delete_item(self, key: dict[str, Any]) -> None:

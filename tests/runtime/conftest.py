@@ -44,9 +44,9 @@ def session_in(role_arn: str) -> boto3.Session:
     )
 
 
-SALES = {"name": "sales", "access": "read", "bucket": BUCKET, "table": table_arn(TABLE), "table_via_role": True,
-         "canary_item": True}  # fmt: skip
-EVENTS = {"name": "events", "access": "read", "bucket": EVENTS_BUCKET, "prefix": EVENTS_PREFIX}
+SALES = {"name": "sales", "access": "read", "bucket": BUCKET, "canary": True, "table": table_arn(TABLE),
+         "table_via_role": True, "canary_item": True}  # fmt: skip
+EVENTS = {"name": "events", "access": "read", "bucket": EVENTS_BUCKET, "canary": True, "prefix": EVENTS_PREFIX}
 FINANCE = {"name": "finance", "access": "read", "table": table_arn(LEDGER), "table_via_role": True}
 SECRET = {"name": "secret", "bucket": SECRET_BUCKET}
 

@@ -92,15 +92,19 @@ def test_a_prefix_dataset_lists_under_its_prefix_only(accounts):
 
 def test_a_read_write_dataset_proves_its_writes_and_cleans_up_and_a_read_one_tries_none(accounts):
     writer = [{**SALES, "access": "read-write"}, {**EVENTS, "access": "read-write"}]
-    result = run(_data(accounts, datasets=writer))
+    result = run(_data(accounts, datasets=writer), run_id="r1")
     checks = _checks(result)
-    assert checks["sales: write-object"]["detail"] == "wrote, read back and deleted __consumer-self-check__/analytics"
+    assert (
+        checks["sales: write-object"]["detail"] == "wrote, read back and deleted __consumer-self-check__/analytics-r1"
+    )
     assert checks["events: write-object"]["detail"] == (
-        f"wrote, read back and deleted {EVENTS_PREFIX}__consumer-self-check__/analytics"
+        f"wrote, read back and deleted {EVENTS_PREFIX}__consumer-self-check__/analytics-r1"
     )
     assert checks["sales: write-table"]["detail"] == (
-        "wrote, read back and deleted item pk=__consumer-self-check__, sk=written-by-analytics"
+        "wrote, read back and deleted item pk=__consumer-self-check__, sk=written-by-analytics-r1"
     )
+    # Runs write under names of their own (the function and the task of a consumer run at once).
+    assert "analytics-" in _checks(run(_data(accounts, datasets=writer)))["sales: write-object"]["detail"]
     # Nothing is left behind but the canaries.
     s3, dynamodb = accounts.source.client("s3"), accounts.source.client("dynamodb")
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [CANARY]
@@ -121,19 +125,47 @@ def test_an_existing_table_is_proven_with_a_key_of_the_self_checks_own_and_a_use
         "refusal": False,
     }
     writer = _data(accounts, datasets=[{**FINANCE, "access": "read-write"}], refused=[])
-    assert _checks(run(writer))["finance: write-table"]["ok"] is True
+    assert _checks(run(writer, run_id="r1"))["finance: write-table"]["ok"] is True
     dynamodb = accounts.source.client("dynamodb")
     assert dynamodb.scan(TableName=LEDGER)["Count"] == 0  # written, then deleted
     # A user's item at that very key: the conditional write fails the check and leaves it as it was.
-    users = {"account": {"N": "-9.1e-120"}, "entry": {"S": "written-by-analytics"}, "amount": {"N": "12"}}
+    (key,) = [
+        {name: {kind: value} for name, (kind, value) in zip(("account", "entry"), pair, strict=True)}
+        for pair in [(("N", _number_of("written-by-analytics-r1")), ("S", "written-by-analytics-r1"))]
+    ]
+    users = {**key, "amount": {"N": "12"}}
     dynamodb.put_item(TableName=LEDGER, Item=users)
-    result = _checks(run(writer))
+    result = _checks(run(writer, run_id="r1"))
     assert result["finance: write-table"]["ok"] is False
     assert "ConditionalCheckFailed" in result["finance: write-table"]["detail"]
-    assert dynamodb.get_item(TableName=LEDGER, Key={k: users[k] for k in ("account", "entry")})["Item"] == users
+    assert dynamodb.get_item(TableName=LEDGER, Key=key)["Item"] == users
+    # The self-check's own item left by a stopped run is written over (and deleted).
+    dynamodb.put_item(TableName=LEDGER, Item={**key, "note": {"S": "the consumer's self-check"}})
+    assert _checks(run(writer, run_id="r1"))["finance: write-table"]["ok"] is True
 
 
-def test_a_missing_canary_fails_the_check_of_that_dataset_only(accounts):
+def _number_of(suffix: str) -> str:
+    import hashlib
+
+    return f"-9.{int(hashlib.sha256(suffix.encode()).hexdigest()[:12], 16)}e-120"
+
+
+def test_an_existing_bucket_gets_no_canary_and_is_proven_by_a_missing_key_and_written_with_its_key(accounts):
+    existing = {"name": "lake", "access": "read-write", "bucket": EVENTS_BUCKET, "prefix": "team/", "via_role": True,
+                "kms_key": "arn:aws:kms:eu-west-1:444444444444:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}  # fmt: skip
+    data = _data(accounts, datasets=[existing], refused=[])
+    dataset = data.dataset("lake")
+    seen = []
+    dataset.s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: seen.append(params))
+    checks = _checks(run(data, run_id="r1"))
+    assert checks["lake: read-object"]["detail"] == (
+        "team/__consumer-self-check__/absent answered 404: s3:GetObject is allowed (no object read, so no decryption "
+        "proven)"
+    )
+    assert seen and seen[0]["ServerSideEncryption"] == "aws:kms" and seen[0]["SSEKMSKeyId"] == existing["kms_key"]
+    assert dataset.s3 is data.client(
+        "s3", via_role=True
+    )  # through the source roledef test_a_missing_canary_fails_the_check_of_that_dataset_only(accounts):
     accounts.source.client("s3").delete_object(Bucket=BUCKET, Key=CANARY)
     accounts.source.client("dynamodb").delete_item(
         TableName=TABLE, Key={"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -24,6 +25,20 @@ environments:
       - {name: analytics, account: "333333333333", region: eu-west-1}
       - {name: reporting, account: "444444444444", region: eu-west-1}
 """
+# Appended to CONFIG: the environment's datasets, one of them an existing bucket of the source account.
+EXISTING_DATASET = """    datasets:
+      - {name: data, bucket: {}, table: {}}
+      - {name: lake, bucket: {existing: corp-lake, prefix: raw/}}
+"""
+
+
+def _with_existing_dataset() -> str:
+    text = CONFIG + EXISTING_DATASET
+    for account in ("333333333333", "444444444444"):
+        text = text.replace(
+            f'"{account}", region: eu-west-1}}', f'"{account}", region: eu-west-1, grants: {{data: read, lake: read}}}}'
+        )
+    return text
 
 
 pytestmark = pytest.mark.usefixtures("configs_outside_the_repository")
@@ -125,6 +140,21 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     assert out.splitlines()[-1] == "4 of 4 accounts ready"
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0 and out.count("skip") == 4  # nothing is bootstrapped twice
+    # A dataset of an existing bucket changes the boundary (the source roles must reach that bucket): doctor says so,
+    # and bootstrap writes the boundary's new version where it differs.
+    config_file.write_text(_with_existing_dataset())
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 1
+    assert "the permissions boundary ops-permissions-boundary is not this config's" in out
+    code, out = _run(["bootstrap", "--yes"], emulator, config_file)
+    assert code == 0, out
+    assert out.count("the project's policies now match this config") == 3  # no second `cdk bootstrap`
+    document = iam.get_policy_version(
+        PolicyArn="arn:aws:iam::333333333333:policy/ops-permissions-boundary", VersionId="v2"
+    )["PolicyVersion"]["Document"]
+    assert "arn:aws:s3:::corp-lake/raw/*" in json.dumps(document)
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 0, out
 
 
 def test_deploy_refuses_until_doctor_passes(emulator, config_file):

@@ -100,6 +100,7 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
                                 "name": "sales",
                                 "access": "read",
                                 "bucket": "datashare-prod-sales-444444444444-eu-west-1",
+                                "canary": True,
                                 "table": "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-sales",
                                 "table_via_role": True,
                                 "canary_item": True,
@@ -118,6 +119,7 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
                             {
                                 "name": "events",
                                 "bucket": "datashare-prod-events-444444444444-eu-west-1",
+                                "canary": True,
                                 "prefix": "raw/events/",
                             }
                         ],

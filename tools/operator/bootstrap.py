@@ -47,6 +47,7 @@ class Step:
     args: list[str]
     skip: str | None  # why nothing needs doing, or None
     policies: dict[str, dict[str, Any]]  # name -> document of the policies to create (or update) first
+    policies_only: bool = False  # bootstrapped: only the project's policies change
 
     @property
     def policy_arns(self) -> list[str]:
@@ -71,7 +72,7 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
         args = bootstrap_args(target, config.tooling.account, execution)
         finding = findings.get((target.account, target.region))
         skip = f"already bootstrapped: {finding.detail}" if finding and finding.ok else None
-        steps.append(Step(target, args, skip, policies))
+        steps.append(Step(target, args, skip, policies, policies_only=bool(finding and finding.policies_only)))
     return steps
 
 
@@ -102,6 +103,9 @@ def _bootstrap(step: Step, sessions: SessionFactory, cli: Path, rerun: Rerun) ->
     except (ClientError, BotoCoreError) as error:
         problem, fix = explain(error, step.target.account, step.target.region, rerun)
         return False, f"FAIL  {step.target.label()}: {problem} -> {fix}"
+    if step.policies_only:
+        names = ", ".join(step.policies)
+        return True, f"done  {step.target.label()}: the project's policies now match this config ({names})"
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_ENDPOINT_URL"},
         "AWS_ACCESS_KEY_ID": frozen.access_key,

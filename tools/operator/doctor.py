@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from config.bootstrap_policies import permissions_boundary
 from config.model import CodeCommitRepository, Config, Consumer, Environment, partition_of
 from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, Names, bootstrap_role, permissions_boundary_name
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
@@ -28,6 +30,8 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+    # Bootstrapped, but a policy of the project's is not this config's: writing its new version is all it needs.
+    policies_only: bool = False
 
     def line(self) -> str:
         text = f"{'OK  ' if self.ok else 'FAIL'}  {self.target.label()}: {self.detail}"
@@ -67,7 +71,8 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                     return Finding(target, False, f"{name} trusts {who}, not the tooling account {tooling}", bootstrap)
             details.append(f"deploy and file-publishing roles trust {tooling}")
             boundary = permissions_boundary_name(config)
-            if not _policy_exists(session, target, boundary):
+            current = _policy_document(session, target, boundary)
+            if current is None:
                 return Finding(
                     target,
                     False,
@@ -75,7 +80,17 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                     f"{rerun.make('--yes', command='bootstrap')} (it creates the project's policies, and skips what is "
                     "bootstrapped)",
                 )
-            details.append("permissions boundary present")
+            if current != permissions_boundary(config, partition_of(target.region)):
+                return Finding(
+                    target,
+                    False,
+                    f"the permissions boundary {boundary} is not this config's (the existing buckets, tables or keys "
+                    "its datasets share changed, or the project's policies did): the source roles would be refused "
+                    "them",
+                    f"{rerun.make('--yes', command='bootstrap')} (it writes the boundary's new version)",
+                    policies_only=True,
+                )
+            details.append("permissions boundary current")
             network = _task_network_status(config, target, session)
             if network[1]:
                 return Finding(target, False, network[0], network[1])
@@ -181,13 +196,18 @@ def _own_roles_status(config: Config, target: OperatedAccount, session: Any) -> 
     return ", ".join(details), ""
 
 
-def _policy_exists(session: Any, target: OperatedAccount, name: str) -> bool:
+def _policy_document(session: Any, target: OperatedAccount, name: str) -> dict[str, Any] | None:
+    """The default version of the project's managed policy of that name, or None where it does not exist."""
     iam = session.client("iam")
+    arn = f"arn:{partition_of(target.region)}:iam::{target.account}:policy/{name}"
     try:
-        iam.get_policy(PolicyArn=f"arn:{partition_of(target.region)}:iam::{target.account}:policy/{name}")
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     except iam.exceptions.NoSuchEntityException:
-        return False
-    return True
+        return None
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    if isinstance(document, str):  # URL-encoded JSON, as IAM's API documents it
+        document = json.loads(urllib.parse.unquote(document))
+    return cast(dict[str, Any], document)
 
 
 def _bootstrap_version(session: Any) -> int | None:
