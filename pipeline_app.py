@@ -13,6 +13,7 @@ from typing import Any
 
 from config import DEFAULT_CONFIG, load_config_or_report
 from pipeline import capacity
+from stacks.extensions import ExtensionError
 
 # How the CDK CLI hands the app its context (cdk.json's and -c): a JSON variable, and a file for what does not
 # fit in the environment.
@@ -46,7 +47,7 @@ def main() -> int:
 
         app = cdk.App()
         build_app(config, config_path=config_path, app=app)
-    except capacity.PipelineTooLarge as error:
+    except (capacity.PipelineTooLarge, ExtensionError) as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return 2
     app.synth()

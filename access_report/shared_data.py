@@ -106,7 +106,12 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
                 ),
                 identity_policies(template, resolve, role),
             )
-            for role, label in ((names.function_role, "function role"), (names.task_role, "task role"))
+            for role, label in (
+                (names.function_role, "function role"),
+                (names.task_role, "task role"),
+                # The workloads its extensions add (stacks/extensions.py), with their real policies.
+                *((names.workload_role(w), f"{w} role") for w in consumer.workloads),
+            )
         ]
         # The consumer's own roles, with the policy their team attaches: the same paths as the demo workloads'.
         if consumer.roles:

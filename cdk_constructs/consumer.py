@@ -172,21 +172,23 @@ class SharedDataAccess(Construct):
         )
 
 
-def _workload_role(
+def workload_role(
     scope: Construct,
-    name: str,
     *,
+    names: Names,
+    consumer: Consumer,
     workload: str,
     service: str,
     data_access: iam.IManagedPolicy,
-    names: Names,
-    consumer: Consumer,
 ) -> iam.Role:
-    """The role of a consumer workload: its fixed name is what the source account's grants admit."""
+    """The role of a workload in the consumer account (the construct "Role" in `scope`), with the datasets the
+    consumer is given (its shared-data policy): its fixed name, PROJECT-ENV-consumer-WORKLOAD, is what the source
+    account's grants admit. The demo function and task use it, and so does a workload of your own
+    (stacks/extensions.py, through ConsumerStack.workload_role): one call."""
     return iam.Role(
         scope,
         "Role",
-        role_name=name,
+        role_name=names.workload_role(workload),
         assumed_by=iam.ServicePrincipal(service),
         managed_policies=[data_access],
         description=f"{names.project} {names.environment} consumer {workload} ({consumer.name})",
@@ -205,9 +207,8 @@ class ConsumerFunction(Construct):
         data_access: iam.IManagedPolicy,
     ) -> None:
         super().__init__(scope, id)
-        self.role = _workload_role(
+        self.role = workload_role(
             self,
-            names.function_role,
             workload="function",
             service="lambda.amazonaws.com",
             data_access=data_access,
@@ -251,9 +252,8 @@ class ConsumerTask(Construct):
         image: str | None,
     ) -> None:
         super().__init__(scope, id)
-        self.role = _workload_role(
+        self.role = workload_role(
             self,
-            names.task_role,
             workload="task",
             service="ecs-tasks.amazonaws.com",
             data_access=data_access,

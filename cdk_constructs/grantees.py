@@ -36,7 +36,7 @@ class Grantees:
         whole_environment: bool,
     ) -> Grantees:
         # A consumer's own roles are named exactly, with their account: a name alone could be any account's role.
-        own = [names.role_arn(consumer.account, role) for consumer in consumers for role in consumer.roles]
+        own = [arn for consumer in consumers for arn in names.own_role_arns(consumer)]
         if organization_id and not whole_environment:
             # The organization admits every account of it: the roles must say which accounts.
             demo = [names.role_arn(c.account, role) for c in consumers for role in names.consumer_role_names]
@@ -55,7 +55,7 @@ class Grantees:
     @classmethod
     def one_consumer(cls, names: Names, consumer: Consumer) -> Grantees:
         """The roles of one consumer, by exact ARN: whom that consumer's source role trusts."""
-        roles = [*(names.role_arn(consumer.account, r) for r in (*names.consumer_role_names, *consumer.roles))]
+        roles = [names.role_arn(consumer.account, r) for r in names.consumer_role_names] + names.own_role_arns(consumer)
         return cls(
             principals=(iam.AccountPrincipal(consumer.account),),
             conditions={"ArnEquals": {"aws:PrincipalArn": roles}},

@@ -340,6 +340,19 @@ def _distinct_roles(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
+# The demo workloads' roles are PROJECT-ENV-consumer-function, -task and -task-exec.
+RESERVED_WORKLOADS = frozenset({"function", "task", "task-exec"})
+
+
+def _workload(value: str) -> str:
+    if value in RESERVED_WORKLOADS:
+        raise ValueError(f"names a workload the project deploys itself ({', '.join(sorted(RESERVED_WORKLOADS))})")
+    return value
+
+
+WorkloadName = Annotated[StrictStr, AfterValidator(_name(20)), AfterValidator(_workload)]
+
+
 class Consumer(_Frozen):
     name: ConsumerName
     account: AccountId
@@ -351,6 +364,9 @@ class Consumer(_Frozen):
     roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
     # Which of the environment's datasets this consumer gets, and how: {dataset: read | read-write}. Nothing else.
     grants: dict[DatasetName, Access] = Field(default_factory=dict)
+    # Workloads your own code adds to this consumer's stage (stacks/extensions.py), by name: each gets the role
+    # PROJECT-ENV-consumer-NAME, which every grant of the consumer's datasets admits.
+    workloads: Annotated[tuple[WorkloadName, ...], AfterValidator(_distinct)] = ()
 
     @property
     def env(self) -> AccountRegion:

@@ -122,13 +122,17 @@ class Names:
 
     # Consumer accounts: the same role names in every consumer account of the environment, so that an
     # organization-wide grant can name them with one pattern.
+    def workload_role(self, workload: str) -> str:
+        """The role of a consumer workload: the demo function and task, and those extensions add."""
+        return f"{self._prefix}-consumer-{workload}"
+
     @property
     def function_role(self) -> str:
-        return f"{self._prefix}-consumer-function"
+        return self.workload_role("function")
 
     @property
     def task_role(self) -> str:
-        return f"{self._prefix}-consumer-task"
+        return self.workload_role("task")
 
     @property
     def canary_role(self) -> str:
@@ -170,6 +174,12 @@ class Names:
     def consumer_role_arn_patterns(self) -> list[str]:
         """The consumer roles in any account: grants pair them with the accounts (or the organization)."""
         return [self.role_arn("*", name) for name in self.consumer_role_names]
+
+    def own_role_arns(self, consumer: Consumer) -> list[str]:
+        """The roles of the consumer a grant names exactly, with its account: those its extensions add, and its
+        own."""
+        named = [self.workload_role(w) for w in consumer.workloads] + list(consumer.roles)
+        return [self.role_arn(consumer.account, name) for name in named]
 
     def proof_role_arn(self, consumer: Consumer) -> str:
         return self.role_arn(consumer.account, self.proof_role)

@@ -20,6 +20,7 @@ from config.naming import pipeline_stack_id
 from config.toolchain import ROOT
 from pipeline.capacity import PipelineTooLarge
 from pipeline.pipeline_stack import PipelineStack
+from stacks.extensions import ExtensionError
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -83,6 +84,6 @@ def synthesize_or_report(config: Config, outdir: Path, *, config_path: str) -> S
     reports it, and gives None (exit 2)."""
     try:
         return synthesize(config, outdir, config_path=config_path)
-    except PipelineTooLarge as error:
+    except (PipelineTooLarge, ExtensionError) as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return None

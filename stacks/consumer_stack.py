@@ -2,18 +2,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, CfnResource, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_constructs import actions
 from cdk_constructs.consumer import (
     ConsumerFunction,
     ConsumerTask,
     ProofRole,
     SharedDataAccess,
+    workload_role,
 )
+from config.bootstrap_policies import CUSTOM_RESOURCE_TYPES, IAM_RESOURCE_TYPES, STACK_RESOURCE_TYPES
 from config.model import Config, Consumer, Environment
 from config.naming import Names, permissions_boundary_name
+from stacks.extensions import EXTENSIONS, ExtensionError
 
 
 class ConsumerStack(Stack):
@@ -37,9 +41,11 @@ class ConsumerStack(Stack):
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
+        self.names, self.consumer = names, consumer
         data_access = SharedDataAccess(
             self, "SharedDataAccess", names=names, environment=environment, consumer=consumer
         ).policy
+        self.data_access = data_access
         function = ConsumerFunction(
             self,
             "Function",
@@ -72,3 +78,47 @@ class ConsumerStack(Stack):
         self.function_name = CfnOutput(self, "FunctionName", value=function.function_name)
         self.proof_role_arn = CfnOutput(self, "ProofRoleArn", value=proof_role.role_arn)
         CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)
+        self._extend()
+
+    def workload_role(self, workload: str, service: str) -> iam.Role:
+        """The role of a workload of your own (stacks/extensions.py), with the consumer's datasets: the one call an
+        extension makes to be granted them."""
+        if workload not in self.consumer.workloads:
+            raise ExtensionError(
+                f"a role for the workload {workload!r} of {self.consumer.name}, which its workloads in the config do "
+                f"not list ({', '.join(self.consumer.workloads) or 'none'}): the source account would not admit it"
+            )
+        scope = Construct(self, f"Workload{actions.sid(workload)}")
+        return workload_role(
+            scope,
+            names=self.names,
+            consumer=self.consumer,
+            workload=workload,
+            service=service,
+            data_access=self.data_access,
+        )
+
+    def _extend(self) -> None:
+        """The workloads of your own the config lists for this consumer, each added by its extension."""
+        for workload in self.consumer.workloads:
+            build = EXTENSIONS.get(workload)
+            if build is None:
+                raise ExtensionError(
+                    f"{self.consumer.name}'s workloads list {workload!r}, but no extension of that name is registered "
+                    "(stacks/extensions.py)"
+                )
+            build(self)
+            if self.node.try_find_child(f"Workload{actions.sid(workload)}") is None:
+                raise ExtensionError(
+                    f"the extension {workload!r} gave itself no role: call stack.workload_role({workload!r}, SERVICE)"
+                )
+        known = {*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES, *CUSTOM_RESOURCE_TYPES}
+        # isinstance, as in pipeline/capacity.py: one call to JavaScript per construct otherwise.
+        types = {n.cfn_resource_type for n in self.node.find_all() if isinstance(n, CfnResource)}
+        unknown = sorted(types - known - {"AWS::CDK::Metadata"})
+        if unknown:
+            raise ExtensionError(
+                f"{self.consumer.name}'s stack creates {', '.join(unknown)}, which the bootstrap execution policy does "
+                "not let CloudFormation create: add the types to STACK_RESOURCE_TYPES in config/bootstrap_policies.py, "
+                "then run make bootstrap"
+            )

@@ -34,9 +34,12 @@ class ConsumerStage(Stage):
             consumer=consumer,
             proof_step_role_arn=proof_step_role_arn,
         )
-        # The consumer stacks of one environment and region are built by the same code from inputs that differ
-        # only in the consumer's account and name.
-        self.family = f"consumers of {environment.name} in {consumer.region}"
+        # The consumer stacks of one environment and region, given the same datasets at the same access and the same
+        # workloads, are built by the same code from inputs that differ only in the consumer's account and name.
+        given = ", ".join(f"{name} {access}" for name, access in sorted(consumer.grants.items()))
+        self.family = f"consumers of {environment.name} in {consumer.region} given {given}"
+        if consumer.workloads:
+            self.family += f" with {', '.join(consumer.workloads)}"
         # In the Stage: Aspects added to the App do not reach the stacks of a Stage.
         Tags.of(self).add("project", config.project)
         Tags.of(self).add("environment", environment.name)

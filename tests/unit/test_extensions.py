@@ -1,0 +1,124 @@
+"""The extension point: a workload of your own in a consumer's stage gets the consumer's datasets with one call,
+and every grant of those datasets admits its role; a workload the config and the code disagree on is one line."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+
+from access_report.engine import evaluate
+from access_report.inputs import Inputs
+from access_report.matrix import build
+from cdk_constructs.consumer import lambda_runtime
+from config.loader import parse_config
+from pipeline.app import synthesize, synthesize_or_report
+from stacks import extensions
+from tests.templates import by_sid, resources
+
+CONFIG = """
+project: ext
+tooling: {account: "111111111111", region: eu-west-1}
+repository: {codecommit_repository: data-sharing}
+consumer_image: public.ecr.aws/example/consumer:1.0
+environments:
+  - name: prod
+    source: {account: "222222222222", region: eu-west-1}
+    datasets:
+      - {name: sales, bucket: {}, table: {}}
+      - {name: events, bucket: {prefix: raw/}}
+    consumers:
+      - {name: analytics, account: "333333333333", region: eu-west-1, grants: {sales: read}, workloads: [export]}
+      - {name: ingest, account: "444444444444", region: eu-west-1, grants: {events: read-write}}
+"""
+ROLE = "arn:aws:iam::333333333333:role/ext-prod-consumer-export"
+
+
+def nightly_export(stack) -> None:
+    """The README's example: a function of your own that reads the consumer's datasets."""
+    role = stack.workload_role("export", "lambda.amazonaws.com")
+    lambda_.Function(
+        stack,
+        "NightlyExport",
+        role=role,
+        runtime=lambda_runtime(),
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+    )
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    monkeypatch.setitem(extensions.EXTENSIONS, "export", nightly_export)
+
+
+def test_a_workload_of_your_own_gets_the_consumers_datasets_and_every_grant_admits_it(registered, tmp_path):
+    synthesized = synthesize(parse_config(CONFIG), tmp_path)
+    consumer = synthesized.template_json(synthesized.consumer("prod", 0))
+    (role,) = [
+        r
+        for r in resources(consumer, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == "ext-prod-consumer-export"
+    ]
+    (policy_id,) = resources(consumer, "AWS::IAM::ManagedPolicy")
+    assert {"Ref": policy_id} in role["Properties"]["ManagedPolicyArns"]  # the consumer's datasets, as the demo's
+    sharing = synthesized.template_json(synthesized.sharing("prod"))
+    granting = [
+        p for p in resources(sharing, "AWS::S3::BucketPolicy").values() if "ConsumersList" in str(p["Properties"])
+    ]
+    assert len(granting) == 2
+    for bucket_policy in granting:
+        statements = by_sid(bucket_policy["Properties"]["PolicyDocument"])
+        admitted = statements["ConsumersList"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        # In the bucket of sales, given to analytics; not in that of events, which analytics is not given.
+        assert (ROLE in admitted) == ("sales" in str(bucket_policy["Properties"]["Bucket"]).lower())
+    trust = [
+        r["Properties"]["AssumeRolePolicyDocument"]
+        for r in resources(sharing, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == "ext-prod-source-analytics"
+    ]
+    assert ROLE in trust[0]["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    # The access report evaluates it like the demo workloads: its datasets, and nothing of the others.
+    verdicts = evaluate(build(Inputs.from_synthesized(synthesized)))
+    assert [v.cell.name for v in verdicts if not v.as_expected] == []
+    mine = [v for v in verdicts if v.cell.who.startswith("analytics export role")]
+    assert {v.cell.dataset for v in mine if v.actual == "allow"} == {"sales"}
+    assert all(v.actual == "deny" for v in mine if v.cell.dataset == "events")
+
+
+@pytest.mark.parametrize(
+    ("extension", "says"),
+    [
+        (None, "analytics's workloads list 'export', but no extension of that name is registered"),
+        (lambda stack: None, "the extension 'export' gave itself no role: call stack.workload_role('export', SERVICE)"),
+        (
+            lambda stack: stack.workload_role("other", "lambda.amazonaws.com"),
+            "a role for the workload 'other' of analytics, which its workloads in the config do not list (export)",
+        ),
+        (
+            lambda stack: sfn.StateMachine(
+                stack,
+                "Machine",
+                role=stack.workload_role("export", "states.amazonaws.com"),
+                definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Nothing")),
+            ),
+            "analytics's stack creates AWS::StepFunctions::StateMachine, which the bootstrap execution policy does "
+            "not let CloudFormation create",
+        ),
+    ],
+    ids=["not registered", "no role", "role of an unlisted workload", "a resource type bootstrap does not allow"],
+)
+def test_a_workload_the_config_and_the_code_disagree_on_is_one_line_and_nothing_synthesized(
+    monkeypatch, tmp_path, capsys, extension, says
+):
+    if extension is not None:
+        monkeypatch.setitem(extensions.EXTENSIONS, "export", extension)
+    assert synthesize_or_report(parse_config(CONFIG), tmp_path, config_path="ext.yaml") is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ext.yaml: ") and says in err[0]
+    assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_a_workload_named_as_the_demos_is_refused():
+    with pytest.raises(Exception, match=r"consumers\[0\]\.workloads\[0\]: 'task' names a workload the project deploys"):
+        parse_config(CONFIG.replace("workloads: [export]", "workloads: [task]"))
