@@ -16,7 +16,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help docs install local summary bench-local access-report bench-access bench bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help docs install local summary bench-local access-report bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
 
 help: ## this list
 	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
@@ -80,6 +80,9 @@ bench-access: install ## time the access report for 1 and 50 consumers
 
 bootstrap doctor deploy: install ## the first real deployment (ARGS="--yes", "--profile admin-{account}", ...)
 	$(RUN) $(PY) -m tools.operator $@ --config "$(CONFIG)" $(ARGS)
+
+bench-datasets: install ## policy and environment sizes for datasets x consumers, and where the app refuses them
+	$(RUN) $(PY) -m tools.bench.datasets $(GRID)
 
 bench-errors: install ## how long each command takes to refuse a bad config
 	$(RUN) $(PY) -m tools.bench.errors

@@ -8,8 +8,7 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 
 from __future__ import annotations
 
-import json
-from typing import Any, cast
+from typing import cast
 
 from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -19,10 +18,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs import actions
+from cdk_constructs.documents import consumer_policy, runtime_environment
 from cdk_constructs.findings import acknowledge
 from config.model import Consumer, Environment
-from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
+from config.naming import Names
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
@@ -51,122 +50,38 @@ def consumer_image_asset() -> ecs.ContainerImage:
     )
 
 
-def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
-    """A dataset as the runtime code reads it (runtime/consumer_app/settings.py): short keys, no empty ones (Lambda
-    holds 4 KB of environment in all)."""
-    entry: dict[str, Any] = {"name": n.name}
-    if access:
-        entry["access"] = access
-    if n.bucket:
-        entry |= {"bucket": n.bucket, "via_role": n.bucket_through_role, "canary": n.owns_bucket}
-        entry |= {"prefix": n.prefix} if n.prefix else {}
-        key = n.dataset.bucket.kms_key if n.dataset.bucket else None
-        entry |= {"kms_key": key} if key and access == "read-write" else {}  # writes name it (SSE-KMS)
-    if n.table:
-        entry |= {"table": n.table_arn, "table_via_role": n.table_through_role, "canary_item": n.owns_table}
-    return {k: v for k, v in entry.items() if v is not False}
-
-
-def runtime_environment(names: Names, environment: Environment, consumer: Consumer) -> dict[str, str]:
-    """What the runtime code reads (runtime/consumer_app/settings.py): the datasets the consumer is given, and the
-    others of the environment, which its self-check must be refused."""
-    given = environment.datasets_of(consumer)
-    refused = [dataset for dataset in environment.datasets if dataset.name not in consumer.grants]
-    compact = {"separators": (",", ":")}
-    environ = {
-        "CONSUMER_NAME": consumer.name,
-        "SOURCE_ACCOUNT": names.source_account,
-        "SOURCE_REGION": names.source_region,
-        "CANARY_KEY": CANARY_KEY,
-        "CANARY_ITEM": json.dumps(CANARY_ITEM, **compact),  # type: ignore[arg-type]
-        "DATASETS": json.dumps([_dataset_entry(names.dataset(d), access) for d, access in given], **compact),  # type: ignore[arg-type]
-    }
-    if refused:
-        environ["REFUSED_DATASETS"] = json.dumps([_dataset_entry(names.dataset(d), None) for d in refused], **compact)  # type: ignore[arg-type]
-    if any(names.dataset(dataset).through_role for dataset, _ in given):
-        environ["SOURCE_ROLE_ARN"] = names.source_role_arn(consumer)
-    return environ
-
-
 class SharedDataAccess(Construct):
     """One managed policy with everything the consumer's roles may do with the datasets it is given: their side of
-    each grant (the source account's policies are the other)."""
+    each grant (the source account's policies are the other), as cdk_constructs/documents.py computes it."""
 
     def __init__(
         self, scope: Construct, id: str, *, names: Names, environment: Environment, consumer: Consumer
     ) -> None:
         super().__init__(scope, id)
-        key_arns = names.key_arn_pattern
-        statements: list[iam.PolicyStatement] = []
-        acknowledgements: dict[str, str] = {}
-        # Keys by level and service: one statement each, narrowed to the datasets' aliases.
-        aliases: dict[tuple[str, str], list[str]] = {}
-        through_role = False
-        for dataset, access in environment.datasets_of(consumer):
-            n = names.dataset(dataset)
-            word = actions.sid(dataset.name)
-            levels = ["read", "write"] if access == "read-write" else ["read"]
-            through_role |= n.through_role
-            if n.owns_bucket:
-                statements += [
-                    iam.PolicyStatement(
-                        sid=f"{word}List",
-                        actions=list(actions.BUCKET_LIST),
-                        resources=[n.bucket_arn],
-                        conditions=actions.prefix_condition(n.prefix) or None,
-                    ),
-                    iam.PolicyStatement(
-                        sid=f"{word}Objects", actions=list(actions.object_actions(access)), resources=[n.objects_arn]
-                    ),
-                ]
-                acknowledgements[f"Resource::{n.objects_arn}"] = (
-                    f"Objects of dataset {dataset.name}'s bucket (under its prefix): the keys are data."
-                )
-                for level in levels:
-                    aliases.setdefault((level, "s3"), []).append(n.key_alias)
-            if n.owns_table and not n.table_through_role:
-                statements.append(
-                    iam.PolicyStatement(
-                        sid=f"{word}Table",
-                        actions=list(actions.table_actions(access)),
-                        resources=[n.table_arn, f"{n.table_arn}/index/*"],
-                    )
-                )
-                acknowledgements[f"Resource::{n.table_arn}/index/*"] = (
-                    f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
-                )
-                for level in levels:
-                    aliases.setdefault((level, "dynamodb"), []).append(n.key_alias)
-        if through_role:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="AssumeSourceRole", actions=["sts:AssumeRole"], resources=[names.source_role_arn(consumer)]
-                )
-            )
-        for (level, service), named in aliases.items():
-            statements.append(
-                iam.PolicyStatement(
-                    sid=actions.sid("key", level, "through", service),
-                    actions=list(actions.KEY_DECRYPT if level == "read" else actions.KEY_ENCRYPT),
-                    resources=[key_arns],
-                    conditions={
-                        **actions.via_services(*names.via(service)),
-                        "ForAnyValue:StringEquals": {"kms:ResourceAliases": named},
-                    },
-                )
-            )
-        if aliases:
-            acknowledgements[f"Resource::{key_arns}"] = (
-                "A dataset key's id is unknown before the source stage deploys; the kms:ResourceAliases and "
-                "kms:ViaService conditions narrow it to the datasets' keys used through S3 or DynamoDB."
-            )
+        document = consumer_policy(names, environment, consumer)
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
             managed_policy_name=names.shared_data_policy,
             description=f"Datasets {names.project} {names.environment} gives {consumer.name}",
-            statements=statements,
+            document=iam.PolicyDocument.from_json(document),
         )
+        acknowledgements = {}
+        for dataset, _ in environment.datasets_of(consumer):
+            n = names.dataset(dataset)
+            if n.owns_bucket:
+                acknowledgements[f"Resource::{n.objects_arn}"] = (
+                    f"Objects of dataset {dataset.name}'s bucket (under its prefix): the keys are data."
+                )
+            if n.owns_table and not n.table_through_role:
+                acknowledgements[f"Resource::{n.table_arn}/index/*"] = (
+                    f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
+                )
+        if any(s["Sid"].startswith("Key") for s in document["Statement"]):
+            acknowledgements[f"Resource::{names.key_arn_pattern}"] = (
+                "A dataset key's id is unknown before the source stage deploys; the kms:ResourceAliases and "
+                "kms:ViaService conditions narrow it to the datasets' keys used through S3 or DynamoDB."
+            )
         acknowledge(
             self.policy, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in acknowledgements.items()}
         )

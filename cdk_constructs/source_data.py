@@ -10,9 +10,8 @@ its policy. Only the source roles' identity policies name it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from aws_cdk import CfnElement, Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -21,6 +20,7 @@ from constructs import Construct
 
 from cdk_constructs import actions
 from cdk_constructs.buckets import hardened
+from cdk_constructs.documents import source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
@@ -201,7 +201,7 @@ class SharedDataset(Construct):
 class SourceRole(Construct):
     """The identity-based path of one consumer: a role in the source account that only that consumer's roles may
     assume, allowed exactly the datasets the consumer reaches through it (tables shared by role, existing buckets
-    and tables), at the consumer's access to each."""
+    and tables), at the consumer's access to each (cdk_constructs/documents.py)."""
 
     def __init__(
         self,
@@ -209,8 +209,9 @@ class SourceRole(Construct):
         id: str,
         *,
         names: Names,
+        environment: Environment,
         consumer: Consumer,
-        datasets: Sequence[tuple[SharedDataset, str]],
+        datasets: Sequence[SharedDataset],
     ) -> None:
         super().__init__(scope, id)
         self.role = iam.Role(
@@ -223,54 +224,19 @@ class SourceRole(Construct):
             ),
             max_session_duration=Duration.hours(1),
         )
+        keys = {shared.names.name: shared.key.key_arn for shared in datasets if shared.key}
+        document = source_role_policy(names, environment, consumer, keys)
+        for statement in document["Statement"]:
+            self.role.add_to_policy(iam.PolicyStatement.from_json(statement))
         findings: dict[str, str] = {}
-        for shared, access in datasets:
-            n, dataset = shared.names, shared.names.dataset
+        for shared in datasets:
+            n = shared.names
             if n.table_through_role:
-                table_arn = shared.table.table_arn if shared.table else n.table_arn
-                self._allow(
-                    actions.sid(dataset.name, "table"),
-                    actions.table_actions(access),
-                    [table_arn, f"{table_arn}/index/*"],
+                findings[f"Resource::{n.table_arn}/index/*"] = (
+                    f"Queries on the indexes of dataset {n.name}'s table; the table is fixed."
                 )
-                finding = f"<{_arn_token(shared.table)}>" if shared.table else n.table_arn
-                findings[f"Resource::{finding}/index/*"] = (
-                    f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
-                )
-                key = shared.key.key_arn if shared.key and shared.table else (dataset.table and dataset.table.kms_key)
-                if key:
-                    self._allow(
-                        actions.sid(dataset.name, "table", "key"),
-                        actions.key_actions(access),
-                        [key],
-                        actions.via_services(*names.via("dynamodb")),
-                    )
             if n.bucket_through_role:
-                assert dataset.bucket is not None
-                self._allow(
-                    actions.sid(dataset.name, "list"),
-                    actions.BUCKET_LIST,
-                    [n.bucket_arn],
-                    actions.prefix_condition(n.prefix),
-                )
-                self._allow(actions.sid(dataset.name, "objects"), actions.object_actions(access), [n.objects_arn])
                 findings[f"Resource::{n.objects_arn}"] = (
-                    f"Objects of dataset {dataset.name}: under its prefix of its bucket; the keys are data."
+                    f"Objects of dataset {n.name}: under its prefix of its bucket; the keys are data."
                 )
-                if dataset.bucket.kms_key:
-                    self._allow(
-                        actions.sid(dataset.name, "objects", "key"),
-                        actions.key_actions(access),
-                        [dataset.bucket.kms_key],
-                        actions.via_services(*names.via("s3")),
-                    )
         acknowledge(self.role, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in findings.items()})
-
-    def _allow(self, sid: str, allowed: Sequence[str], resources: list[str], conditions: dict | None = None) -> None:
-        self.role.add_to_policy(
-            iam.PolicyStatement(sid=sid, actions=list(allowed), resources=resources, conditions=conditions or None)
-        )
-
-
-def _arn_token(table: dynamodb.ITableV2) -> str:
-    return table.stack.get_logical_id(cast(CfnElement, table.node.default_child)) + ".Arn"

@@ -40,6 +40,46 @@ def before_construction(config: Config, consumers_per_wave: int) -> None:
     _stage_count(config, consumers_per_wave)
     _artifact_grants_bound(config)
     _boundary(config)
+    _consumers_documents(config)
+
+
+# IAM's quotas on a role's inline policies (together), and Lambda's on a function's environment variables.
+INLINE_POLICIES_CHARACTERS = 10240
+LAMBDA_ENVIRONMENT_BYTES = 4096
+
+
+def _consumers_documents(config: Config) -> None:
+    """What grows with the datasets a consumer is given: its shared-data policy, its function's environment (which
+    also lists the datasets it is refused) and its source role's policy, measured as they will deploy."""
+    import json
+
+    from cdk_constructs.documents import consumer_policy, runtime_environment, source_role_policy
+    from config.naming import Names
+
+    for e, environment in enumerate(config.environments):
+        names = Names.of(config, environment)
+        for c, consumer in enumerate(environment.consumers):
+            where = f"environments[{e}].consumers[{c}] ({consumer.name}, given {len(consumer.grants)} datasets of "
+            where += f"{len(environment.datasets)})"
+            measured = [
+                (size(consumer_policy(names, environment, consumer)), MANAGED_POLICY_CHARACTERS, "its policy"),
+                (
+                    size(source_role_policy(names, environment, consumer)),
+                    INLINE_POLICIES_CHARACTERS,
+                    "its source role's policy",
+                ),
+                (
+                    len(json.dumps(runtime_environment(names, environment, consumer), separators=(",", ":"))),
+                    LAMBDA_ENVIRONMENT_BYTES,
+                    "its function's environment (the datasets it is given and refused)",
+                ),
+            ]
+            for value, limit, what in measured:
+                if value > limit:
+                    raise PipelineTooLarge(
+                        f"{where}: {what} is {value:,} characters, AWS allows {limit:,}: give the consumer fewer "
+                        "datasets, or split the environment's datasets over environments (or configs)"
+                    )
 
 
 # IAM's quota on a customer managed policy, which the permissions boundary is.

@@ -54,12 +54,17 @@ class SharingStack(Stack):
         Canary(self, "Canary", names=names, datasets=list(datasets.values()))
         for consumer in environment.consumers:
             through_role = [
-                (datasets[dataset.name], access)
-                for dataset, access in environment.datasets_of(consumer)
+                datasets[dataset.name]
+                for dataset, _ in environment.datasets_of(consumer)
                 if names.dataset(dataset).through_role
             ]
             if through_role:
                 # No output per role: CloudFormation allows 200 outputs in a stack, and its name is computed.
                 SourceRole(
-                    self, f"Source{actions.sid(consumer.name)}", names=names, consumer=consumer, datasets=through_role
+                    self,
+                    f"Source{actions.sid(consumer.name)}",
+                    names=names,
+                    environment=environment,
+                    consumer=consumer,
+                    datasets=through_role,
                 )

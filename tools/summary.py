@@ -171,6 +171,8 @@ def _resource_label(template: dict[str, Any], value: Any) -> str:
 
 
 def _short(arn: str) -> str:
+    if ":dynamodb:" in arn and ":table/" in arn:
+        return "table " + arn.split(":table/", 1)[1]
     return arn.split(":::")[-1] if ":::" in arn else arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
 
 

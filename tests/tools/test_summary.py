@@ -55,7 +55,7 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     ) in out
     # The policy to create, as the consumer stage's own shared-data policy has it.
     (document,) = [line.strip() for line in out.splitlines() if line.strip().startswith('{"Statement"')]
-    assert '"Sid":"LakeList"' in document and "orgshare-prod-lake-222222222222-eu-west-1" in document
+    assert '"Sid":"ListUnderPrefixes"' in document and "orgshare-prod-lake-222222222222-eu-west-1" in document
 
 
 def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):

@@ -31,36 +31,36 @@ def test_consumer_policy_reaches_exactly_its_datasets_by_computed_names_only(exa
     # reporting (prod, index 1) is given sales (bucket + table by role) and reference (table by its own policy).
     statements = _managed_policy(example.template_json(example.consumer("prod", 1)))
     assert set(statements) == {
-        "SalesList", "SalesObjects", "ReferenceTable", "AssumeSourceRole", "KeyReadThroughS3", "KeyReadThroughDynamodb"
+        "ListBuckets", "ReadObjects", "ReadTables", "AssumeSourceRole", "KeyReadThroughS3", "KeyReadThroughDynamodb"
     }  # fmt: skip
-    assert statements["SalesList"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1"
-    assert statements["SalesObjects"]["Action"] == "s3:GetObject"
-    assert statements["SalesObjects"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1/*"
+    assert statements["ListBuckets"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1"
+    assert statements["ReadObjects"]["Action"] == "s3:GetObject"
+    assert statements["ReadObjects"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1/*"
     assert statements["AssumeSourceRole"] == {
         "Sid": "AssumeSourceRole",
         "Action": "sts:AssumeRole",
         "Effect": "Allow",
         "Resource": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
     }
-    assert statements["ReferenceTable"]["Resource"][0] == (
-        "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference"
-    )
+    assert statements["ReadTables"]["Resource"] == [
+        "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference",
+        "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference/index/*",
+    ]
     assert "events" not in json.dumps(statements)  # not given
 
 
 def test_a_prefix_writer_lists_under_its_prefix_and_writes_there_only(example):
     # ingest (prod, index 2) is given events read-write: a prefix of the events bucket; no table, so no source role.
     statements = _managed_policy(example.template_json(example.consumer("prod", 2)))
-    assert statements["EventsList"]["Condition"] == {"StringLike": {"s3:prefix": ["raw/events/*"]}}
-    assert sorted(statements["EventsObjects"]["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    assert (
-        statements["EventsObjects"]["Resource"]
-        == "arn:aws:s3:::datashare-prod-events-444444444444-eu-west-1/raw/events/*"
-    )
+    assert statements["ListUnderPrefixes"]["Condition"] == {"StringLike": {"s3:prefix": ["raw/events/*"]}}
+    objects = "arn:aws:s3:::datashare-prod-events-444444444444-eu-west-1/raw/events/*"
+    assert statements["ReadObjects"]["Resource"] == objects
+    assert sorted(statements["WriteObjects"]["Action"]) == ["s3:DeleteObject", "s3:PutObject"]
+    assert statements["WriteObjects"]["Resource"] == objects
     assert statements["KeyWriteThroughS3"]["Condition"]["ForAnyValue:StringEquals"] == {
         "kms:ResourceAliases": ["alias/datashare/prod/events"]
     }
-    assert "AssumeSourceRole" not in statements
+    assert "AssumeSourceRole" not in statements and "ListBuckets" not in statements
 
 
 def test_consumer_decrypts_only_its_datasets_keys_and_only_through_their_services(example):
@@ -287,14 +287,19 @@ def test_a_table_shared_by_its_own_policy_is_reached_directly_without_assuming_a
     template = organization.template_json(organization.consumer("prod", 1))
     statements = _managed_policy(template)
     assert "AssumeSourceRole" not in statements
-    assert sorted(statements["LakeTable"]["Action"]) == [
-        "dynamodb:DeleteItem",
+    assert sorted(statements["ReadTables"]["Action"]) == [
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
-        "dynamodb:PutItem",
         "dynamodb:Query",
+    ]
+    assert sorted(statements["WriteTables"]["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     ]
+    assert (
+        statements["WriteTables"]["Resource"][0] == "arn:aws:dynamodb:eu-west-1:222222222222:table/orgshare-prod-lake"
+    )
     assert statements["KeyWriteThroughDynamodb"]["Condition"]["StringEquals"] == {
         "kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]
     }

@@ -189,3 +189,32 @@ def test_a_wave_of_long_named_consumers_keeps_every_action_configuration_value_w
         for value in action.get("Configuration", {}).values()
     )
     assert longest <= 1000
+
+
+@pytest.mark.parametrize(
+    ("datasets", "says"),
+    [(14, "its policy is 6,"), (30, "its policy is 1")],
+)
+def test_a_consumer_given_more_datasets_than_its_policy_holds_is_one_line_before_anything_is_written(
+    tmp_path, capsys, datasets, says
+):
+    from pipeline.app import synthesize_or_report
+    from tools.bench.datasets import config_with
+
+    config = parse_config(config_with(datasets, 1))
+    assert synthesize_or_report(config, tmp_path / "out", config_path="lake.yaml") is None
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(
+        f"error: lake.yaml: environments[0].consumers[0] (c0, given {datasets} datasets of {datasets})"
+    )
+    assert says in line and "AWS allows 6,144: give the consumer fewer datasets" in line
+    assert not list(tmp_path.glob("out/**/*.json"))  # no template, no manifest
+
+
+def test_a_function_environment_past_lambdas_4_kb_is_one_line(monkeypatch):
+    from pipeline import capacity
+    from tools.bench.datasets import config_with
+
+    monkeypatch.setattr(capacity, "LAMBDA_ENVIRONMENT_BYTES", 1000)  # the example's environments are far below 4 KB
+    with pytest.raises(capacity.PipelineTooLarge, match=r"its function's environment \(the datasets it is given and "):
+        capacity.before_construction(parse_config(config_with(3, 1)), capacity.CONSUMERS_PER_WAVE)
