@@ -54,7 +54,8 @@ class _Share:
         return self.source.datasets[dataset.name]
 
     def through(self, service: str, n: DatasetNames, caller_account: str | None) -> dict[str, ContextValue]:
-        """The request context of a dataset's key used through S3 or DynamoDB in the source region."""
+        """The request context of a dataset's key used through S3 (with the bucket's S3 Bucket Key) or DynamoDB in
+        the source region."""
         return {
             "kms:ViaService": self.names.service_endpoint(service),
             "kms:ResourceAliases": [n.key_alias],

@@ -79,8 +79,9 @@ class SharedDataAccess(Construct):
                 )
         if any(s["Sid"].startswith("Key") for s in document["Statement"]):
             acknowledgements[f"Resource::{names.key_arn_pattern}"] = (
-                "A dataset key's id is unknown before the source stage deploys; the kms:ResourceAliases and "
-                "kms:ViaService conditions narrow it to the datasets' keys used through S3 or DynamoDB."
+                "A dataset key's id is unknown before the source stage deploys: keys of the source account only "
+                "through S3 or DynamoDB, so what a role decrypts is what the buckets and tables it is given let it "
+                "read; each key's own policy admits only its dataset's consumers."
             )
         acknowledge(
             self.policy, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in acknowledgements.items()}

@@ -15,6 +15,11 @@ from config.model import Consumer, Environment
 from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
 
 Document = dict[str, Any]
+# The encryption context key S3 and DynamoDB put in their requests to KMS.
+ENCRYPTION_CONTEXT = {
+    "s3": "kms:EncryptionContext:aws:s3:arn",
+    "dynamodb": "kms:EncryptionContext:aws:dynamodb:tableName",
+}
 
 
 def _statement(sid: str, allowed: tuple[str, ...] | list[str], resources: list[str], condition: Any = None) -> Document:
@@ -38,7 +43,11 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     prefixes: list[str] = []
     objects: dict[str, list[str]] = {"read": [], "write": []}
     tables: dict[str, list[str]] = {"read": [], "write": []}
-    aliases: dict[tuple[str, str], list[str]] = {}
+    # The source account's keys, used only through S3 or DynamoDB: what the role may then decrypt is what the buckets
+    # and tables it is given let it read (and each key's own policy admits only the consumers of its dataset). Not
+    # narrowed by the keys' aliases, which KMS takes up to five minutes to authorize by, nor by encryption context,
+    # which the offline evaluator cannot decide (access_report/).
+    levels_by_service: dict[tuple[str, str], bool] = {}
     through_role = False
     for dataset, access in environment.datasets_of(consumer):
         n = names.dataset(dataset)
@@ -52,11 +61,11 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
                 whole_buckets.append(n.bucket_arn)
             for level in levels:
                 objects[level].append(n.objects_arn)
-                aliases.setdefault((level, "s3"), []).append(n.key_alias)
+                levels_by_service[(level, "s3")] = True
         if n.owns_table and not n.table_through_role:
             for level in levels:
                 tables[level] += [n.table_arn, f"{n.table_arn}/index/*"]
-                aliases.setdefault((level, "dynamodb"), []).append(n.key_alias)
+                levels_by_service[(level, "dynamodb")] = True
     statements = []
     if whole_buckets:
         statements.append(_statement("ListBuckets", actions.BUCKET_LIST, whole_buckets))
@@ -74,24 +83,37 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     ]
     if through_role:
         statements.append(_statement("AssumeSourceRole", ("sts:AssumeRole",), [names.source_role_arn(consumer)]))
-    for (level, service), named in aliases.items():
+    for level, service in levels_by_service:
         statements.append(
             _statement(
                 actions.sid("key", level, "through", service),
                 actions.KEY_DECRYPT if level == "read" else actions.KEY_ENCRYPT,
                 [names.key_arn_pattern],
-                {
-                    **actions.via_services(*names.via(service)),
-                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": named},
-                },
+                actions.via_services(*names.via(service)),
             )
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# The keys of a dataset's entry in DATASETS and REFUSED_DATASETS (runtime/consumer_app/settings.py reads them):
+# one letter each, as Lambda holds 4 KB of environment in all and every dataset of the environment is listed.
+ENTRY_KEYS = {
+    "name": "n",
+    "access": "a",
+    "bucket": "b",
+    "prefix": "p",
+    "via_role": "r",
+    "canary": "c",
+    "kms_key": "k",
+    "table": "t",
+    "table_via_role": "tr",
+    "canary_item": "ci",
+}
+
+
 def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
-    """A dataset as the runtime code reads it (runtime/consumer_app/settings.py): short keys, no empty ones (Lambda
-    holds 4 KB of environment in all)."""
+    """A dataset as the runtime code reads it: short keys, no empty ones, its table by name (TABLE_ARN_PREFIX says
+    where)."""
     entry: dict[str, Any] = {"name": n.name}
     if access:
         entry["access"] = access
@@ -101,8 +123,8 @@ def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
         key = n.dataset.bucket.kms_key if n.dataset.bucket else None
         entry |= {"kms_key": key} if key and access == "read-write" else {}  # writes name it (SSE-KMS)
     if n.table:
-        entry |= {"table": n.table_arn, "table_via_role": n.table_through_role, "canary_item": n.owns_table}
-    return {k: v for k, v in entry.items() if v is not False}
+        entry |= {"table": n.table, "table_via_role": n.table_through_role, "canary_item": n.owns_table}
+    return {ENTRY_KEYS[k]: (1 if v is True else v) for k, v in entry.items() if v is not False}
 
 
 def runtime_environment(names: Names, environment: Environment, consumer: Consumer) -> dict[str, str]:
@@ -120,6 +142,7 @@ def runtime_environment(names: Names, environment: Environment, consumer: Consum
         "SOURCE_REGION": names.source_region,
         "CANARY_KEY": CANARY_KEY,
         "CANARY_ITEM": compact(CANARY_ITEM),
+        "TABLE_ARN_PREFIX": names.table_arn_prefix,
         "DATASETS": compact([_dataset_entry(names.dataset(d), access) for d, access in given]),
     }
     if refused:
@@ -129,8 +152,8 @@ def runtime_environment(names: Names, environment: Environment, consumer: Consum
     return environ
 
 
-# A key's ARN as AWS will write it, where the key does not exist yet: for measuring, as long as the real one.
-KEY_ARN_STAND_IN = "arn:aws:kms:xx-xxxxxxxxx-1:000000000000:key/00000000-0000-0000-0000-000000000000"
+# A key's ARN as AWS will write it, but for its partition and region: for measuring, as long as the real one.
+KEY_ID_STAND_IN = "000000000000:key/00000000-0000-0000-0000-000000000000"
 
 
 def source_role_policy(
@@ -140,7 +163,8 @@ def source_role_policy(
     shared by role, existing buckets and tables), at its access to each. Resources by their computed names; the
     datasets' own keys by `key_arns` (dataset -> the key's ARN, a CloudFormation reference when deployed: not by
     alias, which KMS takes up to five minutes to authorize by)."""
-    key_arns = key_arns or {}
+    measuring = key_arns is None
+    stand_in = f"arn:{names.partition}:kms:{names.source_region}:{KEY_ID_STAND_IN}"
     statements = []
     for dataset, access in environment.datasets_of(consumer):
         n = names.dataset(dataset)
@@ -152,7 +176,9 @@ def source_role_policy(
                     [n.table_arn, f"{n.table_arn}/index/*"],
                 )
             )
-            owned = key_arns.get(dataset.name, KEY_ARN_STAND_IN)
+            if n.owns_table and not measuring and dataset.name not in (key_arns or {}):
+                raise ValueError(f"no key ARN given for dataset {dataset.name}")
+            owned = stand_in if measuring else (key_arns or {}).get(dataset.name)
             key = owned if n.owns_table else (dataset.table.kms_key if dataset.table else None)
             if key:
                 statements.append(

@@ -220,33 +220,43 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
 
 
 def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
-    """The buckets, prefixes, tables and keys of the source accounts that datasets name as `existing`: the source
-    roles reach them, and the canary role writes its canary under each bucket's prefix. Nothing else outside the
-    project. (A change of them changes the boundary: `make doctor` says to re-run `make bootstrap`.)"""
-    objects, buckets, tables, keys = set(), set(), set(), set()
+    """The buckets, prefixes and tables of the source accounts that datasets name as `existing`: the source roles
+    reach them (writes only under the prefixes some consumer is given read-write). Their keys need nothing here: the
+    statement on keys through S3 and DynamoDB covers them. (A change of them changes the boundary: `make doctor` says
+    to re-run `make bootstrap`.)"""
+    buckets: set[str] = set()
+    reads: set[str] = set()
+    writes: set[str] = set()
+    tables: set[str] = set()
     for environment in config.environments:
         source = environment.source
         for dataset in environment.datasets:
             bucket, table = dataset.bucket, dataset.table
+            written = any(access == "read-write" for _, access in environment.granted(dataset))
             if bucket and bucket.existing:
+                objects = f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*"
                 buckets.add(f"arn:{partition}:s3:::{bucket.existing}")
-                objects.add(f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*")
-                keys |= {bucket.kms_key} if bucket.kms_key else set()
+                reads.add(objects)
+                if written:
+                    writes.add(objects)
             if table and table.existing:
                 arn = f"arn:{partition}:dynamodb:{source.region}:{source.account}:table/{table.existing}"
                 tables |= {arn, f"{arn}/index/*"}
-                keys |= {table.kms_key} if table.kms_key else set()
     statements: list[dict[str, Any]] = []
     if buckets:
         statements += [
             {"Sid": "ExistingBuckets", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": sorted(buckets)},
-            {
-                "Sid": "ExistingObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": sorted(objects),
-            },
+            {"Sid": "ExistingObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": sorted(reads)},
         ]
+    if writes:
+        statements.append(
+            {
+                "Sid": "ExistingObjectsWritten",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": sorted(writes),
+            }
+        )
     if tables:
         statements.append(
             {
@@ -259,15 +269,6 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
                 "Resource": sorted(tables),
             }
         )  # fmt: skip
-    if keys:
-        statements.append(
-            {
-                "Sid": "ExistingKeys",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": sorted(keys),
-            }
-        )
     return statements
 
 

@@ -347,6 +347,9 @@ RESERVED_WORKLOADS = frozenset({"function", "task", "task-exec"})
 def _workload(value: str) -> str:
     if value in RESERVED_WORKLOADS:
         raise ValueError(f"names a workload the project deploys itself ({', '.join(sorted(RESERVED_WORKLOADS))})")
+    if value.startswith("consumer-"):
+        # PROJECT-a-consumer-consumer-function would also be the demo function of an environment named a-consumer.
+        raise ValueError("starts with consumer-, which could name a role of another environment")
     return value
 
 

@@ -112,6 +112,11 @@ class Names:
         so its grants name this and narrow it with kms:ResourceAliases."""
         return f"arn:{self.partition}:kms:{self.source_region}:{self.source_account}:key/*"
 
+    @property
+    def table_arn_prefix(self) -> str:
+        """A table's ARN in the source account and region, but for its name."""
+        return f"arn:{self.partition}:dynamodb:{self.source_region}:{self.source_account}:table/"
+
     def source_role(self, consumer: Consumer) -> str:
         """The consumer's role in the source account: what it reaches there through a role (tables shared by
         role, existing buckets and tables) and nothing else; only its own roles may assume it."""
@@ -259,8 +264,7 @@ class DatasetNames:
 
     @property
     def table_arn(self) -> str:
-        n = self.names
-        return f"arn:{n.partition}:dynamodb:{n.source_region}:{n.source_account}:table/{self.table}"
+        return f"{self.names.table_arn_prefix}{self.table}"
 
     @property
     def key_alias(self) -> str:

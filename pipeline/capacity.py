@@ -100,6 +100,20 @@ def _boundary(config: Config) -> None:
         )
 
 
+def stage_resources(stacks: dict[str, Stack]) -> None:
+    """Each sharing and consumer stack, before the app synthesizes, within CloudFormation's 500 resources: a sharing
+    stack grows by about 8 per dataset and 2 per consumer reaching a dataset through a role."""
+    from aws_cdk import CfnResource
+
+    for where, stack in stacks.items():
+        resources = sum(1 for node in stack.node.find_all() if isinstance(node, CfnResource))
+        if resources >= MAX_RESOURCES:
+            raise PipelineTooLarge(
+                f"{where} has {resources} resources, CloudFormation allows {MAX_RESOURCES} in a stack: share fewer "
+                "datasets in the environment, or split its datasets or consumers over environments (or configs)"
+            )
+
+
 def after_construction(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:
     """The built pipeline, before the app synthesizes: its stages, actions, artifact grants and resources."""
     # Imported here: before_construction runs before the CDK loads (pipeline_app.py).

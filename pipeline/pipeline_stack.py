@@ -112,6 +112,15 @@ class PipelineStack(Stack):
             self.notifications.watch(self.pipeline.pipeline, name=pipeline_events_rule(config))
         acknowledge_pipeline_findings(self, self.pipeline)
         capacity.after_construction(self, self.pipeline, config)
+        stacks: dict[str, Stack] = {
+            f"the sharing stack of {name}": stage.stack for name, stage in self.sharing_stages.items()
+        }
+        stacks |= {
+            f"the consumer stack of {name}-{stage.consumer.name}": stage.stack
+            for name, stages in self.consumer_stages.items()
+            for stage in stages
+        }
+        capacity.stage_resources(stacks)
 
     def _add_environment(self, environment: Environment) -> None:
         config = self.config

@@ -144,8 +144,17 @@ def _read_object(data: SharedData, dataset: Dataset) -> str:
         key = dataset.key(data.settings.canary_key)
         body = dataset.read_object(key, first_bytes=READ_BYTES)
         return f"read the canary {key} ({len(body)} bytes, decrypted through S3)"
-    # An existing bucket has no canary (nothing is written there at deploy): a key that never exists under the
-    # prefix answers 404 only to a caller allowed s3:GetObject and s3:ListBucket; anyone else gets 403.
+    # An existing bucket has no canary (nothing is written there at deploy). An object listed under the prefix:
+    # HeadObject needs s3:GetObject on it, and returns no data.
+    keys = dataset.list_keys(limit=1)
+    if keys:
+        dataset.head_object(keys[0])
+        return f"HeadObject of {keys[0]} answered: s3:GetObject is allowed (no bytes read, no decryption proven)"
+    if dataset.settings.prefix:
+        # A missing key's 404 needs s3:ListBucket on the bucket for a GetObject, which carries no s3:prefix: a grant
+        # limited to the prefix answers 403 there.
+        return f"nothing under {dataset.settings.prefix} to read yet: s3:GetObject not proven"
+    # A key that never exists answers 404 only to a caller allowed s3:GetObject and s3:ListBucket; anyone else 403.
     key = dataset.key(ABSENT_KEY)
     try:
         dataset.read_object(key, first_bytes=1)

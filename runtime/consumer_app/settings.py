@@ -29,18 +29,20 @@ class DatasetSettings:
     canary_item: bool = False  # the sharing stage wrote the canary item (a table it created)
 
     @classmethod
-    def from_entry(cls, entry: Mapping[str, Any]) -> DatasetSettings:
+    def from_entry(cls, entry: Mapping[str, Any], table_arn_prefix: str) -> DatasetSettings:
+        """An entry of DATASETS or REFUSED_DATASETS: one-letter keys (cdk_constructs/documents.py, ENTRY_KEYS), the
+        table by name."""
         return cls(
-            name=entry["name"],
-            access=entry.get("access"),
-            bucket=entry.get("bucket"),
-            prefix=entry.get("prefix", ""),
-            via_role=bool(entry.get("via_role")),
-            canary=bool(entry.get("canary")),
-            kms_key=entry.get("kms_key"),
-            table_arn=entry.get("table"),
-            table_via_role=bool(entry.get("table_via_role")),
-            canary_item=bool(entry.get("canary_item")),
+            name=entry["n"],
+            access=entry.get("a"),
+            bucket=entry.get("b"),
+            prefix=entry.get("p", ""),
+            via_role=bool(entry.get("r")),
+            canary=bool(entry.get("c")),
+            kms_key=entry.get("k"),
+            table_arn=f"{table_arn_prefix}{entry['t']}" if entry.get("t") else None,
+            table_via_role=bool(entry.get("tr")),
+            canary_item=bool(entry.get("ci")),
         )
 
     @property
@@ -74,9 +76,12 @@ class Settings:
         missing = [name for name in _REQUIRED if not environ.get(name)]
         if missing:
             raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+        prefix = environ.get("TABLE_ARN_PREFIX", "")
         try:
-            datasets = tuple(DatasetSettings.from_entry(e) for e in json.loads(environ["DATASETS"]))
-            refused = tuple(DatasetSettings.from_entry(e) for e in json.loads(environ.get("REFUSED_DATASETS", "[]")))
+            datasets = tuple(DatasetSettings.from_entry(e, prefix) for e in json.loads(environ["DATASETS"]))
+            refused = tuple(
+                DatasetSettings.from_entry(e, prefix) for e in json.loads(environ.get("REFUSED_DATASETS", "[]"))
+            )
         except (ValueError, KeyError, TypeError) as error:
             raise SettingsError(f"DATASETS or REFUSED_DATASETS is not the list of datasets expected: {error}") from None
         return cls(

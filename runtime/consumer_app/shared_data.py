@@ -81,6 +81,10 @@ class Dataset:
         body: bytes = response["Body"].read()
         return body
 
+    def head_object(self, key: str) -> dict[str, Any]:
+        head: dict[str, Any] = self._s3().head_object(Bucket=self.settings.bucket, Key=key)
+        return head
+
     def write_object(self, key: str, body: bytes) -> None:
         # An existing bucket's customer-managed key, named: a bucket policy may refuse uploads that do not say it.
         key_id = self.settings.kms_key

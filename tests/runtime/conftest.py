@@ -44,11 +44,11 @@ def session_in(role_arn: str) -> boto3.Session:
     )
 
 
-SALES = {"name": "sales", "access": "read", "bucket": BUCKET, "canary": True, "table": table_arn(TABLE),
-         "table_via_role": True, "canary_item": True}  # fmt: skip
-EVENTS = {"name": "events", "access": "read", "bucket": EVENTS_BUCKET, "canary": True, "prefix": EVENTS_PREFIX}
-FINANCE = {"name": "finance", "access": "read", "table": table_arn(LEDGER), "table_via_role": True}
-SECRET = {"name": "secret", "bucket": SECRET_BUCKET}
+# Datasets as the consumer stack writes them into DATASETS (cdk_constructs/documents.py, ENTRY_KEYS): one-letter keys.
+SALES = {"n": "sales", "a": "read", "b": BUCKET, "c": 1, "t": TABLE, "tr": 1, "ci": 1}
+EVENTS = {"n": "events", "a": "read", "b": EVENTS_BUCKET, "c": 1, "p": EVENTS_PREFIX}
+FINANCE = {"n": "finance", "a": "read", "t": LEDGER, "tr": 1}
+SECRET = {"n": "secret", "b": SECRET_BUCKET}
 
 
 @dataclass
@@ -66,6 +66,7 @@ class Accounts:
             "SOURCE_ROLE_ARN": SOURCE_ROLE_ARN,
             "CANARY_KEY": CANARY,
             "CANARY_ITEM": json.dumps(CANARY_ITEM),
+            "TABLE_ARN_PREFIX": table_arn(""),
             "DATASETS": json.dumps([SALES, EVENTS] if datasets is None else datasets),
             "REFUSED_DATASETS": json.dumps([SECRET] if refused is None else refused),
         }

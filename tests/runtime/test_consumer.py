@@ -76,7 +76,7 @@ def test_a_refusal_passes_only_on_access_denied(accounts, monkeypatch):
         "refusal": True,
     }
     # Any other error is no proof of a refusal.
-    missing = _checks(run(_data(accounts, datasets=[SALES], refused=[{"name": "gone", "bucket": "no-such-bucket-x"}])))
+    missing = _checks(run(_data(accounts, datasets=[SALES], refused=[{"n": "gone", "b": "no-such-bucket-x"}])))
     assert "expected AccessDenied, got NoSuchBucket" in missing["gone: refused read-object as own role"]["detail"]
 
 
@@ -91,7 +91,7 @@ def test_a_prefix_dataset_lists_under_its_prefix_only(accounts):
 
 
 def test_a_read_write_dataset_proves_its_writes_and_cleans_up_and_a_read_one_tries_none(accounts):
-    writer = [{**SALES, "access": "read-write"}, {**EVENTS, "access": "read-write"}]
+    writer = [{**SALES, "a": "read-write"}, {**EVENTS, "a": "read-write"}]
     result = run(_data(accounts, datasets=writer), run_id="r1")
     checks = _checks(result)
     assert (
@@ -124,7 +124,7 @@ def test_an_existing_table_is_proven_with_a_key_of_the_self_checks_own_and_a_use
         "dataset": "finance",
         "refusal": False,
     }
-    writer = _data(accounts, datasets=[{**FINANCE, "access": "read-write"}], refused=[])
+    writer = _data(accounts, datasets=[{**FINANCE, "a": "read-write"}], refused=[])
     assert _checks(run(writer, run_id="r1"))["finance: write-table"]["ok"] is True
     dynamodb = accounts.source.client("dynamodb")
     assert dynamodb.scan(TableName=LEDGER)["Count"] == 0  # written, then deleted
@@ -151,18 +151,25 @@ def _number_of(suffix: str) -> str:
 
 
 def test_an_existing_bucket_gets_no_canary_and_is_proven_by_a_missing_key_and_written_with_its_key(accounts):
-    existing = {"name": "lake", "access": "read-write", "bucket": EVENTS_BUCKET, "prefix": "team/", "via_role": True,
-                "kms_key": "arn:aws:kms:eu-west-1:444444444444:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}  # fmt: skip
+    existing = {"n": "lake", "a": "read-write", "b": EVENTS_BUCKET, "p": "team/", "r": 1,
+                "k": "arn:aws:kms:eu-west-1:444444444444:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}  # fmt: skip
     data = _data(accounts, datasets=[existing], refused=[])
     dataset = data.dataset("lake")
     seen = []
     dataset.s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: seen.append(params))
     checks = _checks(run(data, run_id="r1"))
+    assert checks["lake: read-object"]["detail"] == "nothing under team/ to read yet: s3:GetObject not proven"
+    # With an object under the prefix: HeadObject of it (s3:GetObject, no data read).
+    accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/users.csv", Body=b"x")
+    checks = _checks(run(data, run_id="r2"))
     assert checks["lake: read-object"]["detail"] == (
-        "team/__consumer-self-check__/absent answered 404: s3:GetObject is allowed (no object read, so no decryption "
-        "proven)"
+        "HeadObject of team/users.csv answered: s3:GetObject is allowed (no bytes read, no decryption proven)"
     )
-    assert seen and seen[0]["ServerSideEncryption"] == "aws:kms" and seen[0]["SSEKMSKeyId"] == existing["kms_key"]
+    # A whole existing bucket: a missing key's 404 (S3 answers it only to a caller allowed GetObject and ListBucket).
+    empty_bucket = {**existing, "b": "datashare-prod-secret-444444444444-eu-west-1"}
+    whole = _data(accounts, datasets=[{k: v for k, v in empty_bucket.items() if k != "p"}], refused=[])
+    assert "__consumer-self-check__/absent answered 404" in _checks(run(whole))["lake: read-object"]["detail"]
+    assert seen and seen[0]["ServerSideEncryption"] == "aws:kms" and seen[0]["SSEKMSKeyId"] == existing["k"]
     assert dataset.s3 is data.client(
         "s3", via_role=True
     )  # through the source roledef test_a_missing_canary_fails_the_check_of_that_dataset_only(accounts):
@@ -205,7 +212,7 @@ def test_tables_by_role_are_reached_in_the_source_account_and_objects_with_the_c
 
 
 def test_a_table_shared_by_its_own_policy_is_addressed_by_arn_with_own_credentials(accounts):
-    direct = {"name": "sales", "access": "read", "table": table_arn(TABLE), "canary_item": True}
+    direct = {"n": "sales", "a": "read", "t": TABLE, "ci": 1}
     data = _data(accounts, datasets=[direct], refused=[], SOURCE_ROLE_ARN="")
     assert data.source_session is None
     sales = data.dataset("sales")
@@ -259,6 +266,6 @@ def test_ecs_entry_point_prints_the_result_and_exits_by_it(lambda_environment, c
 
 
 def test_ecs_entry_point_exits_non_zero_when_the_check_fails(lambda_environment, monkeypatch, capsys):
-    monkeypatch.setenv("DATASETS", json.dumps([{**SALES, "bucket": "missing-bucket-name"}]))
+    monkeypatch.setenv("DATASETS", json.dumps([{**SALES, "b": "missing-bucket-name"}]))
     assert task_main.main(["self-check"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False

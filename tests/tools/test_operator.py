@@ -121,7 +121,9 @@ def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, 
 
 
 @pytest.mark.e2e
-def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_passes(emulator, config_file):
+def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_passes(
+    emulator, config_file, monkeypatch
+):
     assert CLI.exists()
     emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
@@ -145,7 +147,7 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     config_file.write_text(_with_existing_dataset())
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 1
-    assert "the permissions boundary ops-permissions-boundary is not this config's" in out
+    assert "the project's policies ops-permissions-boundary are not this config's" in out
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0, out
     assert out.count("the project's policies now match this config") == 3  # no second `cdk bootstrap`
@@ -155,6 +157,15 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     assert "arn:aws:s3:::corp-lake/raw/*" in json.dumps(document)
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 0, out
+    # A resource type added for an extension changes the execution policy: the same, for it.
+    import config.bootstrap_policies as policies
+
+    monkeypatch.setattr(policies, "STACK_RESOURCE_TYPES", (*policies.STACK_RESOURCE_TYPES, "AWS::SQS::Queue"))
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 1 and "the project's policies ops-cdk-execution-services are not this config's" in out
+    code, out = _run(["bootstrap", "--yes"], emulator, config_file)
+    assert code == 0 and out.count("the project's policies now match this config") == 3, out
+    assert _run(["doctor"], emulator, config_file)[0] == 0
 
 
 def test_deploy_refuses_until_doctor_passes(emulator, config_file):

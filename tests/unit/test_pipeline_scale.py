@@ -218,3 +218,13 @@ def test_a_function_environment_past_lambdas_4_kb_is_one_line(monkeypatch):
     monkeypatch.setattr(capacity, "LAMBDA_ENVIRONMENT_BYTES", 1000)  # the example's environments are far below 4 KB
     with pytest.raises(capacity.PipelineTooLarge, match=r"its function's environment \(the datasets it is given and "):
         capacity.before_construction(parse_config(config_with(3, 1)), capacity.CONSUMERS_PER_WAVE)
+
+
+def test_a_sharing_stack_past_500_resources_is_one_line_before_synth(tmp_path, monkeypatch):
+    from tools.bench.datasets import config_with
+
+    monkeypatch.setattr(capacity, "MAX_RESOURCES", 60)  # 8 datasets make about 70
+    with pytest.raises(
+        PipelineTooLarge, match=r"the sharing stack of env0 has \d+ resources, CloudFormation allows 60"
+    ):
+        PipelineStack(_app(tmp_path), "p", config=parse_config(config_with(8, 1)), config_path="x.yaml")

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.bootstrap_policies import permissions_boundary
+from config.bootstrap_policies import execution_policies, permissions_boundary
 from config.model import CodeCommitRepository, Config, Consumer, Environment, partition_of
 from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, Names, bootstrap_role, permissions_boundary_name
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
@@ -80,14 +80,24 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                     f"{rerun.make('--yes', command='bootstrap')} (it creates the project's policies, and skips what is "
                     "bootstrapped)",
                 )
-            if current != permissions_boundary(config, partition_of(target.region)):
+            partition = partition_of(target.region)
+            expected = {boundary: permissions_boundary(config, partition)}
+            expected |= execution_policies(config, target.account, target.region, partition)
+            stale = [
+                name
+                for name, document in expected.items()
+                # An execution policy that does not exist: bootstrapped with --admin, which does not use them.
+                if (found := current if name == boundary else _policy_document(session, target, name)) is not None
+                and found != document
+            ]
+            if stale:
                 return Finding(
                     target,
                     False,
-                    f"the permissions boundary {boundary} is not this config's (the existing buckets, tables or keys "
-                    "its datasets share changed, or the project's policies did): the source roles would be refused "
-                    "them",
-                    f"{rerun.make('--yes', command='bootstrap')} (it writes the boundary's new version)",
+                    f"the project's policies {', '.join(stale)} are not this config's (the existing buckets, tables "
+                    "or keys its datasets share changed, or the resource types the stacks create did): deploys or the "
+                    "source roles would be refused",
+                    f"{rerun.make('--yes', command='bootstrap')} (it writes their new versions)",
                     policies_only=True,
                 )
             details.append("permissions boundary current")
