@@ -87,8 +87,9 @@ bench-datasets: install ## policy and environment sizes for datasets x consumers
 bench-errors: install ## how long each command takes to refuse a bad config
 	$(RUN) $(PY) -m tools.bench.errors
 
-bench: install ## synth time, memory, pipeline and policy sizes for 1 to 1,000 consumers (SIZES="1 10")
+bench: install ## synth time, memory and sizes for 1 to 1,000 consumers (SIZES="1 10"), then datasets x consumers
 	$(RUN) $(PY) -m tools.bench $(SIZES)
+	$(RUN) $(PY) -m tools.bench.datasets $(GRID)
 
 # The pipeline's synth step: nothing deploys unless the config is the repository's, and the tests, the static
 # checks and the access report pass.

@@ -104,14 +104,28 @@ def stage_resources(stacks: dict[str, Stack]) -> None:
     """Each sharing and consumer stack, before the app synthesizes, within CloudFormation's 500 resources: a sharing
     stack grows by about 8 per dataset and 2 per consumer reaching a dataset through a role."""
     from aws_cdk import CfnResource
+    from aws_cdk import aws_s3 as s3
 
+    bucket_quota = quotas(2048)["AWS::S3::BucketPolicy"].limit
     for where, stack in stacks.items():
-        resources = sum(1 for node in stack.node.find_all() if isinstance(node, CfnResource))
+        nodes = stack.node.find_all()
+        resources = sum(1 for node in nodes if isinstance(node, CfnResource))
         if resources >= MAX_RESOURCES:
             raise PipelineTooLarge(
                 f"{where} has {resources} resources, CloudFormation allows {MAX_RESOURCES} in a stack: share fewer "
                 "datasets in the environment, or split its datasets or consumers over environments (or configs)"
             )
+        # The bucket policies, as they will synthesize: the access-log bucket's names every dataset bucket that logs
+        # to it (about 500 characters each), a dataset bucket's the consumers given it.
+        for node in nodes:
+            if isinstance(node, s3.CfnBucketPolicy):
+                measured = size(stack.resolve(node.policy_document))
+                if measured > bucket_quota:
+                    raise PipelineTooLarge(
+                        f"{where}: the bucket policy {node.node.path} is {measured:,} characters, AWS allows "
+                        f"{bucket_quota:,}: share fewer datasets with buckets of their own in the environment, or "
+                        "split them over environments (or configs)"
+                    )
 
 
 def after_construction(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:

@@ -193,7 +193,7 @@ def test_a_wave_of_long_named_consumers_keeps_every_action_configuration_value_w
 
 @pytest.mark.parametrize(
     ("datasets", "says"),
-    [(14, "its policy is 6,"), (30, "its policy is 1")],
+    [(17, "its policy is 6,1"), (30, "its policy is 9,9")],
 )
 def test_a_consumer_given_more_datasets_than_its_policy_holds_is_one_line_before_anything_is_written(
     tmp_path, capsys, datasets, says
@@ -215,7 +215,7 @@ def test_a_function_environment_past_lambdas_4_kb_is_one_line(monkeypatch):
     from pipeline import capacity
     from tools.bench.datasets import config_with
 
-    monkeypatch.setattr(capacity, "LAMBDA_ENVIRONMENT_BYTES", 1000)  # the example's environments are far below 4 KB
+    monkeypatch.setattr(capacity, "LAMBDA_ENVIRONMENT_BYTES", 400)  # 3 datasets make about 700 bytes
     with pytest.raises(capacity.PipelineTooLarge, match=r"its function's environment \(the datasets it is given and "):
         capacity.before_construction(parse_config(config_with(3, 1)), capacity.CONSUMERS_PER_WAVE)
 
@@ -226,5 +226,21 @@ def test_a_sharing_stack_past_500_resources_is_one_line_before_synth(tmp_path, m
     monkeypatch.setattr(capacity, "MAX_RESOURCES", 60)  # 8 datasets make about 70
     with pytest.raises(
         PipelineTooLarge, match=r"the sharing stack of env0 has \d+ resources, CloudFormation allows 60"
+    ):
+        PipelineStack(_app(tmp_path), "p", config=parse_config(config_with(8, 1)), config_path="x.yaml")
+
+
+def test_an_access_log_bucket_policy_past_its_quota_is_one_line_before_synth(tmp_path, monkeypatch):
+    from dataclasses import replace as replaced
+
+    from tools.bench.datasets import config_with
+
+    def lowered(trust_policy_quota, *, pipeline=False):
+        limits = policy_limits.quotas(trust_policy_quota, pipeline=pipeline)
+        return {**limits, "AWS::S3::BucketPolicy": replaced(limits["AWS::S3::BucketPolicy"], limit=3000)}
+
+    monkeypatch.setattr(capacity, "quotas", lowered)  # 8 buckets log to the access-log bucket: about 4,800
+    with pytest.raises(
+        PipelineTooLarge, match=r"the sharing stack of env0: the bucket policy .*AccessLogs.* AWS allows 3,000"
     ):
         PipelineStack(_app(tmp_path), "p", config=parse_config(config_with(8, 1)), config_path="x.yaml")
