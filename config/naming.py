@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.model import Config, Consumer, Dataset, Environment, service_endpoint, via_service_values
+from config.model import DEFAULT_DATASET, Config, Consumer, Dataset, Environment, service_endpoint, via_service_values
 
 # The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
 # expects. The bootstrap roles' names and the version parameter are built from it.
@@ -74,6 +74,9 @@ class Names:
     source_account: str
     source_region: str
     partition: str
+    # The environment shares one dataset, the default `data` (a new bucket and a new table): the layout of the
+    # single share that came before datasets, whose names and logical ids it keeps (see single_share).
+    single_share: bool = False
 
     @classmethod
     def of(cls, config: Config, environment: Environment) -> Names:
@@ -83,6 +86,7 @@ class Names:
             source_account=environment.source.account,
             source_region=environment.source.region,
             partition=environment.source.partition,
+            single_share=single_share(environment),
         )
 
     @property
@@ -204,6 +208,25 @@ def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> 
     return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"
 
 
+def single_share(environment: Environment) -> bool:
+    """One dataset, the default one: a new bucket of its own (no prefix) and a new table. A deployment made before
+    datasets shared exactly that, as "the share": this layout keeps its table's and key alias's names and its
+    resources' logical ids, so such a deployment updates in place (CloudFormation cannot replace a named bucket,
+    table or alias: a new logical id would try to create it again)."""
+    if len(environment.datasets) != 1:
+        return False
+    (dataset,) = environment.datasets
+    bucket, table = dataset.bucket, dataset.table
+    return (
+        dataset.name == DEFAULT_DATASET
+        and bucket is not None
+        and not bucket.existing
+        and not bucket.prefix
+        and table is not None
+        and not table.existing
+    )
+
+
 @dataclass(frozen=True)
 class DatasetNames:
     """Names and ARNs of one dataset in the source account: of the bucket and table the sharing stage creates for
@@ -260,7 +283,9 @@ class DatasetNames:
         table = self.dataset.table
         if table is None:
             return None
-        return table.existing or f"{self.names.project}-{self.names.environment}-{self.name}"
+        if table.existing:
+            return table.existing
+        return f"{self.names._prefix}-{'shared' if self.names.single_share else self.name}"
 
     @property
     def table_arn(self) -> str:
@@ -268,7 +293,8 @@ class DatasetNames:
 
     @property
     def key_alias(self) -> str:
-        return f"alias/{self.names.project}/{self.names.environment}/{self.name}"
+        name = "shared-data" if self.names.single_share else self.name
+        return f"alias/{self.names.project}/{self.names.environment}/{name}"
 
     @property
     def bucket_through_role(self) -> bool:

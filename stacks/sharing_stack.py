@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnElement, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -51,7 +51,9 @@ class SharingStack(Stack):
                 CfnOutput(self, f"{actions.sid(dataset.name)}Bucket", value=shared.bucket.bucket_name)
             if shared.table:
                 CfnOutput(self, f"{actions.sid(dataset.name)}Table", value=shared.table.table_name)
-        Canary(self, "Canary", names=names, datasets=list(datasets.values()))
+        canary = Canary(self, "Canary", names=names, datasets=list(datasets.values()))
+        if names.single_share:
+            _keep_the_single_shares_logical_ids(datasets[environment.datasets[0].name], access_logs, canary)
         for consumer in environment.consumers:
             through_role = [
                 datasets[dataset.name]
@@ -68,3 +70,38 @@ class SharingStack(Stack):
                     consumer=consumer,
                     datasets=through_role,
                 )
+
+
+# The logical ids the single share had before datasets (its constructs' paths then): an environment of that layout
+# keeps them, so an update of such a deployment changes its bucket, key, alias and table in place. A new logical id
+# would create them again under names that exist (CloudFormation cannot), and a bucket policy's new id would delete
+# the bucket's policy after writing the new one.
+SINGLE_SHARE_LOGICAL_IDS = {
+    "key": "DataKey2A0DE9E6",
+    "alias": "DataKeyAliasBD63605D",
+    "bucket": "SharedBucket2958CF43",
+    "bucket policy": "SharedBucketPolicyD3A8B7DA",
+    "access logs": "SharedBucketAccessLogsEA0F7CBB",
+    "access logs policy": "SharedBucketAccessLogsPolicy6756F9F9",
+    "table": "SharedTable1C65D7E1",
+    "canary object": "CanaryObject00548A76",
+    "canary item": "CanaryItem069F6189",
+}
+
+
+def _keep_the_single_shares_logical_ids(shared: SharedDataset, access_logs: Any, canary: Construct) -> None:
+    ids = SINGLE_SHARE_LOGICAL_IDS
+    assert shared.key and shared.bucket and shared.table and shared.bucket.policy and access_logs.policy
+    found = {
+        "key": shared.key,
+        "alias": shared.key.node.find_child("Alias"),
+        "bucket": shared.bucket,
+        "bucket policy": shared.bucket.policy,
+        "access logs": access_logs,
+        "access logs policy": access_logs.policy,
+        "table": shared.table,
+        "canary object": canary.node.find_child(f"{actions.sid(shared.names.name)}Object").node.find_child("Resource"),
+        "canary item": canary.node.find_child(f"{actions.sid(shared.names.name)}Item").node.find_child("Resource"),
+    }
+    for what, construct in found.items():
+        cast(CfnElement, construct.node.default_child).override_logical_id(ids[what])

@@ -374,3 +374,46 @@ def test_own_roles_are_admitted_by_every_grant_of_their_datasets_and_only_in_the
     }
     trust = _source_role(template, "orgshare-prod-source-analytics")["AssumeRolePolicyDocument"]["Statement"][0]
     assert own <= set(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"])
+
+
+SINGLE_SHARE = """
+project: datashare
+tooling: {account: "111111111111", region: eu-west-1}
+repository: {codecommit_repository: data-sharing}
+consumer_image: public.ecr.aws/example/consumer:1.0
+environments:
+  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]
+"""
+
+
+def test_an_environment_of_the_single_share_keeps_its_names_and_logical_ids_so_it_updates_in_place(tmp_path):
+    # The logical ids and names of the stateful resources of a deployment made before datasets (commit 847100b's
+    # templates): a new id would make CloudFormation create a named bucket, table or alias that exists, and delete
+    # the bucket's policy after writing a new one.
+    from config.loader import parse_config
+    from pipeline.app import synthesize
+
+    synthesized = synthesize(parse_config(SINGLE_SHARE), tmp_path)
+    template = synthesized.template_json(synthesized.sharing("dev"))
+    found = {k: (r["Type"], r["Properties"]) for k, r in template["Resources"].items()}
+    before = {
+        "DataKey2A0DE9E6": ("AWS::KMS::Key", None),
+        "DataKeyAliasBD63605D": ("AWS::KMS::Alias", "alias/datashare/dev/shared-data"),
+        "SharedBucketAccessLogsEA0F7CBB": ("AWS::S3::Bucket", None),
+        "SharedBucketAccessLogsPolicy6756F9F9": ("AWS::S3::BucketPolicy", None),
+        "SharedBucket2958CF43": ("AWS::S3::Bucket", "datashare-dev-data-222222222222-eu-west-1"),
+        "SharedBucketPolicyD3A8B7DA": ("AWS::S3::BucketPolicy", None),
+        "SharedTable1C65D7E1": ("AWS::DynamoDB::GlobalTable", "datashare-dev-shared"),
+        "CanaryObject00548A76": ("Custom::AWS", None),
+        "CanaryItem069F6189": ("Custom::AWS", None),
+    }
+    for logical_id, (kind, name) in before.items():
+        assert found[logical_id][0] == kind, logical_id
+        properties = found[logical_id][1]
+        if name:
+            assert name in (properties.get("AliasName"), properties.get("BucketName"), properties.get("TableName"))
+    # The consumer side computes the same names.
+    consumer = json.dumps(synthesized.template_json(synthesized.consumer("dev")))
+    assert "datashare-dev-shared" in consumer and "datashare-dev-data-222222222222-eu-west-1" in consumer
