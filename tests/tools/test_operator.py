@@ -145,6 +145,8 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     # A dataset of an existing bucket changes the boundary (the source roles must reach that bucket): doctor says so,
     # and bootstrap writes the boundary's new version where it differs.
     config_file.write_text(_with_existing_dataset())
+    s3 = emulator.sessions("222222222222", "eu-west-1").client("s3")
+    s3.create_bucket(Bucket="corp-lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 1
     assert "the project's policies ops-permissions-boundary are not this config's" in out
@@ -312,3 +314,57 @@ def test_doctor_asks_for_exactly_the_bootstraps_the_synthesized_stacks_deploy_wi
     needed = roles(Path(example.assembly.directory))
     assert {(t.account, t.region) for t in operated_accounts(example.config)} == needed
     assert ("111111111111", "eu-central-1") in needed  # the pipeline's artifacts in the reporting consumer's region
+
+
+def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_unnamed_key():
+    import boto3
+    from moto import mock_aws
+
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator.accounts import operated_accounts
+    from tools.operator.doctor import _existing_data_status
+
+    text = _with_existing_dataset().replace(
+        "      - {name: lake, bucket: {existing: corp-lake, prefix: raw/}}\n",
+        "      - {name: lake, bucket: {existing: corp-lake, prefix: raw/}, table: {existing: ledger}}\n",
+    )
+    with mock_aws():
+        source = assumed_session(
+            boto3.Session(region_name="eu-west-1"), "arn:aws:iam::222222222222:role/a", "eu-west-1"
+        )
+        (target,) = [t for t in operated_accounts(parse_config(text)) if t.account == "222222222222"]
+
+        def status(config_text: str = text) -> tuple[str, str]:
+            return _existing_data_status(parse_config(config_text), target, source)
+
+        assert "corp-lake is not a bucket of this account" in status()[0]
+        elsewhere = source.client("s3", region_name="eu-central-1")
+        elsewhere.create_bucket(Bucket="corp-lake", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        assert "corp-lake is in eu-central-1, the source is eu-west-1" in status()[0]
+        elsewhere.delete_bucket(Bucket="corp-lake")
+        s3 = source.client("s3")
+        s3.create_bucket(Bucket="corp-lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        assert "ledger is not a table of this account and region" in status()[0]
+        source.client("dynamodb").create_table(
+            TableName="ledger",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        assert status() == ("existing bucket corp-lake, table ledger found, keys as configured", "")
+        # Its objects under a customer-managed key the config does not name: the source roles could not decrypt.
+        key = source.client("kms").create_key()["KeyMetadata"]["Arn"]
+        s3.put_bucket_encryption(
+            Bucket="corp-lake",
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]
+            },
+        )
+        problem, fix = status()
+        assert (
+            f"environments[0].datasets[1].bucket.kms_key: corp-lake is encrypted with the customer-managed key {key}"
+            in problem
+        )
+        assert fix == f"set environments[0].datasets[1].bucket.kms_key: {key} in the config"
+        named = text.replace("prefix: raw/}", f"prefix: raw/, kms_key: '{key}'}}")
+        assert status(named)[1] == ""

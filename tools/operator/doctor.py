@@ -109,6 +109,10 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             if roles[1]:
                 return Finding(target, False, roles[0], roles[1])
             details += [roles[0]] if roles[0] else []
+            existing = _existing_data_status(config, target, session)
+            if existing[1]:
+                return Finding(target, False, existing[0], existing[1])
+            details += [existing[0]] if existing[0] else []
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
@@ -204,6 +208,84 @@ def _own_roles_status(config: Config, target: OperatedAccount, session: Any) -> 
         if consumer.roles:
             details.append(f"{consumer.name}'s own roles {', '.join(consumer.roles)} exist as listed")
     return ", ".join(details), ""
+
+
+def _existing_data_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix) of the existing buckets and tables the datasets of this source account name: each must be there,
+    in the source region, and a customer-managed key its data is encrypted with must be the dataset's kms_key (the
+    source roles may use that key only). Their own policies are their owner's: not read here."""
+    s3, dynamodb, kms = session.client("s3"), session.client("dynamodb"), session.client("kms")
+    checked = []
+    for e, environment in enumerate(config.environments):
+        if (environment.source.account, environment.source.region) != (target.account, target.region):
+            continue
+        for d, dataset in enumerate(environment.datasets):
+            where = f"environments[{e}].datasets[{d}]"
+            bucket, table = dataset.bucket, dataset.table
+            if bucket and bucket.existing:
+                try:
+                    region = s3.get_bucket_location(Bucket=bucket.existing).get("LocationConstraint") or "us-east-1"
+                except ClientError as error:
+                    if error.response["Error"].get("Code") in {"NoSuchBucket", "404"}:
+                        return (
+                            f"{where}.bucket.existing: {bucket.existing} is not a bucket of this account",
+                            "name a bucket of the source account in the config",
+                        )
+                    raise
+                if region != target.region:
+                    return (
+                        f"{where}.bucket.existing: {bucket.existing} is in {region}, the source is {target.region}",
+                        "share a bucket of the source region (its clients and grants are that region's)",
+                    )
+                key = _bucket_key(s3, bucket.existing)
+                problem = _key_problem(kms, key, bucket.kms_key, f"{where}.bucket", bucket.existing)
+                if problem:
+                    return problem
+                checked.append(f"bucket {bucket.existing}")
+            if table and table.existing:
+                try:
+                    description = dynamodb.describe_table(TableName=table.existing)["Table"]
+                except dynamodb.exceptions.ResourceNotFoundException:
+                    return (
+                        f"{where}.table.existing: {table.existing} is not a table of this account and region",
+                        "name a table of the source account and region in the config",
+                    )
+                key = description.get("SSEDescription", {}).get("KMSMasterKeyArn")
+                problem = _key_problem(kms, key, table.kms_key, f"{where}.table", table.existing)
+                if problem:
+                    return problem
+                checked.append(f"table {table.existing}")
+    return (f"existing {', '.join(checked)} found, keys as configured" if checked else ""), ""
+
+
+def _bucket_key(s3: Any, bucket: str) -> str | None:
+    """The KMS key a bucket encrypts new objects with by default, where it names one (SSE-KMS)."""
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError as error:
+        if error.response["Error"].get("Code") == "ServerSideEncryptionConfigurationNotFoundError":
+            return None
+        raise
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm", "").startswith("aws:kms") and default.get("KMSMasterKeyID"):
+            return str(default["KMSMasterKeyID"])
+    return None
+
+
+def _key_problem(kms: Any, key: str | None, configured: str | None, where: str, name: str) -> tuple[str, str] | None:
+    """(problem, fix) of a dataset's kms_key for the key its existing resource uses: a customer-managed key must be
+    named (an AWS managed one needs nothing: its policy admits the account's roles through the service)."""
+    if key is None:
+        return None
+    metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+    if metadata.get("KeyManager") != "CUSTOMER" or configured == metadata["Arn"]:
+        return None
+    return (
+        f"{where}.kms_key: {name} is encrypted with the customer-managed key {metadata['Arn']} (kms_key is "
+        f"{configured or 'not set'}): the source roles could not decrypt it",
+        f"set {where}.kms_key: {metadata['Arn']} in the config",
+    )
 
 
 def _policy_document(session: Any, target: OperatedAccount, name: str) -> dict[str, Any] | None:
