@@ -74,9 +74,6 @@ class Names:
     source_account: str
     source_region: str
     partition: str
-    # The environment shares one dataset, the default `data` (a new bucket and a new table): the layout of the
-    # single share that came before datasets, whose names and logical ids it keeps (see single_share).
-    single_share: bool = False
 
     @classmethod
     def of(cls, config: Config, environment: Environment) -> Names:
@@ -86,7 +83,6 @@ class Names:
             source_account=environment.source.account,
             source_region=environment.source.region,
             partition=environment.source.partition,
-            single_share=single_share(environment),
         )
 
     @property
@@ -208,14 +204,11 @@ def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> 
     return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"
 
 
-def single_share(environment: Environment) -> bool:
-    """One dataset, the default one: a new bucket of its own (no prefix) and a new table. A deployment made before
-    datasets shared exactly that, as "the share": this layout keeps its table's and key alias's names and its
-    resources' logical ids, so such a deployment updates in place (CloudFormation cannot replace a named bucket,
-    table or alias: a new logical id would try to create it again)."""
-    if len(environment.datasets) != 1:
-        return False
-    (dataset,) = environment.datasets
+def single_share(dataset: Dataset) -> bool:
+    """The default dataset `data` with a new bucket of its own (no prefix) and a new table: what a deployment made
+    before datasets shared as "the share". Wherever it is (alone, or among datasets added later), it keeps that
+    share's table and key alias names and its resources' logical ids, so such a deployment updates in place
+    (CloudFormation cannot replace a named bucket, table or alias: a new logical id would try to create it again)."""
     bucket, table = dataset.bucket, dataset.table
     return (
         dataset.name == DEFAULT_DATASET
@@ -238,6 +231,10 @@ class DatasetNames:
     @property
     def name(self) -> str:
         return self.dataset.name
+
+    @property
+    def single_share(self) -> bool:
+        return single_share(self.dataset)
 
     @property
     def bucket(self) -> str | None:
@@ -285,7 +282,7 @@ class DatasetNames:
             return None
         if table.existing:
             return table.existing
-        return f"{self.names._prefix}-{'shared' if self.names.single_share else self.name}"
+        return f"{self.names._prefix}-{'shared' if self.single_share else self.name}"
 
     @property
     def table_arn(self) -> str:
@@ -293,7 +290,7 @@ class DatasetNames:
 
     @property
     def key_alias(self) -> str:
-        name = "shared-data" if self.names.single_share else self.name
+        name = "shared-data" if self.single_share else self.name
         return f"alias/{self.names.project}/{self.names.environment}/{name}"
 
     @property

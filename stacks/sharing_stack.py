@@ -52,8 +52,9 @@ class SharingStack(Stack):
             if shared.table:
                 CfnOutput(self, f"{actions.sid(dataset.name)}Table", value=shared.table.table_name)
         canary = Canary(self, "Canary", names=names, datasets=list(datasets.values()))
-        if names.single_share:
-            _keep_the_single_shares_logical_ids(datasets[environment.datasets[0].name], access_logs, canary)
+        for shared in datasets.values():
+            if shared.names.single_share:
+                _keep_the_single_shares_logical_ids(shared, access_logs, canary)
         for consumer in environment.consumers:
             through_role = [
                 datasets[dataset.name]
@@ -91,7 +92,8 @@ SINGLE_SHARE_LOGICAL_IDS = {
 
 def _keep_the_single_shares_logical_ids(shared: SharedDataset, access_logs: Any, canary: Construct) -> None:
     ids = SINGLE_SHARE_LOGICAL_IDS
-    assert shared.key and shared.bucket and shared.table and shared.bucket.policy and access_logs.policy
+    if not (shared.key and shared.bucket and shared.table and shared.bucket.policy and access_logs.policy):
+        raise RuntimeError(f"dataset {shared.names.name} lacks a resource of the single share's layout")
     found = {
         "key": shared.key,
         "alias": shared.key.node.find_child("Alias"),

@@ -337,7 +337,7 @@ def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_u
         def status(config_text: str = text) -> tuple[str, str]:
             return _existing_data_status(parse_config(config_text), target, source)
 
-        assert "corp-lake is not a bucket of this account" in status()[0]
+        assert "corp-lake does not exist" in status()[0]
         elsewhere = source.client("s3", region_name="eu-central-1")
         elsewhere.create_bucket(Bucket="corp-lake", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
         assert "corp-lake is in eu-central-1, the source is eu-west-1" in status()[0]
@@ -368,3 +368,29 @@ def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_u
         assert fix == f"set environments[0].datasets[1].bucket.kms_key: {key} in the config"
         named = text.replace("prefix: raw/}", f"prefix: raw/, kms_key: '{key}'}}")
         assert status(named)[1] == ""
+
+
+def test_doctor_says_a_bucket_of_another_account_and_a_key_its_account_cannot_grant_are_the_findings():
+    # Neither is the operator's fault (moto enforces neither an expected owner nor key policies: stand-ins answer).
+    from botocore.exceptions import ClientError
+
+    from tools.operator.doctor import _bucket_region, _key_problem
+
+    class Refusing:
+        def __init__(self, code: str, status: int) -> None:
+            self.error = ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+        def head_bucket(self, **_):
+            raise self.error
+
+        def describe_key(self, **_):
+            raise self.error
+
+    problem, fix = _bucket_region(Refusing("403", 403), "corp-lake", "222222222222")
+    assert problem == "is not a bucket of 222222222222, or its policy refuses this operator"
+    assert fix.startswith("name a bucket of the source account")
+    key = "arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    found = _key_problem(Refusing("AccessDeniedException", 400), key, None, "environments[0].datasets[1].bucket", "x")
+    assert found is not None
+    assert "does not let this account's IAM policies use it: the source roles could not either" in found[0]
+    assert "principal arn:aws:iam::222222222222:root" in found[1]

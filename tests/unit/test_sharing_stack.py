@@ -388,14 +388,24 @@ environments:
 """
 
 
-def test_an_environment_of_the_single_share_keeps_its_names_and_logical_ids_so_it_updates_in_place(tmp_path):
+# The single share, and then a dataset added to it: the default dataset keeps its layout in both.
+WITH_A_DATASET_ADDED = SINGLE_SHARE.replace(
+    '    consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]',
+    "    datasets: [{name: data, bucket: {}, table: {}}, {name: events, bucket: {prefix: raw/}}]\n"
+    '    consumers: [{name: analytics, account: "333333333333", region: eu-west-1, '
+    "grants: {data: read, events: read}}]",
+)
+
+
+@pytest.mark.parametrize("text", [SINGLE_SHARE, WITH_A_DATASET_ADDED], ids=["single share", "a dataset added"])
+def test_the_single_shares_dataset_keeps_its_names_and_logical_ids_so_it_updates_in_place(tmp_path, text):
     # The logical ids and names of the stateful resources of a deployment made before datasets (commit 847100b's
     # templates): a new id would make CloudFormation create a named bucket, table or alias that exists, and delete
     # the bucket's policy after writing a new one.
     from config.loader import parse_config
     from pipeline.app import synthesize
 
-    synthesized = synthesize(parse_config(SINGLE_SHARE), tmp_path)
+    synthesized = synthesize(parse_config(text), tmp_path)
     template = synthesized.template_json(synthesized.sharing("dev"))
     found = {k: (r["Type"], r["Properties"]) for k, r in template["Resources"].items()}
     before = {

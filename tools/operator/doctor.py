@@ -223,15 +223,10 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
             where = f"environments[{e}].datasets[{d}]"
             bucket, table = dataset.bucket, dataset.table
             if bucket and bucket.existing:
-                try:
-                    region = s3.get_bucket_location(Bucket=bucket.existing).get("LocationConstraint") or "us-east-1"
-                except ClientError as error:
-                    if error.response["Error"].get("Code") in {"NoSuchBucket", "404"}:
-                        return (
-                            f"{where}.bucket.existing: {bucket.existing} is not a bucket of this account",
-                            "name a bucket of the source account in the config",
-                        )
-                    raise
+                found = _bucket_region(s3, bucket.existing, target.account)
+                if found[1]:
+                    return f"{where}.bucket.existing: {bucket.existing} {found[0]}", found[1]
+                region = found[0]
                 if region != target.region:
                     return (
                         f"{where}.bucket.existing: {bucket.existing} is in {region}, the source is {target.region}",
@@ -258,6 +253,26 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
     return (f"existing {', '.join(checked)} found, keys as configured" if checked else ""), ""
 
 
+def _bucket_region(s3: Any, bucket: str, account: str) -> tuple[str, str]:
+    """(region, "") of a bucket of this account, or (problem, fix). HeadBucket with the expected owner: a bucket of
+    another account, or one whose policy refuses the operator, answers 403; one that does not exist, 404."""
+    try:
+        head = s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(error.response["Error"].get("Code"))
+        if status == 404 or code in {"404", "NoSuchBucket", "NotFound"}:
+            return "does not exist", "name a bucket of the source account in the config"
+        if status == 403 or code in {"403", "AccessDenied", "Forbidden"}:
+            return (
+                f"is not a bucket of {account}, or its policy refuses this operator",
+                "name a bucket of the source account, or let its policy admit the account's administrators",
+            )
+        raise
+    headers = head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return str(head.get("BucketRegion") or headers.get("x-amz-bucket-region") or "us-east-1"), ""
+
+
 def _bucket_key(s3: Any, bucket: str) -> str | None:
     """The KMS key a bucket encrypts new objects with by default, where it names one (SSE-KMS)."""
     try:
@@ -278,7 +293,18 @@ def _key_problem(kms: Any, key: str | None, configured: str | None, where: str, 
     named (an AWS managed one needs nothing: its policy admits the account's roles through the service)."""
     if key is None:
         return None
-    metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+    try:
+        metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+    except ClientError as error:
+        if error.response["Error"].get("Code") != "AccessDeniedException":
+            raise
+        # Only a key policy that does not let the account's IAM policies grant the key refuses an administrator.
+        return (
+            f"{where}: the key policy of {key}, which {name} is encrypted with, does not let this account's IAM "
+            "policies use it: the source roles could not either",
+            f"add to its key policy the statement that lets the account's IAM policies grant it (principal "
+            f"arn:aws:iam::{key.split(':')[4] if key.startswith('arn:') else 'ACCOUNT'}:root), or share another",
+        )
     if metadata.get("KeyManager") != "CUSTOMER" or configured == metadata["Arn"]:
         return None
     return (
