@@ -18,6 +18,7 @@ from pathlib import Path
 
 from checks.limits import size
 from checks.templates import PolicyKind, policy_documents
+from tools.bench.configs import header
 
 # Both edges of each limit the grid crosses, on this project's names (project "bench", environment "env0").
 DEFAULT = ["1x1", "10x10", "10x50", "11x1", "12x1", "20x1", "1x100", "1x206"]
@@ -37,12 +38,7 @@ def config_with(datasets: int, consumers: int, *, organization: bool = False) ->
     names = [f"d{i}" for i in range(datasets)]
     access = ", ".join(f"{name}: {'read-write' if i % 2 else 'read'}" for i, name in enumerate(names))
     lines = [
-        "project: bench",
-        'tooling: {account: "111111111111", region: eu-west-1}',
-        "repository: {codecommit_repository: data-sharing}",
-        *(["organization_id: o-benchmark01"] if organization else []),
-        "consumer_image: public.ecr.aws/example/consumer:1.0",
-        "environments:",
+        *header(organization=organization),
         "  - name: env0",
         '    source: {account: "200000000000", region: eu-west-1}',
         "    datasets:",
