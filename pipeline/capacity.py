@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 from checks.limits import SPLIT_FIX, quotas, size
 from config.model import AccountRegion, Config, Consumer
 from config.naming import bootstrap_role
+from stacks.extensions import check_registered
 
 if TYPE_CHECKING:
     from aws_cdk import Stack, pipelines
@@ -41,6 +42,7 @@ def before_construction(config: Config, consumers_per_wave: int) -> None:
     _artifact_grants_bound(config)
     _boundary(config)
     _consumers_documents(config)
+    check_registered(config)
 
 
 # IAM's quotas on a role's inline policies (together), and Lambda's on a function's environment variables.

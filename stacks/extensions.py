@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from config.model import Config
     from stacks.consumer_stack import ConsumerStack
 
 Extension = Callable[["ConsumerStack"], None]
@@ -44,6 +45,18 @@ def extension(name: str) -> Callable[[Extension], Extension]:
 class ExtensionError(Exception):
     """A workload the config names that no extension adds, or one that does not give itself its role; the message
     says which and how to fix it."""
+
+
+def check_registered(config: Config) -> None:
+    """Every workload the config lists has its extension: told before the CDK builds anything (or stages an asset)."""
+    for environment in config.environments:
+        for consumer in environment.consumers:
+            for workload in consumer.workloads:
+                if workload not in EXTENSIONS:
+                    raise ExtensionError(
+                        f"{consumer.name}'s workloads list {workload!r}, but no extension of that name is registered "
+                        "(stacks/extensions.py)"
+                    )
 
 
 # Your extensions: define them here, or import the modules that do.

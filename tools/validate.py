@@ -15,6 +15,7 @@ import sys
 from config import DEFAULT_CONFIG, load_config_or_report
 from config.toolchain import ROOT, NotInRepository, repository_path
 from pipeline import capacity
+from stacks.extensions import ExtensionError
 
 # A path the Makefile and the synth step's shell take as it is.
 PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         capacity.before_construction(config, capacity.CONSUMERS_PER_WAVE)
-    except capacity.PipelineTooLarge as error:
+    except (capacity.PipelineTooLarge, ExtensionError) as error:
         print(f"error: {args.config}: {error}", file=sys.stderr)
         return 2
     problem = deployable(args.config) if args.deployable else None

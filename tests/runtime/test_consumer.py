@@ -269,3 +269,32 @@ def test_ecs_entry_point_exits_non_zero_when_the_check_fails(lambda_environment,
     monkeypatch.setenv("DATASETS", json.dumps([{**SALES, "b": "missing-bucket-name"}]))
     assert task_main.main(["self-check"]) == 1
     assert json.loads(capsys.readouterr().out)["ok"] is False
+
+
+def test_the_runtime_reads_the_datasets_as_the_consumer_stack_writes_them(example_environment):
+    # The entries' one-letter keys are kept in two places that cannot import each other: written by
+    # cdk_constructs/documents.py, read by consumer_app/settings.py.
+    settings = Settings.from_environment(example_environment)
+    read = [(d.name, d.access, d.bucket, d.prefix, d.canary, d.table_arn, d.table_via_role) for d in settings.datasets]
+    assert read == [
+        ("sales", "read", "datashare-prod-sales-444444444444-eu-west-1", "", True,
+         "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-sales", True),
+        ("events", "read", "datashare-prod-events-444444444444-eu-west-1", "raw/events/", True, None, False),
+        ("reference", "read", None, "", False, "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference",
+         False),
+    ]  # fmt: skip
+    assert [d.name for d in settings.refused] == []
+    assert settings.source_role_arn == "arn:aws:iam::444444444444:role/datashare-prod-source-analytics"
+    assert settings.source_account == "444444444444"
+
+
+@pytest.fixture
+def example_environment():
+    from cdk_constructs.documents import runtime_environment
+    from config import load_config
+    from config.naming import Names
+    from tests.conftest import EXAMPLE
+
+    config = load_config(EXAMPLE)
+    prod = config.environments[1]
+    return runtime_environment(Names.of(config, prod), prod, prod.consumers[0])

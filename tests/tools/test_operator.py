@@ -9,22 +9,21 @@ import pytest
 
 from config.loader import parse_config
 from config.naming import execution_policy_names
+from tests.configs import config_text
 from tools.operator import __main__ as operator
 from tools.rehearsal.cdk_cli import CLI, CdkCli
 from tools.rehearsal.emulator import Emulator
 
-CONFIG = """
-project: ops
-tooling: {account: "111111111111", region: eu-west-1}
-repository: {codecommit_repository: data-sharing}
-consumer_image: public.ecr.aws/example/consumer:1.0
-environments:
+CONFIG = config_text(
+    "ops",
+    """\
   - name: dev
     source: {account: "222222222222", region: eu-west-1}
     consumers:
       - {name: analytics, account: "333333333333", region: eu-west-1}
       - {name: reporting, account: "444444444444", region: eu-west-1}
-"""
+""",
+)
 # Appended to CONFIG: the environment's datasets, one of them an existing bucket of the source account.
 EXISTING_DATASET = """    datasets:
       - {name: data, bucket: {}, table: {}}

@@ -11,21 +11,20 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from moto import mock_aws
 
 from pipeline_steps.prove_consumers import assumed_session
+from tests.configs import config_text
 from tools.operator import __main__ as operator
 from tools.operator.failures import Rerun, explain
 
-CONFIG = """
-project: ops
-tooling: {account: "111111111111", region: eu-west-1}
-repository: {codecommit_repository: data-sharing}
-consumer_image: public.ecr.aws/example/consumer:1.0
-environments:
+CONFIG = config_text(
+    "ops",
+    """\
   - name: dev
     source: {account: "222222222222", region: eu-west-1}
     consumers:
       - {name: analytics, account: "333333333333", region: eu-west-1}
       - {name: capetown, account: "444444444444", region: af-south-1}
-"""
+""",
+)
 ACCOUNTS = 5  # tooling, source, two consumers, and the tooling account's artifacts in af-south-1
 
 

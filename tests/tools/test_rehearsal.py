@@ -11,6 +11,7 @@ import pytest
 import cdk_constructs.consumer
 from config import DEFAULT_CONFIG, load_config
 from config.loader import parse_config
+from tests.configs import config_text
 from tests.conftest import EXAMPLE
 from tools.bench.configs import config_with
 from tools.docs import README, blocks, normalize
@@ -18,12 +19,9 @@ from tools.rehearsal import __main__ as rehearsal_main
 from tools.rehearsal import runner
 from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Rehearsal
 
-TWO_ENVIRONMENTS = """
-project: rehearse
-tooling: {account: "111111111111", region: eu-west-1}
-repository: {codecommit_repository: data-sharing}
-consumer_image: public.ecr.aws/example/consumer:1.0
-environments:
+TWO_ENVIRONMENTS = config_text(
+    "rehearse",
+    """\
   - name: dev
     source: {account: "222222222222", region: eu-west-1}
     consumers: [{name: analytics, account: "333333333333", region: eu-west-1, grants: {data: read-write}}]
@@ -36,7 +34,8 @@ environments:
         account: "333333333333"
         region: eu-west-1
         task_network: {subnets: [subnet-0123456789abcdef0]}
-"""
+""",
+)
 
 
 def _rehearse(tmp_path: Path, text: str = TWO_ENVIRONMENTS, **options) -> tuple[int, str, Rehearsal]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from config import load_config
 from config.loader import ConfigError, parse_config
 from config.model import Config
 from config.naming import Names
-from pipeline.app import ROOT
+from pipeline.app import ROOT, cdk_json_context
 from tests.conftest import EXAMPLE
 
 
@@ -103,6 +104,17 @@ BAD = [
         "bad access level",
         _set("environments.1.consumers.0.grants.sales", "write"),
         "environments[1].consumers[0].grants.sales: 'write' must be 'read' or 'read-write'",
+    ),
+    (
+        "workload named like another environment's roles",
+        _set("environments.1.consumers.0.workloads", ["consumer-function"]),
+        "environments[1].consumers[0].workloads[0]: 'consumer-function' starts with consumer-, which could name a "
+        "role of another environment",
+    ),
+    (
+        "workload twice",
+        _set("environments.1.consumers.0.workloads", ["export", "export"]),
+        "environments[1].consumers[0].workloads: ['export', 'export'] lists 'export' twice",
     ),
     (
         "bad table access",
@@ -262,7 +274,9 @@ def test_longest_allowed_names_fit_aws_limits():
 
 
 def _run_app(config_path: Path, outdir: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": f'{{"config": "{config_path}"}}'}
+    # As the CDK CLI runs it: cdk.json's context (its feature flags) and the config.
+    context = json.dumps({**cdk_json_context(), "config": str(config_path)})
+    environment = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": context}
     return subprocess.run(
         [sys.executable, "pipeline_app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
     )
@@ -277,8 +291,12 @@ def _run_app(config_path: Path, outdir: Path) -> subprocess.CompletedProcess:
         ),
         (lambda: "project: [", "YAML syntax error"),
         (None, "file not found"),
+        (
+            lambda: _mutated(lambda d: d["environments"][0]["consumers"][0].update(workloads=["unregistered"])),
+            "analytics's workloads list 'unregistered', but no extension of that name is registered",
+        ),
     ],
-    ids=["bad account", "bad yaml", "missing file"],
+    ids=["bad account", "bad yaml", "missing file", "a workload no extension adds"],
 )
 def test_app_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, content, message):
     config_path = tmp_path / "config.yaml"

@@ -14,14 +14,12 @@ from cdk_constructs.consumer import lambda_runtime
 from config.loader import parse_config
 from pipeline.app import synthesize, synthesize_or_report
 from stacks import extensions
+from tests.configs import config_text
 from tests.templates import by_sid, resources
 
-CONFIG = """
-project: ext
-tooling: {account: "111111111111", region: eu-west-1}
-repository: {codecommit_repository: data-sharing}
-consumer_image: public.ecr.aws/example/consumer:1.0
-environments:
+CONFIG = config_text(
+    "ext",
+    """\
   - name: prod
     source: {account: "222222222222", region: eu-west-1}
     datasets:
@@ -30,7 +28,8 @@ environments:
     consumers:
       - {name: analytics, account: "333333333333", region: eu-west-1, grants: {sales: read}, workloads: [export]}
       - {name: ingest, account: "444444444444", region: eu-west-1, grants: {events: read-write}}
-"""
+""",
+)
 ROLE = "arn:aws:iam::333333333333:role/ext-prod-consumer-export"
 
 

@@ -10,14 +10,12 @@ import pytest
 from config.loader import parse_config
 from config.naming import pipeline_replication_alias
 from pipeline.app import Synthesized, synthesize
+from tests.configs import config_text
 from tests.templates import only, resources
 
-THREE_REGIONS = """
-project: multi
-tooling: {account: "111111111111", region: eu-west-1}
-repository: {codecommit_repository: data-sharing}
-consumer_image: public.ecr.aws/example/consumer:1.0
-environments:
+THREE_REGIONS = config_text(
+    "multi",
+    """\
   - name: prod
     source: {account: "222222222222", region: eu-west-1}
     consumers:
@@ -25,7 +23,8 @@ environments:
       - {name: frankfurt, account: "444444444444", region: eu-central-1}
       - {name: virginia, account: "555555555555", region: us-east-1}
       - {name: virginia-two, account: "666666666666", region: us-east-1}
-"""
+""",
+)
 ACCOUNTS = ("222222222222", "333333333333", "444444444444", "555555555555", "666666666666")
 EXTRA = {"eu-central-1": {"444444444444"}, "us-east-1": {"555555555555", "666666666666"}}
 

@@ -61,6 +61,14 @@ def test_each_limit_catches_a_value_past_it(kind, properties, rule):
     assert _rules({"R": {"Type": kind, "Properties": properties}}) == [rule]
 
 
+def test_more_outputs_than_cloudformation_allows_are_caught():
+    # Each dataset a stack creates a bucket or table for adds an output.
+    outputs = {f"O{i}": {"Value": "x"} for i in range(201)}
+    found = list(service_limits.violations({"Resources": {}, "Outputs": outputs}))
+    assert [(limit.rule, problem) for limit, _, problem in found] == [("Outputs", "201 outputs, AWS allows 200")]
+    assert list(service_limits.violations({"Resources": {}, "Outputs": dict(list(outputs.items())[:200])})) == []
+
+
 def test_values_at_the_limits_and_computed_values_pass():
     resources = {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r" * 64, "MaxSessionDuration": 43200}},

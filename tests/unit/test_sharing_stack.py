@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from config.naming import CANARY_KEY, Names
+from tests.configs import config_text
 from tests.templates import by_sid, inline_statements, resources, role_named
 
 # The consumer roles by name, in any account; the principals name the accounts.
@@ -91,6 +92,18 @@ def test_each_dataset_bucket_is_versioned_private_encrypted_with_its_own_key_and
                 "LoggingConfiguration": Match.object_like(
                     {"LogFilePrefix": f"datashare-prod-{name}-444444444444-eu-west-1/"}
                 ),
+                # The self-check's leftovers (a noncurrent version and a delete marker per read-write run) expire.
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "SelfCheckLeftovers",
+                            "Prefix": f"{'raw/events/' if name == 'events' else ''}__consumer-self-check__/",
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                            "ExpiredObjectDeleteMarker": True,
+                            "Status": "Enabled",
+                        }
+                    ]
+                },
             },
         )
 
@@ -376,16 +389,14 @@ def test_own_roles_are_admitted_by_every_grant_of_their_datasets_and_only_in_the
     assert own <= set(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"])
 
 
-SINGLE_SHARE = """
-project: datashare
-tooling: {account: "111111111111", region: eu-west-1}
-repository: {codecommit_repository: data-sharing}
-consumer_image: public.ecr.aws/example/consumer:1.0
-environments:
+SINGLE_SHARE = config_text(
+    "datashare",
+    """\
   - name: dev
     source: {account: "222222222222", region: eu-west-1}
     consumers: [{name: analytics, account: "333333333333", region: eu-west-1}]
-"""
+""",
+)
 
 
 # The single share, and then a dataset added to it: the default dataset keeps its layout in both.

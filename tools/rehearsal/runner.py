@@ -17,6 +17,7 @@ from config.naming import DatasetNames, Names
 from pipeline.app import synthesize
 from pipeline.capacity import PipelineTooLarge
 from pipeline_steps import prove_consumers
+from stacks.extensions import ExtensionError
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.invoke import LocalInvoker
@@ -105,7 +106,7 @@ class Rehearsal:
     def _synth(self) -> list[WaveRun]:
         try:
             self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
-        except PipelineTooLarge as error:
+        except (PipelineTooLarge, ExtensionError) as error:
             raise Stop(EXIT_CONFIG, f"{self.config_path}: {error}") from None
         return waves_of(self.synthesized.pipeline.pipeline)
 
