@@ -25,16 +25,16 @@ class NotInRepository(ValueError):
     """A config the pipeline cannot read: its synth step runs on a checkout of the repository, nothing else."""
 
 
-def repository_path(config_path: str | Path) -> str:
+def repository_path(config_path: str | Path, root: Path = ROOT) -> str:
     """The config's path relative to the repository's root, as the pipeline's synth step finds it in its checkout
     (POSIX separators). Raises NotInRepository for a file outside the repository."""
     path = Path(config_path)
     resolved = (path if path.is_absolute() else Path.cwd() / path).resolve()
     try:
-        return resolved.relative_to(ROOT).as_posix()
+        return resolved.relative_to(root.resolve()).as_posix()
     except ValueError:
         raise NotInRepository(
-            f"{config_path}: outside the repository ({ROOT}): the pipeline's synth step reads the config from its "
+            f"{config_path}: outside the repository ({root}): the pipeline's synth step reads the config from its "
             "checkout of the repository; move the file into it and commit it"
         ) from None
 

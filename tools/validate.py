@@ -11,6 +11,7 @@ import argparse
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from config import DEFAULT_CONFIG, load_config_or_report
 from config.toolchain import ROOT, NotInRepository, repository_path
@@ -21,10 +22,12 @@ from stacks.extensions import ExtensionError
 PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
 
 
-def deployable(config_path: str) -> str | None:
-    """Why the pipeline could not read this config in its synth step, or None."""
+def deployable(config_path: str, root: Path | None = None) -> str | None:
+    """Why the pipeline could not read this config in its synth step, or None. CodePipeline hands the synth step a
+    zip of the commit, without .git: there, a file that is present was committed."""
+    root = root or ROOT
     try:
-        path = repository_path(config_path)
+        path = repository_path(config_path, root)
     except NotInRepository as error:
         return str(error)
     if not PLAIN_PATH.fullmatch(path):
@@ -32,11 +35,11 @@ def deployable(config_path: str) -> str | None:
             f"{config_path}: the pipeline's synth step runs `make pipeline-synth CONFIG={path}`: use a path of "
             "letters, digits, '.', '_', '-' and '/'"
         )
-    if not (ROOT / ".git").exists():
-        return None  # the pipeline's own checkout: the file is there because it was committed
+    if not (root / ".git").exists():
+        return None  # the pipeline's own copy of the commit: the file is there because it was committed
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "--error-unmatch", "--", path], cwd=ROOT, capture_output=True, check=False
+            ["git", "ls-files", "--error-unmatch", "--", path], cwd=root, capture_output=True, check=False
         )
     except FileNotFoundError:
         return f"{config_path}: git is not installed, so whether the file is committed cannot be told"
