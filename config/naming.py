@@ -144,6 +144,18 @@ class Names:
         return f"{self._prefix}-canary-writer"
 
     @property
+    def canary_function(self) -> str:
+        """The custom resources' function that writes the canaries: named, so that the execution policy can keep
+        CloudFormation to the project's functions (a generated name would start with the stack's)."""
+        return f"{self._prefix}-canary-writer"
+
+    @property
+    def canary_log_group(self) -> str:
+        """Its log group, created before the function (Lambda would otherwise create one while CloudFormation
+        creates it too, and the function would need logs:CreateLogGroup)."""
+        return f"{self._prefix}-canary-writer"
+
+    @property
     def task_execution_role(self) -> str:
         return f"{self._prefix}-consumer-task-exec"
 

@@ -368,6 +368,34 @@ def test_the_sharing_stage_writes_a_canary_per_dataset_with_a_role_that_may_writ
     assert "corp-finance-data" not in json.dumps(inline_statements(template, role))
 
 
+def test_the_canary_function_logs_to_a_group_created_before_it_and_may_create_none(example):
+    """CloudFormation creates the log group first (the function's LoggingConfig refers to it), so Lambda never
+    creates one while the stack does (aws/aws-cdk#667); the role writes to that group only."""
+    template = example.template_json(example.sharing("prod"))
+    (function,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::Function").values()
+        if r["Properties"].get("FunctionName") == "datashare-prod-canary-writer"
+    ]
+    group = function["LoggingConfig"]["LogGroup"]["Ref"]
+    assert template["Resources"][group]["Properties"]["LogGroupName"] == "datashare-prod-canary-writer"
+    assert template["Resources"][group]["DeletionPolicy"] == "Retain"
+    statements = inline_statements(template, role_named(template, "datashare-prod-canary-writer"))
+    (logs,) = [s for s in statements if any(a.startswith("logs:") for a in _actions(s))]
+    assert sorted(_actions(logs)) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs["Resource"] == {"Fn::GetAtt": [group, "Arn"]}
+    # Every custom resource of the stack runs that one function.
+    functions = resources(template, "AWS::Lambda::Function")
+    for custom in resources(template, "Custom::AWS").values():
+        (token,) = custom["Properties"]["ServiceToken"]["Fn::GetAtt"][:1]
+        assert functions[token]["Properties"]["FunctionName"] == "datashare-prod-canary-writer"
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else action
+
+
 def test_own_roles_are_admitted_by_every_grant_of_their_datasets_and_only_in_their_account(organization):
     template = organization.template_json(organization.sharing("prod"))
     own = {"arn:aws:iam::333333333333:role/glue-etl", "arn:aws:iam::333333333333:role/service-role/athena-analyst"}
