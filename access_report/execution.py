@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
-from config.bootstrap_policies import execution_policies, permissions_boundary
+from config.bootstrap_policies import execution_policies, existing_resources, permissions_boundary
 from config.model import Config, partition_of
-from config.naming import bootstrap_role, permissions_boundary_name
+from config.naming import BOOTSTRAP_QUALIFIER, bootstrap_role, permissions_boundary_name
 
 PATH = "execution policy"
 Probe = tuple[str, str, str, dict[str, ContextValue], Expected]  # who, action, resource, context, expected
@@ -48,6 +48,40 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
                 f"arn:{partition}:dynamodb:{region}:{account}:table/{config.project}-t",
                 {},
                 "allow",
+            ),
+            # The fences: the handlers' actions on the project's resources only.
+            ("rewrites another bucket's policy", "s3:PutBucketPolicy", f"arn:{partition}:s3:::payroll", {}, "deny"),
+            (
+                "overwrites the CDK's assets",
+                "s3:PutObject",
+                f"arn:{partition}:s3:::cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}/asset.zip",
+                {},
+                "deny",
+            ),
+            (
+                "rewrites another table's policy",
+                "dynamodb:PutResourcePolicy",
+                f"arn:{partition}:dynamodb:{region}:{account}:table/payroll",
+                {},
+                "deny",
+            ),
+            (
+                "changes another function's code",
+                "lambda:UpdateFunctionCode",
+                f"arn:{partition}:lambda:{region}:{account}:function:payroll",
+                {},
+                "deny",
+            ),
+            (
+                "deletes another log group",
+                "logs:DeleteLogGroup",
+                f"arn:{partition}:logs:{region}:{account}:log-group:audit",
+                {},
+                "deny",
+            ),
+            *(
+                (f"rewrites the policy of the existing {arn}", "s3:PutBucketPolicy", arn, {}, "deny")
+                for arn in existing_buckets(config, account, partition)
             ),
         ]
         cells += _bounded_role(config, account, region, partition)
@@ -127,3 +161,8 @@ def _bounded_role(config: Config, account: str, region: str, partition: str) -> 
     principal = f"{iam}:role/{config.project}-written-by-the-pipeline"
     boundary = permissions_boundary(config, partition)
     return _cells(f"a role of the project in {account}", principal, account, probes, (ALLOW_ALL,), boundary)
+
+
+def existing_buckets(config: Config, account: str, partition: str) -> list[str]:
+    return [arn for arn in existing_resources(config, account, partition) if arn.startswith(f"arn:{partition}:s3:::")
+            and "/" not in arn]  # fmt: skip

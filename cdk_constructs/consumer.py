@@ -132,7 +132,11 @@ class ConsumerFunction(Construct):
             consumer=consumer,
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+            self,
+            "Logs",
+            log_group_name=names.consumer_log_group("function"),
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
         )
         self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
@@ -201,7 +205,11 @@ class ConsumerTask(Construct):
             ),
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+            self,
+            "Logs",
+            log_group_name=names.consumer_log_group("task"),
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
         )
         self.task_definition.add_container(
             CONTAINER,

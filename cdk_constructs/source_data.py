@@ -47,11 +47,12 @@ def level_actions(level: str, read: Sequence[str], write: Sequence[str]) -> list
 class AccessLogs(Construct):
     """One bucket per environment for the server access logs of its datasets' buckets."""
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, names: Names) -> None:
         super().__init__(scope, id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=names.access_logs_bucket,
             # Server access logs can only be delivered to SSE-S3 buckets.
             encryption=s3.BucketEncryption.S3_MANAGED,
             removal_policy=RETAINED,

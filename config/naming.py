@@ -49,10 +49,11 @@ def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 
 
-def execution_policy_names(config: Config) -> tuple[str, str]:
-    """The managed policies `make bootstrap` creates in each target account for CloudFormation to act with: what it
-    may do in IAM, and what the stacks' resource handlers call (config/bootstrap_policies.py)."""
-    return f"{config.project}-cdk-execution", f"{config.project}-cdk-execution-services"
+def execution_policy_names(config: Config, count: int) -> list[str]:
+    """The managed policies `make bootstrap` creates in each target account for CloudFormation to act with, as many as
+    their statements need (config/bootstrap_policies.py): PROJECT-cdk-execution, PROJECT-cdk-execution-2, ..."""
+    first = f"{config.project}-cdk-execution"
+    return [first, *(f"{first}-{index}" for index in range(2, count + 1))]
 
 
 def permissions_boundary_name(config: Config) -> str:
@@ -92,6 +93,12 @@ class Names:
     # Source account
     def dataset(self, dataset: Dataset) -> DatasetNames:
         return DatasetNames(self, dataset)
+
+    @property
+    def access_logs_bucket(self) -> str:
+        """The environment's bucket of its datasets' server access logs: named under the project's prefix, as every
+        bucket the stacks create, because the execution policy lets CloudFormation touch no other bucket."""
+        return f"{self._prefix}-logs-{self.source_account}-{self.source_region}"
 
     @property
     def access_logs_prefix(self) -> str:
@@ -169,6 +176,11 @@ class Names:
         """The consumer's Lambda function, the same name in every consumer account: the pipeline's test step
         invokes it by this name."""
         return f"{self._prefix}-consumer"
+
+    def consumer_log_group(self, workload: str) -> str:
+        """The log group of the demo function or task: named under the project's prefix, as the execution policy
+        requires of every log group the stacks create."""
+        return f"{self._prefix}-consumer-{workload}"
 
     @property
     def consumer_cluster(self) -> str:

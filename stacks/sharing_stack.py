@@ -36,7 +36,7 @@ class SharingStack(Stack):
         access_logs = None
         for dataset in environment.datasets:
             if access_logs is None and names.dataset(dataset).owns_bucket:
-                access_logs = AccessLogs(self, "AccessLogs").bucket
+                access_logs = AccessLogs(self, "AccessLogs", names=names).bucket
             datasets[dataset.name] = SharedDataset(
                 self,
                 f"Dataset{actions.sid(dataset.name)}",

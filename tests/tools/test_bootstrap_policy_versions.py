@@ -30,7 +30,7 @@ def test_created_then_updated_in_place_within_five_versions():
         iam = session.client("iam")
         _ensure_policy(session, NAME, _document("s3:GetObject"))
         policy = iam.get_policy(PolicyArn=ARN)["Policy"]
-        assert policy["Description"].startswith("What CloudFormation may do in IAM")
+        assert policy["Description"].startswith("What CloudFormation may do for the data-sharing stacks")
         _ensure_policy(session, NAME, _document("s3:GetObject"))  # the same: nothing to do
         assert len(iam.list_policy_versions(PolicyArn=ARN)["Versions"]) == 1
         for index in range(6):

@@ -111,9 +111,9 @@ def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, 
     assert "cdk bootstrap aws://111111111111/eu-west-1\n" in out
     assert (
         "cdk bootstrap aws://333333333333/eu-west-1 --trust 111111111111 --cloudformation-execution-policies "
-        + ",".join(f"arn:aws:iam::333333333333:policy/{n}" for n in execution_policy_names(parse_config(CONFIG)))
+        + ",".join(f"arn:aws:iam::333333333333:policy/{n}" for n in execution_policy_names(parse_config(CONFIG), 4))
     ) in out
-    assert "# first, in 333333333333: the policies ops-cdk-execution, ops-cdk-execution-services, " in out
+    assert "# first, in 333333333333: the policies ops-cdk-execution, ops-cdk-execution-2, " in out
     code, out = _run(["bootstrap", "--admin"], emulator, config_file)
     assert out.startswith("warning: --admin")
     assert "--cloudformation-execution-policies arn:aws:iam::aws:policy/AdministratorAccess" in out
@@ -121,7 +121,7 @@ def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, 
 
 @pytest.mark.e2e
 def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_passes(
-    emulator, config_file, monkeypatch
+    emulator, config_file, monkeypatch, capsys
 ):
     assert CLI.exists()
     emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)
@@ -135,7 +135,7 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     ]
     iam = emulator.sessions("333333333333", "eu-west-1").client("iam")
     names = {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]}
-    assert names >= {"ops-cdk-execution", "ops-cdk-execution-services", "ops-permissions-boundary"}
+    assert names >= {"ops-cdk-execution", "ops-cdk-execution-4", "ops-permissions-boundary"}
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 0, out
     assert out.splitlines()[-1] == "4 of 4 accounts ready"
@@ -162,8 +162,18 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     import config.bootstrap_policies as policies
 
     monkeypatch.setattr(policies, "STACK_RESOURCE_TYPES", (*policies.STACK_RESOURCE_TYPES, "AWS::SQS::Queue"))
+    # Not before its service is kept to the project's resources: one line, nothing written.
+    code, out = _run(["bootstrap", "--yes"], emulator, config_file)
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        code == 2
+        and not out
+        and len(err) == 1
+        and "call sqs, which config/bootstrap_policies.py does not keep" in err[0]
+    )
+    monkeypatch.setitem(policies.FENCES, "sqs", ("arn:{partition}:sqs:*:{account}:{project}-*",))
     code, out = _run(["doctor"], emulator, config_file)
-    assert code == 1 and "the project's policies ops-cdk-execution-services are not this config's" in out
+    assert code == 1 and "the project's policies ops-cdk-execution-2, " in out, out
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0 and out.count("the project's policies now match this config") == 3, out
     assert _run(["doctor"], emulator, config_file)[0] == 0
@@ -393,3 +403,17 @@ def test_doctor_says_a_bucket_of_another_account_and_a_key_its_account_cannot_gr
     assert found is not None
     assert "does not let this account's IAM policies use it: the source roles could not either" in found[0]
     assert "principal arn:aws:iam::222222222222:root" in found[1]
+
+
+def test_doctor_names_an_execution_role_with_administrator_access_or_other_policies():
+    from tools.operator.doctor import execution_role_problem
+
+    ours = [
+        "arn:aws:iam::333333333333:policy/ops-cdk-execution",
+        "arn:aws:iam::333333333333:policy/ops-cdk-execution-2",
+    ]
+    assert execution_role_problem(ours, ours) is None
+    admin = execution_role_problem(["arn:aws:iam::aws:policy/AdministratorAccess"], ours)
+    assert admin and "has AdministratorAccess: whoever can change the tooling account's pipeline" in admin
+    fewer = execution_role_problem(ours[:1], ours)
+    assert fewer and fewer.endswith("not the project's ops-cdk-execution, ops-cdk-execution-2")

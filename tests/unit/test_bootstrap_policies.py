@@ -76,7 +76,8 @@ def test_each_policy_fits_a_managed_policy(example):
 
 def test_ecs_account_settings_are_left_out_though_the_cluster_schema_lists_them(example):
     # AWS::ECS::Cluster's update handler lists them; they change every cluster of the account, and the stacks set none.
-    assert handler_permissions("AWS::ECS::Cluster", "eu-west-1") >= ACCOUNT_WIDE
+    assert handler_permissions("AWS::ECS::Cluster", "eu-west-1") >= {a for a in ACCOUNT_WIDE if a.startswith("ecs:")}
+    assert handler_permissions("AWS::Logs::LogGroup", "eu-west-1") >= {a for a in ACCOUNT_WIDE if a.startswith("logs:")}
     documents = execution_policies(example.config, "333333333333", "eu-west-1", "aws")
     granted = {
         action
@@ -86,3 +87,31 @@ def test_ecs_account_settings_are_left_out_though_the_cluster_schema_lists_them(
         for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     }
     assert "ecs:CreateCluster" in granted and not ACCOUNT_WIDE & granted
+
+
+# The name each fenced resource type takes, which the execution policy requires under the project's prefix.
+NAMED = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::GlobalTable": "TableName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::ECS::Cluster": "ClusterName",
+    "AWS::ECS::TaskDefinition": "Family",
+}
+
+
+@pytest.mark.parametrize("fixture", ["example", "organization"])
+def test_every_resource_the_fences_cover_is_named_or_tagged_as_the_projects(request, fixture):
+    """The execution policy denies CloudFormation any bucket, table, function, log group, cluster or task family not
+    named PROJECT-..., and any key without the project tag: a resource of the stacks outside them would fail its
+    deploy."""
+    synthesized = request.getfixturevalue(fixture)
+    project = synthesized.config.project
+    for template in _target_templates(synthesized):
+        for kind, name in NAMED.items():
+            for logical_id, resource in resources(template, kind).items():
+                assert resource["Properties"].get(name, "").startswith(f"{project}-"), (logical_id, kind)
+        for logical_id, key in resources(template, "AWS::KMS::Key").items():
+            assert {"Key": "project", "Value": project} in key["Properties"]["Tags"], logical_id
+        for alias in resources(template, "AWS::KMS::Alias").values():
+            assert alias["Properties"]["AliasName"].startswith(f"alias/{project}/")

@@ -52,11 +52,26 @@ def _key_policy(template: dict[str, Any], alias: str) -> dict[str, Any]:
 
 
 def _dataset_buckets(template: dict[str, Any]) -> list[str]:
+    """Every bucket but the access logs' (which has no logging of its own)."""
     return [
         r["Properties"]["BucketName"]
         for r in resources(template, "AWS::S3::Bucket").values()
-        if "BucketName" in r["Properties"]
+        if "LoggingConfiguration" in r["Properties"]
     ]
+
+
+def test_the_access_logs_bucket_is_named_as_the_projects(example):
+    """The execution policy lets CloudFormation touch no bucket outside PROJECT-*: a generated name (the stack's)
+    would be refused."""
+    template = example.template_json(example.sharing("prod"))
+    buckets = resources(template, "AWS::S3::Bucket").values()
+    logged = {
+        r["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+        for r in buckets
+        if "LoggingConfiguration" in r["Properties"]
+    }
+    (logs,) = logged
+    assert template["Resources"][logs]["Properties"]["BucketName"] == "datashare-prod-logs-444444444444-eu-west-1"
 
 
 def test_each_dataset_bucket_is_versioned_private_encrypted_with_its_own_key_and_logged(example):

@@ -42,6 +42,14 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
 
+    from config.bootstrap_policies import UnfencedService, check_fences
+
+    try:
+        check_fences(config.tooling.region)
+    except UnfencedService as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
     if args.command in ("doctor", "deploy"):
         from tools.validate import deployable
 

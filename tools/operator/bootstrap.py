@@ -28,11 +28,11 @@ from tools.operator.accounts import OperatedAccount, SessionFactory, operated_ac
 from tools.operator.doctor import Finding, bootstrap_args, diagnose
 from tools.operator.failures import Rerun, explain
 
-# By the ending of the policy's name, the longest first.
+# By the ending of the policy's name.
 DESCRIPTIONS = {
-    "-cdk-execution-services": "What the data-sharing stacks' resource handlers call (cdk bootstrap execution policy)",
-    "-cdk-execution": "What CloudFormation may do in IAM for the data-sharing stacks (cdk bootstrap execution policy)",
     "-permissions-boundary": "The most any role of the data-sharing stacks may do",
+    "": "What CloudFormation may do for the data-sharing stacks, and only on the project's resources (cdk bootstrap "
+    "execution policy)",
 }
 CLI_SECONDS = 900
 ADMIN_WARNING = (
@@ -54,6 +54,11 @@ class Step:
         partition = partition_of(self.target.region)
         return [f"arn:{partition}:iam::{self.target.account}:policy/{name}" for name in self.policies]
 
+    @property
+    def execution_policy_arns(self) -> list[str]:
+        """All of the project's policies but the boundary, in order: CloudFormation's execution role gets them all."""
+        return [arn for arn in self.policy_arns if not arn.endswith("-permissions-boundary")]
+
 
 def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun: Rerun | None = None) -> list[Step]:
     findings: dict[tuple[str, str], Finding] = {}
@@ -68,7 +73,9 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
             policies = {} if admin else execution_policies(config, target.account, target.region, partition)
             policies[permissions_boundary_name(config)] = permissions_boundary(config, partition)
         step = Step(target, [], None, policies)
-        execution = f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.policy_arns[:2])
+        execution = (
+            f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.execution_policy_arns)
+        )
         args = bootstrap_args(target, config.tooling.account, execution)
         finding = findings.get((target.account, target.region))
         skip = f"already bootstrapped: {finding.detail}" if finding and finding.ok else None

@@ -81,14 +81,18 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                     "bootstrapped)",
                 )
             partition = partition_of(target.region)
-            expected = {boundary: permissions_boundary(config, partition)}
-            expected |= execution_policies(config, target.account, target.region, partition)
+            execution = execution_policies(config, target.account, target.region, partition)
+            wanted = [f"arn:{partition}:iam::{target.account}:policy/{name}" for name in execution]
+            problem = execution_role_problem(_execution_policies_attached(session), wanted)
+            if problem:
+                return Finding(
+                    target, False, problem, f"{rerun.make('--yes', command='bootstrap')} (bootstraps with them)"
+                )
+            expected = {boundary: permissions_boundary(config, partition)} | execution
             stale = [
                 name
                 for name, document in expected.items()
-                # An execution policy that does not exist: bootstrapped with --admin, which does not use them.
-                if (found := current if name == boundary else _policy_document(session, target, name)) is not None
-                and found != document
+                if (current if name == boundary else _policy_document(session, target, name)) != document
             ]
             if stale:
                 return Finding(
@@ -326,6 +330,28 @@ def _policy_document(session: Any, target: OperatedAccount, name: str) -> dict[s
     if isinstance(document, str):  # URL-encoded JSON, as IAM's API documents it
         document = json.loads(urllib.parse.unquote(document))
     return cast(dict[str, Any], document)
+
+
+def execution_role_problem(attached: list[str], wanted: list[str]) -> str | None:
+    """What is wrong with the policies of CloudFormation's execution role, or None where they are the project's."""
+    if attached == wanted:
+        return None
+    if any(arn.endswith(":iam::aws:policy/AdministratorAccess") for arn in attached):
+        return (
+            "CloudFormation's execution role in this account has AdministratorAccess: whoever can change the "
+            "tooling account's pipeline administers this account"
+        )
+    names = ", ".join(arn.rsplit("/", 1)[-1] for arn in wanted)
+    return f"CloudFormation's execution role has {', '.join(attached) or 'no policy'}, not the project's {names}"
+
+
+def _execution_policies_attached(session: Any) -> list[str]:
+    """The policies `cdk bootstrap --cloudformation-execution-policies` gave the account's execution role, as its
+    bootstrap stack's parameter records them."""
+    stack = session.client("cloudformation").describe_stacks(StackName=BOOTSTRAP_STACK)["Stacks"][0]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    # A CommaDelimitedList: "arn,arn" in AWS; the emulator gives the list's Python text.
+    return re.findall(r"arn:[^,'\"\s\]]+", parameters.get("CloudFormationExecutionPolicies", ""))
 
 
 def _bootstrap_version(session: Any) -> int | None:

@@ -1,0 +1,189 @@
+"""The execution policy keeps CloudFormation to the project's own resources: every handler action it allows on "*" is
+denied on any bucket, table, function, log group, cluster, task family or key that is not the project's, on the
+datasets' existing resources and on the CDK's bootstrap resources, and still allowed on the project's (else a deploy
+would fail). Decided by the offline IAM engine, with the policies as `make bootstrap` writes them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from access_report.cells import Cell, Request
+from access_report.engine import evaluate
+from config.bootstrap_policies import (
+    FENCES,
+    MANAGED_POLICY_CHARACTERS,
+    PROJECT_TAG,
+    STACK_RESOURCE_TYPES,
+    UnfencedService,
+    check_fences,
+    execution_policies,
+    project_arns,
+    resource_types,
+)
+from config.naming import bootstrap_role
+
+ACCOUNT, REGION = "222222222222", "eu-west-1"
+EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{bootstrap_role('cfn-exec', ACCOUNT, REGION)}"
+
+
+# A key's policy that lets the account's IAM policies decide (the CDK's default for the keys it creates): KMS asks the
+# key policy first, so without it no identity policy could allow or deny anything.
+KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    ],
+}
+
+
+def _cell(documents, action: str, resource: str, context=None, expected="deny") -> Cell:
+    key = action.startswith("kms:") and resource != "*"
+    return Cell(
+        environment="execution policy",
+        who="CloudFormation",
+        principal=EXECUTION_ROLE,
+        principal_account=ACCOUNT,
+        request=Request("execution", action, resource, KEY_POLICY if key else None, context or {}),
+        resource_account=ACCOUNT,
+        expected=expected,
+        identity_policies=tuple(documents.values()),
+    )
+
+
+def _statements(documents):
+    return [statement for document in documents.values() for statement in document["Statement"]]
+
+
+def _actions(statement) -> list[str]:
+    return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+
+def test_writes_outside_the_project_are_denied_and_the_projects_allowed(organization):
+    """The organization config names an existing bucket, table and key: never CloudFormation's, though a template
+    could import them."""
+    documents = execution_policies(organization.config, ACCOUNT, REGION, "aws")
+    key = "arn:aws:kms:eu-west-1:222222222222:key/"
+    existing_key = next(
+        d.bucket.kms_key for e in organization.config.environments for d in e.datasets if d.bucket and d.bucket.kms_key
+    )
+    ours = {f"aws:ResourceTag/{PROJECT_TAG}": "orgshare"}
+    theirs = {f"aws:ResourceTag/{PROJECT_TAG}": "payroll"}
+    cases = [
+        ("s3:PutBucketPolicy", "arn:aws:s3:::payroll-data", {}, "deny"),
+        ("s3:DeleteBucket", "arn:aws:s3:::payroll-data", {}, "deny"),
+        ("s3:GetObject", "arn:aws:s3:::payroll-data/salaries.csv", {}, "deny"),
+        ("s3:PutBucketPolicy", "arn:aws:s3:::corp-finance-data", {}, "deny"),  # an existing dataset's
+        ("s3:PutBucketPolicy", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}", {}, "deny"),
+        ("s3:PutObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}, "deny"),
+        ("s3:PutBucketPolicy", "arn:aws:s3:::orgshare-prod-lake-222222222222-eu-west-1", {}, "allow"),
+        # Lambda reads the function's code from the CDK's asset bucket with CloudFormation's credentials.
+        ("s3:GetObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}, "allow"),
+        ("kms:PutKeyPolicy", f"{key}1234", {}, "deny"),
+        ("kms:PutKeyPolicy", f"{key}1234", theirs, "deny"),
+        ("kms:ScheduleKeyDeletion", f"{key}1234", {}, "deny"),
+        ("kms:CreateGrant", f"{key}1234", {}, "deny"),
+        ("kms:PutKeyPolicy", existing_key, ours, "deny"),  # even tagged as the project's
+        ("kms:PutKeyPolicy", f"{key}1234", ours, "allow"),
+        ("kms:CreateKey", "*", {f"aws:RequestTag/{PROJECT_TAG}": "payroll"}, "deny"),
+        ("kms:CreateKey", "*", {f"aws:RequestTag/{PROJECT_TAG}": "orgshare"}, "allow"),
+        ("kms:CreateAlias", "arn:aws:kms:eu-west-1:222222222222:alias/payroll", {}, "deny"),
+        ("kms:CreateAlias", "arn:aws:kms:eu-west-1:222222222222:alias/orgshare/prod/lake", {}, "allow"),
+        ("dynamodb:PutResourcePolicy", "arn:aws:dynamodb:eu-west-1:222222222222:table/payroll", {}, "deny"),
+        ("dynamodb:DeleteTable", "arn:aws:dynamodb:eu-west-1:222222222222:table/payroll", {}, "deny"),
+        ("dynamodb:PutResourcePolicy", "arn:aws:dynamodb:eu-west-1:222222222222:table/finance-ledger", {}, "deny"),
+        ("dynamodb:PutResourcePolicy", "arn:aws:dynamodb:eu-west-1:222222222222:table/orgshare-prod-lake", {}, "allow"),
+        ("lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:222222222222:function:payroll", {}, "deny"),
+        ("lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:222222222222:function:payroll", {}, "deny"),
+        (
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:eu-west-1:222222222222:function:orgshare-prod-canary-writer",
+            {},
+            "allow",
+        ),
+        ("logs:DeleteLogGroup", "arn:aws:logs:eu-west-1:222222222222:log-group:audit-trail", {}, "deny"),
+        ("logs:PutResourcePolicy", "*", {}, "deny"),  # account-wide: never allowed
+        ("ecs:DeleteCluster", "arn:aws:ecs:eu-west-1:222222222222:cluster/payments", {}, "deny"),
+    ]
+    verdicts = evaluate([_cell(documents, a, r, c, e) for a, r, c, e in cases])
+    wrong = [f"{v.cell.action} {v.cell.resource} {v.cell.context()}: {v.result}" for v in verdicts if not v.as_expected]
+    assert wrong == []
+
+
+def test_without_the_fences_those_writes_would_be_allowed(organization, monkeypatch):
+    """The test above fails without them: the handlers' actions are allowed on "*"."""
+    import config.bootstrap_policies as policies
+
+    monkeypatch.setattr(policies, "_fence_statements", lambda *args: [])
+    documents = execution_policies(organization.config, ACCOUNT, REGION, "aws")
+    (verdict,) = evaluate([_cell(documents, "s3:PutBucketPolicy", "arn:aws:s3:::corp-finance-data")])
+    assert verdict.actual == "allow"
+
+
+def test_every_fenced_action_is_still_allowed_on_the_projects_resources(example):
+    """A fence that denied an action on the project's own resource type would fail that resource's deploy: each action
+    a fence names is allowed on the project's resources of every type it fences."""
+    project = example.config.project
+    documents = execution_policies(example.config, ACCOUNT, REGION, "aws")
+    fenced = {a for s in _statements(documents) if s["Effect"] == "Deny" and "NotResource" in s for a in _actions(s)}
+    fenced |= {a for s in _statements(documents) if s.get("Sid") == "OnlyKeysOfTheProject" for a in _actions(s)}
+    patterns = [p.format(partition="aws", account=ACCOUNT, project=project) for ps in FENCES.values() for p in ps]
+    cells = []
+    for action in sorted(fenced):
+        types = resource_types(action)
+        if not types:  # not in IAM's authorization data: no request is ever authorized by that name
+            continue
+        ours = [
+            arn
+            for arn in [
+                a.replace(f"alias/{project}-x", f"alias/{project}/x")
+                for a in project_arns(action, project, ACCOUNT, "aws")
+            ]
+            if arn.startswith(f"arn:aws:kms:eu-west-1:{ACCOUNT}:")
+            or any(re.fullmatch(re.escape(p).replace(r"\*", ".*"), arn) for p in patterns)
+        ]
+        assert ours, f"{action}: none of its resource types {types} is one of the project's"
+        tag = {f"aws:ResourceTag/{PROJECT_TAG}": project} if action.startswith("kms:") else {}
+        cells += [_cell(documents, action, arn, tag, "allow") for arn in ours]
+    verdicts = evaluate(cells)
+    assert len(verdicts) > 150
+    wrong = [f"{v.cell.action} {v.cell.resource}: {v.result}" for v in verdicts if not v.as_expected]
+    assert wrong == []
+
+
+def test_a_service_no_fence_keeps_to_the_project_is_refused(monkeypatch):
+    import config.bootstrap_policies as policies
+
+    monkeypatch.setattr(policies, "STACK_RESOURCE_TYPES", (*STACK_RESOURCE_TYPES, "AWS::SQS::Queue"))
+    with pytest.raises(UnfencedService, match=r"call sqs, which config/bootstrap_policies\.py does not keep"):
+        check_fences(REGION)
+    monkeypatch.setitem(policies.FENCES, "sqs", ("arn:{partition}:sqs:*:{account}:{project}-*",))
+    check_fences(REGION)
+
+
+def test_the_largest_set_still_fits_in_managed_policies(example, monkeypatch):
+    """Resource types added for extensions grow the handlers' actions and the fences: the statements are packed into as
+    many managed policies as they need, each within IAM's 6,144 characters, and within the role's ten."""
+    import config.bootstrap_policies as policies
+
+    base = execution_policies(example.config, ACCOUNT, REGION, "aws")
+    extra = (
+        "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::Events::Rule", "AWS::StepFunctions::StateMachine",
+        "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage", "AWS::Glue::Job", "AWS::Glue::Database",
+    )  # fmt: skip
+    monkeypatch.setattr(policies, "STACK_RESOURCE_TYPES", (*STACK_RESOURCE_TYPES, *extra))
+    while True:  # a fence for each service they call, as an extension's author would add
+        try:
+            check_fences(REGION)
+            break
+        except UnfencedService as error:
+            service = str(error).split(" call ")[1].split(",")[0].split(" ")[0]
+            monkeypatch.setitem(
+                policies.FENCES, service, (f"arn:{{partition}}:{service}:*:{{account}}:*{{project}}-*",)
+            )
+    grown = execution_policies(example.config, ACCOUNT, REGION, "aws")
+    sizes = [len(json.dumps(d, separators=(",", ":"))) for d in grown.values()]
+    assert sum(sizes) > sum(len(json.dumps(d, separators=(",", ":"))) for d in base.values()), sizes
+    assert all(size <= MANAGED_POLICY_CHARACTERS for size in sizes) and len(sizes) <= 10, sizes
