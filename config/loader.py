@@ -167,9 +167,16 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"{source}: {describe(error)}") from None
+    from config.physical_names import NameCollision, check_unique  # it builds on the names the model gives
+
+    try:
+        check_unique(config)
+    except NameCollision as error:
+        raise ConfigError(f"{source}: {error}") from None
+    return config
 
 
 def describe(error: ValidationError) -> str:

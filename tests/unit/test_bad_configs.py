@@ -15,6 +15,7 @@ import pytest
 
 import pipeline_app
 from config.loader import MAX_CONFIG_BYTES, MAX_LINE, ConfigError, load_config
+from tests.configs import config_text
 from tests.conftest import EXAMPLE
 
 GOOD = EXAMPLE.read_text()
@@ -594,6 +595,55 @@ CORPUS = [
         "a misspelt public ip",
         _task_network("{subnets: [subnet-01234567], public_ip: true}"),
         "environments[1].consumers[1].task_network.public_ip: unknown key",
+    ),
+    # Physical names two parts of the config would both make
+    Bad(
+        "a dataset named shared beside the default one",
+        _text(
+            config_text(
+                "shop",
+                """  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    datasets: [{name: data, bucket: {}, table: {}}, {name: shared, table: {}}]
+    consumers: [{name: a, account: "333333333333", region: eu-west-1, grants: {data: read, shared: read}}]
+""",
+            )
+        ),
+        "environments[0].datasets[1] (dev/shared) and environments[0].datasets[0] (dev/data) both make the table "
+        "shop-dev-shared: rename one of them",
+    ),
+    Bad(
+        "a dataset named shared-data beside the default one",
+        _text(
+            config_text(
+                "shop",
+                """  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    datasets: [{name: data, bucket: {}, table: {}}, {name: shared-data, bucket: {}}]
+    consumers: [{name: a, account: "333333333333", region: eu-west-1, grants: {data: read, shared-data: read}}]
+""",
+            )
+        ),
+        "both make the key alias alias/shop/dev/shared-data",
+    ),
+    Bad(
+        "two environments of one source account making one bucket",
+        _text(
+            config_text(
+                "shop",
+                """  - name: a
+    source: {account: "222222222222", region: eu-west-1}
+    datasets: [{name: b-c, bucket: {}}]
+    consumers: [{name: x, account: "333333333333", region: eu-west-1, grants: {b-c: read}}]
+  - name: a-b
+    source: {account: "222222222222", region: eu-west-1}
+    datasets: [{name: c, bucket: {}}]
+    consumers: [{name: x, account: "333333333333", region: eu-west-1, grants: {c: read}}]
+""",
+            )
+        ),
+        "environments[1].datasets[0] (a-b/c) and environments[0].datasets[0] (a/b-c) both make the bucket "
+        "shop-a-b-c-222222222222-eu-west-1",
     ),
     # Encodings
     Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),
