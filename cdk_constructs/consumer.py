@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import cast
 
 from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -21,7 +22,7 @@ from constructs import Construct
 from cdk_constructs.documents import consumer_policy, runtime_environment
 from cdk_constructs.findings import acknowledge
 from config.model import Consumer, Environment
-from config.naming import Names
+from config.naming import Names, ecr_repository_arn
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
@@ -204,6 +205,9 @@ class ConsumerTask(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
+        # Revisions are retained (on replacement and on delete), so CloudFormation never deregisters one: the execution
+        # policy does not allow ecs:DeregisterTaskDefinition, which IAM grants only on every task definition.
+        self.task_definition.apply_removal_policy(RemovalPolicy.RETAIN)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -213,7 +217,7 @@ class ConsumerTask(Construct):
         )
         self.task_definition.add_container(
             CONTAINER,
-            image=ecs.ContainerImage.from_registry(image) if image else consumer_image_asset(),
+            image=self._image(image),
             environment=runtime_environment(names, environment, consumer),
             logging=ecs.LogDriver.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=self.log_group),
             readonly_root_filesystem=True,
@@ -232,6 +236,23 @@ class ConsumerTask(Construct):
                 ),
             },
         )
+
+    def _image(self, image: str | None) -> ecs.ContainerImage:
+        """The configured image, or the one the CDK builds from runtime/. An image of a private ECR repository comes
+        through that repository, so the execution role may pull it (ContainerImage.from_registry grants nothing, and
+        Fargate would stop the task with CannotPullContainerError); the repository's own policy must also let this
+        account pull where it is another's (make doctor checks it where it can read it)."""
+        if not image:
+            return consumer_image_asset()
+        arn = ecr_repository_arn(image)
+        if arn is None:
+            return ecs.ContainerImage.from_registry(image)
+        name = arn.split(":repository/", 1)[1]
+        reference = image.split(f"/{name}", 1)[1]  # ":TAG", "@sha256:..." or nothing
+        repository = ecr.Repository.from_repository_attributes(
+            self, "Repository", repository_arn=arn, repository_name=name
+        )
+        return ecs.ContainerImage.from_ecr_repository(repository, reference[1:] if reference else None)
 
 
 class ProofRole(Construct):

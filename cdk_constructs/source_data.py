@@ -23,6 +23,7 @@ from cdk_constructs.buckets import hardened
 from cdk_constructs.documents import source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
+from config.bootstrap_policies import KEY_ACTIONS
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
 from config.naming import DatasetNames, Names
 
@@ -105,6 +106,16 @@ class SharedDataset(Construct):
             description=f"Dataset {dataset.name} shared by {names.project} {names.environment}",
             enable_key_rotation=True,
             removal_policy=RETAINED,
+        )
+        # The execution policy allows CloudFormation nothing on keys (a tag is no fence for them): this key's own
+        # policy lets the account's execution role do what the stacks' handlers do with it, and nothing else.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFormationManagesTheKey",
+                principals=[iam.ArnPrincipal(names.execution_role_arn)],
+                actions=list(KEY_ACTIONS),
+                resources=["*"],  # in a key policy, "*" is this key
+            )
         )
         if n.owns_bucket:
             self.bucket = self._bucket(n, access_logs)

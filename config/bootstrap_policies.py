@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from config.model import Config
-from config.naming import BOOTSTRAP_QUALIFIER, execution_policy_names, permissions_boundary_name
+from config.naming import BOOTSTRAP_QUALIFIER, ecr_repository_arn, execution_policy_names, permissions_boundary_name
 
 # What the sharing and consumer stacks create (a test checks this against their synthesized templates).
 STACK_RESOURCE_TYPES = (
@@ -124,13 +124,15 @@ def _fences(project: str, account: str, partition: str) -> dict[str, list[str]]:
 # metrics, and DynamoDB's autoscaling targets (named by opaque ids). An extension adding a resource type of another
 # service must fence it in _fences (execution_policies refuses an unknown service).
 UNFENCED_SERVICES = frozenset({"application-autoscaling", "cloudwatch", "ec2", "elasticfilesystem", "s3files"})
+# Services the execution policy grants apart, by their own statements.
+APART = frozenset({"iam", "kms"})
 
 
 def check_fences(region: str) -> None:
     """Raises UnfencedService where a resource type of the stacks calls a service neither fenced nor known to need
     no fence: the execution policy would allow it on every resource of that service in the account."""
     services = {a.split(":")[0] for a in _handler_actions(region)}
-    unknown = sorted(services - FENCES.keys() - UNFENCED_SERVICES - {"kms", "iam"})
+    unknown = sorted(services - FENCES.keys() - UNFENCED_SERVICES - APART)
     if unknown:
         raise UnfencedService(
             f"the stacks' resource types call {', '.join(unknown)}, which config/bootstrap_policies.py does not keep "
@@ -139,25 +141,60 @@ def check_fences(region: str) -> None:
 
 
 def _handler_actions(region: str) -> list[str]:
-    """What CloudFormation calls for the stacks' resource types, but IAM and what no stack needs."""
-    return sorted(
-        {
-            a
-            for t in STACK_RESOURCE_TYPES
-            for a in handler_permissions(t, region)
-            if not a.startswith("iam:") and a not in ACCOUNT_WIDE
-        }
-        | {a for custom in CUSTOM_RESOURCE_TYPES.values() for a in custom}
-    )
+    """What CloudFormation calls for the stacks' resource types, but IAM, KMS and what no stack needs; a wildcard of
+    a schema (dynamodb:Describe*) as the actions it means today, so that one added later is not granted unseen."""
+    listed = {a for t in STACK_RESOURCE_TYPES for a in handler_permissions(t, region)}
+    listed |= {a for custom in CUSTOM_RESOURCE_TYPES.values() for a in custom}
+    actions = {expanded for a in listed for expanded in _expand(a)}
+    return sorted(a for a in actions if a.split(":")[0] not in APART and a not in ACCOUNT_WIDE | NOT_CALLED)
 
 
-# The tag every stage puts on its resources (stages/), which fences KMS keys.
-PROJECT_TAG = "project"
+def _expand(action: str) -> list[str]:
+    if "*" not in action:
+        return [action]
+    service, pattern = action.split(":")
+    names = _authorization_data("actions", service).values()
+    expression = re.compile(re.escape(pattern.lower()).replace(r"\*", ".*"))
+    return sorted(f"{service}:{a['name']}" for a in names if expression.fullmatch(a["name"].lower()))
+
+
+def kms_handler_actions(region: str) -> frozenset[str]:
+    """The KMS actions the stacks' resource handlers are documented to call."""
+    return frozenset(a for t in STACK_RESOURCE_TYPES for a in handler_permissions(t, region) if a.startswith("kms:"))
+
+
 # What Lambda reads when CloudFormation creates a function from the CDK's assets: the bootstrap's asset bucket.
 ASSET_READS = ("s3:GetObject", "s3:GetObjectVersion")
-# KMS's cryptographic actions are left to the key policies and to the S3 and DynamoDB fences: Lambda reads the assets
-# through S3 with the account's aws/s3 key, which carries no project tag.
-KMS_CRYPTO = frozenset({"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"})
+# KMS keys have no name to fence by, and a tag is no fence: KMS also checks kms:TagResource when CreateKey carries tags
+# (before the key has any), and takes up to five minutes to authorize by a new tag, while CloudFormation enables the
+# key's rotation at once. So the execution policy allows CloudFormation nothing on keys: every key the stacks create
+# grants these actions (those its handlers, DynamoDB's with the key, and its aliases' call) to the account's execution
+# role in its own key policy (cdk_constructs/source_data.py), and a key of anyone else, whose policy lets IAM decide,
+# stays out of reach. A test checks the list against the handlers' permissions.
+KEY_ACTIONS = (
+    "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)  # fmt: skip
+# The tag every stage puts on its resources (stages/): a key is created only with it.
+PROJECT_TAG = "project"
+# Handler permissions the stacks never make CloudFormation call, which IAM grants only on "*": ECS's deregistration of
+# a task definition (the stacks retain every revision, so a template importing another team's revision cannot
+# deregister it on removal), DynamoDB's autoscaling writes (the tables are on demand), and Lambda's layers (the
+# functions have none; a layer is another account's code).
+NOT_CALLED = frozenset(
+    {
+        "ecs:DeregisterTaskDefinition",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:DeleteScheduledAction",
+        "application-autoscaling:DeregisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:RegisterScalableTarget",
+        "lambda:GetLayerVersion",
+    }
+)
 # One managed policy holds at most 6,144 characters (without whitespace); the role takes up to 10 by default.
 MANAGED_POLICY_CHARACTERS = 6144
 
@@ -225,22 +262,6 @@ def _fence_statements(config: Config, account: str, partition: str, services: li
         statements.append(
             {"Sid": "OnlyTheProjectsObjectsOrTheAssets", "Effect": "Deny", "Action": reads,
              "NotResource": [*fences["s3"], assets]}
-        )  # fmt: skip
-    kms = [a for a in scoped if a.startswith("kms:") and a not in KMS_CRYPTO]
-    keys = [a for a in kms if "key" in (resource_types(a) or ("key",))]
-    aliases = [a for a in kms if "alias" in (resource_types(a) or ())]
-    tag = f"aws:ResourceTag/{PROJECT_TAG}"
-    statements += [
-        {"Sid": "OnlyKeysOfTheProject", "Effect": "Deny", "Action": keys,
-         "Resource": f"arn:{partition}:kms:*:{account}:key/*", "Condition": {"StringNotEquals": {tag: project}}},
-        {"Sid": "OnlyAliasesOfTheProject", "Effect": "Deny", "Action": aliases,
-         "NotResource": [f"arn:{partition}:kms:*:{account}:alias/{project}/*",
-                         f"arn:{partition}:kms:*:{account}:key/*"]},
-    ]  # fmt: skip
-    if "kms:CreateKey" in services:
-        statements.append(
-            {"Sid": "NewKeysAreTheProjects", "Effect": "Deny", "Action": "kms:CreateKey", "Resource": "*",
-             "Condition": {"StringNotEquals": {f"aws:RequestTag/{PROJECT_TAG}": project}}}
         )  # fmt: skip
     existing = existing_resources(config, account, partition)
     if existing:
@@ -365,8 +386,14 @@ def execution_policies(config: Config, account: str, region: str, partition: str
         {"Sid": "NeverPeopleOrTheOrganization", "Effect": "Deny", "Action": people, "Resource": "*"},
     ]
     handlers: list[dict[str, Any]] = [
-        {"Sid": "WhatTheStacksHandlersCall", "Effect": "Allow", "Action": services, "Resource": "*"}
-    ]
+        {"Sid": "WhatTheStacksHandlersCall", "Effect": "Allow", "Action": services, "Resource": "*"},
+        {"Sid": "NewKeysOfTheProject", "Effect": "Allow", "Action": ["kms:CreateKey", "kms:TagResource"],
+         "Resource": "*", "Condition": {"StringEquals": {f"aws:RequestTag/{PROJECT_TAG}": project}}},
+        {"Sid": "ListKeys", "Effect": "Allow", "Action": ["kms:ListAliases", "kms:ListKeys"], "Resource": "*"},
+        {"Sid": "AliasesOfTheProject", "Effect": "Allow",
+         "Action": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+         "Resource": f"arn:{partition}:kms:*:{account}:alias/{project}/*"},
+    ]  # fmt: skip
     documents = _pack([*iam_policy, *handlers, *_fence_statements(config, account, partition, services)])
     return dict(zip(execution_policy_names(config, len(documents)), documents, strict=True))
 
@@ -436,15 +463,22 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Action": ["ecs:DescribeTaskDefinition", "ec2:DescribeVpcs", "ec2:DescribeSubnets"],
                 "Resource": "*",
             },
+            {"Sid": "SignInToImageRegistries", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
+             "Resource": "*"},
             {
-                "Sid": "ImagesAndLogs",
+                # The CDK's own asset repositories (the consumer image it builds), and the configured image's.
+                "Sid": "PullTheConsumerImage",
                 "Effect": "Allow",
-                "Action": [
-                    "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                    "logs:GetLogEvents",
-                ],
-                "Resource": "*",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                "Resource": [f"arn:{partition}:ecr:*:*:repository/cdk-*-container-assets-*",
+                             *filter(None, [ecr_repository_arn(config.consumer_image)])],
+            },
+            {
+                # Only the project's log groups, which the stacks create (so no role creates one).
+                "Sid": "TheProjectsLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"],
+                "Resource": f"arn:{partition}:logs:*:*:log-group:{project}-*",
             },
         ],
     }  # fmt: skip

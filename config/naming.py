@@ -8,9 +8,19 @@ crosses accounts as a CloudFormation reference.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from config.model import DEFAULT_DATASET, Config, Consumer, Dataset, Environment, service_endpoint, via_service_values
+from config.model import (
+    DEFAULT_DATASET,
+    Config,
+    Consumer,
+    Dataset,
+    Environment,
+    partition_of,
+    service_endpoint,
+    via_service_values,
+)
 
 # The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
 # expects. The bootstrap roles' names and the version parameter are built from it.
@@ -59,6 +69,20 @@ def execution_policy_names(config: Config, count: int) -> list[str]:
 def permissions_boundary_name(config: Config) -> str:
     """The managed policy `make bootstrap` creates in each target account, which every role of the stacks carries."""
     return f"{config.project}-permissions-boundary"
+
+
+# A private ECR image: ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPOSITORY[:TAG|@DIGEST].
+ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
+
+
+def ecr_repository_arn(image: str | None) -> str | None:
+    """The ECR repository of a private image reference (its account must let the consumer accounts pull), or None
+    for a public image or none (the CDK's own asset repository)."""
+    match = ECR_IMAGE.match(image or "")
+    if not match:
+        return None
+    account, region, repository = match.groups()
+    return f"arn:{partition_of(region)}:ecr:{region}:{account}:repository/{repository}"
 
 
 def bootstrap_role(kind: str, account: str, region: str, *, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:
@@ -212,6 +236,11 @@ class Names:
 
     def proof_role_arn(self, consumer: Consumer) -> str:
         return self.role_arn(consumer.account, self.proof_role)
+
+    @property
+    def execution_role_arn(self) -> str:
+        """CloudFormation's execution role of the source account (`cdk bootstrap`), which the datasets' keys name."""
+        return self.role_arn(self.source_account, bootstrap_role("cfn-exec", self.source_account, self.source_region))
 
     def role_arn(self, account: str, name: str) -> str:
         return f"arn:{self.partition}:iam::{account}:role/{name}"

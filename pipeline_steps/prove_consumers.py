@@ -40,6 +40,14 @@ NETWORK_HINT = (
     "allow outbound HTTPS"
 )
 NETWORK_ERRORS = ("CannotPullContainerError", "ResourceInitializationError", "ResourceNotFoundException")
+# A pull the registry answered, and refused: not the network. ECR says "access denied" or 403; a missing image or tag
+# "not found" or "manifest unknown".
+IMAGE_REFUSED = ("access denied", "accessdenied", "403", "not authorized", "not found", "manifest unknown")
+IMAGE_HINT = (
+    "the registry refused the image: check that consumer_image exists as named, and that its repository's policy "
+    "lets this consumer account pull it (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, "
+    "ecr:BatchCheckLayerAvailability) where it is in another account"
+)
 
 
 @dataclass(frozen=True)
@@ -419,12 +427,17 @@ def task_proof(
     ok, failures, proved = _checks(_self_check_result(outcome.log), refusals_enforced=refusals_enforced)
     if outcome.exit_code is None:
         failure = f"task stopped before its container ran: {outcome.reason or 'no reason given'}"
-        hint = (f"      -> {NETWORK_HINT}",) if any(e in outcome.reason for e in NETWORK_ERRORS) else ()
+        hint = (f"      -> {_hint(outcome.reason)}",) if any(e in outcome.reason for e in NETWORK_ERRORS) else ()
         return ConsumerProof(consumer, "task", False, (failure, *hint))
     if outcome.exit_code != 0 and not (ok and not refusals_enforced):
         tail = () if _self_check_result(outcome.log) else tuple(outcome.log[-5:])
         return ConsumerProof(consumer, "task", False, (f"exit code {outcome.exit_code}", *failures, *tail))
     return ConsumerProof(consumer, "task", ok, failures, proved)
+
+
+def _hint(reason: str) -> str:
+    refused = "CannotPullContainerError" in reason and any(word in reason.lower() for word in IMAGE_REFUSED)
+    return IMAGE_HINT if refused else NETWORK_HINT
 
 
 def prove(wave: Wave, invoke: Invoker, tasks: TaskRunner, *, refusals_enforced: bool = True) -> list[ConsumerProof]:

@@ -29,13 +29,14 @@ EXAMPLE = ROOT / "config" / "example.yaml"
 
 # The other modes: grants by organization (a dataset every consumer gets, and one only one gets), a prefix dataset
 # whose table is shared through its own resource policy, an existing bucket and table shared through the source
-# role, consumers' own roles, and consumer tasks run in configured subnets (with and without security groups).
+# role, consumers' own roles, consumer tasks run in configured subnets (with and without security groups), from an
+# image of a private ECR repository of another account.
 ORGANIZATION_CONFIG = """
 project: orgshare
 tooling: {account: "111111111111", region: eu-west-1}
 repository: {codecommit_repository: data-sharing, branch: main}
 organization_id: o-abcdefghij
-consumer_image: public.ecr.aws/example/consumer:1.0
+consumer_image: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/data-sharing/consumer:1.0
 environments:
   - name: prod
     approval: true

@@ -7,6 +7,7 @@ import io
 import json
 
 from pipeline_steps.prove_consumers import (
+    IMAGE_HINT,
     NETWORK_HINT,
     WAVE_VARIABLE,
     ProofError,
@@ -179,6 +180,17 @@ def test_a_task_whose_container_never_ran_names_the_reason_and_the_network_fix()
     proof = _task_proof(TaskOutcome(None, reason))
     assert not proof.ok
     assert proof.failures == (f"task stopped before its container ran: {reason}", f"      -> {NETWORK_HINT}")
+
+
+def test_an_image_the_registry_refuses_is_not_called_a_network_problem():
+    reason = (
+        "CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref "
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/consumer:1.0: unexpected status from HEAD request: 403 Forbidden"
+    )
+    proof = _task_proof(TaskOutcome(None, reason))
+    assert proof.failures == (f"task stopped before its container ran: {reason}", f"      -> {IMAGE_HINT}")
+    missing = "CannotPullContainerError: ... consumer:9.9: not found"
+    assert _task_proof(TaskOutcome(None, missing)).failures[-1] == f"      -> {IMAGE_HINT}"
 
 
 def test_exit_code_zero_without_a_result_in_the_log_is_not_a_proof():

@@ -177,6 +177,24 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0 and out.count("the project's policies now match this config") == 3, out
     assert _run(["doctor"], emulator, config_file)[0] == 0
+    # An image of a private repository of the tooling account: doctor names the consumer accounts its policy does not
+    # let pull, with the statement to add.
+    image = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/consumer:1.0"
+    config_file.write_text(config_file.read_text().replace("public.ecr.aws/example/consumer:1.0", image))
+    ecr = emulator.sessions("111111111111", "eu-west-1").client("ecr")
+    ecr.create_repository(repositoryName="consumer")
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 1 and "repository consumer does not let 333333333333, 444444444444 pull it" in out, out
+    pulls = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    roots = ["arn:aws:iam::333333333333:root", "arn:aws:iam::444444444444:root"]
+    statement = {"Sid": "Consumers", "Effect": "Allow", "Principal": {"AWS": roots}, "Action": pulls}
+    ecr.set_repository_policy(
+        repositoryName="consumer", policyText=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    # The boundary names the image's repository too: bootstrap writes its new version.
+    assert _run(["bootstrap", "--yes"], emulator, config_file)[0] == 0
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 0 and "consumer image pullable from consumer" in out, out
 
 
 def test_deploy_refuses_until_doctor_passes(emulator, config_file):
@@ -415,5 +433,37 @@ def test_doctor_names_an_execution_role_with_administrator_access_or_other_polic
     assert execution_role_problem(ours, ours) is None
     admin = execution_role_problem(["arn:aws:iam::aws:policy/AdministratorAccess"], ours)
     assert admin and "has AdministratorAccess: whoever can change the tooling account's pipeline" in admin
+    by_hand = execution_role_problem([*ours, "inline:more"], ours)
+    assert (
+        by_hand and "has arn:aws:iam::333333333333:policy/ops-cdk-execution, " in by_hand and "inline:more" in by_hand
+    )
     fewer = execution_role_problem(ours[:1], ours)
     assert fewer and fewer.endswith("not the project's ops-cdk-execution, ops-cdk-execution-2")
+
+
+def test_doctor_says_which_consumer_accounts_the_images_repository_does_not_let_pull():
+    from tools.operator.doctor import image_pull_refused
+
+    accounts = ["333333333333", "444444444444"]
+    pulls = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    one = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:root"}, "Action": pulls}]}
+    assert image_pull_refused(one, accounts, None) == ["444444444444"]
+    assert image_pull_refused({"Statement": []}, accounts, None) == accounts
+    partial = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "333333333333"}, "Action": "ecr:BatchGetImage"}]}
+    assert image_pull_refused(partial, accounts, None) == accounts  # a layer download is refused
+    everything = {
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ["333333333333", "444444444444"]}, "Action": "ecr:*"}]
+    }
+    assert image_pull_refused(everything, accounts, None) == []
+    organization = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": pulls,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}},
+            }
+        ]
+    }
+    assert image_pull_refused(organization, accounts, "o-abcdefghij") == []
+    assert image_pull_refused(organization, accounts, "o-other00000") == accounts

@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from config.bootstrap_policies import permissions_boundary
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
 from tests.templates import by_sid, inline_statements, only, resources, role_named
 
@@ -167,10 +168,26 @@ def test_the_image_runs_the_lambdas_python_and_the_one_boto3_pin(example):
     assert "==" not in dockerfile and "pip install --no-cache-dir -r /tmp/requirements.txt" in dockerfile
 
 
-def test_configured_image_is_used_instead_of_building_one(organization):
+def test_configured_image_is_used_instead_of_building_one_and_its_private_repository_pulled_from(organization):
+    """ContainerImage.from_registry grants nothing: an image of a private ECR repository (here the tooling account's)
+    needs the execution role's pulls on that repository, and the boundary's (Fargate would stop the task with
+    CannotPullContainerError)."""
     template = organization.template_json(organization.consumer("prod"))
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
-    assert task["Properties"]["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/example/consumer:1.0"
+    image = {
+        "Fn::Join": ["", ["111111111111.dkr.ecr.eu-west-1.", {"Ref": "AWS::URLSuffix"}, "/data-sharing/consumer:1.0"]]
+    }
+    assert task["Properties"]["ContainerDefinitions"][0]["Image"] == image  # amazonaws.com, or .com.cn in China
+    statements = inline_statements(template, role_named(template, "orgshare-prod-consumer-task-exec"))
+    (pulls,) = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
+    assert sorted(pulls["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert pulls["Resource"] == "arn:aws:ecr:eu-west-1:111111111111:repository/data-sharing/consumer"
+    boundary = {s["Sid"]: s for s in permissions_boundary(organization.config, "aws")["Statement"]}
+    assert pulls["Resource"] in boundary["PullTheConsumerImage"]["Resource"]
 
 
 def test_proof_role_trusts_only_the_environments_proof_step_and_may_only_run_its_consumers_workloads(example):

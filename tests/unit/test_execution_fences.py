@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -14,16 +15,19 @@ from access_report.cells import Cell, Request
 from access_report.engine import evaluate
 from config.bootstrap_policies import (
     FENCES,
+    KEY_ACTIONS,
     MANAGED_POLICY_CHARACTERS,
     PROJECT_TAG,
     STACK_RESOURCE_TYPES,
     UnfencedService,
     check_fences,
     execution_policies,
+    kms_handler_actions,
     project_arns,
     resource_types,
 )
 from config.naming import bootstrap_role
+from tests.templates import resources
 
 ACCOUNT, REGION = "222222222222", "eu-west-1"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{bootstrap_role('cfn-exec', ACCOUNT, REGION)}"
@@ -39,14 +43,14 @@ KEY_POLICY = {
 }
 
 
-def _cell(documents, action: str, resource: str, context=None, expected="deny") -> Cell:
-    key = action.startswith("kms:") and resource != "*"
+def _cell(documents, action: str, resource: str, context=None, expected="deny", key_policy=KEY_POLICY) -> Cell:
+    key = action.startswith("kms:") and ":key/" in resource
     return Cell(
         environment="execution policy",
         who="CloudFormation",
         principal=EXECUTION_ROLE,
         principal_account=ACCOUNT,
-        request=Request("execution", action, resource, KEY_POLICY if key else None, context or {}),
+        request=Request("execution", action, resource, key_policy if key else None, context or {}),
         resource_account=ACCOUNT,
         expected=expected,
         identity_policies=tuple(documents.values()),
@@ -69,8 +73,6 @@ def test_writes_outside_the_project_are_denied_and_the_projects_allowed(organiza
     existing_key = next(
         d.bucket.kms_key for e in organization.config.environments for d in e.datasets if d.bucket and d.bucket.kms_key
     )
-    ours = {f"aws:ResourceTag/{PROJECT_TAG}": "orgshare"}
-    theirs = {f"aws:ResourceTag/{PROJECT_TAG}": "payroll"}
     cases = [
         ("s3:PutBucketPolicy", "arn:aws:s3:::payroll-data", {}, "deny"),
         ("s3:DeleteBucket", "arn:aws:s3:::payroll-data", {}, "deny"),
@@ -81,12 +83,13 @@ def test_writes_outside_the_project_are_denied_and_the_projects_allowed(organiza
         ("s3:PutBucketPolicy", "arn:aws:s3:::orgshare-prod-lake-222222222222-eu-west-1", {}, "allow"),
         # Lambda reads the function's code from the CDK's asset bucket with CloudFormation's credentials.
         ("s3:GetObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}, "allow"),
+        # Another key whose policy lets the account's IAM policies decide: nothing (the project's keys say so
+        # themselves, below); an existing dataset's key is denied outright.
         ("kms:PutKeyPolicy", f"{key}1234", {}, "deny"),
-        ("kms:PutKeyPolicy", f"{key}1234", theirs, "deny"),
         ("kms:ScheduleKeyDeletion", f"{key}1234", {}, "deny"),
         ("kms:CreateGrant", f"{key}1234", {}, "deny"),
-        ("kms:PutKeyPolicy", existing_key, ours, "deny"),  # even tagged as the project's
-        ("kms:PutKeyPolicy", f"{key}1234", ours, "allow"),
+        ("kms:Decrypt", f"{key}1234", {}, "deny"),
+        ("kms:DisableKey", existing_key, {}, "deny"),
         ("kms:CreateKey", "*", {f"aws:RequestTag/{PROJECT_TAG}": "payroll"}, "deny"),
         ("kms:CreateKey", "*", {f"aws:RequestTag/{PROJECT_TAG}": "orgshare"}, "allow"),
         ("kms:CreateAlias", "arn:aws:kms:eu-west-1:222222222222:alias/payroll", {}, "deny"),
@@ -112,6 +115,35 @@ def test_writes_outside_the_project_are_denied_and_the_projects_allowed(organiza
     assert wrong == []
 
 
+def test_each_key_of_the_stacks_lets_cloudformation_do_what_its_handlers_do_and_no_other_key_does(example):
+    """Keys are fenced by their own policies: the execution policy allows CloudFormation no key action, and each
+    dataset key's policy grants the account's execution role every KMS action a handler of the stacks calls on a key
+    (KMS's own, DynamoDB's with the key, the aliases'). Checked against the handlers' documented permissions."""
+    on_a_key = {a for a in kms_handler_actions(REGION) if resource_types(a) and "key" in (resource_types(a) or ())}
+    assert on_a_key == set(KEY_ACTIONS)
+    template = example.template_json(example.sharing("prod"))
+    source = "444444444444"
+    role = f"arn:aws:iam::{source}:role/{bootstrap_role('cfn-exec', source, REGION)}"
+    keys = resources(template, "AWS::KMS::Key").values()
+    granted = [
+        s
+        for k in keys
+        for s in k["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "CloudFormationManagesTheKey"
+    ]
+    assert len(granted) == len(keys) == 3
+    assert all(s["Principal"] == {"AWS": role} and sorted(s["Action"]) == sorted(KEY_ACTIONS) for s in granted)
+    documents = execution_policies(example.config, source, REGION, "aws")
+    ours = {"Version": "2012-10-17", "Statement": [granted[0]]}
+    cells = []
+    for action in KEY_ACTIONS:
+        for policy, expected in ((ours, "allow"), (KEY_POLICY, "deny")):
+            cell = _cell(documents, action, f"arn:aws:kms:{REGION}:{source}:key/1234", {}, expected, policy)
+            cells.append(replace(cell, principal=role, principal_account=source, resource_account=source))
+    wrong = [f"{v.cell.action} {v.cell.expected}: {v.result}" for v in evaluate(cells) if not v.as_expected]
+    assert wrong == []
+
+
 def test_without_the_fences_those_writes_would_be_allowed(organization, monkeypatch):
     """The test above fails without them: the handlers' actions are allowed on "*"."""
     import config.bootstrap_policies as policies
@@ -128,7 +160,6 @@ def test_every_fenced_action_is_still_allowed_on_the_projects_resources(example)
     project = example.config.project
     documents = execution_policies(example.config, ACCOUNT, REGION, "aws")
     fenced = {a for s in _statements(documents) if s["Effect"] == "Deny" and "NotResource" in s for a in _actions(s)}
-    fenced |= {a for s in _statements(documents) if s.get("Sid") == "OnlyKeysOfTheProject" for a in _actions(s)}
     patterns = [p.format(partition="aws", account=ACCOUNT, project=project) for ps in FENCES.values() for p in ps]
     cells = []
     for action in sorted(fenced):
@@ -141,12 +172,10 @@ def test_every_fenced_action_is_still_allowed_on_the_projects_resources(example)
                 a.replace(f"alias/{project}-x", f"alias/{project}/x")
                 for a in project_arns(action, project, ACCOUNT, "aws")
             ]
-            if arn.startswith(f"arn:aws:kms:eu-west-1:{ACCOUNT}:")
-            or any(re.fullmatch(re.escape(p).replace(r"\*", ".*"), arn) for p in patterns)
+            if any(re.fullmatch(re.escape(p).replace(r"\*", ".*"), arn) for p in patterns)
         ]
         assert ours, f"{action}: none of its resource types {types} is one of the project's"
-        tag = {f"aws:ResourceTag/{PROJECT_TAG}": project} if action.startswith("kms:") else {}
-        cells += [_cell(documents, action, arn, tag, "allow") for arn in ours]
+        cells += [_cell(documents, action, arn, {}, "allow") for arn in ours]
     verdicts = evaluate(cells)
     assert len(verdicts) > 150
     wrong = [f"{v.cell.action} {v.cell.resource}: {v.result}" for v in verdicts if not v.as_expected]

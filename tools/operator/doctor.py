@@ -3,6 +3,7 @@ run to fix it."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import urllib.parse
@@ -13,7 +14,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.bootstrap_policies import execution_policies, permissions_boundary
 from config.model import CodeCommitRepository, Config, Consumer, Environment, partition_of
-from config.naming import BOOTSTRAP_STACK, BOOTSTRAP_VERSION_PARAMETER, Names, bootstrap_role, permissions_boundary_name
+from config.naming import (
+    BOOTSTRAP_STACK,
+    BOOTSTRAP_VERSION_PARAMETER,
+    Names,
+    bootstrap_role,
+    ecr_repository_arn,
+    permissions_boundary_name,
+)
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.failures import Rerun, explain
@@ -83,7 +91,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             partition = partition_of(target.region)
             execution = execution_policies(config, target.account, target.region, partition)
             wanted = [f"arn:{partition}:iam::{target.account}:policy/{name}" for name in execution]
-            problem = execution_role_problem(_execution_policies_attached(session), wanted)
+            problem = execution_role_problem(_execution_policies_attached(session, target), sorted(wanted))
             if problem:
                 return Finding(
                     target, False, problem, f"{rerun.make('--yes', command='bootstrap')} (bootstraps with them)"
@@ -122,6 +130,10 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             if source:
                 return Finding(target, False, source[0], source[1])
             details.append("source repository reachable")
+        image = _image_status(config, target, session)
+        if image[1]:
+            return Finding(target, False, image[0], image[1])
+        details += [image[0]] if image[0] else []
         return Finding(target, True, ", ".join(details))
     except (ClientError, BotoCoreError) as error:
         return Finding(target, False, *explain(error, target.account, target.region, rerun))
@@ -212,6 +224,64 @@ def _own_roles_status(config: Config, target: OperatedAccount, session: Any) -> 
         if consumer.roles:
             details.append(f"{consumer.name}'s own roles {', '.join(consumer.roles)} exist as listed")
     return ", ".join(details), ""
+
+
+PULLS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+
+
+def _image_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix) of the consumer image's private ECR repository, checked in the account and region that hold it:
+    its policy must let every consumer account of another account pull (the tasks' execution roles do the rest)."""
+    repository = ecr_repository_arn(config.consumer_image)
+    if repository is None:
+        return "", ""
+    _, _, _, region, account, resource = repository.split(":", 5)
+    if (account, region) != (target.account, target.region):
+        return "", ""
+    name = resource.split("/", 1)[1]
+    ecr = session.client("ecr")
+    try:
+        text = ecr.get_repository_policy(repositoryName=name)["policyText"]
+    except ecr.exceptions.RepositoryPolicyNotFoundException:
+        text = '{"Statement": []}'
+    except ecr.exceptions.RepositoryNotFoundException:
+        return f"the consumer image's repository {name} does not exist", "push the image, or correct consumer_image"
+    consumers = sorted({c.account for e in config.environments for c in e.consumers} - {account})
+    refused = image_pull_refused(json.loads(text), consumers, config.organization_id)
+    if refused:
+        principals = ", ".join(f"arn:{partition_of(region)}:iam::{a}:root" for a in refused)
+        return (
+            f"the consumer image's repository {name} does not let {', '.join(refused)} pull it",
+            f"add to its repository policy a statement allowing {', '.join(PULLS)} to {principals}",
+        )
+    return f"consumer image pullable from {name}", ""
+
+
+def image_pull_refused(policy: dict[str, Any], accounts: list[str], organization_id: str | None) -> list[str]:
+    """The accounts a repository policy does not let pull (Allow statements only; a Deny there is its owner's)."""
+
+    def listed(value: Any) -> list[str]:
+        return [value] if isinstance(value, str) else list(value or [])
+
+    admitted: set[str] = set()
+    for statement in policy.get("Statement", []):
+        actions = listed(statement.get("Action"))
+        if statement.get("Effect") != "Allow" or not all(
+            any(fnmatch.fnmatchcase(pull, pattern) for pattern in actions) for pull in PULLS
+        ):
+            continue
+        principal = statement.get("Principal")
+        aws = listed(principal.get("AWS") if isinstance(principal, dict) else principal)
+        organization = json.dumps(statement.get("Condition", {}))
+        if (
+            "*" in aws
+            and organization_id
+            and f'"{organization_id}"' in organization
+            and "PrincipalOrgID" in organization
+        ):
+            admitted |= set(accounts)
+        admitted |= {a for a in accounts for p in aws if p == a or (p.startswith("arn:") and f":{a}:" in p)}
+    return [a for a in accounts if a not in admitted]
 
 
 def _existing_data_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
@@ -345,13 +415,20 @@ def execution_role_problem(attached: list[str], wanted: list[str]) -> str | None
     return f"CloudFormation's execution role has {', '.join(attached) or 'no policy'}, not the project's {names}"
 
 
-def _execution_policies_attached(session: Any) -> list[str]:
-    """The policies `cdk bootstrap --cloudformation-execution-policies` gave the account's execution role, as its
-    bootstrap stack's parameter records them."""
-    stack = session.client("cloudformation").describe_stacks(StackName=BOOTSTRAP_STACK)["Stacks"][0]
-    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-    # A CommaDelimitedList: "arn,arn" in AWS; the emulator gives the list's Python text.
-    return re.findall(r"arn:[^,'\"\s\]]+", parameters.get("CloudFormationExecutionPolicies", ""))
+def _execution_policies_attached(session: Any, target: OperatedAccount) -> list[str]:
+    """What the account's CloudFormation execution role holds, read from the role itself (a policy attached by hand,
+    or put inline, counts as much as those `cdk bootstrap` attached): the managed policies' ARNs, then its inline
+    policies as inline:NAME."""
+    iam = session.client("iam")
+    role = bootstrap_role("cfn-exec", target.account, target.region)
+    attached = [
+        policy["PolicyArn"]
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
+        for policy in page["AttachedPolicies"]
+    ]
+    inline = [f"inline:{name}" for page in iam.get_paginator("list_role_policies").paginate(RoleName=role)
+              for name in page["PolicyNames"]]  # fmt: skip
+    return sorted(attached) + inline
 
 
 def _bootstrap_version(session: Any) -> int | None:

@@ -19,6 +19,7 @@ import time
 import urllib.request
 import warnings
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -38,6 +39,7 @@ def _mend_moto() -> None:
         _mend_kms_keys()
         _add_global_tables()
         _mend_deletion_policies()
+        _attach_roles_managed_policies()
         _run_sdk_custom_resources()
         _register_whole_task_definitions()
         mend_tables_by_arn()
@@ -292,6 +294,57 @@ def _mend_deletion_policies() -> None:
         original(self)
 
     ResourceMap.delete = delete  # type: ignore[method-assign]  # a patch of moto's class
+
+
+def _attach_roles_managed_policies() -> None:
+    """moto's CloudFormation ignores an AWS::IAM::Role's ManagedPolicyArns, so the bootstrap's execution role would
+    hold no policy: doctor reads that role's policies, as AWS answers them. Attached on create and update, detached
+    before the role is deleted, as CloudFormation's handler does."""
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    def sync(role: Role, arns: list[str], account_id: str, region_name: str) -> None:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        known = {policy.arn for policy in backend.managed_policies.values()}
+        for arn in set(role.managed_policies) - set(arns):
+            if arn in known:
+                backend.detach_role_policy(arn, role.name)
+            else:
+                del role.managed_policies[arn]
+        for arn in arns:
+            if arn in role.managed_policies:
+                continue
+            if arn in known:
+                backend.attach_role_policy(arn, role.name)
+            else:  # an AWS managed policy (AdministratorAccess): moto loads none unless asked; listed by name only
+                role.managed_policies[arn] = SimpleNamespace(arn=arn, name=arn.rsplit("/", 1)[-1])  # type: ignore[assignment]
+
+    created, updated = Role.create_from_cloudformation_json, Role.update_from_cloudformation_json  # bound to Role
+
+    def create(cls: Any, name: str, template: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Role:
+        role = created(name, template, account_id, region_name, **kwargs)
+        sync(role, template["Properties"].get("ManagedPolicyArns", []), account_id, region_name)
+        return role
+
+    def update(
+        cls: Any, original: Role, name: str, template: dict[str, Any], account_id: str, region_name: str
+    ) -> Role:
+        role = updated(original, name, template, account_id, region_name)
+        sync(role, template["Properties"].get("ManagedPolicyArns", []), account_id, region_name)
+        return role
+
+    deleted = Role.delete_from_cloudformation_json
+
+    def delete(cls: Any, name: str, template: dict[str, Any], account_id: str, region_name: str) -> None:
+        # CloudFormation's handler detaches a role's managed policies before deleting it, as IAM requires.
+        role = iam_backends[account_id][get_partition(region_name)].roles.values()
+        for found in [r for r in role if r.name == name]:
+            sync(found, [], account_id, region_name)
+        deleted(name, template, account_id, region_name)
+
+    Role.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    Role.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign,assignment]
+    Role.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
 
 
 def _mend_kms_keys() -> None:
