@@ -167,10 +167,15 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
             cells += _through_source_role(share, consumer)
     third = names.role_arn(OUTSIDER, names.function_role)
     if organization:
-        outsider = Principal("account outside the organization", third, OUTSIDER, OUTSIDER_ORGANIZATION)
+        outsiders = [
+            Principal("account outside the organization", third, OUTSIDER, OUTSIDER_ORGANIZATION),
+            # A consumer removed from the config keeps its stack and roles (CDK Pipelines deletes no stack): an
+            # account of the organization the config does not name gets nothing, whatever its roles are called.
+            Principal("account of the organization not in the config, same role name", third, OUTSIDER, organization),
+        ]
     else:
-        outsider = Principal("third account, same role name", third, OUTSIDER, None)
-    cells += _outsider_probes(share, [outsider])
+        outsiders = [Principal("third account, same role name", third, OUTSIDER, None)]
+    cells += _outsider_probes(share, outsiders)
     return cells
 
 

@@ -5,8 +5,9 @@ The sharing stage deploys before the consumer roles exist, and AWS rejects a pol
 that does not exist yet. So a grant names the consumer *accounts* as principals and admits only the
 consumer *roles* with an `aws:PrincipalArn` condition: never a whole account. With an organization id the
 grant names the organization instead; then a dataset every consumer of the environment gets admits the demo
-workloads' roles by name in any account of the organization (its size does not grow with the consumers), and a
-dataset only some consumers get names each of their roles with its account.
+workloads' roles by name in the consumers' accounts of the organization (`aws:PrincipalAccount`: 15 characters a
+consumer, where each role by ARN would be about 120), and a dataset only some consumers get names each of their
+roles with its account. Either way a consumer removed from the config is no longer admitted after the next deploy.
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ class Grantees:
             # The demo roles have the same names in every consumer account: the principals (or, for a grant to the
             # whole environment, the organization) say which accounts, the pattern which roles in them.
             demo = names.consumer_role_arn_patterns()
-        only_consumer_roles = {"ArnLike": {"aws:PrincipalArn": [*demo, *own]}}
+        only_consumer_roles: dict[str, dict[str, Any]] = {"ArnLike": {"aws:PrincipalArn": [*demo, *own]}}
         if organization_id:
+            if whole_environment:
+                # The pattern names the roles in any account: the accounts are pinned too, so that a consumer
+                # removed from the config loses the grant at the next deploy, though its stack (and its roles) stay
+                # (CDK Pipelines never deletes a removed stage's stacks).
+                accounts = sorted({consumer.account for consumer in consumers})
+                only_consumer_roles["StringEquals"] = {"aws:PrincipalAccount": accounts}
             return cls(principals=(iam.OrganizationPrincipal(organization_id),), conditions=only_consumer_roles)
         return cls(
             principals=tuple(iam.AccountPrincipal(consumer.account) for consumer in consumers),

@@ -55,6 +55,13 @@ def pipeline_events_rule(config: Config) -> str:
     return f"{pipeline_name(config)}-events"
 
 
+def stage_stack_name(config: Config, stage_id: str) -> str:
+    """The CloudFormation name of a stage's one stack: under the project's prefix, so that two projects (or two
+    configs) with an environment of the same name never deploy one stack, and doctor can tell the project's stacks
+    the config no longer has."""
+    return f"{config.project}-{stage_id}"
+
+
 def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 

@@ -7,6 +7,7 @@ from aws_cdk import Stage, Tags
 from constructs import Construct
 
 from config.model import Config, Consumer, Environment
+from config.naming import stage_stack_name
 from stacks.consumer_stack import ConsumerStack
 
 
@@ -29,6 +30,7 @@ class ConsumerStage(Stage):
         self.stack = ConsumerStack(
             self,
             "Consumer",
+            stack_name=stage_stack_name(config, id),
             config=config,
             environment=environment,
             consumer=consumer,

@@ -381,5 +381,22 @@ def test_an_own_role_granted_by_name_in_any_account_is_caught(organization_input
             statement["Condition"]["ArnLike"]["aws:PrincipalArn"] = [
                 arn.replace("333333333333", "*") if "glue-etl" in arn else arn for arn in arns
             ]
+            # and without the accounts a grant to every consumer pins
+            statement["Condition"].get("StringEquals", {}).pop("aws:PrincipalAccount", None)
     failing = _differing(broken)
     assert any("glue-etl of another account of the organization" in name for name in failing)
+
+
+def test_a_grant_to_every_consumer_without_its_accounts_admits_a_removed_consumer_and_is_caught(organization_inputs):
+    """CDK Pipelines never deletes a removed consumer's stack, so its roles stay: a grant by role name in any account
+    of the organization would still admit them. The report probes an account of the organization the config does not
+    name; without the accounts pinned, it is admitted."""
+    broken = _broken(organization_inputs)
+    for sid in ("ConsumersList", "ConsumersReadObjects"):
+        statement = _statement(
+            broken.sharing["prod"], "AWS::S3::BucketPolicy", sid, "orgshare-prod-lake-222222222222-eu-west-1"
+        )
+        statement["Condition"]["StringEquals"].pop("aws:PrincipalAccount")
+    failing = _differing(broken)
+    assert any("account of the organization not in the config" in name for name in failing)
+    assert not any("account of the organization not in the config" in name for name in _differing(organization_inputs))

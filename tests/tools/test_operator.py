@@ -197,6 +197,29 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     assert code == 0 and "consumer image pullable from consumer" in out, out
 
 
+@pytest.mark.e2e
+def test_doctor_names_stacks_the_config_no_longer_has_and_roles_a_new_stack_could_not_create(emulator, config_file):
+    """CDK Pipelines never deletes a removed stage's stacks: a consumer renamed in place leaves its old stack, whose
+    roles have the names the new stack needs (and a consumer moved to another region leaves them in the old one)."""
+    assert _run(["bootstrap", "--yes"], emulator, config_file)[0] == 0
+    assert _run(["doctor"], emulator, config_file)[0] == 0
+    cloudformation = emulator.sessions("333333333333", "eu-west-1").client("cloudformation")
+    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    for name in ("ops-dev-bi", "dev-old-Consumer", "someone-elses"):  # removed; an earlier version's; not ours
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    code, out = _run(["doctor"], emulator, config_file)
+    (line,) = [line for line in out.splitlines() if line.startswith("FAIL  333333333333")]
+    assert code == 1 and "stacks of the project the config no longer has: dev-old-Consumer, ops-dev-bi" in line
+    assert "aws cloudformation delete-stack --stack-name ops-dev-bi --region eu-west-1" in line
+    assert "someone-elses" not in line
+    for name in ("ops-dev-bi", "dev-old-Consumer"):
+        cloudformation.delete_stack(StackName=name)
+    iam = emulator.sessions("333333333333", "eu-west-1").client("iam")
+    iam.create_role(RoleName="ops-dev-consumer-task", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 1 and "the role ops-dev-consumer-task exists but is not the stack ops-dev-analytics's" in out, out
+
+
 def test_deploy_refuses_until_doctor_passes(emulator, config_file):
     code, out = _run(["deploy"], emulator, config_file)
     assert code == 1

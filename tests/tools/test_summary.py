@@ -19,7 +19,7 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
         "prod-consumers",
     ]
     assert "prod-consumers  555555555555, 666666666666, 777777777777" in out
-    assert "Approve-prod [Manual], Sharing.Deploy" in out
+    assert "Approve-prod [Manual], datashare-prod-sharing.Deploy" in out
     assert "Environment prod (manual approval first): source 444444444444 eu-west-1" in out
     assert "s3:DeleteObject, s3:PutObject" in out.split("Environment prod")[0]  # dev gives sales read-write
     prod = out.split("Environment prod")[1]

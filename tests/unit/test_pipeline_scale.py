@@ -57,9 +57,9 @@ def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test
     waves = {s["Name"]: [a["Name"] for a in s["Actions"]] for s in stages if s["Name"].startswith("e0-")}
     assert waves == {
         "e0-sharing": ["Deploy"],
-        "e0-consumers-1": ["e0-c0.Consumer.Deploy", "e0-c1.Consumer.Deploy", "Prove-e0-1"],
-        "e0-consumers-2": ["e0-c2.Consumer.Deploy", "e0-c3.Consumer.Deploy", "Prove-e0-2"],
-        "e0-c4": ["Consumer.Deploy", "Prove-e0-3"],  # a wave of one stage takes that stage's name
+        "e0-consumers-1": ["e0-c0.scale-e0-c0.Deploy", "e0-c1.scale-e0-c1.Deploy", "Prove-e0-1"],
+        "e0-consumers-2": ["e0-c2.scale-e0-c2.Deploy", "e0-c3.scale-e0-c3.Deploy", "Prove-e0-2"],
+        "e0-c4": ["scale-e0-c4.Deploy", "Prove-e0-3"],  # a wave of one stage takes that stage's name
     }
     # Each wave's step role may assume only its own consumers' proof roles, and they trust only it.
     roles = {

@@ -83,9 +83,9 @@ def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_o
     # one proof step for all of them.
     prod_consumers = _actions(stages[3])
     assert prod_consumers == [
-        ("prod-analytics.Consumer.Deploy", "CloudFormation", 1),
-        ("prod-reporting.Consumer.Deploy", "CloudFormation", 1),
-        ("prod-ingest.Consumer.Deploy", "CloudFormation", 1),
+        ("prod-analytics.datashare-prod-analytics.Deploy", "CloudFormation", 1),
+        ("prod-reporting.datashare-prod-reporting.Deploy", "CloudFormation", 1),
+        ("prod-ingest.datashare-prod-ingest.Deploy", "CloudFormation", 1),
         ("Prove-prod", "CodeBuild", 2),
     ]
 
@@ -107,7 +107,7 @@ def test_approval_gates_only_the_marked_environment_before_its_first_deployment(
         ("Broadening-prod.Check", "CodeBuild", 1),
         ("Broadening-prod.Confirm", "Manual", 2),  # approved automatically unless permissions widen
         ("Approve-prod", "Manual", 3),
-        ("Sharing.Deploy", "CloudFormation", 4),
+        ("datashare-prod-sharing.Deploy", "CloudFormation", 4),
     ]
     manual = [name for name, actions in stages.items() if any(a[1] == "Manual" for a in actions)]
     assert stages["dev-sharing"] == [("Deploy", "CloudFormation", 1)]

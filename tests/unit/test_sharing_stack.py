@@ -307,7 +307,11 @@ def test_organization_mode_grants_a_dataset_everyone_gets_by_pattern_and_one_som
     template = organization.template_json(organization.sharing("prod"))
     lake = by_sid(_bucket_policy(template, "orgshare-prod-lake-222222222222-eu-west-1"))
     assert lake["ConsumersList"]["Principal"] == {"AWS": "*"}
-    assert lake["ConsumersList"]["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-abcdefghij"}
+    # The accounts are pinned too: a consumer removed from the config (its stack and roles left behind) is not admitted.
+    assert lake["ConsumersList"]["Condition"]["StringEquals"] == {
+        "aws:PrincipalOrgID": "o-abcdefghij",
+        "aws:PrincipalAccount": ["333333333333", "444444444444"],
+    }
     assert (
         "arn:aws:iam::*:role/orgshare-prod-consumer-function"
         in lake["ConsumersList"]["Condition"]["ArnLike"]["aws:PrincipalArn"]

@@ -13,7 +13,15 @@ from typing import Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.bootstrap_policies import execution_policies, permissions_boundary
-from config.model import CodeCommitRepository, Config, Consumer, Environment, partition_of
+from config.model import (
+    CodeCommitRepository,
+    Config,
+    Consumer,
+    Environment,
+    consumer_stage_id,
+    partition_of,
+    sharing_stage_id,
+)
 from config.naming import (
     BOOTSTRAP_STACK,
     BOOTSTRAP_VERSION_PARAMETER,
@@ -21,6 +29,8 @@ from config.naming import (
     bootstrap_role,
     ecr_repository_arn,
     permissions_boundary_name,
+    pipeline_stack_id,
+    stage_stack_name,
 )
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
@@ -125,6 +135,9 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             if existing[1]:
                 return Finding(target, False, existing[0], existing[1])
             details += [existing[0]] if existing[0] else []
+            stacks = _stacks_status(config, target, session)
+            if stacks[1]:
+                return Finding(target, False, stacks[0], stacks[1])
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
@@ -224,6 +237,97 @@ def _own_roles_status(config: Config, target: OperatedAccount, session: Any) -> 
         if consumer.roles:
             details.append(f"{consumer.name}'s own roles {', '.join(consumer.roles)} exist as listed")
     return ", ".join(details), ""
+
+
+# Every stack status but the deleted one.
+LIVE_STACKS = [
+    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED",
+    "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED", "UPDATE_IN_PROGRESS",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
+    "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_IN_PROGRESS",
+    "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE",
+]  # fmt: skip
+
+
+def _expected_stacks(config: Config, target: OperatedAccount) -> dict[str, list[str]]:
+    """The stacks the pipeline deploys to this account and region, each with the names of the roles it creates."""
+    expected: dict[str, list[str]] = {}
+    for environment in config.environments:
+        names = Names.of(config, environment)
+        source = environment.source
+        if (source.account, source.region) == (target.account, target.region):
+            through_role = [
+                c for c in environment.consumers
+                if any(names.dataset(environment.dataset(d)).through_role for d in c.grants)
+            ]  # fmt: skip
+            roles = [names.canary_role, *(names.source_role(c) for c in through_role)]
+            expected[stage_stack_name(config, sharing_stage_id(environment))] = roles
+        for consumer in environment.consumers:
+            if (consumer.account, consumer.region) == (target.account, target.region):
+                roles = [*names.consumer_role_names, names.task_execution_role, names.proof_role]
+                roles += [names.workload_role(w) for w in consumer.workloads]
+                expected[stage_stack_name(config, consumer_stage_id(environment, consumer))] = roles
+    return expected
+
+
+def _stacks_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix): the project's stacks here that the config no longer has, and roles the stacks will create that
+    exist already. CDK Pipelines never deletes the stacks of a stage removed from the pipeline (a consumer removed,
+    renamed or moved to another region, aws/aws-cdk#10759): such a stack keeps its roles (whose names are the same in
+    every region), which a renamed or moved consumer's new stack would fail to create."""
+    cloudformation = session.client("cloudformation")
+    expected = _expected_stacks(config, target)
+    live = [
+        summary["StackName"]
+        for page in cloudformation.get_paginator("list_stacks").paginate(StackStatusFilter=LIVE_STACKS)
+        for summary in page["StackSummaries"]
+    ]
+    pipeline = pipeline_stack_id(config)
+    environments = [e.name for e in config.environments]
+    orphans = sorted(
+        name
+        for name in live
+        if name not in expected
+        and not name.startswith(pipeline)
+        and (
+            name.startswith(f"{config.project}-")
+            # the names of earlier versions: ENV-sharing-Sharing, ENV-CONSUMER-Consumer
+            or any(name.startswith(f"{e}-") and name.endswith(("-Sharing", "-Consumer")) for e in environments)
+        )
+    )
+    if orphans:
+        where = f"--region {target.region}"
+        return (
+            f"stacks of the project the config no longer has: {', '.join(orphans)} (a consumer removed, renamed or "
+            "moved, or the names of an earlier version; their roles keep the names a new stack needs)",
+            "delete each, in this account, once you no longer need it (its buckets, tables, keys and log groups are "
+            f"retained): {'; '.join(f'aws cloudformation delete-stack --stack-name {o} {where}' for o in orphans)}",
+        )
+    iam = session.client("iam")
+    for stack, roles in expected.items():
+        owned: set[str] = set()
+        if stack in live:
+            owned = {
+                resource["PhysicalResourceId"]
+                for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+                for resource in page["StackResourceSummaries"]
+                if resource["ResourceType"] == "AWS::IAM::Role"
+            }
+        for role in roles:
+            if role in owned:
+                continue
+            try:
+                iam.get_role(RoleName=role)
+            except iam.exceptions.NoSuchEntityException:
+                continue
+            return (
+                f"the role {role} exists but is not the stack {stack}'s: its deploy would fail to create it (IAM "
+                "role names are one per account, in every region)",
+                "delete the stack that made it (that of the consumer or environment before a rename, or in the "
+                "region it was moved from), or the role if it was made by hand, then push",
+            )
+    return "", ""
 
 
 PULLS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
