@@ -9,7 +9,7 @@ from access_report.inputs import Deployment, Inputs
 from access_report.intrinsics import Resolver
 from access_report.policies import PolicyError, assume_role_grants, identity_policies, resolver
 from access_report.shared_data import OUTSIDER
-from config.naming import BOOTSTRAP_QUALIFIER
+from config.naming import Bootstrap
 
 # The logical ids of the bootstrap template's roles that the pipeline assumes.
 BOOTSTRAP_ROLES = {"deploy": "DeploymentActionRole", "file": "FilePublishingRole", "image": "ImagePublishingRole"}
@@ -69,7 +69,11 @@ def _bootstrap_trust(inputs: Inputs, deployment: Deployment, tooling: str) -> di
         deployment.account,
         deployment.region,
         partition=inputs.config.tooling.partition,
-        parameters={"TrustedAccounts": [tooling], "TrustedAccountsForLookup": [], "Qualifier": BOOTSTRAP_QUALIFIER},
+        parameters={
+            "TrustedAccounts": [tooling],
+            "TrustedAccountsForLookup": [],
+            "Qualifier": Bootstrap.of(inputs.config).qualifier,
+        },
         where=f"bootstrap template ({deployment.account} {deployment.region})",
     )
     return {

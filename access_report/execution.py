@@ -9,7 +9,7 @@ from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expecte
 from access_report.inputs import Inputs
 from config.bootstrap_policies import execution_policies, existing_resources, permissions_boundary
 from config.model import Config, partition_of
-from config.naming import BOOTSTRAP_QUALIFIER, bootstrap_role, permissions_boundary_name
+from config.naming import Bootstrap, permissions_boundary_name
 
 PATH = "execution policy"
 Probe = tuple[str, str, str, dict[str, ContextValue], Expected]  # who, action, resource, context, expected
@@ -35,7 +35,7 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
             (
                 "rewrites a bootstrap role's trust",
                 "iam:UpdateAssumeRolePolicy",
-                f"{iam}:role/{bootstrap_role('deploy', account, region)}",
+                f"{iam}:role/{Bootstrap.of(config).role('deploy', account, region)}",
                 {},
                 "deny",
             ),
@@ -54,7 +54,7 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
             (
                 "overwrites the CDK's assets",
                 "s3:PutObject",
-                f"arn:{partition}:s3:::cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-{region}/asset.zip",
+                f"arn:{partition}:s3:::{Bootstrap.of(config).assets_bucket(account, region)}/asset.zip",
                 {},
                 "deny",
             ),
@@ -85,7 +85,7 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
             ),
         ]
         cells += _bounded_role(config, account, region, partition)
-        principal = f"{iam}:role/{bootstrap_role('cfn-exec', account, region)}"
+        principal = f"{iam}:role/{Bootstrap.of(config).role('cfn-exec', account, region)}"
         cells += _cells(f"CloudFormation in {account}", principal, account, probes, documents)
     return cells
 
@@ -124,7 +124,7 @@ def _bounded_role(config: Config, account: str, region: str, partition: str) -> 
         (
             "assumes a bootstrap role",
             "sts:AssumeRole",
-            f"{iam}:role/{bootstrap_role('deploy', account, region)}",
+            f"{iam}:role/{Bootstrap.of(config).role('deploy', account, region)}",
             {},
             "deny",
         ),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from config.model import Config
-from config.naming import BOOTSTRAP_QUALIFIER, ecr_repository_arn, execution_policy_names, permissions_boundary_name
+from config.naming import Bootstrap, ecr_repository_arn, execution_policy_names, permissions_boundary_name
 
 # What the sharing and consumer stacks create (a test checks this against their synthesized templates).
 STACK_RESOURCE_TYPES = (
@@ -258,7 +258,7 @@ def _fence_statements(config: Config, account: str, partition: str, services: li
             statements.append({"Sid": sid, "Effect": "Deny", "Action": actions, "NotResource": patterns})
     reads = [a for a in ASSET_READS if a in scoped]
     if reads:
-        assets = f"arn:{partition}:s3:::cdk-{BOOTSTRAP_QUALIFIER}-assets-{account}-*/*"
+        assets = f"arn:{partition}:s3:::{Bootstrap.of(config).assets_bucket(account, '*')}/*"
         statements.append(
             {"Sid": "OnlyTheProjectsObjectsOrTheAssets", "Effect": "Deny", "Action": reads,
              "NotResource": [*fences["s3"], assets]}

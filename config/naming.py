@@ -8,6 +8,7 @@ crosses accounts as a CloudFormation reference.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -22,11 +23,45 @@ from config.model import (
     via_service_values,
 )
 
-# The CDK's default bootstrap qualifier: `cdk bootstrap` without --qualifier, and what the stacks' synthesizer
-# expects. The bootstrap roles' names and the version parameter are built from it.
-BOOTSTRAP_QUALIFIER = "hnb659fds"
-BOOTSTRAP_STACK = "CDKToolkit"
-BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
+# The CDK's context key of the bootstrap qualifier the stacks' synthesizers use.
+QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """The project's own CDK bootstrap in each account: its own qualifier and stack, never the account's default
+    (CDKToolkit, qualifier hnb659fds), which other CDK apps and teams use. `cdk bootstrap --trust` replaces the trusted
+    accounts and execution policies of the stack it updates, so bootstrapping the default would take it from them (and
+    merging would give every trusted pipeline every team's execution policies)."""
+
+    qualifier: str
+
+    @classmethod
+    def of(cls, config: Config) -> Bootstrap:
+        # At most 10 letters and digits (the CDK's rule). A project name has at most 12 characters: where its letters
+        # and digits are more than 10, 6 of them and 4 of its hash keep two projects apart.
+        plain = re.sub(r"[^a-z0-9]", "", config.project.lower())
+        if len(plain) > 10:
+            plain = plain[:6] + hashlib.sha256(config.project.encode()).hexdigest()[:4]
+        return cls(qualifier=plain)
+
+    @property
+    def stack(self) -> str:
+        """`cdk bootstrap --toolkit-stack-name`."""
+        return f"CDKToolkit-{self.qualifier}"
+
+    @property
+    def version_parameter(self) -> str:
+        return f"/cdk-bootstrap/{self.qualifier}/version"
+
+    def role(self, kind: str, account: str, region: str) -> str:
+        return bootstrap_role(kind, account, region, qualifier=self.qualifier)
+
+    def assets_bucket(self, account: str, region: str) -> str:
+        return f"cdk-{self.qualifier}-assets-{account}-{region}"
+
+    def cli_args(self) -> list[str]:
+        return ["--qualifier", self.qualifier, "--toolkit-stack-name", self.stack]
 
 
 # The canary the sharing stage writes and every consumer's self-check reads: under the self-check's own prefix.
@@ -92,7 +127,7 @@ def ecr_repository_arn(image: str | None) -> str | None:
     return f"arn:{partition_of(region)}:ecr:{region}:{account}:repository/{repository}"
 
 
-def bootstrap_role(kind: str, account: str, region: str, *, qualifier: str = BOOTSTRAP_QUALIFIER) -> str:
+def bootstrap_role(kind: str, account: str, region: str, *, qualifier: str) -> str:
     """A bootstrap role's name: kind is deploy, file-publishing, image-publishing, lookup or cfn-exec."""
     return f"cdk-{qualifier}-{kind}-role-{account}-{region}"
 
@@ -106,6 +141,7 @@ class Names:
     source_account: str
     source_region: str
     partition: str
+    bootstrap: Bootstrap
 
     @classmethod
     def of(cls, config: Config, environment: Environment) -> Names:
@@ -115,6 +151,7 @@ class Names:
             source_account=environment.source.account,
             source_region=environment.source.region,
             partition=environment.source.partition,
+            bootstrap=Bootstrap.of(config),
         )
 
     @property
@@ -247,7 +284,8 @@ class Names:
     @property
     def execution_role_arn(self) -> str:
         """CloudFormation's execution role of the source account (`cdk bootstrap`), which the datasets' keys name."""
-        return self.role_arn(self.source_account, bootstrap_role("cfn-exec", self.source_account, self.source_region))
+        role = self.bootstrap.role("cfn-exec", self.source_account, self.source_region)
+        return self.role_arn(self.source_account, role)
 
     def role_arn(self, account: str, name: str) -> str:
         return f"arn:{self.partition}:iam::{account}:role/{name}"

@@ -16,7 +16,7 @@ from aws_cdk.assertions import Template
 from checks.register import register_checks
 from config import DEFAULT_CONFIG
 from config.model import Config
-from config.naming import pipeline_stack_id
+from config.naming import QUALIFIER_CONTEXT, Bootstrap, pipeline_stack_id
 from config.toolchain import ROOT
 from pipeline.capacity import PipelineTooLarge
 from pipeline.pipeline_stack import PipelineStack
@@ -50,6 +50,8 @@ def build_app(config: Config, *, config_path: str, app: cdk.App | None = None, o
     hold."""
     if app is None:
         app = cdk.App(context=cdk_json_context(), outdir=str(outdir) if outdir else None)
+    # Every stack's synthesizer uses the project's own bootstrap (config.naming.Bootstrap), set before any is built.
+    app.node.set_context(QUALIFIER_CONTEXT, Bootstrap.of(config).qualifier)
     checks = register_checks(app, trust_policy_quota=config.trust_policy_quota)
     pipeline = PipelineStack(app, pipeline_stack_id(config), config=config, config_path=config_path)
     for stages in pipeline.consumer_stages.values():

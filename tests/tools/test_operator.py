@@ -8,7 +8,7 @@ import json
 import pytest
 
 from config.loader import parse_config
-from config.naming import execution_policy_names
+from config.naming import Bootstrap, execution_policy_names
 from tests.configs import config_text
 from tools.operator import __main__ as operator
 from tools.rehearsal.cdk_cli import CLI, CdkCli
@@ -24,6 +24,7 @@ CONFIG = config_text(
       - {name: reporting, account: "444444444444", region: eu-west-1}
 """,
 )
+OPS = Bootstrap.of(parse_config(CONFIG))
 # Appended to CONFIG: the environment's datasets, one of them an existing bucket of the source account.
 EXISTING_DATASET = """    datasets:
       - {name: data, bucket: {}, table: {}}
@@ -70,9 +71,9 @@ def _run(command: list[str], emulator, config_file) -> tuple[int, str]:
 @pytest.mark.e2e
 def test_doctor_names_each_account_that_is_not_ready_and_how_to_fix_it(emulator, config_file):
     cdk, admin = emulator.cdk, emulator.administrator
-    cdk.bootstrap(admin("111111111111"), "eu-west-1", trust=None)
-    cdk.bootstrap(admin("222222222222"), "eu-west-1", trust="111111111111")
-    cdk.bootstrap(admin("333333333333"), "eu-west-1", trust="999999999999")  # trusts the wrong account
+    cdk.bootstrap(admin("111111111111"), "eu-west-1", trust=None, bootstrap=OPS)
+    cdk.bootstrap(admin("222222222222"), "eu-west-1", trust="111111111111", bootstrap=OPS)
+    cdk.bootstrap(admin("333333333333"), "eu-west-1", trust="999999999999", bootstrap=OPS)  # trusts the wrong account
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 1
     lines = out.splitlines()
@@ -93,7 +94,7 @@ def test_doctor_names_each_account_that_is_not_ready_and_how_to_fix_it(emulator,
 
 
 def test_doctor_finds_a_missing_repository_and_credentials_in_the_wrong_account(emulator, config_file, tmp_path):
-    emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)
+    emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None, bootstrap=OPS)
     other = tmp_path / "other.yaml"
     other.write_text(CONFIG.replace("codecommit_repository: data-sharing", "codecommit_repository: missing"))
     code, out = _run(["doctor"], emulator, other)
@@ -108,9 +109,11 @@ def test_doctor_finds_a_missing_repository_and_credentials_in_the_wrong_account(
 def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, config_file):
     code, out = _run(["bootstrap"], emulator, config_file)
     assert code == 0
-    assert "cdk bootstrap aws://111111111111/eu-west-1\n" in out
+    # The project's own bootstrap: never the account's default (CDKToolkit), which other CDK apps use.
+    assert "cdk bootstrap aws://111111111111/eu-west-1 --qualifier ops --toolkit-stack-name CDKToolkit-ops\n" in out
     assert (
-        "cdk bootstrap aws://333333333333/eu-west-1 --trust 111111111111 --cloudformation-execution-policies "
+        "cdk bootstrap aws://333333333333/eu-west-1 --qualifier ops --toolkit-stack-name CDKToolkit-ops --trust "
+        "111111111111 --cloudformation-execution-policies "
         + ",".join(f"arn:aws:iam::333333333333:policy/{n}" for n in execution_policy_names(parse_config(CONFIG), 4))
     ) in out
     assert "# first, in 333333333333: the policies ops-cdk-execution, ops-cdk-execution-2, " in out
@@ -124,7 +127,7 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     emulator, config_file, monkeypatch, capsys
 ):
     assert CLI.exists()
-    emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None)
+    emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None, bootstrap=OPS)
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0, out
     assert out.splitlines()[0].startswith("skip  111111111111 eu-west-1 (tooling): already bootstrapped")
@@ -356,7 +359,7 @@ def test_doctor_asks_for_exactly_the_bootstraps_the_synthesized_stacks_deploy_wi
             if artifact["type"] == "cdk:cloud-assembly":
                 found |= roles(directory / artifact["properties"]["directoryName"])
             role = artifact.get("properties", {}).get("assumeRoleArn", "")
-            match = re.search(r"role/cdk-hnb659fds-deploy-role-(\d{12})-([a-z0-9-]+)$", role)
+            match = re.search(r"role/cdk-datashare-deploy-role-(\d{12})-([a-z0-9-]+)$", role)
             if match:
                 found.add(match.groups())
         return found

@@ -295,7 +295,7 @@ def test_doctor_reports_a_denied_lookup_as_denied_not_as_a_missing_bootstrap(con
 
         real = assumed_session(boto3.Session(region_name="eu-west-1"), "arn:aws:iam::111111111111:role/a", "eu-west-1")
         real.client("cloudformation").create_stack(
-            StackName="CDKToolkit",
+            StackName="CDKToolkit-ops",  # the project's own bootstrap stack (config.naming.Bootstrap)
             TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
         )
 

@@ -149,7 +149,7 @@ def test_task_definition_is_fargate_with_the_task_role_and_logs(example):
 def test_default_image_is_built_from_the_runtime_dockerfile(example):
     (task,) = resources(example.template_json(example.consumer("prod")), "AWS::ECS::TaskDefinition").values()
     image = str(task["Properties"]["ContainerDefinitions"][0]["Image"])
-    assert "cdk-hnb659fds-container-assets-555555555555-eu-west-1" in image
+    assert "cdk-datashare-container-assets-555555555555-eu-west-1" in image
 
 
 def test_the_image_runs_the_lambdas_python_and_the_one_boto3_pin(example):

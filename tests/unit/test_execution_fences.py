@@ -30,7 +30,7 @@ from config.naming import bootstrap_role
 from tests.templates import resources
 
 ACCOUNT, REGION = "222222222222", "eu-west-1"
-EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{bootstrap_role('cfn-exec', ACCOUNT, REGION)}"
+EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{bootstrap_role('cfn-exec', ACCOUNT, REGION, qualifier='orgshare')}"
 
 
 # A key's policy that lets the account's IAM policies decide (the CDK's default for the keys it creates): KMS asks the
@@ -78,11 +78,11 @@ def test_writes_outside_the_project_are_denied_and_the_projects_allowed(organiza
         ("s3:DeleteBucket", "arn:aws:s3:::payroll-data", {}, "deny"),
         ("s3:GetObject", "arn:aws:s3:::payroll-data/salaries.csv", {}, "deny"),
         ("s3:PutBucketPolicy", "arn:aws:s3:::corp-finance-data", {}, "deny"),  # an existing dataset's
-        ("s3:PutBucketPolicy", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}", {}, "deny"),
-        ("s3:PutObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}, "deny"),
+        ("s3:PutBucketPolicy", f"arn:aws:s3:::cdk-orgshare-assets-{ACCOUNT}-{REGION}", {}, "deny"),
+        ("s3:PutObject", f"arn:aws:s3:::cdk-orgshare-assets-{ACCOUNT}-{REGION}/x.zip", {}, "deny"),
         ("s3:PutBucketPolicy", "arn:aws:s3:::orgshare-prod-lake-222222222222-eu-west-1", {}, "allow"),
         # Lambda reads the function's code from the CDK's asset bucket with CloudFormation's credentials.
-        ("s3:GetObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}, "allow"),
+        ("s3:GetObject", f"arn:aws:s3:::cdk-orgshare-assets-{ACCOUNT}-{REGION}/x.zip", {}, "allow"),
         # Another key whose policy lets the account's IAM policies decide: nothing (the project's keys say so
         # themselves, below); an existing dataset's key is denied outright.
         ("kms:PutKeyPolicy", f"{key}1234", {}, "deny"),
@@ -123,7 +123,7 @@ def test_each_key_of_the_stacks_lets_cloudformation_do_what_its_handlers_do_and_
     assert on_a_key == set(KEY_ACTIONS)
     template = example.template_json(example.sharing("prod"))
     source = "444444444444"
-    role = f"arn:aws:iam::{source}:role/{bootstrap_role('cfn-exec', source, REGION)}"
+    role = f"arn:aws:iam::{source}:role/{bootstrap_role('cfn-exec', source, REGION, qualifier='datashare')}"
     keys = resources(template, "AWS::KMS::Key").values()
     granted = [
         s

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from config.toolchain import RUNTIME_DIR, cdk_cli_version
+from config.toolchain import ROOT, RUNTIME_DIR, cdk_cli_version
 from pipeline_steps.prove_consumers import WAVE_VARIABLE, Wave
 from tests.templates import inline_statements, only, resources, role_named
 
@@ -234,3 +234,26 @@ def test_consumer_stacks_are_validated_by_family_of_the_same_grants(example):
     families = [stage.family for stage in example.pipeline.consumer_stages["prod"]]
     assert len(set(families)) == 3  # analytics, reporting and ingest are given different datasets
     assert families[1] == "consumers of prod in eu-central-1 given reference read, sales read"
+
+
+def test_every_stack_uses_the_projects_own_bootstrap_never_the_accounts_default(example):
+    """`cdk bootstrap --trust` replaces what the bootstrap stack it updates trusts and may do: the default one
+    (CDKToolkit, hnb659fds) is other CDK apps' and teams', so the project bootstraps and deploys with its own."""
+    from config.loader import parse_config
+    from config.naming import Bootstrap
+
+    assert Bootstrap.of(example.config).qualifier == "datashare"
+    assert Bootstrap.of(example.config).stack == "CDKToolkit-datashare"
+    text = (ROOT / "config" / "example.yaml").read_text()
+    assert "project: datashare" in text
+    # At most 10 letters and digits: a longer project keeps 6 and adds 4 of its hash, so two stay apart.
+    qualifiers = [
+        Bootstrap.of(parse_config(text.replace("project: datashare", f"project: {project}"))).qualifier
+        for project in ("my-proj", "analytics-01", "analytics-02")
+    ]
+    assert qualifiers[0] == "myproj" and all(len(q) == 10 and q.startswith("analyt") for q in qualifiers[1:])
+    assert qualifiers[1] != qualifiers[2]
+    for stack in (example.sharing("prod"), example.consumer("prod"), example.pipeline):
+        template = example.template_json(stack)
+        assert template["Parameters"]["BootstrapVersion"]["Default"] == "/cdk-bootstrap/datashare/version"
+    assert "hnb659fds" not in json.dumps(example.template_json(example.pipeline))

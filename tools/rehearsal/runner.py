@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from config.model import Config
-from config.naming import DatasetNames, Names
+from config.naming import Bootstrap, DatasetNames, Names
 from pipeline.app import synthesize
 from pipeline.capacity import PipelineTooLarge
 from pipeline_steps import prove_consumers
@@ -119,7 +119,9 @@ class Rehearsal:
             started = time.perf_counter()
             trust = None if target == tooling else self.config.tooling.account
             try:
-                self.cdk.bootstrap(self.emulator.administrator(account), region, trust=trust)
+                self.cdk.bootstrap(
+                    self.emulator.administrator(account), region, trust=trust, bootstrap=Bootstrap.of(self.config)
+                )
                 return target, time.perf_counter() - started, None
             except CdkFailed as error:
                 return target, time.perf_counter() - started, str(error)
