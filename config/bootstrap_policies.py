@@ -33,6 +33,13 @@ STACK_RESOURCE_TYPES = (
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
 )
+# What your extensions' workloads need beyond the datasets (a Glue job reading its script, a function in a VPC making
+# its network interfaces, X-Ray), beside the resource types they add: boundary statements, each with a Sid and listed
+# actions (no wildcards); in its resources "{partition}", "{project}" and "{account}" ("*": any account of the config)
+# are filled in, and "*" stands alone only for actions IAM grants on no resource. `make summary` shows them, `make
+# bootstrap` writes them into the boundary, and a consumer stack whose roles are granted an action the boundary does not
+# allow is one line at synth.
+EXTENSION_BOUNDARY: list[dict[str, Any]] = []
 # Custom resources, and what CloudFormation calls for them: it invokes their function.
 CUSTOM_RESOURCE_TYPES = {"Custom::AWS": ("lambda:InvokeFunction",)}
 # IAM resources are granted apart, by the project's prefix.
@@ -407,6 +414,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [
             *_existing_data(config, partition),
+            *extension_boundary(config, partition),
             {
                 "Sid": "TheProjectsData",
                 "Effect": "Allow",
@@ -482,6 +490,37 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             },
         ],
     }  # fmt: skip
+
+
+class BoundaryStatementError(ValueError):
+    """An EXTENSION_BOUNDARY statement the boundary cannot take as it is."""
+
+
+def extension_boundary(config: Config, partition: str) -> list[dict[str, Any]]:
+    """EXTENSION_BOUNDARY with its placeholders filled in; raises BoundaryStatementError for a statement without a
+    Sid, not an Allow, with a wildcard action, or with "*" for an action IAM grants on a resource."""
+    statements = []
+    for index, statement in enumerate(EXTENSION_BOUNDARY):
+        sid = statement.get("Sid") or f"EXTENSION_BOUNDARY[{index}]"
+        actions = [statement["Action"]] if isinstance(statement.get("Action"), str) else statement.get("Action", [])
+        resources = (
+            [statement["Resource"]] if isinstance(statement.get("Resource"), str) else statement.get("Resource", [])
+        )
+        problem = (
+            "has no Sid" if "Sid" not in statement
+            else "is not an Allow" if statement.get("Effect") != "Allow"
+            else "lists no actions or resources" if not actions or not resources
+            else f"has the wildcard action {next(a for a in actions if '*' in a)}: list the actions"
+            if any("*" in a for a in actions)
+            else "names Resource * for actions IAM grants on a resource: name the resources"
+            if "*" in resources and any(resource_types(a) for a in actions)
+            else None
+        )  # fmt: skip
+        if problem:
+            raise BoundaryStatementError(f"config/bootstrap_policies.py EXTENSION_BOUNDARY: {sid} {problem}")
+        filled = [r.format(partition=partition, project=config.project, account="*") for r in resources]
+        statements.append({**statement, "Action": actions, "Resource": filled})
+    return statements
 
 
 def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, cast
 from checks.limits import SPLIT_FIX, quotas, size
 from config.model import AccountRegion, Config, Consumer
 from config.naming import bootstrap_role
-from stacks.extensions import check_registered
+from stacks.extensions import ExtensionError, check_registered
 
 if TYPE_CHECKING:
     from aws_cdk import Stack, pipelines
@@ -91,9 +91,13 @@ MANAGED_POLICY_CHARACTERS = 6144
 def _boundary(config: Config) -> None:
     """The permissions boundary `make bootstrap` writes names every existing bucket, table and key the datasets
     share (config/bootstrap_policies.py): it must stay within a managed policy's quota."""
-    from config.bootstrap_policies import permissions_boundary
+    from config.bootstrap_policies import BoundaryStatementError, permissions_boundary
 
-    measured = size(permissions_boundary(config, config.tooling.partition))
+    try:
+        boundary = permissions_boundary(config, config.tooling.partition)
+    except BoundaryStatementError as error:
+        raise ExtensionError(str(error)) from None
+    measured = size(boundary)
     if measured > MANAGED_POLICY_CHARACTERS:
         raise PipelineTooLarge(
             f"the permissions boundary is {measured:,} characters with the existing buckets, tables and keys the "

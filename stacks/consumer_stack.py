@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 from aws_cdk import CfnOutput, CfnResource, Stack
@@ -14,7 +15,7 @@ from cdk_constructs.consumer import (
     SharedDataAccess,
     workload_role,
 )
-from config.bootstrap_policies import CUSTOM_RESOURCE_TYPES, IAM_RESOURCE_TYPES, STACK_RESOURCE_TYPES
+from config.bootstrap_policies import CUSTOM_RESOURCE_TYPES, IAM_RESOURCE_TYPES, STACK_RESOURCE_TYPES, boundary_actions
 from config.model import Config, Consumer, Environment
 from config.naming import Names, permissions_boundary_name
 from stacks.extensions import EXTENSIONS, ExtensionError
@@ -41,7 +42,7 @@ class ConsumerStack(Stack):
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
-        self.names, self.consumer = names, consumer
+        self.names, self.consumer, self.config = names, consumer, config
         data_access = SharedDataAccess(
             self, "SharedDataAccess", names=names, environment=environment, consumer=consumer
         ).policy
@@ -122,3 +123,23 @@ class ConsumerStack(Stack):
                 "not let CloudFormation create: add the types to STACK_RESOURCE_TYPES in config/bootstrap_policies.py, "
                 "then run make bootstrap"
             )
+        if self.consumer.workloads:
+            self._within_the_boundary()
+
+    def _within_the_boundary(self) -> None:
+        """Every action an extension grants its roles is one the permissions boundary allows: otherwise the workload is
+        refused at run time, with nothing at deploy to say why."""
+        allowed = boundary_actions(self.config)
+        stack = Stack.of(self)
+        for node in self.node.find_all():
+            if isinstance(node, iam.CfnPolicy | iam.CfnManagedPolicy):
+                document = stack.resolve(node.policy_document)
+                for statement in document.get("Statement", []):
+                    actions = statement.get("Action", [])
+                    for action in [actions] if isinstance(actions, str) else actions:
+                        if not any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed):
+                            raise ExtensionError(
+                                f"{self.consumer.name}'s stack grants {action} ({node.node.path}), which the "
+                                "permissions boundary of every project role does not allow: add a statement for it "
+                                "to EXTENSION_BOUNDARY in config/bootstrap_policies.py, then run make bootstrap"
+                            )

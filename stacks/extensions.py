@@ -14,7 +14,8 @@ grant of those datasets in the source account admits (by that exact ARN, in the 
 The roles the project writes carry its permissions boundary (make bootstrap), which allows the datasets and little
 else; and the bootstrap execution policy lets CloudFormation create only the resource types the stacks use
 (config/bootstrap_policies.py): a workload of another type (AWS::Glue::Job, AWS::StepFunctions::StateMachine)
-needs its type added there, then make bootstrap (a synth check names any type it lacks).
+needs its type added there, then make bootstrap (a synth check names any type it lacks). An action the workload needs
+beyond the datasets goes into EXTENSION_BOUNDARY there (a synth check names any action the boundary lacks).
 """
 
 from __future__ import annotations

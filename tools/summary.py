@@ -20,6 +20,7 @@ from typing import Any
 
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, load_config_or_report
+from config.bootstrap_policies import extension_boundary
 from config.naming import Names
 
 RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
@@ -52,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
 def render(synthesized: Any) -> None:
     print()
     print_pipeline(synthesized)
+    extension = extension_boundary(synthesized.config, synthesized.config.tooling.partition)
+    if extension:
+        print()
+        print("Permissions boundary, statements your extensions declare (config/bootstrap_policies.py):")
+        for statement in extension:
+            print(f"  {statement['Sid']}: {', '.join(statement['Action'])} on {', '.join(statement['Resource'])}")
     for environment in synthesized.config.environments:
         print()
         print_environment(synthesized, environment)

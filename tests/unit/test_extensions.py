@@ -3,7 +3,10 @@ and every grant of those datasets admits its role; a workload the config and the
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -11,7 +14,9 @@ from access_report.engine import evaluate
 from access_report.inputs import Inputs
 from access_report.matrix import build
 from cdk_constructs.consumer import lambda_runtime
+from cdk_constructs.findings import acknowledge
 from config.loader import parse_config
+from config.toolchain import ROOT
 from pipeline.app import synthesize, synthesize_or_report
 from stacks import extensions
 from tests.configs import config_text
@@ -44,6 +49,13 @@ def nightly_export(stack) -> None:
         handler="index.handler",
         code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
     )
+
+
+def _traced(stack) -> None:
+    """A workload that sends X-Ray traces: an action the boundary allows only once an extension declares it."""
+    role = stack.workload_role("export", "lambda.amazonaws.com")
+    role.add_to_policy(iam.PolicyStatement(actions=["xray:PutTraceSegments"], resources=["*"]))
+    acknowledge(role, {"AwsSolutions-IAM5[Resource::*]": "X-Ray's PutTraceSegments takes no resource."})
 
 
 @pytest.fixture
@@ -104,8 +116,20 @@ def test_a_workload_of_your_own_gets_the_consumers_datasets_and_every_grant_admi
             "analytics's stack creates AWS::StepFunctions::StateMachine, which the bootstrap execution policy does "
             "not let CloudFormation create",
         ),
+        (
+            _traced,
+            "analytics's stack grants xray:PutTraceSegments (prod-analytics/Consumer/WorkloadExport/Role/DefaultPolicy"
+            "/Resource), which the permissions boundary of every project role does not allow: add a statement for it "
+            "to EXTENSION_BOUNDARY",
+        ),
     ],
-    ids=["not registered", "no role", "role of an unlisted workload", "a resource type bootstrap does not allow"],
+    ids=[
+        "not registered",
+        "no role",
+        "role of an unlisted workload",
+        "a resource type bootstrap does not allow",
+        "an action the boundary does not allow",
+    ],
 )
 def test_a_workload_the_config_and_the_code_disagree_on_is_one_line_and_nothing_synthesized(
     monkeypatch, tmp_path, capsys, extension, says
@@ -121,3 +145,59 @@ def test_a_workload_the_config_and_the_code_disagree_on_is_one_line_and_nothing_
 def test_a_workload_named_as_the_demos_is_refused():
     with pytest.raises(Exception, match=r"consumers\[0\]\.workloads\[0\]: 'task' names a workload the project deploys"):
         parse_config(CONFIG.replace("workloads: [export]", "workloads: [task]"))
+
+
+# The README's example, as written there.
+TRACES = {
+    "Sid": "Traces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
+
+
+def test_an_extension_declares_the_boundary_statements_its_workload_needs(monkeypatch, tmp_path, capsys):
+    from config import bootstrap_policies
+    from tools import summary
+
+    monkeypatch.setitem(extensions.EXTENSIONS, "export", _traced)
+    monkeypatch.setattr(bootstrap_policies, "EXTENSION_BOUNDARY", [TRACES])
+    config = parse_config(CONFIG)
+    synthesized = synthesize(config, tmp_path)
+    boundary = by_sid(bootstrap_policies.permissions_boundary(config, "aws"))
+    assert boundary["Traces"] == {**TRACES, "Resource": ["*"]}
+    summary.render(synthesized)
+    assert "Traces: xray:PutTraceSegments, xray:PutTelemetryRecords on *" in capsys.readouterr().out
+    readme = (ROOT / "README.md").read_text()
+    assert "EXTENSION_BOUNDARY = [\n" + "".join(f"    {line}\n" for line in _dict_lines(TRACES)) in readme
+
+
+def _dict_lines(statement: dict) -> list[str]:
+    """The statement as the README writes it (ruff's layout)."""
+    return ["{", *(f'    "{k}": {json.dumps(v)},' for k, v in statement.items()), "},"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "says"),
+    [
+        ({**TRACES, "Sid": None}, "EXTENSION_BOUNDARY[0] has no Sid"),
+        ({**TRACES, "Effect": "Deny"}, "Traces is not an Allow"),
+        ({**TRACES, "Action": ["xray:Put*"]}, "Traces has the wildcard action xray:Put*: list the actions"),
+        (
+            {**TRACES, "Action": ["glue:GetJob"]},
+            "Traces names Resource * for actions IAM grants on a resource: name the resources",
+        ),
+    ],
+    ids=["no sid", "deny", "wildcard", "star resource"],
+)
+def test_a_boundary_statement_the_boundary_cannot_take_is_one_line(monkeypatch, capsys, tmp_path, statement, says):
+    from config import bootstrap_policies
+
+    statement = {k: v for k, v in statement.items() if v is not None}
+    monkeypatch.setattr(bootstrap_policies, "EXTENSION_BOUNDARY", [statement])
+    assert (
+        synthesize_or_report(parse_config(CONFIG.replace(", workloads: [export]", "")), tmp_path, config_path="e.yaml")
+        is None
+    )
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"error: e.yaml: config/bootstrap_policies.py EXTENSION_BOUNDARY: {says}"

@@ -42,11 +42,12 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
 
-    from config.bootstrap_policies import UnfencedService, check_fences
+    from config.bootstrap_policies import BoundaryStatementError, UnfencedService, check_fences, extension_boundary
 
     try:
         check_fences(config.tooling.region)
-    except UnfencedService as error:
+        extension_boundary(config, config.tooling.partition)
+    except (UnfencedService, BoundaryStatementError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
