@@ -152,12 +152,22 @@ class ConsumerFunction(Construct):
             ),
             role=self.role,
             environment=runtime_environment(names, environment, consumer),
-            timeout=Duration.seconds(30),
+            timeout=Duration.seconds(function_timeout_seconds(consumer)),
             memory_size=256,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             description=f"Reads the data {names.project} {names.environment} shares",
         )
+
+
+def function_timeout_seconds(consumer: Consumer) -> int:
+    """The self-check's time: some calls per dataset given (list, read, and for read-write a write and a delete),
+    each a round trip to the source region, which may be far: 10 s a dataset over a base of 30 s, within Lambda's 15
+    minutes (the test step waits for as long)."""
+    return min(LAMBDA_MAX_SECONDS, 30 + 10 * len(consumer.grants))
+
+
+LAMBDA_MAX_SECONDS = 900
 
 
 class ConsumerTask(Construct):

@@ -32,6 +32,7 @@ SESSION_NAME = "pipeline-consumer-proof"
 STARTED_BY = "pipeline-proof"  # ECS's startedBy of the tasks the step runs
 # Fargate takes a minute or two to pull the image and start; the self-check itself takes seconds.
 TASK_TIMEOUT_SECONDS = 600
+INVOKE_WAIT = 910  # seconds: Lambda's 900 and a margin
 POLL_SECONDS = 6.0
 # Why a task stops before its container runs, and what usually causes it here.
 NETWORK_HINT = (
@@ -180,8 +181,13 @@ def assumed_session(base: Any, role_arn: str, region: str, session_name: str = S
 
 def invoke_with_boto3(function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
     import boto3
+    from botocore.config import Config
 
-    client = assumed_session(boto3.Session(), role_arn, region).client("lambda")
+    # A synchronous invoke answers when the function ends: wait longer than any function may run (15 minutes), or
+    # botocore's 60 s read timeout would end (and retry) a self-check of many datasets still running.
+    client = assumed_session(boto3.Session(), role_arn, region).client(
+        "lambda", config=Config(read_timeout=INVOKE_WAIT)
+    )
     response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
     body = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):

@@ -1,10 +1,12 @@
-"""Lambda entry point.
+"""Lambda entry point: the self-check, and nothing else.
 
 Events:
-  {"action": "self-check"}                                     (default) prove access; the pipeline's test step
-  {"action": "read-object", "dataset": "...", "key": "..."}    read an object of a dataset given to this consumer
-  {"action": "get-item", "dataset": "...", "key": {...}}       read an item of a dataset's table (DynamoDB JSON)
-  {"action": "put-item", "dataset": "...", "item": {...}}      write an item (datasets given read-write only)
+  {} or {"action": "self-check"}     prove access to the datasets given to this consumer; the pipeline's test step
+
+Whoever may invoke the function (the pipeline's proof role, so whoever can change the pipeline) acts with the
+consumer's access through it: it takes no key, item or dataset from the event, so an invocation can only run the
+self-check, which reads the canaries and writes and deletes only under the self-check's own prefix. Your own code uses
+SharedData (consumer_app.shared_data) with its own role and entry point.
 """
 
 from __future__ import annotations
@@ -27,16 +29,6 @@ def shared_data() -> SharedData:
 def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
     event = event or {}
     action = event.get("action", "self-check")
-    data = shared_data()
-    if action == "self-check":
-        return self_check.run(data)
-    if action not in {"read-object", "get-item", "put-item"}:
-        raise ValueError(f"unknown action {action!r}")
-    dataset = data.dataset(event["dataset"])
-    if action == "read-object":
-        body = dataset.read_object(event["key"])
-        return {"key": event["key"], "size": len(body), "body": body.decode("utf-8", errors="replace")}
-    if action == "get-item":
-        return {"item": dataset.get_item(event["key"])}
-    dataset.put_item(event["item"])
-    return {"written": True}
+    if action != "self-check" or set(event) - {"action"}:
+        raise ValueError(f"the function runs the self-check only (got {sorted(event)} with action {action!r})")
+    return self_check.run(shared_data())

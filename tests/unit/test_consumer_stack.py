@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 
 from config.bootstrap_policies import permissions_boundary
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
@@ -345,3 +346,35 @@ def test_function_role_writes_only_its_own_log_group(example):
     # No AWS-managed policy (AWSLambdaBasicExecutionRole would allow writing to every log group).
     role = template["Resources"][function_role]["Properties"]
     assert all("aws:policy" not in str(arn) for arn in role["ManagedPolicyArns"])
+
+
+def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_for_it(example, monkeypatch):
+    """10 s a dataset over 30 s, within Lambda's 15 minutes: a consumer given many datasets in a far source region would
+    not finish its self-check in a fixed 30 s. The step's synchronous invoke waits past Lambda's limit (botocore's
+    default read timeout, 60 s, would end and retry it)."""
+    from cdk_constructs.consumer import function_timeout_seconds
+    from pipeline_steps import prove_consumers
+
+    analytics = example.config.environments[1].consumers[0]
+    assert len(analytics.grants) == 3
+    template = example.template_json(example.consumer("prod", 0))
+    (function,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::Function").values()
+        if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
+    ]
+    assert function["Timeout"] == function_timeout_seconds(analytics) == 60
+    assert (
+        function_timeout_seconds(analytics.model_copy(update={"grants": {f"d{i}": "read" for i in range(200)}})) == 900
+    )
+    seen = {}
+
+    class Session:
+        def client(self, name, config):
+            seen["read_timeout"] = config.read_timeout
+            raise RuntimeError("stop")
+
+    monkeypatch.setattr(prove_consumers, "assumed_session", lambda *args: Session())
+    with pytest.raises(RuntimeError, match="stop"):
+        prove_consumers.invoke_with_boto3("f", "eu-west-1", "arn:aws:iam::1:role/r", {})
+    assert seen["read_timeout"] > 900
