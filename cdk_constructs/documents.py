@@ -108,6 +108,7 @@ ENTRY_KEYS = {
     "table": "t",
     "table_via_role": "tr",
     "canary_item": "ci",
+    "reads_only": "ro",
 }
 
 
@@ -117,6 +118,7 @@ def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": n.name}
     if access:
         entry["access"] = access
+        entry["reads_only"] = access == "read-write" and n.dataset.proof == "read-only"
     if n.bucket:
         entry |= {"bucket": n.bucket, "via_role": n.bucket_through_role, "canary": n.owns_bucket}
         entry |= {"prefix": n.prefix} if n.prefix else {}

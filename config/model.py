@@ -278,11 +278,20 @@ class Dataset(_Frozen):
     name: DatasetName
     bucket: DatasetBucket | None = None
     table: DatasetTable | None = None
+    # What the test step's self-check proves of a consumer given the dataset read-write: "full" writes and deletes an
+    # object and an item of its own; "read-only" proves the reads only, for an existing bucket or table the self-check
+    # must not write (Object Lock keeps every object it writes; a table's stream hands its items to the owner's code).
+    proof: Literal["full", "read-only"] = "full"
 
     @model_validator(mode="after")
     def _something(self) -> Dataset:
         if self.bucket is None and self.table is None:
             raise ValueError("bucket: a dataset shares a bucket, a table, or both: give at least one")
+        if self.proof == "read-only" and not self.existing:
+            raise ValueError(
+                "proof: 'read-only' is for a dataset of an existing bucket or table; the self-check's writes in the "
+                "project's own are expired by their lifecycle"
+            )
         return self
 
     @property

@@ -395,15 +395,23 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
     """'sales read-write, events read; refused reference' from the checks that passed."""
     given: dict[str, str] = {}
     refused: set[str] = set()
+    reads_only: set[str] = set()  # read-write, but the config asks for a proof of the reads only
     for check in checks:
         dataset = check.get("dataset")
         if not dataset or not check.get("ok"):
             continue
-        if check.get("refusal"):
+        if check["name"] == "reads-only":
+            reads_only.add(dataset)
+        elif check.get("refusal"):
             refused.add(dataset)
         else:
             given[dataset] = "read-write" if given.get(dataset) == "read-write" or "write" in check["name"] else "read"
-    parts = [", ".join(f"{name} {access}" for name, access in given.items())]
+    parts = [
+        ", ".join(
+            f"{name} {access}" + (" (writes not proven: proof read-only)" if name in reads_only else "")
+            for name, access in given.items()
+        )
+    ]
     if refused:
         parts.append("refused " + ", ".join(sorted(refused)))
     if unproven:

@@ -40,6 +40,10 @@ class Check:
     refusal: bool = False  # a check that passes when AWS refuses
 
 
+READS_ONLY = "reads-only"  # a check that says the writes of a read-write dataset are not proven, and why
+NOT_WRITTEN = "not proven: the config asks for a proof of the reads only (proof: read-only), so nothing is written"
+
+
 def run(data: SharedData, *, run_id: str | None = None) -> dict[str, Any]:
     # Each run writes under a name of its own: the function and the task of a consumer run at the same time, and
     # one's delete must not remove what the other is about to read back.
@@ -68,6 +72,8 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
         ]
         if settings.writes:
             checks.append(_attempt("write-object", lambda: _write_object(data, dataset, run_id), settings.name))
+        elif settings.reads_only:
+            checks.append(_attempt(READS_ONLY, lambda: NOT_WRITTEN, settings.name))
     if settings.table_arn:
         checks += [
             _attempt(
@@ -77,6 +83,8 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
         ]
         if settings.writes:
             checks.append(_attempt("write-table", lambda: _write_table(data, dataset, run_id), settings.name))
+        elif settings.reads_only:
+            checks.append(_attempt(READS_ONLY, lambda: NOT_WRITTEN, settings.name))
     return checks
 
 

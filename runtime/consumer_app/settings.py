@@ -27,6 +27,7 @@ class DatasetSettings:
     table_arn: str | None = None
     table_via_role: bool = False  # the table is reached through the source role (else its resource policy)
     canary_item: bool = False  # the sharing stage wrote the canary item (a table it created)
+    reads_only: bool = False  # read-write, but the config asks for a proof of the reads only (proof: read-only)
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any], table_arn_prefix: str) -> DatasetSettings:
@@ -43,6 +44,7 @@ class DatasetSettings:
             table_arn=f"{table_arn_prefix}{entry['t']}" if entry.get("t") else None,
             table_via_role=bool(entry.get("tr")),
             canary_item=bool(entry.get("ci")),
+            reads_only=bool(entry.get("ro")),
         )
 
     @property
@@ -51,7 +53,8 @@ class DatasetSettings:
 
     @property
     def writes(self) -> bool:
-        return self.access == "read-write"
+        """Whether the self-check proves writes: read-write, and not proof: read-only."""
+        return self.access == "read-write" and not self.reads_only
 
 
 @dataclass(frozen=True)

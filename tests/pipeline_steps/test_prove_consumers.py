@@ -252,3 +252,15 @@ def test_the_pass_line_says_which_datasets_were_proven_and_which_refused():
     out = io.StringIO()
     assert main(ENVIRON, lambda *_: proven, FakeTasks(), out=out) == 0
     assert "PASS  analytics (function): sales read, events read-write; refused secret" in out.getvalue()
+
+
+def test_a_read_only_proof_is_reported_as_reads_proven_and_writes_not():
+    from pipeline_steps.prove_consumers import _proved
+
+    checks = [
+        {"name": "list-objects", "ok": True, "dataset": "lake"},
+        {"name": "read-object", "ok": True, "dataset": "lake"},
+        {"name": "reads-only", "ok": True, "dataset": "lake"},
+        {"name": "write-object", "ok": True, "dataset": "sales"},
+    ]
+    assert _proved(checks, []) == "lake read (writes not proven: proof read-only), sales read-write"

@@ -170,9 +170,24 @@ def test_an_existing_bucket_gets_no_canary_and_is_proven_by_a_missing_key_and_wr
     whole = _data(accounts, datasets=[{k: v for k, v in empty_bucket.items() if k != "p"}], refused=[])
     assert "__consumer-self-check__/absent answered 404" in _checks(run(whole))["lake: read-object"]["detail"]
     assert seen and seen[0]["ServerSideEncryption"] == "aws:kms" and seen[0]["SSEKMSKeyId"] == existing["k"]
-    assert dataset.s3 is data.client(
-        "s3", via_role=True
-    )  # through the source roledef test_a_missing_canary_fails_the_check_of_that_dataset_only(accounts):
+    assert dataset.s3 is data.client("s3", via_role=True)  # through the source role
+
+
+def test_a_read_only_proof_of_an_existing_dataset_writes_nothing_and_says_so(accounts):
+    """proof: read-only (an existing bucket with Object Lock, a table with a stream): the self-check proves the reads
+    of a read-write dataset and writes nothing there, and says the writes are not proven."""
+    existing = {"n": "lake", "a": "read-write", "b": EVENTS_BUCKET, "p": "team/", "r": 1, "ro": 1}
+    data = _data(accounts, datasets=[existing], refused=[])
+    writes = []
+    data.dataset("lake").s3.meta.events.register("before-call.s3.PutObject", lambda **kwargs: writes.append(kwargs))
+    checks = _checks(run(data, run_id="r1"))
+    assert "lake: write-object" not in checks and writes == []
+    assert checks["lake: reads-only"]["ok"] is True
+    assert checks["lake: reads-only"]["detail"].startswith("not proven: the config asks for a proof of the reads only")
+    assert checks["lake: list-objects"]["ok"] is True
+
+
+def test_a_missing_canary_fails_the_check_of_that_dataset_only(accounts):
     accounts.source.client("s3").delete_object(Bucket=BUCKET, Key=CANARY)
     accounts.source.client("dynamodb").delete_item(
         TableName=TABLE, Key={"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}

@@ -421,6 +421,28 @@ def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_u
         assert fix == f"set environments[0].datasets[1].bucket.kms_key: {key} in the config"
         named = text.replace("prefix: raw/}", f"prefix: raw/, kms_key: '{key}'}}")
         assert status(named)[1] == ""
+        # Given read-write, the self-check would write there: not into a bucket with Object Lock, nor a table with a
+        # stream, unless the config asks for a proof of the reads only.
+        writer = named.replace('"444444444444", region: eu-west-1, grants: {data: read, lake: read}',
+                               '"444444444444", region: eu-west-1, grants: {data: read, lake: read-write}')  # fmt: skip
+        assert status(writer)[1] == ""
+        source.client("dynamodb").update_table(
+            TableName="ledger", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+        )
+        problem, fix = status(writer)
+        assert "ledger has a stream: every item the test step's self-check writes" in problem
+        assert fix == "set proof: read-only in environments[0].datasets[1] (the test step then proves the reads only)"
+        read_only = writer.replace("table: {existing: ledger}}", "table: {existing: ledger}, proof: read-only}")
+        assert status(read_only)[1] == ""
+        s3.create_bucket(
+            Bucket="corp-locked", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+            ObjectLockEnabledForBucket=True,
+        )  # fmt: skip
+        locked = writer.replace(
+            "existing: corp-lake, prefix: raw/, kms_key", "existing: corp-locked, prefix: raw/, kms_key"
+        )
+        problem, fix = status(locked.replace(", table: {existing: ledger}", ""))
+        assert "corp-locked has Object Lock: every object the test step's self-check writes" in problem, problem
 
 
 def test_doctor_says_a_bucket_of_another_account_and_a_key_its_account_cannot_grant_are_the_findings():

@@ -645,6 +645,14 @@ CORPUS = [
         "environments[1].datasets[0] (a-b/c) and environments[0].datasets[0] (a/b-c) both make the bucket "
         "shop-a-b-c-222222222222-eu-west-1",
     ),
+    Bad(
+        "a read-only proof of a dataset the project creates",
+        _replace(
+            "      - name: sales\n        bucket: {}            #",
+            "      - name: sales\n        proof: read-only\n        bucket: {}            #",
+        ),
+        "environments[0].datasets[0].proof: 'read-only' is for a dataset of an existing bucket or table",
+    ),
     # Encodings
     Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),
     Bad("UTF-16", _bytes(GOOD.encode("utf-16")), "not UTF-8 text"),

@@ -399,6 +399,9 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
         for d, dataset in enumerate(environment.datasets):
             where = f"environments[{e}].datasets[{d}]"
             bucket, table = dataset.bucket, dataset.table
+            # The self-check writes into an existing dataset given read-write, unless the config asks for reads only.
+            proves_writes = dataset.proof == "full" and any(a == "read-write" for _, a in environment.granted(dataset))
+            read_only = f"set proof: read-only in {where} (the test step then proves the reads only)"
             if bucket and bucket.existing:
                 found = _bucket_region(s3, bucket.existing, target.account)
                 if found[1]:
@@ -413,6 +416,12 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                 problem = _key_problem(kms, key, bucket.kms_key, f"{where}.bucket", bucket.existing)
                 if problem:
                     return problem
+                if proves_writes and _object_lock(s3, bucket.existing):
+                    return (
+                        f"{where}.bucket.existing: {bucket.existing} has Object Lock: every object the test step's "
+                        "self-check writes there would be kept, undeletable, for the bucket's retention",
+                        read_only,
+                    )
                 checked.append(f"bucket {bucket.existing}")
             if table and table.existing:
                 try:
@@ -426,8 +435,24 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                 problem = _key_problem(kms, key, table.kms_key, f"{where}.table", table.existing)
                 if problem:
                     return problem
+                if proves_writes and description.get("StreamSpecification", {}).get("StreamEnabled"):
+                    return (
+                        f"{where}.table.existing: {table.existing} has a stream: every item the test step's self-check "
+                        "writes and deletes there would reach the code that reads it",
+                        read_only,
+                    )
                 checked.append(f"table {table.existing}")
     return (f"existing {', '.join(checked)} found, keys as configured" if checked else ""), ""
+
+
+def _object_lock(s3: Any, bucket: str) -> bool:
+    try:
+        configuration = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ObjectLockConfigurationNotFoundError":
+            return False
+        raise
+    return bool(configuration.get("ObjectLockEnabled") == "Enabled")
 
 
 def _bucket_region(s3: Any, bucket: str, account: str) -> tuple[str, str]:
