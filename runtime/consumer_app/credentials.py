@@ -82,6 +82,8 @@ def assumed_role_session(
         sts_client=sts, role_arn=role_arn, session_name=session_name, duration_seconds=duration_seconds, clock=clock
     )
     core = botocore.session.get_session()
+    # The service models the base session has read, not read and parsed again (about 90 ms a client).
+    core.register_component("data_loader", base._session.get_component("data_loader"))
     # The only provider in the chain: never fall back to the environment's own credentials, which would
     # silently act in the wrong account.
     core.register_component("credential_provider", _Chain(provider))

@@ -9,7 +9,6 @@ import json
 import time
 from dataclasses import replace
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.ecs.models import ecs_backends
@@ -24,6 +23,7 @@ from pipeline_steps.prove_consumers import (
     Wave,
     assumed_session,
     awsvpc_configuration,
+    new_session,
 )
 from tools.rehearsal.emulator import mend_default_security_groups
 
@@ -52,7 +52,7 @@ def _wave(network: TaskNetwork | None = None) -> Wave:
 def consumer():
     """The consumer account as its stage leaves it: the cluster, the task definition and its log group."""
     with mock_aws():
-        session = assumed_session(boto3.Session(region_name=REGION), _wave().role_arn(_wave().targets[0]), REGION)
+        session = assumed_session(new_session(region_name=REGION), _wave().role_arn(_wave().targets[0]), REGION)
         ecs = session.client("ecs")
         ecs.create_cluster(clusterName=NAME)
         session.client("logs").create_log_group(logGroupName=LOG_GROUP)
@@ -81,7 +81,7 @@ def consumer():
 
 
 def _tasks(**options) -> FargateTasks:
-    return FargateTasks(base=boto3.Session(region_name=REGION), poll_seconds=0, sleep=lambda _: None, **options)
+    return FargateTasks(base=new_session(region_name=REGION), poll_seconds=0, sleep=lambda _: None, **options)
 
 
 def _the_task():

@@ -264,3 +264,14 @@ def test_a_read_only_proof_is_reported_as_reads_proven_and_writes_not():
         {"name": "write-object", "ok": True, "dataset": "sales"},
     ]
     assert _proved(checks, []) == "lake read (writes not proven: proof read-only), sales read-write"
+
+
+def test_sessions_share_the_service_models_read_once():
+    from pipeline_steps.prove_consumers import new_session
+
+    first = new_session(region_name="eu-west-1")
+    second = new_session(aws_access_key_id="other", aws_secret_access_key="other", region_name="eu-central-1")
+    assert first._session.get_component("data_loader") is second._session.get_component("data_loader")
+    # Each keeps its own credentials and region.
+    assert second.get_credentials().access_key == "other" and second.client("s3").meta.region_name == "eu-central-1"
+    assert first.get_credentials().access_key != "other"

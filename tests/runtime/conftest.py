@@ -13,6 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pipeline_steps.prove_consumers import new_session
+
 SOURCE = "444444444444"
 CONSUMER = "555555555555"
 REGION = "eu-west-1"
@@ -36,7 +38,7 @@ def session_in(role_arn: str) -> boto3.Session:
     credentials = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role_arn, RoleSessionName="test")[
         "Credentials"
     ]
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],

@@ -24,6 +24,9 @@ def test_assumed_session_acts_in_the_source_account(accounts):
     assert ":assumed-role/datashare-prod-source-analytics/test" in identity["Arn"]
     # The table exists only in the source account: reaching it proves the credentials act there.
     assert assumed.client("dynamodb").describe_table(TableName=TABLE)["Table"]["TableName"] == TABLE
+    # The service models the base session read are not read again.
+    models = accounts.consumer._session.get_component("data_loader")
+    assert assumed._session.get_component("data_loader") is models
 
 
 def test_building_clients_calls_no_sts_until_the_first_request(accounts):

@@ -16,6 +16,9 @@ from access_report.intrinsics import Unresolvable
 from access_report.matrix import build
 from tools.bench.configs import config_with
 
+# Verdicts by simulation: a broken copy of the inputs re-evaluates only the cells its change is part of.
+VERDICTS: dict[str, str] = {}
+
 
 @pytest.fixture(scope="module")
 def example_inputs(example) -> Inputs:
@@ -29,7 +32,7 @@ def organization_inputs(organization) -> Inputs:
 
 @pytest.fixture(scope="module")
 def example_verdicts(example_inputs):
-    return evaluate(build(example_inputs))
+    return evaluate(build(example_inputs), memo=VERDICTS)
 
 
 def _find(verdicts, **match):
@@ -39,7 +42,7 @@ def _find(verdicts, **match):
 
 
 def _differing(inputs: Inputs) -> list[str]:
-    return [o.cell.name for o in evaluate(build(inputs)) if not o.as_expected]
+    return [o.cell.name for o in evaluate(build(inputs), memo=VERDICTS) if not o.as_expected]
 
 
 def test_example_every_cell_as_expected(example_verdicts):
@@ -131,7 +134,7 @@ def test_bootstrap_trust_admits_the_pipeline_roles_and_not_another_tooling_accou
 
 
 def test_organization_mode_denies_an_account_outside_the_organization(organization_inputs):
-    verdicts = evaluate(build(organization_inputs))
+    verdicts = evaluate(build(organization_inputs), memo=VERDICTS)
     assert [o.cell.name for o in verdicts if not o.as_expected] == []
     outside = _find(verdicts, who="account outside the organization")
     assert {o.cell.action for o in outside} == {
@@ -146,7 +149,7 @@ def test_organization_mode_denies_an_account_outside_the_organization(organizati
 
 
 def test_an_existing_bucket_and_table_are_reached_through_the_source_role_at_the_consumers_access(organization_inputs):
-    verdicts = evaluate(build(organization_inputs))
+    verdicts = evaluate(build(organization_inputs), memo=VERDICTS)
     role = [o for o in verdicts if o.cell.who == "analytics source role" and o.cell.dataset == "finance"]
     allowed = {(o.cell.action, o.cell.resource) for o in role if o.actual == "allow"}
     assert ("s3:PutObject", "arn:aws:s3:::corp-finance-data/ledger/reports/sample.csv") in allowed
@@ -344,7 +347,7 @@ def test_the_execution_policy_cells_hold_for_every_target_account(example_verdic
 
 
 def test_own_roles_reach_the_share_with_the_policy_their_team_attaches_and_no_further(organization_inputs):
-    verdicts = evaluate(build(organization_inputs))
+    verdicts = evaluate(build(organization_inputs), memo=VERDICTS)
     own = [v for v in verdicts if v.cell.who.startswith("analytics own role glue-etl")]
     assert own and all(v.as_expected for v in verdicts)
     allowed = {(v.cell.request.action, v.cell.request.resource) for v in own if v.cell.expected == "allow"}
@@ -400,3 +403,17 @@ def test_a_grant_to_every_consumer_without_its_accounts_admits_a_removed_consume
     failing = _differing(broken)
     assert any("account of the organization not in the config" in name for name in failing)
     assert not any("account of the organization not in the config" in name for name in _differing(organization_inputs))
+
+
+def test_a_memo_sends_the_engine_only_simulations_it_has_not_decided(example_inputs, monkeypatch):
+    import access_report.engine as engine
+
+    cells = build(example_inputs)[:3]
+    memo: dict[str, str] = {}
+    sent: list[int] = []
+    real = engine._run
+    monkeypatch.setattr(engine, "_run", lambda simulations: sent.append(len(simulations)) or real(simulations))
+    first = evaluate(cells, memo=memo)
+    again = evaluate([*cells, *build(example_inputs)[3:5]], memo=memo)
+    assert sent == [3, 2]
+    assert [v.result for v in again[:3]] == [v.result for v in first]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import boto3
 
 from config.model import Config
-from pipeline_steps.prove_consumers import assumed_session
+from pipeline_steps.prove_consumers import assumed_session, new_session
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ def session_factory(*, profile: str | None, assume_role: str | None) -> SessionF
 
     def session(account: str, region: str) -> boto3.Session:
         if profile:
-            return boto3.Session(profile_name=profile.format(account=account), region_name=region)
-        current = boto3.Session(region_name=region)
+            return new_session(profile_name=profile.format(account=account), region_name=region)
+        current = new_session(region_name=region)
         if not assume_role:
             return current
         role_arn = f"arn:{_partition(region)}:iam::{account}:role/{assume_role}"

@@ -26,6 +26,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from config.toolchain import RUNTIME_DIR
+from pipeline_steps.prove_consumers import new_session
 
 _mended = False
 # Whether an Emulator is serving: only then do its Fargate tasks run locally (moto in other tests of the same process
@@ -435,12 +436,13 @@ class Credentials:
         }
 
     def session(self, region: str) -> boto3.Session:
-        return boto3.Session(
+        session: boto3.Session = new_session(
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
             aws_session_token=self.session_token,
             region_name=region,
         )
+        return session
 
 
 class Emulator:
