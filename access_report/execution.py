@@ -8,8 +8,9 @@ from __future__ import annotations
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
 from config.bootstrap_policies import execution_policies, existing_resources, permissions_boundary
-from config.model import Config, partition_of
+from config.model import Config
 from config.naming import Bootstrap, permissions_boundary_name
+from config.regions import partition_of
 
 PATH = "execution policy"
 Probe = tuple[str, str, str, dict[str, ContextValue], Expected]  # who, action, resource, context, expected

@@ -11,7 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 import yaml
 
-from config.model import Config, partition_of
+from config.model import Config
+from config.regions import partition_of
 from config.toolchain import NODE_MODULES
 
 BOOTSTRAP_TEMPLATE = NODE_MODULES / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"

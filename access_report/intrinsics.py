@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.model import dns_suffix
+from config.regions import dns_suffix
 
 NO_VALUE = object()
 

@@ -9,8 +9,9 @@ from access_report.cells import Document
 from access_report.inputs import Inputs
 from access_report.intrinsics import Resolver, Unresolvable
 from checks.templates import PolicyKind, Template, policy_documents, resources
-from config.model import Environment, partition_of, sharing_stage_id
+from config.model import Environment, sharing_stage_id
 from config.naming import Names
+from config.regions import partition_of
 
 # AWS-managed policies the templates attach, as AWS publishes them (their content is not in any template).
 AWS_MANAGED: dict[str, Document] = {

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from config.model import via_service_values
+from config.regions import via_service_values
 
 # CodeStar Notifications' event type ids for a pipeline: a failed run, an approval waiting.
 EVENTS = ("codepipeline-pipeline-pipeline-execution-failed", "codepipeline-pipeline-manual-approval-needed")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
 from typing import Annotated, Any, Literal
 
-import botocore.session
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,6 +22,8 @@ from pydantic import (
     Tag,
     model_validator,
 )
+
+from config.regions import known_regions, partition_of
 
 # Regions where CloudFormation has no AWS::CodeStarNotifications::NotificationRule (the CDK's template validation
 # rejects it there, and cfn-lint's region schemas agree; a test checks this list against the latter): a pipeline
@@ -53,53 +53,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLE_NAME = re.compile(r"^(?:[A-Za-z0-9_+=,.@-]+/){0,8}[A-Za-z0-9_+=,.@-]{1,64}$")
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
-
-
-@cache
-def _botocore() -> botocore.session.Session:
-    # Loading botocore's endpoint data takes about 0.2 s: once per process, not once per question.
-    return botocore.session.get_session()
-
-
-@cache
-def known_regions() -> frozenset[str]:
-    """Region names from botocore's bundled endpoint data: offline, and current with the installed SDK."""
-    session = _botocore()
-    return frozenset(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("sts", partition_name=partition)
-    )
-
-
-@cache
-def dns_suffix(partition: str) -> str:
-    """The partition's service domain (amazonaws.com, amazonaws.com.cn), from botocore's endpoint data."""
-    import botocore.regions  # a quarter of a second: only when a suffix is asked for
-
-    resolver = botocore.regions.EndpointResolver(_botocore().get_component("data_loader").load_data("endpoints"))
-    suffix: str = resolver.get_partition_dns_suffix(partition)
-    return suffix
-
-
-def service_endpoint(service: str, region: str) -> str:
-    """A service's regional endpoint name, which is also the value of kms:ViaService for that service."""
-    return f"{service}.{region}.{dns_suffix(partition_of(region))}"
-
-
-def via_service_values(service: str, region: str) -> list[str]:
-    """The values kms:ViaService may take for a service in a region. AWS documents only SERVICE.REGION.amazonaws.com;
-    in the China Regions the service's endpoint name ends in amazonaws.com.cn, and which form KMS sees there is not
-    documented (the CDK's bootstrap template uses .amazonaws.com in every partition): both are allowed there."""
-    values = [service_endpoint(service, region)]
-    commercial = f"{service}.{region}.amazonaws.com"
-    return values if commercial in values else [*values, commercial]
-
-
-@cache
-def partition_of(region: str) -> str:
-    partition: str = _botocore().get_partition_for_region(region)
-    return partition
 
 
 def _account_id(value: str) -> str:

@@ -12,16 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from config.model import (
-    DEFAULT_DATASET,
-    Config,
-    Consumer,
-    Dataset,
-    Environment,
-    partition_of,
-    service_endpoint,
-    via_service_values,
-)
+from config.model import DEFAULT_DATASET, Config, Consumer, Dataset, Environment
+from config.regions import partition_of, service_endpoint, via_service_values
 
 # The CDK's context key of the bootstrap qualifier the stacks' synthesizers use.
 QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"

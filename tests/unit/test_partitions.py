@@ -13,7 +13,8 @@ from access_report.engine import evaluate
 from access_report.inputs import Inputs
 from access_report.matrix import build
 from config.loader import ConfigError, parse_config
-from config.model import WITHOUT_PIPELINE_NOTIFICATIONS, known_regions
+from config.model import WITHOUT_PIPELINE_NOTIFICATIONS
+from config.regions import known_regions
 from pipeline.app import Synthesized, synthesize
 from tests.templates import resources
 

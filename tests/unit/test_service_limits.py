@@ -12,7 +12,7 @@ from checks import service_limits
 from checks.register import register_checks
 from config import load_config
 from config.loader import parse_config
-from config.model import known_regions, partition_of
+from config.regions import known_regions, partition_of
 from pipeline.app import cdk_json_context, synthesize
 from stages.sharing_stage import SharingStage
 from tests.conftest import EXAMPLE

@@ -64,6 +64,6 @@ def session_factory(*, profile: str | None, assume_role: str | None) -> SessionF
 
 
 def _partition(region: str) -> str:
-    from config.model import partition_of
+    from config.regions import partition_of
 
     return partition_of(region)

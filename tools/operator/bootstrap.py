@@ -22,8 +22,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from config.bootstrap_policies import execution_policies, permissions_boundary
-from config.model import Config, partition_of
+from config.model import Config
 from config.naming import Bootstrap, permissions_boundary_name
+from config.regions import partition_of
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.doctor import Finding, bootstrap_args, diagnose
 from tools.operator.failures import Rerun, explain

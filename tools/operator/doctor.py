@@ -13,15 +13,7 @@ from typing import Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.bootstrap_policies import execution_policies, permissions_boundary
-from config.model import (
-    CodeCommitRepository,
-    Config,
-    Consumer,
-    Environment,
-    consumer_stage_id,
-    partition_of,
-    sharing_stage_id,
-)
+from config.model import CodeCommitRepository, Config, Consumer, Environment, consumer_stage_id, sharing_stage_id
 from config.naming import (
     Bootstrap,
     Names,
@@ -30,6 +22,7 @@ from config.naming import (
     pipeline_stack_id,
     stage_stack_name,
 )
+from config.regions import partition_of
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.failures import Rerun, explain
