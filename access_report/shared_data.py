@@ -110,7 +110,7 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
             for role, label in (
                 (names.function_role, "function role"),
                 (names.task_role, "task role"),
-                # The workloads its extensions add (stacks/extensions.py), with their real policies.
+                # The workloads its extensions add (extensions/), with their real policies.
                 *((names.workload_role(w), f"{w} role") for w in consumer.workloads),
             )
         ]

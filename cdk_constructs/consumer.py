@@ -101,7 +101,7 @@ def workload_role(
     """The role of a workload in the consumer account (the construct "Role" in `scope`), with the datasets the
     consumer is given (its shared-data policy): its fixed name, PROJECT-ENV-consumer-WORKLOAD, is what the source
     account's grants admit. The demo function and task use it, and so does a workload of your own
-    (stacks/extensions.py, through ConsumerStack.workload_role): one call."""
+    (extensions/, through ConsumerStack.workload_role): one call."""
     return iam.Role(
         scope,
         "Role",

@@ -115,6 +115,20 @@ FENCES: dict[str, tuple[str, ...]] = {
     "s3tables": ("arn:{partition}:s3tables:*:{account}:bucket/{project}-*",),
 }
 
+# The property that names a resource of a fenced service, per resource type: a consumer stack with workloads of your
+# own checks each such resource is named under the project's prefix (stacks/consumer_stack.py). A type you add to
+# STACK_RESOURCE_TYPES whose service you fence belongs here too.
+NAME_PROPERTIES = {
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::ECS::Cluster": "ClusterName",
+    "AWS::ECS::TaskDefinition": "Family",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Glue::Job": "Name",
+}
+
 
 class UnfencedService(ValueError):
     """A resource type whose handlers call a service that FENCES does not keep to the project's resources."""

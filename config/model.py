@@ -329,7 +329,7 @@ class Consumer(_Frozen):
     roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
     # Which of the environment's datasets this consumer gets, and how: {dataset: read | read-write}. Nothing else.
     grants: dict[DatasetName, Access] = Field(default_factory=dict)
-    # Workloads your own code adds to this consumer's stage (stacks/extensions.py), by name: each gets the role
+    # Workloads your own code adds to this consumer's stage (extensions/), by name: each gets the role
     # PROJECT-ENV-consumer-NAME, which every grant of the consumer's datasets admits.
     workloads: Annotated[tuple[WorkloadName, ...], AfterValidator(_distinct)] = ()
 

@@ -42,6 +42,8 @@ def before_construction(config: Config, consumers_per_wave: int) -> None:
     _artifact_grants_bound(config)
     _boundary(config)
     _consumers_documents(config)
+    if any(consumer.workloads for environment in config.environments for consumer in environment.consumers):
+        import extensions  # noqa: F401  (its modules register the workloads; they load the CDK, so only when listed)
     check_registered(config)
 
 

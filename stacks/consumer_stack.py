@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any
 
 from aws_cdk import CfnOutput, CfnResource, Stack
@@ -15,10 +16,17 @@ from cdk_constructs.consumer import (
     SharedDataAccess,
     workload_role,
 )
-from config.bootstrap_policies import CUSTOM_RESOURCE_TYPES, IAM_RESOURCE_TYPES, STACK_RESOURCE_TYPES, boundary_actions
+from cdk_constructs.documents import runtime_environment
+from config.bootstrap_policies import (
+    CUSTOM_RESOURCE_TYPES,
+    IAM_RESOURCE_TYPES,
+    NAME_PROPERTIES,
+    STACK_RESOURCE_TYPES,
+    boundary_actions,
+)
 from config.model import Config, Consumer, Environment
 from config.naming import Names, permissions_boundary_name
-from stacks.extensions import EXTENSIONS, ExtensionError
+from stacks.extensions import ExtensionError, registered
 
 
 class ConsumerStack(Stack):
@@ -43,6 +51,8 @@ class ConsumerStack(Stack):
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
         self.names, self.consumer, self.config = names, consumer, config
+        # What the demo function and task read (runtime/consumer_app/settings.py), for a workload that reads it too.
+        self.runtime_environment = runtime_environment(names, environment, consumer)
         data_access = SharedDataAccess(
             self, "SharedDataAccess", names=names, environment=environment, consumer=consumer
         ).policy
@@ -81,9 +91,14 @@ class ConsumerStack(Stack):
         CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)
         self._extend()
 
+    def workload_name(self, workload: str) -> str:
+        """PROJECT-ENV-consumer-WORKLOAD: a name for a workload's function, log group, state machine or job under the
+        project's prefix, where the bootstrap execution policy lets CloudFormation create them."""
+        return self.names.workload_role(workload)
+
     def workload_role(self, workload: str, service: str) -> iam.Role:
-        """The role of a workload of your own (stacks/extensions.py), with the consumer's datasets: the one call an
-        extension makes to be granted them."""
+        """The role of a workload of your own (extensions/), with the consumer's datasets: the one call an extension
+        makes to be granted them."""
         if workload not in self.consumer.workloads:
             raise ExtensionError(
                 f"a role for the workload {workload!r} of {self.consumer.name}, which its workloads in the config do "
@@ -102,13 +117,7 @@ class ConsumerStack(Stack):
     def _extend(self) -> None:
         """The workloads of your own the config lists for this consumer, each added by its extension."""
         for workload in self.consumer.workloads:
-            build = EXTENSIONS.get(workload)
-            if build is None:
-                raise ExtensionError(
-                    f"{self.consumer.name}'s workloads list {workload!r}, but no extension of that name is registered "
-                    "(stacks/extensions.py)"
-                )
-            build(self)
+            registered(self.consumer, workload)(self)
             if self.node.try_find_child(f"Workload{actions.sid(workload)}") is None:
                 raise ExtensionError(
                     f"the extension {workload!r} gave itself no role: call stack.workload_role({workload!r}, SERVICE)"
@@ -125,6 +134,33 @@ class ConsumerStack(Stack):
             )
         if self.consumer.workloads:
             self._within_the_boundary()
+            self._named_under_the_project()
+
+    def _named_under_the_project(self) -> None:
+        """The execution policy lets CloudFormation create a function, log group, state machine, job or table only under
+        the project's prefix, and the boundary lets a function write only to log groups there: a resource left to a
+        generated name (or a function to its default log group, /aws/lambda/NAME) would fail at deploy or lose its
+        logs, with nothing at synth to say why."""
+        stack = Stack.of(self)
+        prefix = f"{self.config.project}-"
+        for node in self.node.find_all():
+            if not isinstance(node, CfnResource) or node.cfn_resource_type not in NAME_PROPERTIES:
+                continue
+            name = stack.resolve(getattr(node, _attribute(NAME_PROPERTIES[node.cfn_resource_type])))
+            if not (isinstance(name, str) and name.startswith(prefix)):
+                raise ExtensionError(
+                    f"{self.consumer.name}'s stack creates {node.cfn_resource_type} {node.node.path} named "
+                    f"{name if isinstance(name, str) else 'by CloudFormation'}, outside the project's prefix {prefix}, "
+                    "where the bootstrap execution policy does not let CloudFormation create it: name it "
+                    "stack.workload_name(WORKLOAD)"
+                )
+            logging = stack.resolve(getattr(node, "logging_config", None)) or {}
+            if node.cfn_resource_type == "AWS::Lambda::Function" and not logging.get("logGroup"):
+                raise ExtensionError(
+                    f"{self.consumer.name}'s function {node.node.path} has no log group of its own: its default, "
+                    "/aws/lambda/NAME, is outside the project's prefix, where the roles' permissions boundary lets it "
+                    "write no logs: give it log_group= a LogGroup named stack.workload_name(WORKLOAD)"
+                )
 
     def _within_the_boundary(self) -> None:
         """Every action an extension grants its roles is one the permissions boundary allows: otherwise the workload is
@@ -143,3 +179,8 @@ class ConsumerStack(Stack):
                                 "permissions boundary of every project role does not allow: add a statement for it "
                                 "to EXTENSION_BOUNDARY in config/bootstrap_policies.py, then run make bootstrap"
                             )
+
+
+def _attribute(cloudformation_property: str) -> str:
+    """The attribute of an L1 construct that holds a CloudFormation property: FunctionName -> function_name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cloudformation_property).lower()

@@ -1,42 +1,34 @@
-"""Your own workloads in a consumer's stage: a Glue job, a Step Functions state machine, a function of yours that
-reads the datasets the consumer is given.
+"""The registry of your own workloads (a Glue job, a Step Functions state machine, a function of yours that reads the
+datasets a consumer is given). The workloads themselves live in extensions/ (its __init__.py imports them, and
+extensions/nightly_export/ is the example to start from): each registers a function under the workload's name with
+@extension, and a consumer that lists that name in its `workloads` in the config gets it in its stack.
 
-Register a function under a workload's name, list that name in the consumer's `workloads` in the config, and the
-consumer stack calls it with itself. Give the workload its role with one call, `stack.workload_role(name, service)`:
-the same as the demo function's and task's, PROJECT-ENV-consumer-NAME with the consumer's datasets, which every
-grant of those datasets in the source account admits (by that exact ARN, in the consumer's account only).
-
-    @extension("nightly-export")
-    def nightly_export(stack: ConsumerStack) -> None:
-        role = stack.workload_role("nightly-export", "lambda.amazonaws.com")
-        lambda_.Function(stack, "NightlyExport", role=role, ...)
-
-The roles the project writes carry its permissions boundary (make bootstrap), which allows the datasets and little
-else; and the bootstrap execution policy lets CloudFormation create only the resource types the stacks use
-(config/bootstrap_policies.py): a workload of another type (AWS::Glue::Job, AWS::StepFunctions::StateMachine)
-needs its type added there, then make bootstrap (a synth check names any type it lacks). An action the workload needs
-beyond the datasets goes into EXTENSION_BOUNDARY there (a synth check names any action the boundary lacks).
+The function is called with the consumer stack (stacks/consumer_stack.py ConsumerStack). Its one call to be granted
+the consumer's datasets is `stack.workload_role(name, service)`, the role PROJECT-ENV-consumer-NAME, which every grant
+of those datasets admits by that exact ARN; `stack.workload_name(name)` names its other resources under the project's
+prefix, as the bootstrap execution policy requires (config/bootstrap_policies.py FENCES).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from config.model import Config
-    from stacks.consumer_stack import ConsumerStack
+    from config.model import Config, Consumer
 
-Extension = Callable[["ConsumerStack"], None]
+# Called with the ConsumerStack (not named here: the stack module imports this one).
+Extension = Callable[[Any], None]
+Build = TypeVar("Build", bound=Extension)
 
 # workload name -> the function that adds it to a consumer stack
 EXTENSIONS: dict[str, Extension] = {}
 
 
-def extension(name: str) -> Callable[[Extension], Extension]:
+def extension(name: str) -> Callable[[Build], Build]:
     """Registers the decorated function as the workload `name`."""
 
-    def register(build: Extension) -> Extension:
+    def register(build: Build) -> Build:
         EXTENSIONS[name] = build
         return build
 
@@ -48,16 +40,20 @@ class ExtensionError(Exception):
     says which and how to fix it."""
 
 
+def registered(consumer: Consumer, workload: str) -> Extension:
+    """The extension that adds a workload the consumer lists; ExtensionError where none is registered."""
+    build = EXTENSIONS.get(workload)
+    if build is None:
+        raise ExtensionError(
+            f"{consumer.name}'s workloads list {workload!r}, but no extension of that name is registered (define it "
+            "in extensions/ and import it in extensions/__init__.py)"
+        )
+    return build
+
+
 def check_registered(config: Config) -> None:
     """Every workload the config lists has its extension: told before the CDK builds anything (or stages an asset)."""
     for environment in config.environments:
         for consumer in environment.consumers:
             for workload in consumer.workloads:
-                if workload not in EXTENSIONS:
-                    raise ExtensionError(
-                        f"{consumer.name}'s workloads list {workload!r}, but no extension of that name is registered "
-                        "(stacks/extensions.py)"
-                    )
-
-
-# Your extensions: define them here, or import the modules that do.
+                registered(consumer, workload)

@@ -21,7 +21,7 @@ from config import DEFAULT_CONFIG, load_config
 from config.toolchain import ROOT
 
 README = ROOT / "README.md"
-BLOCK = re.compile(r"(<!-- output: (?P<name>[a-z-]+) -->\n```\n)(?P<body>.*?)(```)", re.S)
+BLOCK = re.compile(r"(<!-- output: (?P<name>[a-z-]+) -->\n```[a-z]*\n)(?P<body>.*?)(```)", re.S)
 BAD_ACCOUNT = ('account: "555555555555"', 'account: "55555555555"')
 
 
@@ -80,7 +80,13 @@ def first_deployment() -> str:
     return text
 
 
+def extension_example() -> str:
+    """The example workload of extensions/, as it is."""
+    return (ROOT / "extensions" / "nightly_export" / "__init__.py").read_text()
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "extension-example": extension_example,
     "local": rehearsal,
     "bad-config": bad_config,
     "first-deployment": first_deployment,

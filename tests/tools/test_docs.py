@@ -19,3 +19,8 @@ def test_normalize_leaves_out_only_what_differs_between_runs():
         "synth 12.4 s  ok\nsynth  5.5 s  ok\nSummary (62.4 s in all):\nvpc-0a1b2c3d4e5f60718 sg-1234abcd \n"
     ) == ("synth N.N s  ok\nsynth N.N s  ok\nSummary (N.N s in all):\nvpc-ID sg-ID\n")
     assert docs.normalize("PASS  analytics") != docs.normalize("FAIL  analytics")
+
+
+def test_the_extension_example_is_the_file_the_tests_build():
+    shown = docs.blocks(docs.README.read_text())["extension-example"]
+    assert shown == (docs.ROOT / "extensions" / "nightly_export" / "__init__.py").read_text()

@@ -3,9 +3,11 @@ and every grant of those datasets admits its role; a workload the config and the
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
@@ -38,19 +40,6 @@ CONFIG = config_text(
 ROLE = "arn:aws:iam::333333333333:role/ext-prod-consumer-export"
 
 
-def nightly_export(stack) -> None:
-    """The README's example: a function of your own that reads the consumer's datasets."""
-    role = stack.workload_role("export", "lambda.amazonaws.com")
-    lambda_.Function(
-        stack,
-        "NightlyExport",
-        role=role,
-        runtime=lambda_runtime(),
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
-    )
-
-
 def _traced(stack) -> None:
     """A workload that sends X-Ray traces: an action the boundary allows only once an extension declares it."""
     role = stack.workload_role("export", "lambda.amazonaws.com")
@@ -60,16 +49,23 @@ def _traced(stack) -> None:
 
 @pytest.fixture
 def registered(monkeypatch):
-    monkeypatch.setitem(extensions.EXTENSIONS, "export", nightly_export)
+    """The example of extensions/ that the README shows, registered as importing it in extensions/__init__.py does."""
+    monkeypatch.setattr(extensions, "EXTENSIONS", {})
+    importlib.reload(importlib.import_module("extensions.nightly_export"))
+    assert set(extensions.EXTENSIONS) == {"nightly-export"}
+
+
+EXAMPLE = CONFIG.replace("workloads: [export]", "workloads: [nightly-export]")
+EXAMPLE_ROLE = "arn:aws:iam::333333333333:role/ext-prod-consumer-nightly-export"
 
 
 def test_a_workload_of_your_own_gets_the_consumers_datasets_and_every_grant_admits_it(registered, tmp_path):
-    synthesized = synthesize(parse_config(CONFIG), tmp_path)
+    synthesized = synthesize(parse_config(EXAMPLE), tmp_path)
     consumer = synthesized.template_json(synthesized.consumer("prod", 0))
     (role,) = [
         r
         for r in resources(consumer, "AWS::IAM::Role").values()
-        if r["Properties"].get("RoleName") == "ext-prod-consumer-export"
+        if r["Properties"].get("RoleName") == "ext-prod-consumer-nightly-export"
     ]
     (policy_id,) = resources(consumer, "AWS::IAM::ManagedPolicy")
     assert {"Ref": policy_id} in role["Properties"]["ManagedPolicyArns"]  # the consumer's datasets, as the demo's
@@ -82,17 +78,17 @@ def test_a_workload_of_your_own_gets_the_consumers_datasets_and_every_grant_admi
         statements = by_sid(bucket_policy["Properties"]["PolicyDocument"])
         admitted = statements["ConsumersList"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
         # In the bucket of sales, given to analytics; not in that of events, which analytics is not given.
-        assert (ROLE in admitted) == ("sales" in str(bucket_policy["Properties"]["Bucket"]).lower())
+        assert (EXAMPLE_ROLE in admitted) == ("sales" in str(bucket_policy["Properties"]["Bucket"]).lower())
     trust = [
         r["Properties"]["AssumeRolePolicyDocument"]
         for r in resources(sharing, "AWS::IAM::Role").values()
         if r["Properties"].get("RoleName") == "ext-prod-source-analytics"
     ]
-    assert ROLE in trust[0]["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert EXAMPLE_ROLE in trust[0]["Statement"][0]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
     # The access report evaluates it like the demo workloads: its datasets, and nothing of the others.
     verdicts = evaluate(build(Inputs.from_synthesized(synthesized)))
     assert [v.cell.name for v in verdicts if not v.as_expected] == []
-    mine = [v for v in verdicts if v.cell.who.startswith("analytics export role")]
+    mine = [v for v in verdicts if v.cell.who.startswith("analytics nightly-export role")]
     assert {v.cell.dataset for v in mine if v.actual == "allow"} == {"sales"}
     assert all(v.actual == "deny" for v in mine if v.cell.dataset == "events")
 
@@ -201,3 +197,95 @@ def test_a_boundary_statement_the_boundary_cannot_take_is_one_line(monkeypatch, 
     )
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line == f"error: e.yaml: config/bootstrap_policies.py EXTENSION_BOUNDARY: {says}"
+
+
+def _unnamed_function(stack) -> None:
+    lambda_.Function(
+        stack,
+        "Export",
+        role=stack.workload_role("export", "lambda.amazonaws.com"),
+        runtime=lambda_runtime(),
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+    )
+
+
+def _function_logging_to_its_default_group(stack) -> None:
+    lambda_.Function(
+        stack,
+        "Export",
+        function_name=stack.workload_name("export"),
+        role=stack.workload_role("export", "lambda.amazonaws.com"),
+        runtime=lambda_runtime(),
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {}\n"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("extension", "says"),
+    [
+        (
+            _unnamed_function,
+            "analytics's stack creates AWS::Lambda::Function prod-analytics/Consumer/Export/Resource named by "
+            "CloudFormation, outside the project's prefix ext-, where the bootstrap execution policy does not let "
+            "CloudFormation create it: name it stack.workload_name(WORKLOAD)",
+        ),
+        (
+            _function_logging_to_its_default_group,
+            "analytics's function prod-analytics/Consumer/Export/Resource has no log group of its own",
+        ),
+    ],
+    ids=["a generated name", "the default log group"],
+)
+def test_a_workload_named_where_it_could_not_be_deployed_is_one_line(monkeypatch, tmp_path, capsys, extension, says):
+    monkeypatch.setitem(extensions.EXTENSIONS, "export", extension)
+    assert synthesize_or_report(parse_config(CONFIG), tmp_path, config_path="ext.yaml") is None
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert says in line
+
+
+def _glue_job(acknowledged: str | None):
+    def build(stack) -> None:
+        job = glue.CfnJob(
+            stack,
+            "Job",
+            name=stack.workload_name("export"),
+            role=stack.workload_role("export", "glue.amazonaws.com").role_arn,
+            command=glue.CfnJob.JobCommandProperty(name="glueetl", script_location="s3://ext-scripts/export.py"),
+        )
+        reasons = {"AwsSolutions::AwsSolutions-GL1": "r", "AwsSolutions-GL3": "r"}
+        acknowledge(job, {k: v for k, v in reasons.items() if acknowledged != "none"})
+
+    return build
+
+
+def test_a_finding_of_cdk_nag_on_your_workload_is_acknowledged_in_the_form_it_prints(monkeypatch, tmp_path):
+    """cdk-nag's report says `Acknowledge with 'AwsSolutions::AwsSolutions-GL1'`: acknowledge() takes that as written,
+    as it takes the rule id alone."""
+    from config import bootstrap_policies
+    from stacks import consumer_stack
+
+    types = (*bootstrap_policies.STACK_RESOURCE_TYPES, "AWS::Glue::Job")
+    monkeypatch.setattr(consumer_stack, "STACK_RESOURCE_TYPES", types)
+    monkeypatch.setitem(bootstrap_policies.FENCES, "glue", ("arn:{partition}:glue:*:{account}:job/{project}-*",))
+    monkeypatch.setitem(extensions.EXTENSIONS, "export", _glue_job("both forms"))
+    synthesize(parse_config(CONFIG), tmp_path / "acknowledged")
+    monkeypatch.setitem(extensions.EXTENSIONS, "export", _glue_job("none"))
+    with pytest.raises(RuntimeError, match="Acknowledge with 'AwsSolutions::AwsSolutions-GL1'"):
+        synthesize(parse_config(CONFIG), tmp_path / "not")
+
+
+def test_the_check_before_the_cdk_loads_extensions_when_a_consumer_lists_a_workload(monkeypatch):
+    """extensions/__init__.py imports the modules that register the workloads: the check before construction (what
+    `make synth` and the app run first) imports it, or every listed workload would be unknown."""
+    import sys
+
+    from pipeline import capacity
+
+    monkeypatch.delitem(sys.modules, "extensions", raising=False)
+    capacity.before_construction(parse_config(CONFIG.replace(", workloads: [export]", "")), capacity.CONSUMERS_PER_WAVE)
+    assert "extensions" not in sys.modules  # no workload: the CDK need not load
+    monkeypatch.setitem(extensions.EXTENSIONS, "export", _traced)
+    capacity.before_construction(parse_config(CONFIG), capacity.CONSUMERS_PER_WAVE)
+    assert "extensions" in sys.modules

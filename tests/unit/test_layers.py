@@ -1,6 +1,8 @@
 """The folders form layers, and imports run only downwards: configuration at the bottom, then the constructs,
-stacks, Stages and checks, the pipeline on top of them, the access report and the tools above that. The
-pipeline's step scripts and the consumer's runtime code import nothing of the project."""
+stacks, your own workloads (extensions/), Stages and checks, the pipeline on top of them, the access report and the
+tools above that. The pipeline's step scripts and the consumer's runtime code import nothing of the project, and
+neither may a folder of your own (a Glue job's script, a function's code): the infrastructure code is in the folders
+of a layer. No two modules import each other, however indirectly."""
 
 from __future__ import annotations
 
@@ -14,25 +16,31 @@ LAYERS: dict[str, int] = {
     "cdk_constructs": 1,
     "checks": 1,
     "stacks": 2,
-    "stages": 3,
-    "pipeline": 4,
-    "access_report": 5,
-    "tools": 6,
-    "pipeline_app": 7,
+    "extensions": 3,
+    "stages": 4,
+    "pipeline": 5,
+    "access_report": 6,
+    "tools": 7,
+    "pipeline_app": 8,
 }
 STANDALONE = {"pipeline_steps", "runtime"}  # the standard library and boto3 only
 PROJECT = set(LAYERS) | STANDALONE | {"consumer_app"}
 
 
-def _imports(path) -> set[str]:
+def _imported_modules(path) -> set[str]:
+    """Every module a file imports, dotted (`from a import b` counts as a.b, which is a module or a name in a)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[0] for alias in node.names}
+            found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    return found & PROJECT
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _imports(path) -> set[str]:
+    return {name.split(".")[0] for name in _imported_modules(path)} & PROJECT
 
 
 def _modules():
@@ -43,8 +51,17 @@ def _modules():
         yield parts[0].removesuffix(".py"), path
 
 
-def test_every_folder_has_a_layer():
-    assert {folder for folder, _ in _modules()} <= set(LAYERS) | STANDALONE
+def test_a_folder_of_no_layer_imports_nothing_of_the_project():
+    """A folder of your own (a function's code beside its extension, a Glue job's script) is code that runs
+    somewhere else: infrastructure code goes in the folders of a layer, your workloads in extensions/."""
+    found = [
+        f"{path.relative_to(ROOT)} imports {imported}: define workloads in extensions/"
+        for folder, path in _modules()
+        if folder not in LAYERS and folder not in STANDALONE
+        for imported in _imports(path)
+        if imported != folder
+    ]
+    assert found == []
 
 
 def test_imports_run_only_downwards():
@@ -69,3 +86,30 @@ def test_standalone_code_imports_nothing_of_the_project():
         if imported not in {folder, "consumer_app"}
     ]
     assert found == []
+
+
+def _module_name(path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[0] == "runtime":
+        parts = parts[1:]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_circle_between_modules():
+    files = {_module_name(path): path for _, path in _modules()}
+    graph = {
+        name: {imported for imported in _imported_modules(path) if imported in files and imported != name}
+        for name, path in files.items()
+    }
+    circles = []
+    for start in graph:  # a path from a module's imports back to itself
+        seen, stack = set(), [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    circles.append(" -> ".join([*trail, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert circles == []
