@@ -16,7 +16,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help docs install local summary bench-local access-report bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help docs install local summary bench-local access-report bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
 
 help: ## this list
 	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
@@ -66,6 +66,9 @@ test: install lint typecheck ## the whole suite, offline, with lint and type che
 test-fast: install lint typecheck ## the suite without the end-to-end tests that drive the CDK CLI
 	$(PYTEST) -m "not e2e"
 
+validate: install ## check the config without the CDK (CONFIG=...): what it checked, or the one error line
+	$(RUN) $(PY) -m tools.validate "$(CONFIG)"
+
 # The config is validated before the CLI starts: a bad one is one line, exit 2, and cdk.out is left alone.
 synth: install ## validate the config, then cdk synth into cdk.out/
 	$(RUN) $(PY) -m tools.validate "$(CONFIG)"
@@ -78,7 +81,14 @@ access-report: install ## evaluate every cross-account access path offline (repo
 bench-access: install ## time the access report for 1 and 50 consumers
 	$(RUN) $(PY) -m tools.bench.access 1 50
 
-bootstrap doctor deploy: install ## the first real deployment (ARGS="--yes", "--profile admin-{account}", ...)
+# The first real deployment, in this order (README); each takes ARGS: "--profile admin-{account}", "--assume-role NAME".
+doctor: install ## is every account of the config ready? one line per account, and the command that fixes it
+	$(RUN) $(PY) -m tools.operator $@ --config "$(CONFIG)" $(ARGS)
+
+bootstrap: install ## print the cdk bootstrap commands and the project's policies; ARGS="--yes" runs them
+	$(RUN) $(PY) -m tools.operator $@ --config "$(CONFIG)" $(ARGS)
+
+deploy: install ## deploy the pipeline stack to the tooling account, once doctor passes
 	$(RUN) $(PY) -m tools.operator $@ --config "$(CONFIG)" $(ARGS)
 
 bench-datasets: install ## policy and environment sizes for datasets x consumers, and where the app refuses them

@@ -11,9 +11,7 @@ import os
 import sys
 from typing import Any
 
-from config import DEFAULT_CONFIG, load_config_or_report
-from pipeline import capacity
-from stacks.extensions import ExtensionError
+from config import DEFAULT_CONFIG, ConfigError, load_config_or_report
 
 # How the CDK CLI hands the app its context (cdk.json's and -c): a JSON variable, and a file for what does not
 # fit in the environment.
@@ -37,17 +35,14 @@ def main() -> int:
     config = load_config_or_report(config_path)
     if config is None:
         return 2
+    import aws_cdk as cdk
+
+    from pipeline.app import build_app
+
     try:
-        # What the config alone tells of the pipeline's size, also before the CDK loads.
-        capacity.before_construction(config, capacity.CONSUMERS_PER_WAVE)
-
-        import aws_cdk as cdk
-
-        from pipeline.app import build_app
-
         app = cdk.App()
-        build_app(config, config_path=config_path, app=app)
-    except (capacity.PipelineTooLarge, ExtensionError) as error:
+        build_app(config, config_path=config_path, app=app)  # preflight first (pipeline/preflight.py)
+    except ConfigError as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return 2
     app.synth()

@@ -65,7 +65,8 @@ class Inputs:
 
 def _deployment(synthesized: Any, stack: cdk.Stack) -> Deployment:
     stage = cdk.Stage.of(stack)
-    assert stage is not None, stack.node.path
+    if stage is None:
+        raise ValueError(f"{stack.node.path} is not in a Stage: the report reads only the stages' stacks")
     assembly = synthesized.assembly.get_nested_assembly(stage.artifact_id)
     artifact = assembly.get_stack_artifact(stack.artifact_id)
     manifest = json.loads((Path(assembly.directory) / f"{stack.artifact_id}.assets.json").read_text())

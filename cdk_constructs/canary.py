@@ -1,4 +1,5 @@
-"""The canary: an object in the shared bucket and an item in the shared table, written by the sharing stage, that
+"""The canary: an object in each dataset's bucket (under its prefix) and an item in each dataset's table that the
+project creates, written by the sharing stage, that
 every consumer's self-check reads. The proof that a consumer may read (and decrypt) never depends on what users have
 stored, and an empty bucket proves the key too.
 

@@ -123,7 +123,8 @@ class SharedDataset(Construct):
             self.table = self._table(n, dataset)
 
     def _grant_key(self, service: str, names: Names) -> None:
-        assert self.key is not None
+        if self.key is None:
+            raise ValueError(f"dataset {self.node.id}: a grant through {service} of a dataset without a key")
         for level, grantees in self.levels:
             self.key.add_to_resource_policy(
                 grantees.statement(
@@ -179,7 +180,8 @@ class SharedDataset(Construct):
 
     def _table(self, n: DatasetNames, dataset: Dataset) -> dynamodb.TableV2:
         resource_policy = None
-        assert dataset.table is not None and self.key is not None
+        if dataset.table is None or self.key is None:
+            raise ValueError(f"dataset {dataset.name}: a table of its own needs its table settings and its key")
         if dataset.table.access == "resource-policy":
             resource_policy = iam.PolicyDocument(
                 statements=[

@@ -1,4 +1,4 @@
-"""The two policies `make bootstrap` creates in each target account: what CloudFormation may do there on the
+"""The policies `make bootstrap` creates in each target account: what CloudFormation may do there on the
 pipeline's behalf (the execution policy of `cdk bootstrap --cloudformation-execution-policies`), and the permissions
 boundary every role it creates must carry.
 
@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from config.loader import ConfigError
 from config.model import Config
 from config.naming import Bootstrap, ecr_repository_arn, execution_policy_names, permissions_boundary_name
 
@@ -130,7 +131,7 @@ NAME_PROPERTIES = {
 }
 
 
-class UnfencedService(ValueError):
+class UnfencedService(ConfigError):
     """A resource type whose handlers call a service that FENCES does not keep to the project's resources."""
 
 
@@ -506,7 +507,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class BoundaryStatementError(ValueError):
+class BoundaryStatementError(ConfigError):
     """An EXTENSION_BOUNDARY statement the boundary cannot take as it is."""
 
 

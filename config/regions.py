@@ -18,7 +18,8 @@ from typing import Any
 @cache
 def _partitions() -> list[dict[str, Any]]:
     spec = importlib.util.find_spec("botocore")  # found, not imported
-    assert spec is not None and spec.submodule_search_locations, "botocore is not installed"
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("botocore is not installed: run `make install`")
     data = Path(next(iter(spec.submodule_search_locations))) / "data" / "endpoints.json"
     partitions: list[dict[str, Any]] = json.loads(data.read_text(encoding="utf-8"))["partitions"]
     return partitions

@@ -14,13 +14,12 @@ from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 
 from checks.register import register_checks
-from config import DEFAULT_CONFIG
+from config import DEFAULT_CONFIG, ConfigError
 from config.model import Config
 from config.naming import QUALIFIER_CONTEXT, Bootstrap, pipeline_stack_id
 from config.toolchain import ROOT
-from pipeline.capacity import PipelineTooLarge
 from pipeline.pipeline_stack import PipelineStack
-from stacks.extensions import ExtensionError
+from pipeline.preflight import preflight
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -46,8 +45,9 @@ class BuiltApp:
 
 def build_app(config: Config, *, config_path: str, app: cdk.App | None = None, outdir: Path | None = None) -> BuiltApp:
     """The App with its checks and the pipeline stack. `app`: the CDK CLI's (pipeline_app.py); by default a new
-    App with cdk.json's context, written to `outdir`. Raises PipelineTooLarge for a config one pipeline cannot
-    hold."""
+    App with cdk.json's context, written to `outdir`. Runs preflight first: raises ConfigError (one line) for a
+    config the checks of pipeline/preflight.py refuse, and the construction itself for what only it can tell."""
+    preflight(config)
     if app is None:
         app = cdk.App(context=cdk_json_context(), outdir=str(outdir) if outdir else None)
     # Every stack's synthesizer uses the project's own bootstrap (config.naming.Bootstrap), set before any is built.
@@ -86,6 +86,6 @@ def synthesize_or_report(config: Config, outdir: Path, *, config_path: str) -> S
     reports it, and gives None (exit 2)."""
     try:
         return synthesize(config, outdir, config_path=config_path)
-    except (PipelineTooLarge, ExtensionError) as error:
+    except ConfigError as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return None

@@ -16,9 +16,10 @@ import math
 from typing import TYPE_CHECKING, cast
 
 from checks.limits import SPLIT_FIX, quotas, size
+from config.loader import ConfigError
 from config.model import AccountRegion, Config, Consumer
 from config.naming import bootstrap_role
-from stacks.extensions import ExtensionError, check_registered
+from stacks.extensions import ExtensionError
 
 if TYPE_CHECKING:
     from aws_cdk import Stack, pipelines
@@ -31,20 +32,17 @@ FIXED_STAGES = 4
 CONSUMERS_PER_WAVE = MAX_ACTIONS_PER_STAGE - 1  # and the wave's test step
 
 
-class PipelineTooLarge(Exception):
+class PipelineTooLarge(ConfigError):
     """A configuration one pipeline cannot hold; the message says why and what to change."""
 
 
-def before_construction(config: Config, consumers_per_wave: int) -> None:
-    """What can be told from the config alone, in a fraction of a second: the stages it needs, and a lower
-    bound of the artifact grants."""
+def within_one_pipeline(config: Config, consumers_per_wave: int) -> None:
+    """What the config alone tells of the pipeline's size (pipeline/preflight.py runs it): the stages it needs, a lower
+    bound of the artifact grants, the boundary's size, and each consumer's documents."""
     _stage_count(config, consumers_per_wave)
     _artifact_grants_bound(config)
     _boundary(config)
     _consumers_documents(config)
-    if any(consumer.workloads for environment in config.environments for consumer in environment.consumers):
-        import extensions  # noqa: F401  (its modules register the workloads; they load the CDK, so only when listed)
-    check_registered(config)
 
 
 # IAM's quotas on a role's inline policies (together), and Lambda's on a function's environment variables.
@@ -138,7 +136,7 @@ def stage_resources(stacks: dict[str, Stack]) -> None:
 
 def after_construction(stack: Stack, pipeline: pipelines.CodePipeline, config: Config) -> None:
     """The built pipeline, before the app synthesizes: its stages, actions, artifact grants and resources."""
-    # Imported here: before_construction runs before the CDK loads (pipeline_app.py).
+    # Imported here: preflight runs before the CDK builds anything (pipeline/preflight.py).
     from aws_cdk import CfnResource
 
     stages = pipeline.pipeline.stages

@@ -50,7 +50,6 @@ class PipelineStack(Stack):
         consumers_per_wave: int = capacity.CONSUMERS_PER_WAVE,
         **kwargs: Any,
     ) -> None:
-        capacity.before_construction(config, consumers_per_wave)
         super().__init__(
             scope,
             id,

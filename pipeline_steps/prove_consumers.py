@@ -1,6 +1,6 @@
 """The pipeline's test step (the proof): in every consumer account of the wave, invoke the consumer's function in
-self-check mode and run its ECS task (Fargate), and fail unless each of both proves it can list and read the shared
-bucket and reach the shared table.
+self-check mode and run its ECS task (Fargate), and fail unless each of both proves it reaches every dataset the
+consumer is given, at its access, and is refused every other.
 
 Runs in CodeBuild with only boto3 installed. It learns the wave from PROOF_WAVE, set at synth: the consumers'
 accounts, regions and task networks, and the names of the function, cluster, task family and proof role, which are

@@ -85,7 +85,7 @@ class ConsumerStack(Stack):
             task=task,
         ).role
 
-        # Read by the pipeline's test step (env_from_cfn_outputs).
+        # For whoever reads the stack: the test step knows these names from the config (PROOF_WAVE, set at synth).
         self.function_name = CfnOutput(self, "FunctionName", value=function.function_name)
         self.proof_role_arn = CfnOutput(self, "ProofRoleArn", value=proof_role.role_arn)
         CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)

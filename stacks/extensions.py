@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from config.loader import ConfigError
+
 if TYPE_CHECKING:
     from config.model import Config, Consumer
 
@@ -35,7 +37,7 @@ def extension(name: str) -> Callable[[Build], Build]:
     return register
 
 
-class ExtensionError(Exception):
+class ExtensionError(ConfigError):
     """A workload the config names that no extension adds, or one that does not give itself its role; the message
     says which and how to fix it."""
 

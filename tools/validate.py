@@ -13,10 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config import DEFAULT_CONFIG, load_config_or_report
+from config import DEFAULT_CONFIG, ConfigError, load_config_or_report
 from config.toolchain import ROOT, NotInRepository, repository_path
-from pipeline import capacity
-from stacks.extensions import ExtensionError
+from pipeline.preflight import preflight
 
 # A path the Makefile and the synth step's shell take as it is.
 PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")
@@ -60,14 +59,23 @@ def main(argv: list[str]) -> int:
     if config is None:
         return 2
     try:
-        capacity.before_construction(config, capacity.CONSUMERS_PER_WAVE)
-    except (capacity.PipelineTooLarge, ExtensionError) as error:
+        checked = list(preflight(config))
+    except ConfigError as error:
         print(f"error: {args.config}: {error}", file=sys.stderr)
         return 2
-    problem = deployable(args.config) if args.deployable else None
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+    if args.deployable:
+        problem = deployable(args.config)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        checked.append("a file the pipeline reads: committed in the repository, by a plain path")
+    consumers = sum(len(environment.consumers) for environment in config.environments)
+    datasets = sum(len(environment.datasets) for environment in config.environments)
+    print(
+        f"ok: {args.config}: {len(config.environments)} environments, {consumers} consumers, {datasets} datasets",
+        *(f"  {check}" for check in checked),
+        sep="\n",
+    )
     return 0
 
 

@@ -174,7 +174,8 @@ def _read_object(data: SharedData, dataset: Dataset) -> str:
 
 
 def _assume_source_role(data: SharedData) -> str:
-    assert data.source_session is not None and data.settings.source_role_arn
+    if data.source_session is None or not data.settings.source_role_arn:
+        raise _CheckFailed("this consumer has no source role (SOURCE_ROLE_ARN is not set)")
     identity = data.source_session.client("sts").get_caller_identity()
     source_account = data.settings.source_account or data.settings.source_role_arn.split(":")[4]
     if identity["Account"] != source_account:

@@ -1,6 +1,6 @@
 """The consumer's runtime code against moto: a source account that owns the bucket and table, and a
 consumer account whose own role reads them. moto acts in the account of the role whose credentials
-sign a request (../shared/notes/local-emulation.md); it enforces no policies, so these tests prove the
+sign a request; it enforces no policies, so these tests prove the
 credential chain and the calls, not the permissions (the synth tests and the access report do that)."""
 
 from __future__ import annotations

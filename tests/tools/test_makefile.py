@@ -16,3 +16,8 @@ def test_make_help_lists_every_target():
     described = [line for line in shown.splitlines() if len(line.split(None, 2)) < 3]
     assert targets - {"help"} <= listed and "test" in listed
     assert described == []  # every line has its description
+
+
+def test_each_target_has_its_own_line_in_make_help():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.findall(r"^[a-z][a-z-]* [a-z -]*:(?!=).*## ", makefile, re.M) == []

@@ -86,3 +86,13 @@ def test_doctor_and_deploy_refuse_a_config_the_pipeline_could_not_read(repositor
         assert operator.main([command, "--config", str(untracked)], sessions=lambda *_: None) == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 1 and "not in git" in err[0]
+
+
+def test_make_validate_says_what_it_checked(capsys):
+    from pipeline.preflight import CHECKS
+    from tools.validate import main
+
+    assert main(["config/example.yaml"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ok: config/example.yaml: 2 environments, 4 consumers, 4 datasets"
+    assert lines[1:] == [f"  {check}" for check in CHECKS]

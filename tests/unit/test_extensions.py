@@ -281,11 +281,11 @@ def test_the_check_before_the_cdk_loads_extensions_when_a_consumer_lists_a_workl
     `make synth` and the app run first) imports it, or every listed workload would be unknown."""
     import sys
 
-    from pipeline import capacity
+    from pipeline.preflight import preflight
 
     monkeypatch.delitem(sys.modules, "extensions", raising=False)
-    capacity.before_construction(parse_config(CONFIG.replace(", workloads: [export]", "")), capacity.CONSUMERS_PER_WAVE)
+    preflight(parse_config(CONFIG.replace(", workloads: [export]", "")))
     assert "extensions" not in sys.modules  # no workload: the CDK need not load
     monkeypatch.setitem(extensions.EXTENSIONS, "export", _traced)
-    capacity.before_construction(parse_config(CONFIG), capacity.CONSUMERS_PER_WAVE)
+    preflight(parse_config(CONFIG))
     assert "extensions" in sys.modules

@@ -17,7 +17,7 @@ from checks import limits as policy_limits
 from checks.limits import size
 from config import load_config
 from config.loader import parse_config
-from pipeline.app import ROOT, cdk_json_context
+from pipeline.app import ROOT, build_app, cdk_json_context
 from pipeline.capacity import PipelineTooLarge, deployment_role_lower_bound
 from pipeline.pipeline_stack import PipelineStack
 from tests.conftest import EXAMPLE
@@ -91,7 +91,7 @@ def test_stage_count_beyond_the_quota_fails_before_any_construct_with_the_fix_na
         match=r"24 environments with 24 consumers need 52 pipeline stages, more "
         r"than CodePipeline's 50 .*split the environments across several configs",
     ):
-        PipelineStack(app, "big", config=config, config_path="big.yaml")
+        build_app(config, config_path="big.yaml", app=app)
     assert app.node.children == []
 
 
@@ -135,7 +135,7 @@ def test_far_too_many_consumer_accounts_fail_before_any_construct(tmp_path):
         match=r"401 target accounts in eu-west-1 make the pipeline's artifact bucket policy there at least 29,273 "
         r"characters, AWS allows 20,480: split",
     ):
-        PipelineStack(app, "big", config=config, config_path="big.yaml")
+        build_app(config, config_path="big.yaml", app=app)
     assert app.node.children == []
 
 
@@ -217,7 +217,7 @@ def test_a_function_environment_past_lambdas_4_kb_is_one_line(monkeypatch):
 
     monkeypatch.setattr(capacity, "LAMBDA_ENVIRONMENT_BYTES", 400)  # 3 datasets make about 700 bytes
     with pytest.raises(capacity.PipelineTooLarge, match=r"its function's environment \(the datasets it is given and "):
-        capacity.before_construction(parse_config(config_with(3, 1)), capacity.CONSUMERS_PER_WAVE)
+        capacity.within_one_pipeline(parse_config(config_with(3, 1)), capacity.CONSUMERS_PER_WAVE)
 
 
 def test_a_sharing_stack_past_500_resources_is_one_line_before_synth(tmp_path, monkeypatch):

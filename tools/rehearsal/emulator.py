@@ -1,6 +1,7 @@
 """The AWS emulator of the rehearsal: moto's server on 127.0.0.1, in this process.
 
-moto enforces neither bucket policies nor cross-account trust (../shared/notes/local-emulation.md): the
+moto enforces neither bucket policies nor cross-account trust (it acts in the account of whichever credentials sign
+a request, and evaluates no resource policy): the
 rehearsal proves wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not
 permissions. The few gaps of moto's CloudFormation support that the project's templates hit are mended
 here, in the emulator, never by changing what the stacks deploy.

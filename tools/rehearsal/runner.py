@@ -12,12 +12,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from config import ConfigError
 from config.model import Config
 from config.naming import Bootstrap, DatasetNames, Names
 from pipeline.app import synthesize
-from pipeline.capacity import PipelineTooLarge
 from pipeline_steps import prove_consumers
-from stacks.extensions import ExtensionError
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.invoke import LocalInvoker
@@ -106,7 +105,7 @@ class Rehearsal:
     def _synth(self) -> list[WaveRun]:
         try:
             self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
-        except (PipelineTooLarge, ExtensionError) as error:
+        except ConfigError as error:
             raise Stop(EXIT_CONFIG, f"{self.config_path}: {error}") from None
         return waves_of(self.synthesized.pipeline.pipeline)
 
