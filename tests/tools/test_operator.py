@@ -103,7 +103,9 @@ def test_doctor_finds_a_missing_repository_and_credentials_in_the_wrong_account(
     out_wrong = io.StringIO()
     same = emulator.administrator("111111111111")
     operator.main(["doctor", "--config", str(config_file)], sessions=lambda a, r: same.session(r), out=out_wrong)
-    assert "222222222222 eu-west-1 (source of dev): the credentials act in 111111111111" in out_wrong.getvalue()
+    # One cause of three accounts: said once, then the accounts.
+    assert "FAIL  3 accounts: the credentials act in 111111111111" in out_wrong.getvalue()
+    assert "\n      222222222222 eu-west-1 (source of dev)\n" in out_wrong.getvalue()
 
 
 def test_bootstrap_prints_commands_with_the_projects_execution_policy(emulator, config_file):

@@ -4,6 +4,7 @@ fixes it, carrying the user's CONFIG= and ARGS=; never a traceback."""
 from __future__ import annotations
 
 import io
+import re
 
 import boto3
 import pytest
@@ -70,7 +71,8 @@ RERUN = Rerun("doctor", "my.yaml", ("--profile", "admin-{account}"))
             NoCredentialsError(),
             "eu-west-1",
             "no AWS credentials found",
-            'give them: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}" (a profile per account) or '
+            'give them: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}" (a profile per account, or a '
+            "file of them: --profile profiles.yaml) or "
             'make doctor CONFIG=my.yaml ARGS="--assume-role OrganizationAccountAccessRole" (a role assumed in each); '
             "or sign in first (aws sso login)",
         ),
@@ -93,7 +95,8 @@ RERUN = Rerun("doctor", "my.yaml", ("--profile", "admin-{account}"))
             "eu-west-1",
             "access denied to DescribeStacks (AccessDenied)",
             'act as an administrator of this account: make doctor CONFIG=my.yaml ARGS="--profile admin-{account}" (a '
-            'profile per account) or make doctor CONFIG=my.yaml ARGS="--assume-role OrganizationAccountAccessRole" (a '
+            "profile per account, or a file of them: --profile profiles.yaml) or make doctor CONFIG=my.yaml "
+            'ARGS="--assume-role OrganizationAccountAccessRole" (a '
             "role assumed in each)",
         ),
         (
@@ -147,8 +150,13 @@ def test_without_credentials_each_command_says_so_per_account_without_a_tracebac
     failed = [line for line in lines if line.startswith("FAIL")]
     assert failed and all(": no AWS credentials found -> give them: make " in line for line in failed)
     assert all(f"CONFIG='{config_file}'" in line for line in failed)  # the user's config, quoted for the shell
-    if command[0] != "deploy":
-        assert len(failed) == ACCOUNTS
+    if command[0] == "bootstrap":
+        assert len(failed) == ACCOUNTS  # a line per account as each is tried
+    else:  # doctor and deploy: the cause once, then its accounts
+        assert failed == [lines[0]] and lines[0].startswith(f"FAIL  {ACCOUNTS} accounts: no AWS credentials found")
+        accounts = lines[1 : ACCOUNTS + 1]
+        assert all(re.fullmatch(r" {6}\d{12} [a-z0-9-]+ \(.+\)", line) for line in accounts), accounts
+        assert accounts[0] == "      111111111111 eu-west-1 (tooling)"
 
 
 def test_a_missing_profile_is_named_for_each_account_by_every_command(no_credentials, config_file):
@@ -398,3 +406,33 @@ def test_assume_role_acts_in_each_account_with_the_operators_session_name():
         identity = session.client("sts").get_caller_identity()
     assert identity["Account"] == "333333333333"
     assert identity["Arn"].endswith(":assumed-role/OrganizationAccountAccessRole/data-sharing-operator")
+
+
+def test_profiles_named_by_alias_come_from_a_file_of_account_and_profile(no_credentials, config_file, tmp_path):
+    """Organizations name their SSO profiles by account alias, not by id: --profile takes a file of them."""
+    profiles = tmp_path / "profiles.yaml"
+    aliases = {"111111111111": "tooling", "222222222222": "data-prod", "333333333333": "bi", "444444444444": "ops"}
+    profiles.write_text("".join(f'"{account}": {alias}\n' for account, alias in aliases.items()))
+    code, lines = _run(["doctor", "--config", str(config_file), "--profile", str(profiles)])
+    assert code == 1
+    text = "\n".join(lines)
+    for account, alias in aliases.items():  # each account acts with its own profile, which is not configured here
+        assert f"{account} " in text and f"the profile {alias} is not configured" in text
+    assert all("Traceback" not in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('"111111111111": tooling\n', "no profile for 222222222222, 333333333333, 444444444444"),
+        ("111111111111: tooling\n", "write one line per account, the account id quoted"),
+        ("- tooling\n", "write one line per account, the account id quoted"),
+    ],
+    ids=["an account missing", "an id unquoted (a number)", "a list"],
+)
+def test_a_file_of_profiles_the_config_cannot_use_is_one_line(config_file, tmp_path, capsys, text, says):
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_text(text)
+    code, lines = _run(["doctor", "--config", str(config_file), "--profile", str(profiles)])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 2 and not lines and line.startswith(f"error: --profile {profiles}: ") and says in line

@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.operator", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["bootstrap", "doctor", "deploy"])
     parser.add_argument("--config", default=DEFAULT_CONFIG)
-    parser.add_argument("--profile", help='a profile name per account, e.g. "admin-{account}"')
+    parser.add_argument(
+        "--profile", help='a profile name per account, e.g. "admin-{account}", or a YAML file of account: profile'
+    )
     parser.add_argument("--assume-role", help="a role to assume in every account, e.g. OrganizationAccountAccessRole")
     parser.add_argument("--yes", action="store_true", help="bootstrap: run the commands")
     parser.add_argument("--admin", action="store_true", help="bootstrap: AdministratorAccess as execution policy")
@@ -35,9 +37,11 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     config = load_config_or_report(args.config)
     if config is None:
         return 2
+    from tools.operator.accounts import operated_accounts
     from tools.operator.failures import profile_problem
 
-    problem = profile_problem(args.profile) if args.profile else None
+    accounts = list(dict.fromkeys(target.account for target in operated_accounts(config)))
+    problem = profile_problem(args.profile, accounts) if args.profile else None
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -73,8 +77,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
     if args.command == "doctor":
         findings = doctor.diagnose(config, sessions, rerun)
-        for finding in findings:
-            print(finding.line(), file=out)
+        print(*doctor.lines(findings), sep="\n", file=out)
         failing = sum(not f.ok for f in findings)
         print(f"{len(findings) - failing} of {len(findings)} accounts ready", file=out)
         return 1 if failing else 0
@@ -99,9 +102,7 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     # deploy
     findings = doctor.diagnose(config, sessions, rerun)
     if not all(f.ok for f in findings):
-        for finding in findings:
-            if not finding.ok:
-                print(finding.line(), file=out)
+        print(*doctor.lines([f for f in findings if not f.ok]), sep="\n", file=out)
         print("error: doctor found accounts that are not ready; fix them before the first deploy", file=out)
         return 1
     tooling = config.tooling

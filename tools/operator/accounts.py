@@ -9,6 +9,7 @@ import boto3
 
 from config.model import Config
 from pipeline_steps.prove_consumers import assumed_session, new_session
+from tools.operator.failures import profile_of
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def session_factory(*, profile: str | None, assume_role: str | None) -> SessionF
 
     def session(account: str, region: str) -> boto3.Session:
         if profile:
-            return new_session(profile_name=profile.format(account=account), region_name=region)
+            return new_session(profile_name=profile_of(profile, account), region_name=region)
         current = new_session(region_name=region)
         if not assume_role:
             return current

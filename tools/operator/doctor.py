@@ -47,6 +47,25 @@ class Finding:
         return re.sub(r"\s*\n\s*", " ", text + (f" -> {self.fix}" if self.fix else ""))  # one line, whatever AWS said
 
 
+def lines(findings: list[Finding]) -> list[str]:
+    """One line per account; a failure several accounts share (no credentials, say) once, with its fix, where the
+    first of them comes, then its accounts one per line."""
+    shared: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        if not finding.ok:
+            shared.setdefault((finding.detail, finding.fix), []).append(finding)
+    out: list[str] = []
+    for finding in findings:
+        alike = shared.get((finding.detail, finding.fix), [])
+        if finding.ok or len(alike) < 2:
+            out.append(finding.line())
+        elif alike[0] is finding:
+            head = Finding(finding.target, False, finding.detail, finding.fix).line()
+            out.append(f"FAIL  {len(alike)} accounts: " + head.split(": ", 1)[1])
+            out += [f"      {f.target.label()}" for f in alike]
+    return out
+
+
 def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = None) -> list[Finding]:
     rerun = rerun or Rerun("doctor")
     return [_diagnose(config, target, sessions, rerun) for target in operated_accounts(config)]

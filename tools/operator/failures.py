@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -72,7 +73,8 @@ class Rerun:
     def ways_to_give_credentials(self) -> str:
         """The two ways of giving each account its own credentials, as commands."""
         return (
-            f"{self.make(credentials=('--profile', 'admin-{account}'))} (a profile per account) or "
+            f"{self.make(credentials=('--profile', 'admin-{account}'))} (a profile per account, or a file of them: "
+            f"--profile profiles.yaml) or "
             f"{self.make(credentials=('--assume-role', 'OrganizationAccountAccessRole'))} (a role assumed in each)"
         )
 
@@ -171,7 +173,7 @@ def _profile_of(rerun: Rerun, account: str) -> str | None:
     import os
 
     if rerun.profile:
-        return rerun.profile.replace("{account}", account)
+        return profile_of(rerun.profile, account)
     return os.environ.get("AWS_PROFILE")
 
 
@@ -185,8 +187,45 @@ def _enable_region(rerun: Rerun, account: str, region: str) -> str:
     )
 
 
-def profile_problem(profile: str) -> str | None:
-    """What is wrong with a --profile pattern, or None: it may name the account as {account}, and nothing else."""
+PROFILE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def profile_of(profile: str, account: str) -> str:
+    """The profile --profile names for an account: the pattern with {account} filled in, or the account's entry in
+    the file --profile names (profiles named by alias, as organizations name their SSO profiles)."""
+    if profile.endswith(PROFILE_FILE_SUFFIXES):
+        return str(_profile_file(profile)[account])
+    return profile.replace("{account}", account)
+
+
+def _profile_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    with open(path, encoding="utf-8") as file:
+        loaded = yaml.safe_load(file)
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def profile_problem(profile: str, accounts: list[str] | None = None) -> str | None:
+    """What is wrong with --profile, or None: a pattern may name the account as {account}, and nothing else; a file
+    (.yaml, .yml, .json) maps every account of the config to a profile name."""
+    if profile.endswith(PROFILE_FILE_SUFFIXES):
+        try:
+            mapping = _profile_file(profile)
+        except OSError as error:
+            return f"--profile {profile}: {error.strerror or error}"
+        except ValueError as error:  # yaml's errors are ValueErrors
+            return f"--profile {profile}: not YAML or JSON ({str(error).splitlines()[0]})"
+        wrong = [f"{k!r}: {v!r}" for k, v in mapping.items() if not (isinstance(k, str) and isinstance(v, str))]
+        if not mapping or wrong:
+            return (
+                f'--profile {profile}: write one line per account, the account id quoted: "111111111111": '
+                f"my-profile{' (not ' + wrong[0] + ')' if wrong else ''}"
+            )
+        missing = [account for account in accounts or [] if account not in mapping]
+        if missing:
+            return f"--profile {profile}: no profile for {', '.join(missing)}"
+        return None
     try:
         profile.format(account="123456789012")
     except (KeyError, IndexError, ValueError) as error:
