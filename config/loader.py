@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from config.model import REPOSITORY_TAGS, Config
 
@@ -169,14 +170,38 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{source}: {describe(error)}") from None
+        raise ConfigError(f"{source}: {named(describe(error), data)}") from None
     from config.physical_names import NameCollision, check_unique  # it builds on the names the model gives
 
     try:
         check_unique(config)
     except NameCollision as error:
-        raise ConfigError(f"{source}: {error}") from None
+        raise ConfigError(f"{source}: {named(str(error), data)}") from None
     return config
+
+
+LIST_ELEMENT = re.compile(r"\b(environments|datasets|consumers)\[(\d+)\]")
+
+
+def named(message: str, data: dict[str, Any]) -> str:
+    """environments[1].consumers[0] -> environments[prod].consumers[analytics]: each element of the config's lists by
+    its name, where it has a plain one no other element of its list has (else by its position)."""
+    environment: Any = None
+
+    def name_of(match: re.Match[str]) -> str:
+        nonlocal environment
+        kind, index = match[1], int(match[2])
+        parent = data if kind == "environments" else environment
+        items = parent.get(kind) if isinstance(parent, dict) else None
+        item = items[index] if isinstance(items, list) and index < len(items) else None
+        if kind == "environments":
+            environment = item
+        name = item.get("name") if isinstance(item, dict) else None
+        names = [other.get("name") for other in items if isinstance(other, dict)] if isinstance(items, list) else []
+        plain = isinstance(name, str) and PLAIN_KEY.fullmatch(name) and names.count(name) == 1
+        return f"{kind}[{name}]" if plain else match[0]  # by position where the name is not one of a kind
+
+    return LIST_ELEMENT.sub(name_of, message)
 
 
 def describe(error: ValidationError) -> str:
@@ -188,7 +213,7 @@ def describe(error: ValidationError) -> str:
     if kind == "missing":
         return f"{location}: required field is missing"
     if kind == "extra_forbidden":
-        return f"{location}: unknown key"
+        return f"{location}: unknown key{_where_it_belongs(first['loc'])}"
     if kind == "value_error" and ": " in message and FIELD_PATH.fullmatch(message.split(": ", 1)[0]):
         # A check that spans fields already names the nested field it found wrong.
         nested, rest = message.split(": ", 1)
@@ -205,6 +230,41 @@ def describe(error: ValidationError) -> str:
     ):
         return f"{location}: {shown(value)} {_normalize(kind, message)}"
     return f"{location}: {message} (got {shown(value)})"
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (itself, in a tuple, optional or in a union), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _submodel(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    return {field.alias or name: field.annotation for name, field in model.model_fields.items()}
+
+
+def _where_it_belongs(loc: tuple[int | str, ...]) -> str:
+    """For an unknown key: the block beside it that takes that key (kms_key under bucket:), or the key of that level
+    it is closest to (a misspelling)."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if model is None:
+            return ""
+        if isinstance(part, str) and part in _fields(model):
+            model = _submodel(_fields(model)[part])
+    if model is None:
+        return ""
+    key = str(loc[-1])
+    blocks = [name for name, annotation in _fields(model).items() if key in _fields(_submodel(annotation) or Config)]
+    blocks = [name for name in blocks if _submodel(_fields(model)[name]) is not None]
+    if blocks:
+        return f": it belongs under {' or '.join(f'{name}:' for name in blocks)}"
+    close = difflib.get_close_matches(key, list(_fields(model)), n=1)
+    return f": did you mean {close[0]}?" if close else ""
 
 
 def _normalize(kind: str, message: str) -> str:

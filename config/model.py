@@ -7,6 +7,7 @@ twice in one environment) live on the object that holds both fields.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -164,6 +165,8 @@ def _prefix(value: str) -> str:
     keys with room for the self-check's entries."""
     if len(value.encode()) > 900:
         raise ValueError("is longer than 900 bytes (S3 keys are at most 1,024, and the self-check's go under it)")
+    if not S3_PREFIX.fullmatch(value) and S3_PREFIX.fullmatch(value + "/"):
+        raise ValueError(f"does not end in '/' (a prefix 'sales' would also cover 'sales-archive/'): write {value}/")
     if not S3_PREFIX.fullmatch(value):
         raise ValueError(
             "is not an S3 prefix the grants can name: segments of letters, digits and !_.'()- each ending in '/', "
@@ -281,10 +284,20 @@ class TaskNetwork(_Frozen):
     assign_public_ip: StrictBool = False
 
 
-RoleName = Annotated[
-    StrictStr,
-    AfterValidator(_pattern(ROLE_NAME, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-), after its path if it has one")),
-]
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?P<name>.+)$")
+
+
+def _role_name(value: str) -> str:
+    arn = ROLE_ARN.fullmatch(value)
+    if arn:
+        raise ValueError(
+            f"is a role ARN: name the role, with its path if it has one ({arn['name']!r}); its account is the "
+            "consumer's"
+        )
+    return _pattern(ROLE_NAME, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-), after its path if it has one")(value)
+
+
+RoleName = Annotated[StrictStr, AfterValidator(_role_name)]
 
 
 def _distinct_roles(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -397,9 +410,11 @@ class Environment(_Frozen):
                 )
             for name in consumer.grants:
                 if name not in datasets:
+                    close = difflib.get_close_matches(name, sorted(datasets), n=1)
                     raise ValueError(
                         f"consumers[{index}].grants.{name}: no dataset {name!r} in the environment "
-                        f"(its datasets: {', '.join(sorted(datasets))})"
+                        + (f"(did you mean {close[0]!r}? " if close else "(")
+                        + f"its datasets: {', '.join(sorted(datasets))})"
                     )
         for index, dataset in enumerate(self.datasets):
             if not self.granted(dataset):

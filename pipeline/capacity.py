@@ -58,11 +58,11 @@ def _consumers_documents(config: Config) -> None:
     from cdk_constructs.documents import consumer_policy, runtime_environment, source_role_policy
     from config.naming import Names
 
-    for e, environment in enumerate(config.environments):
+    for environment in config.environments:
         names = Names.of(config, environment)
-        for c, consumer in enumerate(environment.consumers):
-            where = f"environments[{e}].consumers[{c}] ({consumer.name}, given {len(consumer.grants)} datasets of "
-            where += f"{len(environment.datasets)})"
+        for consumer in environment.consumers:
+            where = f"environments[{environment.name}].consumers[{consumer.name}] (given {len(consumer.grants)} "
+            where += f"datasets of {len(environment.datasets)})"
             measured = [
                 (size(consumer_policy(names, environment, consumer)), MANAGED_POLICY_CHARACTERS, "its policy"),
                 (

@@ -314,7 +314,7 @@ def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
         )
         problem, fix = status("{subnets: [subnet-0123456789abcdef0]}", reporting)
         assert problem.startswith("consumer reporting: ") and "subnet-0123456789abcdef0" in problem
-        assert fix == "correct environments[0].consumers[1].task_network"
+        assert fix == "correct environments[dev].consumers[reporting].task_network"
         problem, fix = status(f"{{subnets: [{subnet}], security_groups: [{elsewhere}]}}", reporting)
         assert problem == (
             "consumer reporting: the subnets and security groups of its task_network are in 2 VPCs "
@@ -328,7 +328,7 @@ def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
             f"consumer reporting: the security groups of its task ({default_group['GroupId']}) allow no outbound "
             "traffic, so the task could not pull its image or reach AWS",
             f"allow outbound HTTPS in {default_group['GroupId']}, or name security groups that do in "
-            "environments[0].consumers[1].task_network",
+            "environments[dev].consumers[reporting].task_network",
         )
         # Without a default VPC, analytics' task has nowhere to run: the fix names its place in the config.
         default = analytics.client("ec2")
@@ -340,7 +340,7 @@ def test_doctor_says_where_each_consumer_task_will_run_and_what_is_missing():
         default.delete_vpc(VpcId=vpc_of_analytics["VpcId"])
         assert status(f"{{subnets: [{subnet}]}}", analytics) == (
             "consumer analytics: account 333333333333 eu-west-1 has no default VPC to run the task in",
-            "name subnets in environments[0].consumers[0].task_network of the config, or create one "
+            "name subnets in environments[dev].consumers[analytics].task_network of the config, or create one "
             "(aws ec2 create-default-vpc --region eu-west-1)",
         )
 
@@ -417,10 +417,10 @@ def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_u
         )
         problem, fix = status()
         assert (
-            f"environments[0].datasets[1].bucket.kms_key: corp-lake is encrypted with the customer-managed key {key}"
-            in problem
+            "environments[dev].datasets[lake].bucket.kms_key: corp-lake is encrypted with the customer-managed key "
+            f"{key}" in problem
         )
-        assert fix == f"set environments[0].datasets[1].bucket.kms_key: {key} in the config"
+        assert fix == f"set environments[dev].datasets[lake].bucket.kms_key: {key} in the config"
         named = text.replace("prefix: raw/}", f"prefix: raw/, kms_key: '{key}'}}")
         assert status(named)[1] == ""
         # Given read-write, the self-check would write there: not into a bucket with Object Lock, nor a table with a
@@ -433,7 +433,9 @@ def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_u
         )
         problem, fix = status(writer)
         assert "ledger has a stream: every item the test step's self-check writes" in problem
-        assert fix == "set proof: read-only in environments[0].datasets[1] (the test step then proves the reads only)"
+        assert (
+            fix == "set proof: read-only in environments[dev].datasets[lake] (the test step then proves the reads only)"
+        )
         read_only = writer.replace("table: {existing: ledger}}", "table: {existing: ledger}, proof: read-only}")
         assert status(read_only)[1] == ""
         s3.create_bucket(
@@ -467,7 +469,9 @@ def test_doctor_says_a_bucket_of_another_account_and_a_key_its_account_cannot_gr
     assert problem == "is not a bucket of 222222222222, or its policy refuses this operator"
     assert fix.startswith("name a bucket of the source account")
     key = "arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-    found = _key_problem(Refusing("AccessDeniedException", 400), key, None, "environments[0].datasets[1].bucket", "x")
+    found = _key_problem(
+        Refusing("AccessDeniedException", 400), key, None, "environments[dev].datasets[lake].bucket", "x"
+    )
     assert found is not None
     assert "does not let this account's IAM policies use it: the source roles could not either" in found[0]
     assert "principal arn:aws:iam::222222222222:root" in found[1]

@@ -353,13 +353,13 @@ def test_doctor_checks_each_own_role_exists_with_the_arn_the_grants_name(tmp_pat
         iam.create_role(RoleName="AWSGlueServiceRole-x", Path="/service-role/", AssumeRolePolicyDocument=trust)
         assert status("[glue-etl, athena]", session) == (
             "consumer analytics: its role athena does not exist",
-            "create it, or remove it from environments[0].consumers[0].roles[1]",
+            "create it, or remove it from environments[dev].consumers[analytics].roles[1]",
         )
         # A grant compares the ARN as written: a path left out would admit nothing.
         assert status("[AWSGlueServiceRole-x]", session) == (
             "consumer analytics: its role is arn:aws:iam::333333333333:role/service-role/AWSGlueServiceRole-x, the "
             "grants name arn:aws:iam::333333333333:role/AWSGlueServiceRole-x",
-            "list it as service-role/AWSGlueServiceRole-x in environments[0].consumers[0].roles[0]",
+            "list it as service-role/AWSGlueServiceRole-x in environments[dev].consumers[analytics].roles[0]",
         )
         assert status("[glue-etl, service-role/AWSGlueServiceRole-x]", session) == (
             "analytics's own roles glue-etl, service-role/AWSGlueServiceRole-x exist as listed",

@@ -195,7 +195,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     bad.write_text(TWO_ENVIRONMENTS.replace('"444444444444"', '"4444"'))
     assert rehearsal_main.main(["--config", str(bad), "--outdir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "environments[1].source.account: '4444' is not a 12-digit AWS account id" in err[0]
+    assert len(err) == 1 and "environments[prod].source.account: '4444' is not a 12-digit AWS account id" in err[0]
     assert not (tmp_path / "out").exists()
 
 

@@ -146,7 +146,7 @@ CORPUS = [
     Bad(
         "approval is a word",
         _replace("approval: false", 'approval: "no"'),
-        "environments[0].approval: 'no' must be true or false",
+        "environments[dev].approval: 'no' must be true or false",
     ),
     Bad(
         "consumers is a mapping",
@@ -154,12 +154,12 @@ CORPUS = [
             '    consumers:\n      - name: analytics\n        account: "333333333333"\n' + GRANTS,
             "    consumers: {name: analytics}",
         ),
-        "environments[0].consumers: {'name': 'analytics'} must be a list",
+        "environments[dev].consumers: {'name': 'analytics'} must be a list",
     ),
     Bad(
         "unknown access",
         _replace("grants: {sales: read-write}", "grants: {sales: write}"),
-        "environments[0].consumers[0].grants.sales: 'write' must be 'read' or 'read-write'",
+        "environments[dev].consumers[analytics].grants.sales: 'write' must be 'read' or 'read-write'",
     ),
     Bad(
         "trust quota not offered",
@@ -169,7 +169,7 @@ CORPUS = [
     Bad(
         "table access unknown",
         _replace("access: resource-policy", "access: both"),
-        "environments[1].datasets[2].table.access: 'both' must be 'role' or 'resource-policy'",
+        "environments[prod].datasets[reference].table.access: 'both' must be 'role' or 'resource-policy'",
     ),
     # Datasets and grants
     Bad(
@@ -177,30 +177,30 @@ CORPUS = [
         _replace(
             "    datasets:                 # a small", "    share: {bucket: read}\n    datasets:                 # a"
         ),
-        "environments[1].share: was replaced by datasets",
+        "environments[prod].share: was replaced by datasets",
     ),
     Bad(
         "grant of an unknown dataset",
         _replace("grants: {sales: read, reference: read}", "grants: {sales: read, referense: read}"),
-        "environments[1].consumers[1].grants.referense: no dataset 'referense' in the environment (its datasets: "
-        "events, reference, sales)",
+        "environments[prod].consumers[reporting].grants.referense: no dataset 'referense' in the environment (did you "
+        "mean 'reference'? its datasets: events, reference, sales)",
     ),
     Bad(
         "dataset nobody is granted",
         _replace(
             "      - name: reference       #", "      - {name: spare, bucket: {}}\n      - name: reference       #"
         ),
-        "environments[1].datasets[2].name: 'spare' is granted to no consumer",
+        "environments[prod].datasets[spare].name: 'spare' is granted to no consumer",
     ),
     Bad(
         "consumer given nothing",
         _replace("grants: {events: read-write}", "grants: {}"),
-        "environments[1].consumers[2].grants: 'ingest' is given no dataset",
+        "environments[prod].consumers[ingest].grants: 'ingest' is given no dataset",
     ),
     Bad(
         "dataset twice",
         _replace("      - name: reference       #", "      - name: sales       #"),
-        "environments[1].datasets[2].name: 'sales' is used twice in the environment",
+        "environments[prod].datasets[2].name: 'sales' is used twice in the environment",
     ),
     Bad(
         "dataset of nothing",
@@ -209,22 +209,23 @@ CORPUS = [
             "        table:\n          access: resource-policy",
             "      - name: reference",
         ),
-        "environments[1].datasets[2].bucket: a dataset shares a bucket, a table, or both",
+        "environments[prod].datasets[reference].bucket: a dataset shares a bucket, a table, or both",
     ),
     Bad(
         "prefix without its slash",
         _replace("prefix: raw/events/ ", "prefix: raw/events "),
-        "environments[1].datasets[1].bucket.prefix: 'raw/events' is not an S3 prefix the grants can name",
+        "environments[prod].datasets[events].bucket.prefix: 'raw/events' does not end in '/' (a prefix 'sales' would "
+        "also cover 'sales-archive/'): write raw/events/",
     ),
     Bad(
         "prefix with a wildcard",
         _replace("prefix: raw/events/ ", "prefix: 'raw/*/' "),
-        "environments[1].datasets[1].bucket.prefix: 'raw/*/' is not an S3 prefix the grants can name",
+        "environments[prod].datasets[events].bucket.prefix: 'raw/*/' is not an S3 prefix the grants can name",
     ),
     Bad(
         "prefix with a dot segment",
         _replace("prefix: raw/events/ ", "prefix: raw/../ "),
-        "environments[1].datasets[1].bucket.prefix: 'raw/../' has a '.' or '..' segment",
+        "environments[prod].datasets[events].bucket.prefix: 'raw/../' has a '.' or '..' segment",
     ),
     Bad(
         "prefix of the self-check",
@@ -237,7 +238,8 @@ CORPUS = [
             "        table:\n          access: resource-policy",
             "        table:\n          existing: ref-codes\n          access: resource-policy",
         ),
-        "environments[1].datasets[2].table.access: 'resource-policy' would write the policy of a table the project "
+        "environments[prod].datasets[reference].table.access: 'resource-policy' would write the policy of a table the "
+        "project "
         "does not own",
     ),
     Bad(
@@ -246,7 +248,8 @@ CORPUS = [
             "        bucket:\n          prefix: raw/events/",
             "        bucket:\n          existing: datashare-raw\n          prefix: raw/events/",
         ),
-        "environments[1].datasets[1].bucket.existing: 'datashare-raw' starts with the project's prefix datashare-",
+        "environments[prod].datasets[events].bucket.existing: 'datashare-raw' starts with the project's prefix "
+        "datashare-",
     ),
     Bad(
         "existing bucket's key in another account",
@@ -255,7 +258,8 @@ CORPUS = [
             "        bucket:\n          existing: corp-raw\n"
             f"          kms_key: arn:aws:kms:eu-west-1:999999999999:key/{KEY}\n          prefix: raw/events/",
         ),
-        f"environments[1].datasets[1].bucket.kms_key: 'arn:aws:kms:eu-west-1:999999999999:key/{KEY}' is not in the "
+        f"environments[prod].datasets[events].bucket.kms_key: 'arn:aws:kms:eu-west-1:999999999999:key/{KEY}' is not "
+        f"in the "
         "source account 444444444444",
     ),
     Bad(
@@ -265,12 +269,12 @@ CORPUS = [
             f"        bucket:\n          kms_key: arn:aws:kms:eu-west-1:444444444444:key/{KEY}\n"
             "          prefix: raw/events/",
         ),
-        "environments[1].datasets[1].bucket.kms_key: is for an existing bucket",
+        "environments[prod].datasets[events].bucket.kms_key: is for an existing bucket",
     ),
     Bad(
         "overlapping prefixes granted differently",
         _overlap,
-        "environments[1].datasets[3].bucket.prefix: 'raw/events/' of corp-lake overlaps dataset 'old' (raw/), and "
+        "environments[prod].datasets[new].bucket.prefix: 'raw/events/' of corp-lake overlaps dataset 'old' (raw/), and "
         "'ingest' gets read on one and nothing on the other",
     ),
     Bad(
@@ -293,7 +297,7 @@ CORPUS = [
     Bad(
         "no consumer account",
         _replace('      - name: analytics\n        account: "333333333333"\n', "      - name: analytics\n"),
-        "environments[0].consumers[0].account: required field is missing",
+        "environments[dev].consumers[analytics].account: required field is missing",
     ),
     Bad(
         "no environments",
@@ -306,23 +310,23 @@ CORPUS = [
             '    consumers:\n      - name: analytics\n        account: "333333333333"\n' + GRANTS,
             "    consumers: []",
         ),
-        "environments[0].consumers: must list at least one entry",
+        "environments[dev].consumers: must list at least one entry",
     ),
     # Values and references
     Bad(
         "11-digit account",
         _replace('"333333333333"', '"33333333333"'),
-        "environments[0].consumers[0].account: '33333333333' is not a 12-digit AWS account id",
+        "environments[dev].consumers[analytics].account: '33333333333' is not a 12-digit AWS account id",
     ),
     Bad(
         "account with letters",
         _replace('"222222222222"', '"22222222222x"'),
-        "environments[0].source.account: '22222222222x' is not a 12-digit",
+        "environments[dev].source.account: '22222222222x' is not a 12-digit",
     ),
     Bad(
         "unknown region",
         _replace("region: eu-central-1", "region: eu-middle-9"),
-        "environments[1].consumers[1].region: 'eu-middle-9' is not an AWS region name",
+        "environments[prod].consumers[reporting].region: 'eu-middle-9' is not an AWS region name",
     ),
     Bad(
         "environment named twice",
@@ -332,17 +336,17 @@ CORPUS = [
     Bad(
         "consumer named twice",
         _replace("      - name: reporting", "      - name: analytics"),
-        "environments[1].consumers[1].name: 'analytics' is used twice",
+        "environments[prod].consumers[1].name: 'analytics' is used twice",
     ),
     Bad(
         "consumer is its source",
         _replace('"333333333333"', '"222222222222"'),
-        "environments[0].consumers[0].account: '222222222222' is the source account",
+        "environments[dev].consumers[analytics].account: '222222222222' is the source account",
     ),
     Bad(
         "account twice in one environment",
         _replace('"666666666666"', '"555555555555"'),
-        "environments[1].consumers[1].account: '555555555555' is used twice",
+        "environments[prod].consumers[reporting].account: '555555555555' is used twice",
     ),
     Bad(
         "bad connection ARN",
@@ -367,7 +371,7 @@ CORPUS = [
     Bad(
         "upper-case environment",
         _replace("  - name: dev", "  - name: Dev"),
-        "environments[0].name: 'Dev' must be 1-10 lower-case",
+        "environments[Dev].name: 'Dev' must be 1-10 lower-case",
     ),
     Bad(
         "bad image",
@@ -383,19 +387,19 @@ CORPUS = [
     Bad(
         "misspelt nested key",
         _replace("          access: resource-policy", "          acess: resource-policy"),
-        "environments[1].datasets[2].table.acess: unknown key",
+        "environments[prod].datasets[reference].table.acess: unknown key",
     ),
     # Names AWS or the CDK refuse
     Bad(
         "consumer named sharing",
         _replace("      - name: reporting", "      - name: sharing"),
-        "environments[1].consumers[1].name: makes the stage 'prod-sharing', as environments[1].name does",
+        "environments[prod].consumers[sharing].name: makes the stage 'prod-sharing', as environments[prod].name does",
     ),
     Bad(
         "two stages of one name",
         _two_stages_of_one_name,
-        "environments[1].consumers[1].name: makes the stage 'dev-a-reporting', as "
-        "environments[0].consumers[0].name does",
+        "environments[dev-a].consumers[reporting].name: makes the stage 'dev-a-reporting', as "
+        "environments[dev].consumers[a-reporting].name does",
     ),
     Bad(
         "project aws",
@@ -421,7 +425,8 @@ CORPUS = [
     Bad(
         "consumer in China",
         _replace("region: eu-central-1", "region: cn-north-1"),
-        "environments[1].consumers[1].region: 'cn-north-1' is in partition aws-cn, the tooling account's region "
+        "environments[prod].consumers[reporting].region: 'cn-north-1' is in partition aws-cn, the tooling account's "
+        "region "
         "'eu-west-1' is in aws",
     ),
     Bad(
@@ -430,7 +435,7 @@ CORPUS = [
             '      account: "444444444444"\n      region: eu-west-1',
             '      account: "444444444444"\n      region: us-gov-west-1',
         ),
-        "environments[1].source.region: 'us-gov-west-1' is in partition aws-us-gov",
+        "environments[prod].source.region: 'us-gov-west-1' is in partition aws-us-gov",
     ),
     Bad(
         "connection of another partition",
@@ -484,14 +489,15 @@ CORPUS = [
     Bad(
         "an own role name with a space",
         _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue etl]\n"),
-        "environments[1].consumers[1].roles[0]: 'glue etl' is not an IAM role name",
+        "environments[prod].consumers[reporting].roles[0]: 'glue etl' is not an IAM role name",
     ),
     Bad(
         "an own role of the project's prefix",
         _replace(
             "        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, datashare-etl]\n"
         ),
-        "environments[1].consumers[1].roles[1]: 'datashare-etl' starts with the project's prefix datashare-, which "
+        "environments[prod].consumers[reporting].roles[1]: 'datashare-etl' starts with the project's prefix "
+        "datashare-, which "
         "names roles the pipeline manages or deploys with",
     ),
     Bad(
@@ -499,7 +505,7 @@ CORPUS = [
         _replace(
             "        region: eu-central-1\n", "        region: eu-central-1\n        roles: [Glue, service-role/glue]\n"
         ),
-        "environments[1].consumers[1].roles: ['Glue', 'service-role/glue'] lists the role 'glue' twice",
+        "environments[prod].consumers[reporting].roles: ['Glue', 'service-role/glue'] lists the role 'glue' twice",
     ),
     Bad(
         "a CDK bootstrap role as an own role",
@@ -512,7 +518,7 @@ CORPUS = [
     Bad(
         "an own role name outside ASCII",
         _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glüe]\n"),
-        "environments[1].consumers[1].roles[0]: 'glüe' is not an IAM role name",
+        "environments[prod].consumers[reporting].roles[0]: 'glüe' is not an IAM role name",
     ),
     Bad(
         "an own role path past IAM's 512 characters",
@@ -525,7 +531,7 @@ CORPUS = [
     Bad(
         "an own role twice",
         _replace("        region: eu-central-1\n", "        region: eu-central-1\n        roles: [glue, glue]\n"),
-        "environments[1].consumers[1].roles: ['glue', 'glue'] lists the role 'glue' twice",
+        "environments[prod].consumers[reporting].roles: ['glue', 'glue'] lists the role 'glue' twice",
     ),
     # YAML mistakes: the line, shown, and what it usually means
     Bad(
@@ -557,12 +563,12 @@ CORPUS = [
     Bad(
         "a subnet id that is not one",
         _task_network("{subnets: [subnet-123]}"),
-        "environments[1].consumers[1].task_network.subnets[0]: 'subnet-123' is not a subnet id (subnet-...)",
+        "environments[prod].consumers[reporting].task_network.subnets[0]: 'subnet-123' is not a subnet id (subnet-...)",
     ),
     Bad(
         "no subnets",
         _task_network("{subnets: []}"),
-        "environments[1].consumers[1].task_network.subnets: must list at least one entry",
+        "environments[prod].consumers[reporting].task_network.subnets: must list at least one entry",
     ),
     Bad(
         "a subnet twice",
@@ -572,7 +578,7 @@ CORPUS = [
     Bad(
         "more subnets than RunTask takes",
         _task_network("{subnets: [" + ", ".join(f"subnet-{n:08x}" for n in range(17)) + "]}"),
-        "environments[1].consumers[1].task_network.subnets: lists 17 entries, at most 16 are allowed",
+        "environments[prod].consumers[reporting].task_network.subnets: lists 17 entries, at most 16 are allowed",
     ),
     Bad(
         "more security groups than RunTask takes",
@@ -589,12 +595,12 @@ CORPUS = [
     Bad(
         "security groups without subnets",
         _task_network("{security_groups: [sg-01234567]}"),
-        "environments[1].consumers[1].task_network.subnets: required field is missing",
+        "environments[prod].consumers[reporting].task_network.subnets: required field is missing",
     ),
     Bad(
         "a misspelt public ip",
         _task_network("{subnets: [subnet-01234567], public_ip: true}"),
-        "environments[1].consumers[1].task_network.public_ip: unknown key",
+        "environments[prod].consumers[reporting].task_network.public_ip: unknown key",
     ),
     # Physical names two parts of the config would both make
     Bad(
@@ -609,7 +615,8 @@ CORPUS = [
 """,
             )
         ),
-        "environments[0].datasets[1] (dev/shared) and environments[0].datasets[0] (dev/data) both make the table "
+        "environments[dev].datasets[shared] (dev/shared) and environments[dev].datasets[data] (dev/data) both make "
+        "the table "
         "shop-dev-shared: rename one of them",
     ),
     Bad(
@@ -642,7 +649,7 @@ CORPUS = [
 """,
             )
         ),
-        "environments[1].datasets[0] (a-b/c) and environments[0].datasets[0] (a/b-c) both make the bucket "
+        "environments[a-b].datasets[c] (a-b/c) and environments[a].datasets[b-c] (a/b-c) both make the bucket "
         "shop-a-b-c-222222222222-eu-west-1",
     ),
     Bad(
@@ -651,7 +658,27 @@ CORPUS = [
             "      - name: sales\n        bucket: {}            #",
             "      - name: sales\n        proof: read-only\n        bucket: {}            #",
         ),
-        "environments[0].datasets[0].proof: 'read-only' is for a dataset of an existing bucket or table",
+        "environments[dev].datasets[sales].proof: 'read-only' is for a dataset of an existing bucket or table",
+    ),
+    # Mistakes with an obvious fix: the line says it
+    Bad(
+        "a key one level off",
+        _replace("      - name: events          #", "      - name: events\n        kms_key: x\n#"),
+        "environments[prod].datasets[events].kms_key: unknown key: it belongs under bucket: or table:",
+    ),
+    Bad(
+        "a misspelt key",
+        _replace("          prefix: raw/events/ ", "          prefx: raw/events/ "),
+        "environments[prod].datasets[events].bucket.prefx: unknown key: did you mean prefix?",
+    ),
+    Bad(
+        "a role ARN where its name goes",
+        _replace(
+            "        region: eu-central-1\n",
+            "        region: eu-central-1\n        roles: [arn:aws:iam::666666666666:role/service-role/athena]\n",
+        ),
+        "environments[prod].consumers[reporting].roles[0]: 'arn:aws:iam::666666666666:role/service-role/athena' is a "
+        "role ARN: name the role, with its path if it has one ('service-role/athena')",
     ),
     # Encodings
     Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),

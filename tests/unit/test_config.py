@@ -54,72 +54,73 @@ BAD = [
     (
         "account id unquoted",
         _set("environments.0.source.account", 222222222222),
-        "environments[0].source.account: 222222222222 must be a string (quote it in YAML)",
+        "environments[dev].source.account: 222222222222 must be a string (quote it in YAML)",
     ),
     (
         "account id with letters",
         _set("environments.1.consumers.0.account", "55555555555a"),
-        "environments[1].consumers[0].account: '55555555555a' is not a 12-digit AWS account id",
+        "environments[prod].consumers[analytics].account: '55555555555a' is not a 12-digit AWS account id",
     ),
     (
         "unknown region",
         _set("environments.1.consumers.1.region", "eu-centrl-1"),
-        "environments[1].consumers[1].region: 'eu-centrl-1' is not an AWS region name",
+        "environments[prod].consumers[reporting].region: 'eu-centrl-1' is not an AWS region name",
     ),
     ("unknown top-level key", _set("pipline", {}), "pipline: unknown key"),
     (
         "unknown nested key",
         _set("environments.0.datasets.0.bucket.prefixes", "a/"),
-        "environments[0].datasets[0].bucket.prefixes: unknown key",
+        "environments[dev].datasets[sales].bucket.prefixes: unknown key",
     ),
     ("missing field", _set("tooling", _DELETE), "tooling: required field is missing"),
     (
         "missing consumer region",
         _set("environments.0.consumers.0.region", _DELETE),
-        "environments[0].consumers[0].region: required field is missing",
+        "environments[dev].consumers[analytics].region: required field is missing",
     ),
     ("duplicate environment", _set("environments.1.name", "dev"), "environments[1].name: 'dev' is used twice"),
     (
         "duplicate consumer name",
         lambda d: d["environments"][1]["consumers"][1].update(name="analytics"),
-        "environments[1].consumers[1].name: 'analytics' is used twice in the environment",
+        "environments[prod].consumers[1].name: 'analytics' is used twice in the environment",
     ),
     (
         "account twice in one environment",
         lambda d: d["environments"][1]["consumers"][1].update(account="555555555555"),
-        "environments[1].consumers[1].account: '555555555555' is used twice in the environment",
+        "environments[prod].consumers[reporting].account: '555555555555' is used twice in the environment",
     ),
     (
         "consumer is its source",
         _set("environments.0.consumers.0.account", "222222222222"),
-        "environments[0].consumers[0].account: '222222222222' is the source account of the environment",
+        "environments[dev].consumers[analytics].account: '222222222222' is the source account of the environment",
     ),
     (
         "no consumers",
         _set("environments.0.consumers", []),
-        "environments[0].consumers: must list at least one entry (got [])",
+        "environments[dev].consumers: must list at least one entry (got [])",
     ),
     ("no environments", _set("environments", []), "environments: must list at least one entry (got [])"),
     (
         "bad access level",
         _set("environments.1.consumers.0.grants.sales", "write"),
-        "environments[1].consumers[0].grants.sales: 'write' must be 'read' or 'read-write'",
+        "environments[prod].consumers[analytics].grants.sales: 'write' must be 'read' or 'read-write'",
     ),
     (
         "workload named like another environment's roles",
         _set("environments.1.consumers.0.workloads", ["consumer-function"]),
-        "environments[1].consumers[0].workloads[0]: 'consumer-function' starts with consumer-, which could name a "
+        "environments[prod].consumers[analytics].workloads[0]: 'consumer-function' starts with consumer-, which could "
+        "name a "
         "role of another environment",
     ),
     (
         "workload twice",
         _set("environments.1.consumers.0.workloads", ["export", "export"]),
-        "environments[1].consumers[0].workloads: ['export', 'export'] lists 'export' twice",
+        "environments[prod].consumers[analytics].workloads: ['export', 'export'] lists 'export' twice",
     ),
     (
         "bad table access",
         _set("environments.1.datasets.0.table.access", "policy"),
-        "environments[1].datasets[0].table.access: 'policy' must be 'role' or 'resource-policy'",
+        "environments[prod].datasets[sales].table.access: 'policy' must be 'role' or 'resource-policy'",
     ),
     (
         "dataset name too long for its bucket",
@@ -131,14 +132,14 @@ BAD = [
             d.update(project="a" * 12),
             d["environments"][1].update(name="b" * 10),
         ),
-        "environments[1].datasets[0].name: 'ssssssssssssssssssss' makes the bucket name "
+        "environments[bbbbbbbbbb].datasets[ssssssssssssssssssss].name: 'ssssssssssssssssssss' makes the bucket name "
         "aaaaaaaaaaaa-bbbbbbbbbb-ssssssssssssssssssss-444444444444-eu-west-1 of 67 characters, S3 allows 63: "
         "shorten it",
     ),
     (
         "approval not a boolean",
         _set("environments.1.approval", "yes please"),
-        "environments[1].approval: 'yes please' must be true or false",
+        "environments[prod].approval: 'yes please' must be true or false",
     ),
     (
         "bad organization id",
@@ -169,12 +170,12 @@ BAD = [
     (
         "environment name with underscore",
         _set("environments.0.name", "my_dev"),
-        "environments[0].name: 'my_dev' must be 1-10 lower-case letters",
+        "environments[my_dev].name: 'my_dev' must be 1-10 lower-case letters",
     ),
     (
         "consumers not a list",
         _set("environments.0.consumers", "analytics"),
-        "environments[0].consumers: 'analytics' must be a list",
+        "environments[dev].consumers: 'analytics' must be a list",
     ),
     ("organization id not a string", _set("organization_id", 1234), "organization_id: 1234 must be a string"),
     (
@@ -202,7 +203,7 @@ BAD = [
     (
         "source not a mapping",
         _set("environments.0.source", "222222222222"),
-        "environments[0].source: '222222222222' must be a mapping of settings",
+        "environments[dev].source: '222222222222' must be a mapping of settings",
     ),
 ]
 

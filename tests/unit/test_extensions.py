@@ -139,7 +139,7 @@ def test_a_workload_the_config_and_the_code_disagree_on_is_one_line_and_nothing_
 
 
 def test_a_workload_named_as_the_demos_is_refused():
-    with pytest.raises(Exception, match=r"consumers\[0\]\.workloads\[0\]: 'task' names a workload the project deploys"):
+    with pytest.raises(Exception, match=r"consumers\[analytics\]\.workloads\[0\]: 'task' names a workload the project"):
         parse_config(CONFIG.replace("workloads: [export]", "workloads: [task]"))
 
 

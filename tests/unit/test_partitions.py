@@ -107,7 +107,8 @@ def test_the_regions_without_notifications_are_those_cloudformation_lacks_them_i
     [
         (
             ("region: {other}, grants", "region: eu-west-1, grants"),
-            "environments[0].consumers[1].region: 'eu-west-1' is in partition aws, the tooling account's region "
+            "environments[prod].consumers[reporting].region: 'eu-west-1' is in partition aws, the tooling account's "
+            "region "
             "'cn-north-1' is in aws-cn: accounts, roles and keys do not cross partitions",
         ),
         (
@@ -115,7 +116,7 @@ def test_the_regions_without_notifications_are_those_cloudformation_lacks_them_i
                 'source: {{account: "555555555555", region: {home}}}',
                 'source: {{account: "555555555555", region: us-gov-west-1}}',
             ),
-            "environments[1].source.region: 'us-gov-west-1' is in partition aws-us-gov",
+            "environments[dev].source.region: 'us-gov-west-1' is in partition aws-us-gov",
         ),
         (
             (

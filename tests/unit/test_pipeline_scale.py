@@ -205,7 +205,7 @@ def test_a_consumer_given_more_datasets_than_its_policy_holds_is_one_line_before
     assert synthesize_or_report(config, tmp_path / "out", config_path="lake.yaml") is None
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(
-        f"error: lake.yaml: environments[0].consumers[0] (c0, given {datasets} datasets of {datasets})"
+        f"error: lake.yaml: environments[env0].consumers[c0] (given {datasets} datasets of {datasets})"
     )
     assert says in line and "AWS allows 6,144: give the consumer fewer datasets" in line
     assert not list(tmp_path.glob("out/**/*.json"))  # no template, no manifest

@@ -166,9 +166,9 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
 def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Environment, Consumer]]:
     """(where in the config, its environment, consumer) of each consumer deployed to this account and region."""
     return [
-        (f"environments[{e}].consumers[{c}]", environment, consumer)
-        for e, environment in enumerate(config.environments)
-        for c, consumer in enumerate(environment.consumers)
+        (f"environments[{environment.name}].consumers[{consumer.name}]", environment, consumer)
+        for environment in config.environments
+        for consumer in environment.consumers
         if (consumer.account, consumer.region) == (target.account, target.region)
     ]
 
@@ -405,11 +405,11 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
     source roles may use that key only). Their own policies are their owner's: not read here."""
     s3, dynamodb, kms = session.client("s3"), session.client("dynamodb"), session.client("kms")
     checked = []
-    for e, environment in enumerate(config.environments):
+    for environment in config.environments:
         if (environment.source.account, environment.source.region) != (target.account, target.region):
             continue
-        for d, dataset in enumerate(environment.datasets):
-            where = f"environments[{e}].datasets[{d}]"
+        for dataset in environment.datasets:
+            where = f"environments[{environment.name}].datasets[{dataset.name}]"
             bucket, table = dataset.bucket, dataset.table
             # The self-check writes into an existing dataset given read-write, unless the config asks for reads only.
             proves_writes = dataset.proof == "full" and any(a == "read-write" for _, a in environment.granted(dataset))
