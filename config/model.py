@@ -110,12 +110,15 @@ Access = Literal["read", "read-write"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A string right after a field is its description (the configuration reference, docs/configuration-reference.md).
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class AccountRegion(_Frozen):
     account: AccountId
+    """The 12-digit AWS account id, quoted in YAML."""
     region: Region
+    """An AWS region name, e.g. eu-west-1."""
 
     @property
     def partition(self) -> str:
@@ -126,15 +129,21 @@ class ConnectionRepository(_Frozen):
     """A GitHub, GitLab or Bitbucket repository reached through a CodeConnections connection."""
 
     connection_arn: Annotated[StrictStr, AfterValidator(_pattern(CONNECTION_ARN, "a CodeConnections connection ARN"))]
+    """A CodeConnections connection to GitHub, GitLab or Bitbucket; AVAILABLE (its handshake done in the console)
+    before make doctor passes."""
     repository: Annotated[StrictStr, AfterValidator(_pattern(OWNER_REPO, "an owner/repository name"))]
+    """owner/name of the repository."""
     branch: Branch = "main"
+    """The branch whose pushes the pipeline deploys."""
 
 
 class CodeCommitRepository(_Frozen):
     codecommit_repository: Annotated[
         StrictStr, AfterValidator(_pattern(CODECOMMIT_REPO, "a CodeCommit repository name"))
     ]
+    """A CodeCommit repository of the tooling account, instead of a connection."""
     branch: Branch = "main"
+    """The branch whose pushes the pipeline deploys."""
 
 
 # Tags of the union above; they appear in error locations, and the loader leaves them out.
@@ -190,10 +199,14 @@ class DatasetBucket(_Frozen):
     # An existing bucket is never changed: no policy is written on it; consumers reach it through the source role
     # the sharing stage creates for each of them (identity-based).
     existing: Annotated[StrictStr, AfterValidator(_pattern(EXISTING_BUCKET, "an S3 bucket name"))] | None = None
+    """A bucket already in the source account and region: never changed by the stacks, reached through the source
+    roles. Without it, a new bucket of the dataset's own."""
     prefix: S3Prefix | None = None
+    """Only the objects under this prefix: segments ending in /, e.g. raw/events/."""
     # The customer-managed key an existing bucket's objects are encrypted with, if any (SSE-KMS): the source role
     # may use it through S3. Not for a new bucket, which has a key of its own.
     kms_key: KeyArn | None = None
+    """The customer-managed key of an existing bucket's objects, if they use one."""
 
     @model_validator(mode="after")
     def _key_only_when_existing(self) -> DatasetBucket:
@@ -206,10 +219,15 @@ class DatasetTable(_Frozen):
     """A dataset's table: one the sharing stage creates (the default) or one that already exists (`existing`)."""
 
     existing: Annotated[StrictStr, AfterValidator(_pattern(EXISTING_TABLE, "a DynamoDB table name"))] | None = None
+    """A table already in the source account and region: never changed, reached through the source roles. Without it,
+    a new table."""
     # "role": consumers assume a role in the source account (identity-based); the only way to an existing table.
     # "resource-policy": the new table's own resource policy admits the consumers' roles directly.
     access: Literal["role", "resource-policy"] = "role"
+    """role: consumers assume their role in the source account; resource-policy: the table's own policy admits them
+    (a new table only)."""
     kms_key: KeyArn | None = None
+    """The customer-managed key of an existing table, if it uses one."""
 
     @model_validator(mode="after")
     def _existing_tables_through_the_role(self) -> DatasetTable:
@@ -232,12 +250,19 @@ class Dataset(_Frozen):
     this entry with a key of its own.)"""
 
     name: DatasetName
+    """1-20 lower-case letters, digits or hyphens, unique in the environment: it names the dataset's bucket
+    (PROJECT-ENV-NAME-ACCOUNT-REGION, at most 63 characters), table and key alias."""
     bucket: DatasetBucket | None = None
+    """The dataset's bucket, {} for a new one. A dataset has a bucket, a table or both."""
     table: DatasetTable | None = None
+    """The dataset's table, {} for a new one."""
     # What the test step's self-check proves of a consumer given the dataset read-write: "full" writes and deletes an
     # object and an item of its own; "read-only" proves the reads only, for an existing bucket or table the self-check
     # must not write (Object Lock keeps every object it writes; a table's stream hands its items to the owner's code).
     proof: Literal["full", "read-only"] = "full"
+    """What the test step proves of a consumer given the dataset read-write: full (writes and deletes an object and
+    an item of its own) or read-only (the reads only, for an existing bucket or table the self-check must not
+    write to)."""
 
     @model_validator(mode="after")
     def _something(self) -> Dataset:
@@ -277,11 +302,14 @@ class TaskNetwork(_Frozen):
 
     # ECS RunTask takes at most 16 subnets and 5 security groups.
     subnets: Annotated[tuple[SubnetId, ...], Field(min_length=1, max_length=16), AfterValidator(_distinct)]
+    """1-16 subnet ids of one VPC, where the test step runs the consumer's ECS task."""
     # None: the default security group of the subnets' VPC.
     security_groups: Annotated[tuple[SecurityGroupId, ...], Field(max_length=5), AfterValidator(_distinct)] = ()
+    """0-5 security group ids; none: the VPC's default group."""
     # A task in a public subnet needs a public IP to pull its image and reach AWS, unless the VPC has a NAT gateway
     # or VPC endpoints (ECR, S3, DynamoDB, STS, KMS, CloudWatch Logs).
     assign_public_ip: StrictBool = False
+    """true in public subnets (or the task cannot pull its image), unless the VPC has a NAT gateway or VPC endpoints."""
 
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?P<name>.+)$")
@@ -333,18 +361,29 @@ WorkloadName = Annotated[StrictStr, AfterValidator(_name(20)), AfterValidator(_w
 
 class Consumer(_Frozen):
     name: ConsumerName
+    """1-20 lower-case letters, digits or hyphens, unique in the environment; ENV-NAME names its stage, so not
+    sharing."""
     account: AccountId
+    """The consumer's 12-digit account id, quoted."""
     region: Region
+    """The region of the consumer's stacks."""
     task_network: TaskNetwork | None = None
+    """Where the test step runs the consumer's ECS task; without it, the default VPC, its default subnets and a
+    public IP."""
     # The consumer's own roles (Glue jobs, Athena, applications), by name in its account, existing or to come: the
     # source account's grants admit them as they admit the demo workloads' roles, and each gets its side of the
     # access when the consumer's team attaches the consumer stage's shared-data policy to it.
     roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
+    """The consumer's own roles (Glue, Athena, applications) by name, with their path, in its account: the grants
+    admit them as they admit the demo workloads (docs/extending.md)."""
     # Which of the environment's datasets this consumer gets, and how: {dataset: read | read-write}. Nothing else.
     grants: dict[DatasetName, Access] = Field(default_factory=dict)
+    """{dataset: read | read-write}: the datasets this consumer gets; it is refused every other one. Without datasets
+    in the environment: {data: read}."""
     # Workloads your own code adds to this consumer's stage (extensions/), by name: each gets the role
     # PROJECT-ENV-consumer-NAME, which every grant of the consumer's datasets admits.
     workloads: Annotated[tuple[WorkloadName, ...], AfterValidator(_distinct)] = ()
+    """Workloads your own code adds to the consumer's stage (extensions/), by name."""
 
     @property
     def env(self) -> AccountRegion:
@@ -353,10 +392,17 @@ class Consumer(_Frozen):
 
 class Environment(_Frozen):
     name: EnvironmentName
+    """1-10 lower-case letters, digits or hyphens, starting with a letter, unique; environments deploy in the order
+    listed."""
     approval: StrictBool = False
+    """A person approves before anything of the environment deploys, and again when a change widens its sharing
+    stage's IAM permissions."""
     source: AccountRegion
+    """The account and region that own and share the data."""
     datasets: Annotated[tuple[Dataset, ...], Field(min_length=1)]
+    """What the source shares; without it, one dataset named data, a new bucket and table."""
     consumers: Annotated[tuple[Consumer, ...], Field(min_length=1)]
+    """The consumer accounts, one or more."""
 
     @model_validator(mode="before")
     @classmethod
@@ -465,25 +511,37 @@ class Notifications(_Frozen):
     """Who hears of failed pipeline runs and approvals waiting (an SNS topic in the tooling account)."""
 
     emails: tuple[Annotated[StrictStr, AfterValidator(_pattern(EMAIL, "an e-mail address"))], ...] = ()
+    """Who is e-mailed failed runs and approvals waiting (refused in the regions without CodeStar Notifications)."""
 
 
 class Config(_Frozen):
     # Prefix of every physical name (bucket, table, roles): keep it short, names have length limits.
     project: ProjectName
+    """The prefix of every physical name (buckets, tables, roles): 1-12 lower-case letters, digits or hyphens,
+    starting with a letter; not aws, nor a prefix S3 reserves (xn--, sthree-, amzn-s3-demo-)."""
     tooling: AccountRegion
+    """Where the pipeline lives."""
     repository: Annotated[
         Annotated[ConnectionRepository, Tag("connection")] | Annotated[CodeCommitRepository, Tag("codecommit")],
         Discriminator(_repository_kind),
     ]
+    """The repository the pipeline builds: a connection (GitHub, GitLab, Bitbucket) or CodeCommit."""
     organization_id: (
         Annotated[StrictStr, AfterValidator(_pattern(ORGANIZATION_ID, "an AWS Organizations id (o-...)"))] | None
     ) = None
+    """Grant by organization (aws:PrincipalOrgID) instead of listing the consumer accounts."""
     # Image of the consumer's ECS task. None: build runtime/Dockerfile as a CDK asset.
     consumer_image: Annotated[StrictStr, AfterValidator(_pattern(IMAGE, "a container image reference"))] | None = None
+    """The ECS task's image, built for linux/amd64. One of a private ECR repository is pulled through that
+    repository, whose policy must let the consumer accounts pull (make doctor checks it). Without it,
+    runtime/Dockerfile, built by the pipeline."""
     notifications: Notifications = Notifications()
+    """Who hears of failed runs and approvals waiting."""
     # IAM's quota on a role trust policy: 2048 characters, or 4096 where AWS raised it for the account.
     trust_policy_quota: Literal[2048, 4096] = 2048
+    """IAM's quota on a role trust policy in your accounts: 2048, or 4096 where AWS raised it."""
     environments: Annotated[tuple[Environment, ...], Field(min_length=1)]
+    """Each a source account, its datasets and their consumers; deployed in the order listed."""
 
     @model_validator(mode="after")
     def _one_partition(self) -> Config:

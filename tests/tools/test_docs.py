@@ -1,17 +1,69 @@
-"""The README's example outputs are what the commands print (tools/docs.py, `make docs`). The rehearsal's block is
-checked by the end-to-end rehearsal test, which runs the same command."""
+"""The README and docs/: each example output is what its command prints (tools/docs.py, `make docs`), the
+configuration reference is what the model says, every link lands, and the README stays a first read. The
+rehearsal's block is checked by the end-to-end rehearsal test, which runs the same command."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
 
 from tools import docs
 
 
-def test_every_output_block_of_the_readme_has_its_command():
-    assert set(docs.blocks(docs.README.read_text())) == set(docs.GENERATORS)
+def test_every_output_block_of_the_docs_has_its_command():
+    assert set(docs.all_blocks()) == set(docs.GENERATORS)
 
 
 def test_the_bad_config_block_is_what_the_validation_prints():
-    assert docs.normalize(docs.bad_config()) == docs.normalize(docs.blocks(docs.README.read_text())["bad-config"])
+    assert docs.normalize(docs.bad_config()) == docs.normalize(docs.all_blocks()["bad-config"])
+
+
+def test_the_extension_example_is_the_file_the_tests_build():
+    shown = docs.all_blocks()["extension-example"]
+    assert shown == (docs.ROOT / "extensions" / "nightly_export" / "__init__.py").read_text()
+
+
+def test_the_configuration_reference_is_the_models_and_lists_every_field_with_its_description():
+    from config.model import Config
+
+    for path, write in docs.PAGES.items():
+        assert path.read_text() == write(), f"{path.name} differs: make docs"
+    reference = (docs.ROOT / "docs" / "configuration-reference.md").read_text()
+    rows = [line for line in reference.splitlines() if line.startswith("| `")]
+    assert all(not line.endswith("|  |") for line in rows)  # every field has its description
+    assert "| `environments[].consumers[].grants` |" in reference
+    assert len(rows) >= len(Config.model_fields) + 30
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_pages_lands_on_a_file_and_heading():
+    anchors = {
+        document.resolve(): {_slug(h) for h in re.findall(r"^#+ (.*)$", document.read_text(), re.M)}
+        for document in docs.DOCUMENTS
+    }
+    broken = []
+    for document in docs.DOCUMENTS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            file, _, anchor = target.partition("#")
+            path = (document.parent / file).resolve() if file else document.resolve()
+            if not path.exists() or (anchor and anchor not in anchors.get(path, set())):
+                broken.append(f"{document.name}: {target}")
+    assert broken == []
+
+
+def test_the_readme_is_a_first_read():
+    readme = docs.README.read_text().splitlines()
+    assert len(readme) < 200
+    linked = set(re.findall(r"\]\((docs/[a-z-]+\.md)\)", "\n".join(readme)))
+    assert {f"docs/{path.name}" for path in Path(docs.ROOT / "docs").glob("*.md")} <= linked
 
 
 def test_normalize_leaves_out_only_what_differs_between_runs():
@@ -21,6 +73,6 @@ def test_normalize_leaves_out_only_what_differs_between_runs():
     assert docs.normalize("PASS  analytics") != docs.normalize("FAIL  analytics")
 
 
-def test_the_extension_example_is_the_file_the_tests_build():
-    shown = docs.blocks(docs.README.read_text())["extension-example"]
-    assert shown == (docs.ROOT / "extensions" / "nightly_export" / "__init__.py").read_text()
+@pytest.mark.e2e
+def test_the_first_deployment_block_is_what_doctor_and_bootstrap_print_on_emulated_accounts():
+    assert docs.normalize(docs.first_deployment()) == docs.normalize(docs.all_blocks()["first-deployment"])

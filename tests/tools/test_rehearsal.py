@@ -14,7 +14,7 @@ from config.loader import parse_config
 from tests.configs import config_text
 from tests.conftest import EXAMPLE
 from tools.bench.configs import config_with
-from tools.docs import README, blocks, normalize
+from tools.docs import all_blocks, normalize
 from tools.rehearsal import __main__ as rehearsal_main
 from tools.rehearsal import runner
 from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Rehearsal
@@ -95,7 +95,7 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     ]
     # What `make local` printed, but for --destroy's rows, is what the README shows (make docs rewrites it).
     shown = "\n".join(line for line in out.splitlines() if not re.match(r"  (destroy|retained) ", line)) + "\n"
-    assert normalize(shown) == normalize(blocks(README.read_text())["local"])
+    assert normalize(shown) == normalize(all_blocks()["local"])
     assert "Result: PASSED" in out
     assert "enforces neither bucket and key policies nor cross-account trust" in out
     assert "ran the function's handler in a local Python process" in out

@@ -164,7 +164,7 @@ def test_an_extension_declares_the_boundary_statements_its_workload_needs(monkey
     assert boundary["Traces"] == {**TRACES, "Resource": ["*"]}
     summary.render(synthesized)
     assert "Traces: xray:PutTraceSegments, xray:PutTelemetryRecords on *" in capsys.readouterr().out
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "extending.md").read_text()
     assert "EXTENSION_BOUNDARY = [\n" + "".join(f"    {line}\n" for line in _dict_lines(TRACES)) in readme
 
 
