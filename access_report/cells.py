@@ -60,6 +60,8 @@ class Cell:
         variables: dict[str, ContextValue] = {
             "aws:PrincipalArn": self.principal,
             "aws:PrincipalAccount": self.principal_account,
+            # AWS sets it from the resource; the engine takes it only from the request.
+            "aws:ResourceAccount": self.resource_account,
             "aws:SecureTransport": "true",
         }
         if self.organization:

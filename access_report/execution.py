@@ -32,7 +32,27 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
             ("creates a role outside the project", "iam:CreateRole", f"{iam}:role/admin", bounded, "deny"),
             ("attaches AdministratorAccess", "iam:AttachRolePolicy", ours, {"iam:PolicyARN": admin}, "deny"),
             ("removes a role's boundary", "iam:DeleteRolePermissionsBoundary", ours, {}, "deny"),
+            # A role of the project's name that does not carry the boundary (made by hand, or before the project):
+            # never extended, trusted anew or deleted; the project's own roles are.
+            (
+                "puts a policy on a role of the project's name without the boundary",
+                "iam:PutRolePolicy",
+                ours,
+                {},
+                "deny",
+            ),
+            ("attaches a policy to it", "iam:AttachRolePolicy", ours, {}, "deny"),
+            ("rewrites its trust", "iam:UpdateAssumeRolePolicy", ours, {}, "deny"),
+            ("puts a policy on a role of the project", "iam:PutRolePolicy", ours, bounded, "allow"),
+            ("rewrites a role of the project's trust", "iam:UpdateAssumeRolePolicy", ours, bounded, "allow"),
             ("changes the boundary", "iam:CreatePolicyVersion", boundary, {}, "deny"),
+            (
+                "makes a policy of the name make bootstrap gives its next execution policy",
+                "iam:CreatePolicy",
+                f"{iam}:policy/{config.project}-cdk-execution-9",
+                {},
+                "deny",
+            ),
             (
                 "rewrites a bootstrap role's trust",
                 "iam:UpdateAssumeRolePolicy",
@@ -161,7 +181,52 @@ def _bounded_role(config: Config, account: str, region: str, partition: str) -> 
     ]
     principal = f"{iam}:role/{config.project}-written-by-the-pipeline"
     boundary = permissions_boundary(config, partition)
-    return _cells(f"a role of the project in {account}", principal, account, probes, (ALLOW_ALL,), boundary)
+    subject = f"a role of the project in {account}"
+    return [
+        *_cells(subject, principal, account, probes, (ALLOW_ALL,), boundary),
+        *_outside_the_config(subject, principal, account, config.project, partition, boundary),
+    ]
+
+
+OUTSIDE = "999999999999"  # an account the config does not name
+
+
+def _outside_the_config(
+    subject: str, principal: str, account: str, project: str, partition: str, boundary: Document
+) -> list[Cell]:
+    """Resources named as the project's in an account the config does not name, whose own policies admit anyone:
+    only the boundary's accounts stand between a role of the project and them (bucket names are global, so anyone
+    can make a PROJECT-x bucket)."""
+    bucket = f"arn:{partition}:s3:::{project}-elsewhere"
+    role = f"arn:{partition}:iam::{OUTSIDE}:role/{project}-elsewhere"
+    requests = [
+        ("writes to a bucket of the project's name in an account outside the config", "s3:PutObject", f"{bucket}/k"),
+        ("assumes a role of the project's name in an account outside the config", "sts:AssumeRole", role),
+    ]
+    return [
+        Cell(
+            environment=PATH,
+            who=f"{subject} {who}",
+            principal=principal,
+            principal_account=account,
+            request=Request(
+                PATH,
+                action,
+                resource,
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": resource}
+                    ],
+                },
+            ),
+            resource_account=OUTSIDE,
+            expected="deny",
+            identity_policies=(ALLOW_ALL,),
+            boundary=boundary,
+        )
+        for who, action, resource in requests
+    ]
 
 
 def existing_buckets(config: Config, account: str, partition: str) -> list[str]:

@@ -352,6 +352,27 @@ def _split(statement: dict[str, Any], part: int = 0) -> list[dict[str, Any]]:
     ]
 
 
+def _regions_of(config: Config, account: str) -> set[str]:
+    """The regions the config deploys stacks to in an account: as a source, as a consumer."""
+    regions = {e.source.region for e in config.environments if e.source.account == account}
+    return regions | {c.region for e in config.environments for c in e.consumers if c.account == account}
+
+
+@cache
+def boundary_checked_role_actions() -> list[str]:
+    """The role actions IAM evaluates iam:PermissionsBoundary for (the role's boundary, or the one a CreateRole or
+    PutRolePermissionsBoundary asks for): a Deny conditioned on a key an action does not have would deny that action
+    always. But the removal of a boundary, denied outright, and GetRole: a handler may read a role before it exists
+    (NoSuchEntity is its answer then, where the Deny would make it AccessDenied), and reading changes nothing."""
+    actions = _authorization_data("actions", "iam")
+    return sorted(
+        f"iam:{entry['name']}"
+        for entry in actions.values()
+        if "iam:PermissionsBoundary" in json.dumps(entry) and "Role" in entry["name"]
+        and entry["name"] not in {"DeleteRolePermissionsBoundary", "GetRole"}
+    )  # fmt: skip
+
+
 def execution_policies(config: Config, account: str, region: str, partition: str) -> dict[str, dict[str, Any]]:
     """name -> document of the execution policies of a target account: as many managed policies as its statements
     need (`cdk bootstrap --cloudformation-execution-policies` takes them all). The handlers' actions alone come near
@@ -359,13 +380,24 @@ def execution_policies(config: Config, account: str, region: str, partition: str
     project = config.project
     boundary = _arn(partition, account, f"policy/{permissions_boundary_name(config)}")
     own = _arn(partition, account, f"policy/{project}-cdk-execution*")
-    check_fences(region)
-    services = _handler_actions(region)
-    iam = {a for t in (*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES) for a in handler_permissions(t, region)}
+    # IAM's policies are the account's, whatever the region: one set for every region the config deploys to there
+    # (the resource schemas differ by region), or bootstrapping one region would make the other's stale.
+    regions = sorted({region} | _regions_of(config, account))
+    for each in regions:
+        check_fences(each)
+    services = sorted({action for each in regions for action in _handler_actions(each)})
+    iam = {
+        a
+        for each in regions
+        for t in (*STACK_RESOURCE_TYPES, *IAM_RESOURCE_TYPES)
+        for a in handler_permissions(t, each)
+    }
     iam = {a for a in iam if a.startswith("iam:") and "User" not in a and "Group" not in a}
     roles = sorted(a for a in iam | {"iam:PassRole", "iam:GetRole"} if a != "iam:CreateServiceLinkedRole")
     prefixed = [_arn(partition, account, f"role/{project}-*"), _arn(partition, account, f"policy/{project}-*")]
-    denied_changes = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"]
+    # CreatePolicy too: a template must not make a policy of these names before make bootstrap does (a fifth
+    # execution policy, say), which bootstrap would then find there and use.
+    denied_changes = ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"]
     denied_changes.append("iam:SetDefaultPolicyVersion")
     people = ["iam:*User*", "iam:*Group*", "iam:*AccessKey*", "iam:*LoginProfile*", "organizations:*", "account:*"]
     iam_policy: list[dict[str, Any]] = [
@@ -378,9 +410,11 @@ def execution_policies(config: Config, account: str, region: str, partition: str
             "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED)}},
         },
         {
+            # Creating a role, and reading or changing one: a role named PROJECT-* that does not carry the boundary
+            # (made by hand, or before the project) is never CloudFormation's to import, extend or trust anew.
             "Sid": "OnlyRolesWithTheBoundary",
             "Effect": "Deny",
-            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Action": boundary_checked_role_actions(),
             "Resource": "*",
             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
         },
@@ -425,6 +459,12 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
     buckets, tables, keys by their aliases, functions and roles, in any account of the config), so a role the
     pipeline writes, whatever its trust and policies, stays inside the project."""
     project = config.project
+    # Names alone do not keep a role in the project: anyone can create a bucket named PROJECT-x in an account of
+    # theirs (bucket names are global), or a role or function of that name. So each statement of the project's
+    # resources by name also names the accounts: the role's own, and the sources whose data it reaches.
+    sources = sorted({environment.source.account for environment in config.environments})
+    ours = {"StringEquals": {"aws:ResourceAccount": ["${aws:PrincipalAccount}", *sources]}}
+    own = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -435,6 +475,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
                 "Resource": [f"arn:{partition}:s3:::{project}-*"],
+                "Condition": ours,
             },
             {
                 "Sid": "TheProjectsTables",
@@ -444,6 +485,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                     "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                 ],
                 "Resource": [f"arn:{partition}:dynamodb:*:*:table/{project}-*"],
+                "Condition": ours,
             },
             {
                 # Keys only through S3 and DynamoDB, never directly: what a role may then decrypt is what it may read
@@ -453,7 +495,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": f"arn:{partition}:kms:*:*:key/*",
-                "Condition": {"StringLike": {"kms:ViaService": ["s3.*", "dynamodb.*"]}},
+                "Condition": {"StringLike": {"kms:ViaService": ["s3.*", "dynamodb.*"]}, **ours},
             },
             {
                 "Sid": "TheProjectsRolesAndFunctions",
@@ -463,6 +505,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                     f"arn:{partition}:iam::*:role/{project}-*",
                     f"arn:{partition}:lambda:*:*:function:{project}-*",
                 ],
+                "Condition": ours,
             },
             {
                 "Sid": "TheProjectsTasks",
@@ -472,6 +515,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                     f"arn:{partition}:ecs:*:*:task-definition/{project}-*",
                     f"arn:{partition}:ecs:*:*:task/{project}-*/*",
                 ],
+                "Condition": own,
             },
             {
                 "Sid": "PassTheProjectsRolesToTasks",
@@ -502,6 +546,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"],
                 "Resource": f"arn:{partition}:logs:*:*:log-group:{project}-*",
+                "Condition": own,
             },
         ],
     }  # fmt: skip

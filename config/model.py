@@ -574,6 +574,24 @@ class Config(_Frozen):
         return self
 
     @model_validator(mode="after")
+    def _not_the_tooling_account(self) -> Config:
+        """The tooling account is bootstrapped to run the pipeline, not as a target: it trusts no pipeline, has no
+        permissions boundary for the stacks' roles to carry, and its execution policy is not the project's, while
+        a target in it, in another region, would get the project's execution policy, which the pipeline's own
+        replication stack there does not fit."""
+        for index, environment in enumerate(self.environments):
+            places = [(f"environments[{index}].source", environment.source.account)]
+            for i, consumer in enumerate(environment.consumers):
+                places.append((f"environments[{index}].consumers[{i}]", consumer.account))
+            for where, account in places:
+                if account == self.tooling.account:
+                    raise ValueError(
+                        f"{where}.account: {account!r} is the tooling account, which runs the pipeline and is no "
+                        "target of it: share from and to other accounts"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _own_roles_are_not_the_projects(self) -> Config:
         """Roles named `<project>-...` are the project's: the pipeline creates and changes them (its execution policy
         allows it), so a consumer's own role must be named otherwise."""

@@ -336,6 +336,9 @@ def test_an_execution_policy_that_allows_all_of_iam_on_every_role_is_caught(exam
         "creates a role outside the project",
         "attaches AdministratorAccess",
         "removes a role's boundary",
+        "puts a policy on a role of the project's name without the boundary",
+        "attaches a policy to it",
+        "rewrites its trust",
         "rewrites a bootstrap role's trust",
         "creates a table",
     }
@@ -343,7 +346,8 @@ def test_an_execution_policy_that_allows_all_of_iam_on_every_role_is_caught(exam
 
 def test_the_execution_policy_cells_hold_for_every_target_account(example_verdicts):
     cells = [v for v in example_verdicts if v.cell.environment == "execution policy"]
-    assert len({v.cell.resource_account for v in cells}) == 6 and all(v.as_expected for v in cells)
+    accounts = {v.cell.resource_account for v in cells} - {"999999999999"}  # and one outside the config
+    assert len(accounts) == 6 and all(v.as_expected for v in cells)
 
 
 def test_own_roles_reach_the_share_with_the_policy_their_team_attaches_and_no_further(organization_inputs):
@@ -417,3 +421,25 @@ def test_a_memo_sends_the_engine_only_simulations_it_has_not_decided(example_inp
     again = evaluate([*cells, *build(example_inputs)[3:5]], memo=memo)
     assert sent == [3, 2]
     assert [v.result for v in again[:3]] == [v.result for v in first]
+
+
+def test_the_boundary_keeps_a_role_to_the_configs_accounts_where_names_alone_would_not():
+    """Anyone can make a bucket named PROJECT-x (bucket names are global) or a role of that name in an account of
+    theirs: the boundary names the accounts too, and without them both requests would be allowed."""
+    from dataclasses import replace
+
+    from access_report.execution import _bounded_role
+    from config import load_config
+    from tests.conftest import EXAMPLE
+
+    config = load_config(EXAMPLE)
+    outside = [c for c in _bounded_role(config, "555555555555", "eu-west-1", "aws") if "outside the config" in c.who]
+    assert len(outside) == 2
+    assert [v.actual for v in evaluate(outside, memo=VERDICTS)] == ["deny", "deny"]
+    unbounded = copy.deepcopy(outside[0].boundary)
+    for statement in unbounded["Statement"]:
+        condition = statement.get("Condition", {})
+        condition.get("StringEquals", {}).pop("aws:ResourceAccount", None)
+        statement["Condition"] = {k: v for k, v in condition.items() if v}
+    names_only = [replace(cell, boundary=unbounded) for cell in outside]
+    assert [v.actual for v in evaluate(names_only, memo=VERDICTS)] == ["allow", "allow"]

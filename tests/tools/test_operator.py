@@ -223,6 +223,12 @@ def test_doctor_names_stacks_the_config_no_longer_has_and_roles_a_new_stack_coul
     iam.create_role(RoleName="ops-dev-consumer-task", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 1 and "the role ops-dev-consumer-task exists but is not the stack ops-dev-analytics's" in out, out
+    iam.delete_role(RoleName="ops-dev-consumer-task")
+    # A role of the project's name without its boundary (made by hand, or before the project): the execution
+    # policy could pass it to a function, and nothing would bound what it does.
+    iam.create_role(RoleName="ops-legacy-admin", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    code, out = _run(["doctor"], emulator, config_file)
+    assert code == 1 and "roles named as the project's do not carry its permissions boundary: ops-legacy-admin" in out
 
 
 def test_deploy_refuses_until_doctor_passes(emulator, config_file):

@@ -660,6 +660,12 @@ CORPUS = [
         ),
         "environments[dev].datasets[sales].proof: 'read-only' is for a dataset of an existing bucket or table",
     ),
+    Bad(
+        "a consumer in the tooling account",
+        _replace('account: "777777777777"', 'account: "111111111111"'),
+        "environments[prod].consumers[ingest].account: '111111111111' is the tooling account, which runs the pipeline "
+        "and is no target of it",
+    ),
     # Mistakes with an obvious fix: the line says it
     Bad(
         "a key one level off",

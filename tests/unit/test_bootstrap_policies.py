@@ -115,3 +115,34 @@ def test_every_resource_the_fences_cover_is_named_or_tagged_as_the_projects(requ
             assert {"Key": "project", "Value": project} in key["Properties"]["Tags"], logical_id
         for alias in resources(template, "AWS::KMS::Alias").values():
             assert alias["Properties"]["AliasName"].startswith(f"alias/{project}/")
+
+
+def test_an_account_the_config_deploys_to_in_two_regions_gets_one_set_of_policies(monkeypatch):
+    """IAM's policies are the account's: built from every region the config deploys to there, or bootstrapping one
+    region would make the other's stale (cfn-lint's schemas, which list the handlers' actions, are per region)."""
+    import config.bootstrap_policies as policies
+    from config.loader import parse_config
+    from tests.configs import config_text
+
+    config = parse_config(
+        config_text(
+            "two",
+            """  - name: a
+    source: {account: "222222222222", region: eu-west-1}
+    consumers: [{name: x, account: "333333333333", region: eu-west-1}]
+  - name: b
+    source: {account: "444444444444", region: eu-central-1}
+    consumers: [{name: x, account: "333333333333", region: eu-central-1}]
+""",
+        )
+    )
+    real = policies.handler_permissions
+    extra = "dynamodb:DescribeContributorInsights"  # as if only eu-central-1's schema of a table listed it
+    monkeypatch.setattr(
+        policies,
+        "handler_permissions",
+        lambda kind, region: real(kind, region) | ({extra} if region == "eu-central-1" else set()),
+    )
+    west = policies.execution_policies(config, "333333333333", "eu-west-1", "aws")
+    assert west == policies.execution_policies(config, "333333333333", "eu-central-1", "aws")
+    assert extra in str(west)

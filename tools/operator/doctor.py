@@ -149,6 +149,17 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             stacks = _stacks_status(config, target, session)
             if stacks[1]:
                 return Finding(target, False, stacks[0], stacks[1])
+            unbounded = _unbounded_roles(config, session, f"arn:{partition}:iam::{target.account}:policy/{boundary}")
+            if unbounded:
+                return Finding(
+                    target,
+                    False,
+                    f"roles named as the project's do not carry its permissions boundary: {', '.join(unbounded)} "
+                    "(the execution policy may pass a role of the project's name to a function or task, and no "
+                    "boundary would then hold what it does)",
+                    "delete each, or rename it out of the project's prefix (or give it the boundary, if it is yours to "
+                    f"bound): aws iam delete-role --role-name {unbounded[0]} ...",
+                )
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
@@ -339,6 +350,23 @@ def _stacks_status(config: Config, target: OperatedAccount, session: Any) -> tup
                 "region it was moved from), or the role if it was made by hand, then push",
             )
     return "", ""
+
+
+def _unbounded_roles(config: Config, session: Any, boundary: str) -> list[str]:
+    """The roles of the account named PROJECT-* whose permissions boundary is not the project's (ListRoles does not
+    say a role's boundary: GetRole of each of the project's names)."""
+    iam = session.client("iam")
+    names = [
+        role["RoleName"]
+        for page in iam.get_paginator("list_roles").paginate()
+        for role in page["Roles"]
+        if role["RoleName"].startswith(f"{config.project}-")
+    ]
+    return [
+        name
+        for name in sorted(names)
+        if iam.get_role(RoleName=name)["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") != boundary
+    ]
 
 
 PULLS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
