@@ -118,15 +118,33 @@ def _cells(
     probes: list[Probe],
     identity: tuple[Document, ...],
     boundary: Document | None = None,
+    *,
+    resource_account: str | None = None,
+    open_resource: bool = False,
 ) -> list[Cell]:
+    """A cell per probe. `resource_account`: where the resources are (the principal's own by default);
+    `open_resource`: each resource's own policy admits anyone, so that only the principal's side decides."""
     return [
         Cell(
             environment=PATH,
             who=f"{subject} {who}",
             principal=principal,
             principal_account=account,
-            request=Request(PATH, action, resource, None, context),
-            resource_account=account,
+            request=Request(
+                PATH,
+                action,
+                resource,
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": resource}
+                    ],
+                }
+                if open_resource
+                else None,
+                context,
+            ),
+            resource_account=resource_account or account,
             expected=expected,
             identity_policies=identity,
             boundary=boundary,
@@ -197,36 +215,25 @@ def _outside_the_config(
     """Resources named as the project's in an account the config does not name, whose own policies admit anyone:
     only the boundary's accounts stand between a role of the project and them (bucket names are global, so anyone
     can make a PROJECT-x bucket)."""
-    bucket = f"arn:{partition}:s3:::{project}-elsewhere"
-    role = f"arn:{partition}:iam::{OUTSIDE}:role/{project}-elsewhere"
-    requests = [
-        ("writes to a bucket of the project's name in an account outside the config", "s3:PutObject", f"{bucket}/k"),
-        ("assumes a role of the project's name in an account outside the config", "sts:AssumeRole", role),
+    probes: list[Probe] = [
+        (
+            "writes to a bucket of the project's name in an account outside the config",
+            "s3:PutObject",
+            f"arn:{partition}:s3:::{project}-elsewhere/k",
+            {},
+            "deny",
+        ),
+        (
+            "assumes a role of the project's name in an account outside the config",
+            "sts:AssumeRole",
+            f"arn:{partition}:iam::{OUTSIDE}:role/{project}-elsewhere",
+            {},
+            "deny",
+        ),
     ]
-    return [
-        Cell(
-            environment=PATH,
-            who=f"{subject} {who}",
-            principal=principal,
-            principal_account=account,
-            request=Request(
-                PATH,
-                action,
-                resource,
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": resource}
-                    ],
-                },
-            ),
-            resource_account=OUTSIDE,
-            expected="deny",
-            identity_policies=(ALLOW_ALL,),
-            boundary=boundary,
-        )
-        for who, action, resource in requests
-    ]
+    return _cells(
+        subject, principal, account, probes, (ALLOW_ALL,), boundary, resource_account=OUTSIDE, open_resource=True
+    )
 
 
 def existing_buckets(config: Config, account: str, partition: str) -> list[str]:
