@@ -21,6 +21,7 @@ from constructs import Construct
 
 from cdk_constructs.documents import consumer_policy, runtime_environment
 from cdk_constructs.findings import acknowledge
+from config import quotas as aws
 from config.model import Consumer, Environment
 from config.naming import Names, ecr_repository_arn
 from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
@@ -167,7 +168,7 @@ def function_timeout_seconds(consumer: Consumer) -> int:
     return min(LAMBDA_MAX_SECONDS, 30 + 10 * len(consumer.grants))
 
 
-LAMBDA_MAX_SECONDS = 900
+LAMBDA_MAX_SECONDS = aws.LAMBDA_TIMEOUT_SECONDS
 
 
 class ConsumerTask(Construct):

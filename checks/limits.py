@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.templates import PolicyKind, managed_policy_arns, policy_documents
+from config import quotas as aws
 
 INTRINSIC_WEIGHT = 128
 PSEUDO_PARAMETER_LENGTHS = {
@@ -37,10 +38,10 @@ GROW_FIX = (
 SPLIT_FIX = "split the environments across several configs, one pipeline each"
 UNSPLIT = "one environment's consumers cannot be split, as each config shares its own copy of the data"
 # CloudFormation's quota for a template read from S3, as CodePipeline's deploy actions read theirs.
-TEMPLATE_BYTES = 1_000_000
+TEMPLATE_BYTES = aws.CLOUDFORMATION_TEMPLATE_BYTES
 # IAM's default quota (it can be raised to 20); the CDK moves statements that do not fit a role's inline policy
 # into "overflow" managed policies, one per 6,144 characters.
-MANAGED_POLICIES_PER_ROLE = 10
+MANAGED_POLICIES_PER_ROLE = aws.IAM_MANAGED_POLICIES_PER_ROLE
 
 
 @dataclass(frozen=True)
@@ -71,21 +72,27 @@ def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quot
     """`pipeline`: the quotas of the pipeline's own template, where the grants grow with the consumer accounts
     whatever the config says."""
     raise_trust = (
-        "" if trust_policy_quota >= 4096 else "; or have the quota raised to 4,096 and set trust_policy_quota: 4096"
+        ""
+        if trust_policy_quota >= aws.IAM_TRUST_POLICY_CHARACTERS_RAISED
+        else "; or have the quota raised to 4,096 and set trust_policy_quota: 4096"
     )
     grow_fix = PIPELINE_FIX if pipeline else GROW_FIX
     return {
-        "AWS::S3::BucketPolicy": Quota("BucketPolicySize", "bucket policy", 20 * 1024, grow_fix),
-        "AWS::KMS::Key": Quota("KeyPolicySize", "key policy", 32 * 1024, grow_fix),
-        "AWS::DynamoDB::GlobalTable": Quota("TablePolicySize", "table resource policy", 20 * 1024, grow_fix),
+        "AWS::S3::BucketPolicy": Quota("BucketPolicySize", "bucket policy", aws.S3_BUCKET_POLICY_CHARACTERS, grow_fix),
+        "AWS::KMS::Key": Quota("KeyPolicySize", "key policy", aws.KMS_KEY_POLICY_CHARACTERS, grow_fix),
+        "AWS::DynamoDB::GlobalTable": Quota(
+            "TablePolicySize", "table resource policy", aws.DYNAMODB_RESOURCE_POLICY_CHARACTERS, grow_fix
+        ),
         "trust": Quota("TrustPolicySize", "role trust policy", trust_policy_quota, grow_fix + raise_trust),
         "inline": Quota(
             "InlinePoliciesSize",
             "inline policies of a role",
-            10 * 1024,
+            aws.IAM_ROLE_INLINE_POLICIES_CHARACTERS,
             "fewer consumers per wave (each wave's test step role lists its consumers' proof roles)",
         ),
-        "AWS::IAM::ManagedPolicy": Quota("ManagedPolicySize", "managed policy", 6 * 1024, grow_fix),
+        "AWS::IAM::ManagedPolicy": Quota(
+            "ManagedPolicySize", "managed policy", aws.IAM_MANAGED_POLICY_CHARACTERS, grow_fix
+        ),
         "attached": Quota(
             "ManagedPoliciesPerRole",
             "managed policies",

@@ -16,13 +16,14 @@ from aws_cdk import (
 )
 
 from checks import limits, service_limits
+from config import quotas as aws
 
 
 @jsii.implements(IPolicyValidationPlugin)
 class PolicySizeChecks:
     """A validation plugin: every template of the app against the policy size quotas."""
 
-    def __init__(self, *, trust_policy_quota: int = 2048) -> None:
+    def __init__(self, *, trust_policy_quota: int = aws.IAM_TRUST_POLICY_CHARACTERS) -> None:
         self._trust_policy_quota = trust_policy_quota
 
     @property

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.templates import Template
+from config import quotas as aws
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def _bucket(value: str) -> str | None:
     problem = _length(3, 63, r"[a-z0-9][a-z0-9.-]*[a-z0-9]")(value)
     if problem:
         return problem
-    if value.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or value.endswith(("-s3alias", "--ol-s3", "--x-s3")):
+    if value.startswith(aws.S3_RESERVED_BUCKET_PREFIXES) or value.endswith(aws.S3_RESERVED_BUCKET_SUFFIXES):
         return "a prefix or suffix S3 reserves"
     return None
 
@@ -92,15 +93,18 @@ STAGE_OR_ACTION_NAME = Limit(
 )  # fmt: skip
 ACTION_CONFIGURATION_VALUE = Limit(
     "ActionConfiguration", "pipeline action configuration value",
-    "CodePipeline ActionDeclaration: configuration values up to 1,000 characters (aws/aws-cdk#17067)", _length(0, 1000),
+    "CodePipeline ActionDeclaration: configuration values up to 1,000 characters (aws/aws-cdk#17067)",
+    _length(0, aws.CODEPIPELINE_CONFIGURATION_VALUE_CHARACTERS),
 )  # fmt: skip
 LAMBDA_ENVIRONMENT = Limit(
-    "LambdaEnvironment", "Lambda environment", "Lambda quotas: environment variables 4 KB in all", _length(0, 4096)
+    "LambdaEnvironment", "Lambda environment", "Lambda quotas: environment variables 4 KB in all",
+    _length(0, aws.LAMBDA_ENVIRONMENT_BYTES),
 )  # fmt: skip
 CODEBUILD_VARIABLE = Limit(
     "CodeBuildVariable", "CodeBuild environment variable",
     "StartBuild has refused values over 4,096 characters (reported; CodeBuild documents no limit)",
-    _length(0, 4096), fix="fewer consumers per wave, or fewer subnets and security groups in their task_network",
+    _length(0, aws.CODEBUILD_ENVIRONMENT_VALUE_CHARACTERS),
+    fix="fewer consumers per wave, or fewer subnets and security groups in their task_network",
 )  # fmt: skip
 SESSION_DURATION = Limit(
     "MaxSessionDuration", "role session duration", "IAM CreateRole: MaxSessionDuration 3,600-43,200 seconds",

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from config import quotas as aws
 from config.loader import ConfigError
 from config.model import Config
 from config.naming import Bootstrap, ecr_repository_arn, execution_policy_names, permissions_boundary_name
@@ -218,7 +219,7 @@ NOT_CALLED = frozenset(
     }
 )
 # One managed policy holds at most 6,144 characters (without whitespace); the role takes up to 10 by default.
-MANAGED_POLICY_CHARACTERS = 6144
+MANAGED_POLICY_CHARACTERS = aws.IAM_MANAGED_POLICY_CHARACTERS
 
 
 def _authorization_data(kind: str, service: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from config import quotas as aws
 from config.regions import known_regions, partition_of
 
 # Regions where CloudFormation has no AWS::CodeStarNotifications::NotificationRule (the CDK's template validation
@@ -89,7 +90,7 @@ def _pattern(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
 AccountId = Annotated[StrictStr, AfterValidator(_account_id)]
 Region = Annotated[StrictStr, AfterValidator(_region)]
 # Every bucket name starts with "<project>-"; S3 refuses names with these prefixes, and KMS aliases under alias/aws/.
-RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_BUCKET_PREFIXES = aws.S3_RESERVED_BUCKET_PREFIXES
 
 
 def _project(value: str) -> str:

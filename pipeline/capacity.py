@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING, cast
 
 from checks.limits import SPLIT_FIX, quotas, size
+from config import quotas as aws
 from config.loader import ConfigError
 from config.model import AccountRegion, Config, Consumer
 from config.naming import bootstrap_role
@@ -24,9 +25,9 @@ from stacks.extensions import ExtensionError
 if TYPE_CHECKING:
     from aws_cdk import Stack, pipelines
 
-MAX_ACTIONS_PER_STAGE = 50
-MAX_STAGES = 50
-MAX_RESOURCES = 500
+MAX_ACTIONS_PER_STAGE = aws.CODEPIPELINE_ACTIONS_PER_STAGE
+MAX_STAGES = aws.CODEPIPELINE_STAGES
+MAX_RESOURCES = aws.CLOUDFORMATION_RESOURCES
 # Source, Build, UpdatePipeline and Assets come before the environments' stages.
 FIXED_STAGES = 4
 CONSUMERS_PER_WAVE = MAX_ACTIONS_PER_STAGE - 1  # and the wave's test step
@@ -46,8 +47,8 @@ def within_one_pipeline(config: Config, consumers_per_wave: int) -> None:
 
 
 # IAM's quotas on a role's inline policies (together), and Lambda's on a function's environment variables.
-INLINE_POLICIES_CHARACTERS = 10240
-LAMBDA_ENVIRONMENT_BYTES = 4096
+INLINE_POLICIES_CHARACTERS = aws.IAM_ROLE_INLINE_POLICIES_CHARACTERS
+LAMBDA_ENVIRONMENT_BYTES = aws.LAMBDA_ENVIRONMENT_BYTES
 
 
 def _consumers_documents(config: Config) -> None:
@@ -85,7 +86,7 @@ def _consumers_documents(config: Config) -> None:
 
 
 # IAM's quota on a customer managed policy, which the permissions boundary is.
-MANAGED_POLICY_CHARACTERS = 6144
+MANAGED_POLICY_CHARACTERS = aws.IAM_MANAGED_POLICY_CHARACTERS
 
 
 def _boundary(config: Config) -> None:
@@ -112,7 +113,7 @@ def stage_resources(stacks: dict[str, Stack]) -> None:
     from aws_cdk import CfnResource
     from aws_cdk import aws_s3 as s3
 
-    bucket_quota = quotas(2048)["AWS::S3::BucketPolicy"].limit
+    bucket_quota = quotas(aws.IAM_TRUST_POLICY_CHARACTERS)["AWS::S3::BucketPolicy"].limit
     for where, stack in stacks.items():
         nodes = stack.node.find_all()
         resources = sum(1 for node in nodes if isinstance(node, CfnResource))

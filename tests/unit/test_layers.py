@@ -27,15 +27,17 @@ STANDALONE = {"pipeline_steps", "runtime"}  # the standard library and boto3 onl
 PROJECT = set(LAYERS) | STANDALONE | {"consumer_app"}
 
 
-def _imported_modules(path) -> set[str]:
-    """Every module a file imports, dotted (`from a import b` counts as a.b, which is a module or a name in a)."""
+def _imported_modules(path, modules: set[str] | None = None) -> set[str]:
+    """Every module a file imports, dotted. `from a import b` is a.b where `modules` has it (b is a module), else a."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                found.add(dotted if modules is not None and dotted in modules else node.module)
     return found
 
 
@@ -98,7 +100,7 @@ def _module_name(path) -> str:
 def test_no_import_circle_between_modules():
     files = {_module_name(path): path for _, path in _modules()}
     graph = {
-        name: {imported for imported in _imported_modules(path) if imported in files and imported != name}
+        name: {imported for imported in _imported_modules(path, set(files)) if imported in files and imported != name}
         for name, path in files.items()
     }
     circles = []
@@ -125,4 +127,25 @@ def test_the_code_the_cli_runs_has_no_assert():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Assert)
     ]
+    assert found == []
+
+
+def test_each_aws_quota_is_written_once():
+    """config/quotas.py holds AWS's quotas with their sources; a number of one written elsewhere would drift from it.
+    Checked for the quotas of 2,048 and more (smaller numbers are too common to tell apart)."""
+    from config import quotas
+
+    values = {v for k, v in vars(quotas).items() if k.isupper() and isinstance(v, int) and v >= 2048}
+    allowed = {
+        ("config/model.py", 2048), ("config/model.py", 4096),  # trust_policy_quota's values, as a config writes them
+        ("config/loader.py", 1_000_000),  # the largest config file read: the project's own bound, not a quota
+    }  # fmt: skip
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value}"
+        for _, path in _modules()
+        if path.name != "quotas.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and type(node.value) is int and node.value in values
+        and (str(path.relative_to(ROOT)), node.value) not in allowed
+    ]  # fmt: skip
     assert found == []

@@ -18,19 +18,20 @@ from pathlib import Path
 
 from checks.limits import size
 from checks.templates import PolicyKind, policy_documents
+from config import quotas as aws
 from tools.bench.configs import header
 
 # Both edges of each limit the grid crosses, on this project's names (project "bench", environment "env0").
 DEFAULT = ["1x1", "10x10", "10x50", "11x1", "12x1", "20x1", "1x100", "1x206"]
 LIMITS = {
-    "bucket policy": 20480,
-    "key policy": 32768,
-    "table policy": 20480,
-    "source role inline": 10240,
-    "trust": 2048,
-    "consumer policy": 6144,
-    "lambda environment": 4096,
-    "sharing resources": 500,
+    "bucket policy": aws.S3_BUCKET_POLICY_CHARACTERS,
+    "key policy": aws.KMS_KEY_POLICY_CHARACTERS,
+    "table policy": aws.DYNAMODB_RESOURCE_POLICY_CHARACTERS,
+    "source role inline": aws.IAM_ROLE_INLINE_POLICIES_CHARACTERS,
+    "trust": aws.IAM_TRUST_POLICY_CHARACTERS,
+    "consumer policy": aws.IAM_MANAGED_POLICY_CHARACTERS,
+    "lambda environment": aws.LAMBDA_ENVIRONMENT_BYTES,
+    "sharing resources": aws.CLOUDFORMATION_RESOURCES,
 }
 
 
