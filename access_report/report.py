@@ -31,7 +31,8 @@ def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) ->
         lines += [f"| {_cell(o.cell.name)} | {o.cell.expected} | {o.result} |" for o in differing]
         lines.append("")
     shared = [o for o in verdicts if o.cell.dataset]
-    lines += ["## Who gets which dataset", "", "```mermaid", *_datasets_picture(shared), "```", ""]
+    lines += ["## Who gets which dataset", "", *_consumer_matrix(shared), ""]
+    lines += ["```mermaid", *_datasets_picture(shared), "```", ""]
     lines += ["## Datasets by consumer role and action", "", *_dataset_matrix(shared), ""]
     deployment = [o for o in verdicts if not o.cell.dataset and o.cell.environment in ("bootstrap", EXECUTION)]
     lines += ["## Deployment trust", "", "```mermaid", *_picture(deployment), "```", ""]
@@ -47,15 +48,15 @@ def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) ->
         lines += [
             f"## {title}",
             "",
-            "| who | account | action | resource | expected | result | |",
-            "|---|---|---|---|---|---|---|",
+            "| who | dataset | account | action | resource | expected | result | |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for o in rows:
             mark = "ok" if o.as_expected else "**DIFFERS**"
-            account = o.cell.principal_account
+            cell = o.cell
             lines.append(
-                f"| {_cell(o.cell.who)} | {account} | `{o.cell.action}` | `{o.cell.resource}` | "
-                f"{o.cell.expected} | {o.result} | {mark} |"
+                f"| {_cell(cell.who)} | {cell.dataset or ''} | {cell.principal_account} | `{cell.action}` | "
+                f"`{cell.resource}` | {cell.expected} | {o.result} | {mark} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -116,6 +117,39 @@ def _datasets_picture(verdicts: list[Verdict]) -> list[str]:
     for (consumer, dataset), access in sorted(edges.items()):
         arrow = "==>" if access == "read-write" else "-->"
         lines.append(f"  {_id('consumer' + consumer)} {arrow}|{access}| {_id('source' + dataset)}")
+    return lines
+
+
+WRITE_ACTIONS = ("s3:PutObject", "dynamodb:PutItem")
+
+
+def _consumer_matrix(verdicts: list[Verdict]) -> list[str]:
+    """Per environment, a dataset x consumer table of what the evaluation allows each consumer's roles: read-write
+    (a write allowed), read (reads only), or - (refused); DIFFERS where a cell of theirs is not as expected."""
+    consumers: dict[str, list[str]] = defaultdict(list)
+    datasets: dict[str, list[str]] = defaultdict(list)
+    found: dict[tuple[str, str, str], list[Verdict]] = defaultdict(list)
+    for o in verdicts:
+        # "analytics function role", "third account: ..."
+        consumer = "a third account" if o.cell.who.startswith("third ") else o.cell.who.split()[0]
+        environment, dataset = o.cell.environment, str(o.cell.dataset)
+        if consumer not in consumers[environment]:
+            consumers[environment].append(consumer)
+        if dataset not in datasets[environment]:
+            datasets[environment].append(dataset)
+        found[environment, dataset, consumer].append(o)
+    lines = []
+    for environment, names in consumers.items():
+        lines += [f"**{environment}**", "", f"| dataset | {' | '.join(names)} |", "|---" * (len(names) + 1) + "|"]
+        for dataset in datasets[environment]:
+            cells = []
+            for consumer in names:
+                these = found[environment, dataset, consumer]
+                allowed = {o.cell.action for o in these if o.actual == "allow"}
+                level = "read-write" if allowed & set(WRITE_ACTIONS) else "read" if allowed else "-"
+                cells.append(level if all(o.as_expected for o in these) else f"{level} **DIFFERS**")
+            lines.append(f"| {dataset} | {' | '.join(cells)} |")
+        lines.append("")
     return lines
 
 

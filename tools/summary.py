@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,7 +75,7 @@ def print_pipeline(synthesized: Any) -> None:
     source = getattr(repository, "repository", None) or getattr(repository, "codecommit_repository", "")
     print(
         f"Pipeline {pipeline['Name']} in {config.tooling.account} {config.tooling.region} "
-        f"({pipeline['PipelineType']}), runs on every push to {source}@{repository.branch}"
+        f"({pipeline['PipelineType']}),\n  runs on every push to {source}@{repository.branch}"
     )
     rows = []
     for number, stage in enumerate(pipeline["Stages"], start=1):
@@ -90,19 +91,22 @@ def print_environment(synthesized: Any, environment: Any) -> None:
     names = Names.of(synthesized.config, environment)
     print(f"Environment {environment.name} ({approval}): source {source.account} {source.region}")
     consumers = environment.consumers
-    rows = []
+    # Who gets which dataset first, one column per consumer; then what each dataset is.
+    _table(
+        ("dataset", *(c.name for c in consumers)),
+        [(d.name, *(c.grants.get(d.name, "-") for c in consumers)) for d in environment.datasets],
+    )
     for dataset in environment.datasets:
         n = names.dataset(dataset)
-        objects = f"{n.bucket}/{n.prefix}" if n.bucket else "-"
-        if n.bucket_through_role:
-            objects += " (existing; through the role)"
-        table = (
-            f"{n.table} ({'existing; ' if not n.owns_table else ''}{'role' if n.table_through_role else 'its policy'})"
-        )
-        rows.append(
-            (dataset.name, objects, table if n.table else "-", *(c.grants.get(dataset.name, "-") for c in consumers))
-        )
-    _table(("dataset", "objects", "table (reached by)", *(c.name for c in consumers)), rows)
+        parts = []
+        if n.bucket:
+            through = " (existing; through the role)" if n.bucket_through_role else ""
+            parts.append(f"objects {n.bucket}/{n.prefix}{through}")
+        if n.table:
+            reached = "role" if n.table_through_role else "its policy"
+            parts.append(f"table {n.table} ({'existing; ' if not n.owns_table else ''}{reached})")
+        print(textwrap.fill(f"{dataset.name}: {'; '.join(parts)}", WIDTH, initial_indent="  ",
+                            subsequent_indent="      ", break_on_hyphens=False))  # fmt: skip
     print(f"  consumers: {', '.join(f'{c.name} ({c.account} {c.region})' for c in consumers)}")
     template = synthesized.template_json(synthesized.sharing(environment.name))
     rows = []
@@ -141,7 +145,7 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 "create this policy under a name of your own (the pipeline cannot change a policy it does not own) "
                 "and attach it to them:"
             )
-            print(f"    {json.dumps(document, separators=(',', ':'))}")
+            print(textwrap.indent(json.dumps(document, indent=2), "    "))
 
 
 def _source_role(template: dict[str, Any], policy: PolicyDocument, names: Names, consumers: Any) -> str | None:
@@ -261,10 +265,50 @@ def _text(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
+# A terminal's width: the widest columns wrap onto further lines to stay within it.
+WIDTH = 120
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Columns where they fit in WIDTH, the last wrapping onto further lines; else a record per row: its first two
+    cells, then each other cell on a line of its own, named by its header."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    for row in (headers, *rows):
-        print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+    fixed = 2 + sum(widths[:-1]) + 2 * (len(widths) - 1)
+    last = max((len(word) for row in rows for word in str(row[-1]).split()), default=1)
+    if fixed + max(last, 24) <= WIDTH:
+        widths[-1] = min(widths[-1], WIDTH - fixed)
+        for row in (headers, *rows):
+            lines = textwrap.wrap(str(row[-1]), widths[-1], break_on_hyphens=False) or [""]
+            head = "  ".join(str(cell).ljust(width) for cell, width in zip(row[:-1], widths, strict=False))
+            print(f"  {head}  {lines[0]}".rstrip())
+            for line in lines[1:]:
+                print(f"  {' ' * len(head)}  {line}".rstrip())
+        return
+    for row in rows:
+        print(
+            "\n".join(
+                textwrap.wrap(
+                    ": ".join(str(cell) for cell in row[:2] if cell),
+                    WIDTH - 2,
+                    initial_indent="  ",
+                    subsequent_indent="      ",
+                    break_on_hyphens=False,
+                )
+            )
+        )
+        for header, cell in zip(headers[2:], row[2:], strict=False):
+            if cell:
+                print(
+                    "\n".join(
+                        textwrap.wrap(
+                            f"{header}: {cell}",
+                            WIDTH - 6,
+                            initial_indent="      ",
+                            subsequent_indent="        ",
+                            break_on_hyphens=False,
+                        )
+                    )
+                )
 
 
 if __name__ == "__main__":

@@ -196,6 +196,10 @@ def _broken(inputs: Inputs) -> Inputs:
 def test_a_wildcard_action_in_the_bucket_policy_is_caught(example_inputs):
     broken = _broken(example_inputs)
     _statement(broken.sharing["prod"], "AWS::S3::BucketPolicy", "ConsumersReadObjects", SALES)["Action"] = "s3:*"
+    from access_report.report import render
+
+    report = render("broken.yaml", evaluate(build(broken), memo=VERDICTS), engine_version="x")
+    assert "| sales | read-write **DIFFERS** | read-write **DIFFERS** | - | - |" in report  # both may now write
     differing = _differing(broken)
     assert f"prod | reporting function role | s3:PutObject | arn:aws:s3:::{SALES}/reports/sample.csv" in differing
 
@@ -298,6 +302,12 @@ def test_report_of_a_good_config_has_the_matrix_and_the_picture(example_inputs, 
     assert "```mermaid" in report and "flowchart LR" in report
     assert "## Environment prod (source account 444444444444)" in report
     assert "## Bootstrap trust" in report and "## Deployment trust" in report
+    # It leads with who gets which dataset, as the evaluation found it.
+    matrix = report.split("## Who gets which dataset")[1].split("```")[0]
+    assert "| dataset | analytics | reporting | ingest | a third account |" in matrix
+    assert "| events | read | - | read-write | - |" in matrix
+    assert report.index("## Who gets which dataset") < report.index("## Environment prod")
+    assert "| reporting function role | sales | 666666666666 | `s3:GetObject` |" in report  # rows name the dataset
     picture = report.split("## Who gets which dataset")[1].split("```")[1]
     assert "nconsumerprod_ingest ==>|read-write| nsourceprod_events" in picture
     assert "nconsumerprod_reporting -->|read| nsourceprod_sales" in picture

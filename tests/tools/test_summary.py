@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import itertools
+import json
+
 from tools import summary
 from tools.bench.configs import config_with
 
@@ -19,22 +22,22 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
         "prod-consumers",
     ]
     assert "prod-consumers  555555555555, 666666666666, 777777777777" in out
-    assert "Approve-prod [Manual], datashare-prod-sharing.Deploy" in out
+    assert "Approve-prod [Manual]," in out and "datashare-prod-sharing.Deploy [CloudFormation]" in out
+    assert max(len(line) for line in out.splitlines()) <= 120  # a terminal's width
     assert "Environment prod (manual approval first): source 444444444444 eu-west-1" in out
     assert "s3:DeleteObject, s3:PutObject" in out.split("Environment prod")[0]  # dev gives sales read-write
     prod = out.split("Environment prod")[1]
-    # Who gets which dataset, one column per consumer.
-    assert "  dataset    objects" in prod and "analytics  reporting  ingest" in prod
+    # Who gets which dataset first, one column per consumer; then what each dataset is.
+    assert "  dataset    analytics  reporting  ingest" in prod
     (events,) = [line for line in prod.splitlines() if line.startswith("  events ")]
-    assert events.split()[1:] == [
-        "datashare-prod-events-444444444444-eu-west-1/raw/events/",
-        "-",
-        "read",
-        "-",
-        "read-write",
-    ]
-    (writes,) = [line for line in prod.splitlines() if "s3:DeleteObject, s3:PutObject" in line]
-    assert "bucket datashare-prod-events-444444444444-eu-west-1 policy" in writes and "accounts 777777777777 " in writes
+    assert events.split()[1:] == ["read", "-", "read-write"]
+    assert "  events: objects datashare-prod-events-444444444444-eu-west-1/raw/events/" in prod
+    lines = prod.splitlines()
+    (writes,) = [i for i, line in enumerate(lines) if "s3:DeleteObject, s3:PutObject" in line]
+    assert (
+        lines[writes] == "  bucket datashare-prod-events-444444444444-eu-west-1 policy: s3:DeleteObject, s3:PutObject"
+    )
+    assert lines[writes + 1] == "      granted to: accounts 777777777777"
     assert "prefix raw/events/*" in prod
     assert "kms:Decrypt" in prod and "via s3" in prod
     assert "dynamodb:DescribeTable, dynamodb:GetItem, dynamodb:Query" in prod
@@ -53,9 +56,11 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
         "analytics's own roles glue-etl, service-role/athena-analyst: granted above. Their side is yours: create this "
         "policy under a name of your own (the pipeline cannot change a policy it does not own) and attach it to them:"
     ) in out
-    # The policy to create, as the consumer stage's own shared-data policy has it.
-    (document,) = [line.strip() for line in out.splitlines() if line.strip().startswith('{"Statement"')]
-    assert '"Sid":"ListUnderPrefixes"' in document and "orgshare-prod-lake-222222222222-eu-west-1" in document
+    # The policy to create, as the consumer stage's own shared-data policy has it, laid out to read and copy.
+    block = out.split("and attach it to them:\n", 1)[1]
+    document = json.loads("\n".join(itertools.takewhile(lambda line: line.startswith("    "), block.splitlines())))
+    sids = [statement["Sid"] for statement in document["Statement"]]
+    assert "ListUnderPrefixes" in sids and "orgshare-prod-lake-222222222222-eu-west-1" in json.dumps(document)
 
 
 def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):
