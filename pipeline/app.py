@@ -15,11 +15,21 @@ from aws_cdk.assertions import Template
 
 from checks.register import register_checks
 from config import DEFAULT_CONFIG, ConfigError
-from config.model import Config
-from config.naming import QUALIFIER_CONTEXT, Bootstrap, pipeline_stack_id
+from config.model import Config, Environment, consumer_stage_id, sharing_stage_id
+from config.naming import (
+    QUALIFIER_CONTEXT,
+    Bootstrap,
+    pipeline_replication_stack_id,
+    pipeline_stack_id,
+    proof_step_role_arn,
+)
 from config.toolchain import ROOT
-from pipeline.pipeline_stack import PipelineStack
+from pipeline import capacity
+from pipeline.pipeline_stack import Deployables, PipelineStack
 from pipeline.preflight import preflight
+from pipeline.replication import ReplicationStack, replication_regions
+from stages.consumer_stage import ConsumerStage
+from stages.sharing_stage import SharingStage
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -37,27 +47,84 @@ class BuiltApp:
     pipeline: PipelineStack
 
     def sharing(self, environment: str) -> cdk.Stack:
-        return self.pipeline.sharing_stages[environment].stack
+        return self.pipeline.deployables.sharing[environment].stack
+
+    def consumer_stages(self, environment: str) -> list[ConsumerStage]:
+        return [stage for wave in self.pipeline.deployables.waves[environment] for stage in wave]
 
     def consumer(self, environment: str, index: int = 0) -> cdk.Stack:
-        return self.pipeline.consumer_stages[environment][index].stack
+        return self.consumer_stages(environment)[index].stack
 
 
-def build_app(config: Config, *, config_path: str, app: cdk.App | None = None, outdir: Path | None = None) -> BuiltApp:
-    """The App with its checks and the pipeline stack. `app`: the CDK CLI's (pipeline_app.py); by default a new
-    App with cdk.json's context, written to `outdir`. Runs preflight first: raises ConfigError (one line) for a
-    config the checks of pipeline/preflight.py refuse, and the construction itself for what only it can tell."""
-    preflight(config)
+def build_app(
+    config: Config,
+    *,
+    config_path: str,
+    app: cdk.App | None = None,
+    outdir: Path | None = None,
+    consumers_per_wave: int = capacity.CONSUMERS_PER_WAVE,
+) -> BuiltApp:
+    """The one composition root: the App, its checks, every Stage and stack the pipeline deploys, and the pipeline
+    stack that places them. `app`: the CDK CLI's (pipeline_app.py); by default a new App with cdk.json's context,
+    written to `outdir`. Runs preflight first: raises ConfigError (one line) for a config the checks of
+    pipeline/preflight.py refuse, and after construction for what only the built pipeline tells (capacity.py)."""
+    preflight(config, consumers_per_wave)
     if app is None:
         app = cdk.App(context=cdk_json_context(), outdir=str(outdir) if outdir else None)
     # Every stack's synthesizer uses the project's own bootstrap (config.naming.Bootstrap), set before any is built.
     app.node.set_context(QUALIFIER_CONTEXT, Bootstrap.of(config).qualifier)
     checks = register_checks(app, trust_policy_quota=config.trust_policy_quota)
-    pipeline = PipelineStack(app, pipeline_stack_id(config), config=config, config_path=config_path)
-    for stages in pipeline.consumer_stages.values():
-        for stage in stages:
+    # The Stages are built in the App, beside the pipeline stack: validation plugins registered in a Stage (cdk-nag)
+    # do not run for a Stage nested in a Stack.
+    deployables = Deployables(
+        replication={
+            region: ReplicationStack(app, pipeline_replication_stack_id(config, region), config=config, region=region)
+            for region in replication_regions(config)
+        },
+        sharing={
+            e.name: SharingStage(app, sharing_stage_id(e), config=config, environment=e) for e in config.environments
+        },
+        waves={e.name: _waves(app, config, e, consumers_per_wave) for e in config.environments},
+    )
+    for waves in deployables.waves.values():
+        for stage in (stage for wave in waves for stage in wave):
             checks.add_to_family(stage.stack, stage.family)
-    return BuiltApp(config=config, app=app, pipeline=pipeline)
+    pipeline = PipelineStack(
+        app, pipeline_stack_id(config), config=config, config_path=config_path, deployables=deployables
+    )
+    capacity.after_construction(pipeline, pipeline.pipeline, config)
+    built = BuiltApp(config=config, app=app, pipeline=pipeline)
+    stacks: dict[str, cdk.Stack] = {
+        f"the sharing stack of {e.name}": built.sharing(e.name) for e in config.environments
+    }
+    stacks |= {
+        f"the consumer stack of {e.name}-{stage.consumer.name}": stage.stack
+        for e in config.environments
+        for stage in built.consumer_stages(e.name)
+    }
+    capacity.stage_resources(stacks)
+    return built
+
+
+def _waves(app: cdk.App, config: Config, environment: Environment, per_wave: int) -> list[list[ConsumerStage]]:
+    """The environment's consumer stages, per_wave to a wave, each knowing its wave's test step role (which its
+    proof role trusts)."""
+    consumers = environment.consumers
+    chunks = [consumers[i : i + per_wave] for i in range(0, len(consumers), per_wave)]
+    return [
+        [
+            ConsumerStage(
+                app,
+                consumer_stage_id(environment, consumer),
+                config=config,
+                environment=environment,
+                consumer=consumer,
+                proof_step_role_arn=proof_step_role_arn(config, environment, number),
+            )
+            for consumer in chunk
+        ]
+        for number, chunk in enumerate(chunks, start=1)
+    ]
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """The tooling account: a self-mutating pipeline that deploys each environment's sharing stage, then its
 consumer stages in waves, each wave followed by one test step that proves its consumers' access
-(proof_step.py). What one pipeline can hold is checked before and after it is built (capacity.py)."""
+(proof_step.py). The app builds the Stages (pipeline/app.py); this stack places them."""
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Environment as CdkEnvironment
@@ -22,23 +23,31 @@ from config.model import (
     Config,
     ConnectionRepository,
     Environment,
-    consumer_stage_id,
-    sharing_stage_id,
 )
-from config.naming import pipeline_events_rule, pipeline_name, pipeline_replication_stack_id, proof_step_role_arn
+from config.naming import pipeline_events_rule, pipeline_name
 from config.toolchain import NotInRepository, cdk_cli_version, repository_path
-from pipeline import capacity
 from pipeline.findings import acknowledge_pipeline_findings
 from pipeline.proof_step import proof_step
-from pipeline.replication import ReplicationStack, replication_regions
+from pipeline.replication import ReplicationStack
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 
 
+@dataclass
+class Deployables:
+    """What the pipeline deploys, built by the app beside it (pipeline/app.py build_app): its artifact replicas in
+    other regions, each environment's sharing stage, and its consumer stages in waves."""
+
+    replication: dict[str, ReplicationStack]
+    sharing: dict[str, SharingStage]
+    waves: dict[str, list[list[ConsumerStage]]]
+
+
 class PipelineStack(Stack):
-    """The pipeline in the tooling account. Its Stages are built beside it in the App (see `build_app`)."""
+    """The pipeline in the tooling account. It places the Stages the app built beside it (Deployables) in its
+    stages and waves; it builds none of them."""
 
     def __init__(
         self,
@@ -47,7 +56,7 @@ class PipelineStack(Stack):
         *,
         config: Config,
         config_path: str,
-        consumers_per_wave: int = capacity.CONSUMERS_PER_WAVE,
+        deployables: Deployables,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -57,19 +66,10 @@ class PipelineStack(Stack):
             **kwargs,
         )
         self.config = config
-        self.consumers_per_wave = consumers_per_wave
-        # Stages are built in the app, beside this stack: validation plugins registered in a Stage (cdk-nag)
-        # do not run for a Stage nested in a Stack.
-        self._stage_scope = scope
+        self.deployables = deployables
         self.source = _source(self, config)
         self.notifications = PipelineNotifications(self, "Notifications", emails=config.notifications.emails)
-        self.replication = {
-            region: ReplicationStack(
-                self._stage_scope, pipeline_replication_stack_id(config, region), config=config, region=region
-            )
-            for region in replication_regions(config)
-        }
-        for replication in self.replication.values():
+        for replication in deployables.replication.values():
             self.add_stack_dependency(replication, "the pipeline copies its artifacts to this region's bucket")
         self.pipeline = pipelines.CodePipeline(
             self,
@@ -80,7 +80,7 @@ class PipelineStack(Stack):
             cross_account_keys=True,
             self_mutation=True,
             enable_key_rotation=True,
-            cross_region_replication_buckets={region: r.bucket for region, r in self.replication.items()},
+            cross_region_replication_buckets={region: r.bucket for region, r in deployables.replication.items()},
             # One CloudFormation action per stack instead of two (change set, then execute): half the actions
             # per stage, so twice the consumers per wave.
             use_change_sets=False,
@@ -100,8 +100,6 @@ class PipelineStack(Stack):
                 primary_output_directory="cdk.out",
             ),
         )
-        self.sharing_stages: dict[str, SharingStage] = {}
-        self.consumer_stages: dict[str, list[ConsumerStage]] = {}
         for environment in config.environments:
             self._add_environment(environment)
         # Built now rather than at synth so that the generated constructs exist to be checked.
@@ -110,25 +108,10 @@ class PipelineStack(Stack):
         if config.tooling.region not in WITHOUT_PIPELINE_NOTIFICATIONS:
             self.notifications.watch(self.pipeline.pipeline, name=pipeline_events_rule(config))
         acknowledge_pipeline_findings(self, self.pipeline)
-        capacity.after_construction(self, self.pipeline, config)
-        stacks: dict[str, Stack] = {
-            f"the sharing stack of {name}": stage.stack for name, stage in self.sharing_stages.items()
-        }
-        stacks |= {
-            f"the consumer stack of {name}-{stage.consumer.name}": stage.stack
-            for name, stages in self.consumer_stages.items()
-            for stage in stages
-        }
-        capacity.stage_resources(stacks)
 
     def _add_environment(self, environment: Environment) -> None:
         config = self.config
-        sharing = SharingStage(
-            self._stage_scope,
-            sharing_stage_id(environment),
-            config=config,
-            environment=environment,
-        )
+        sharing = self.deployables.sharing[environment.name]
         pre: list[pipelines.Step] = []
         if environment.approval:
             # The sharing stage holds every grant to other accounts: a change that widens IAM permissions
@@ -144,28 +127,12 @@ class PipelineStack(Stack):
             approval.add_step_dependency(broadening)  # pre steps run side by side unless told otherwise
             pre += [broadening, approval]
         self.pipeline.add_stage(sharing, pre=pre)
-        self.sharing_stages[environment.name] = sharing
-
-        consumers = environment.consumers
-        chunks = [consumers[i : i + self.consumers_per_wave] for i in range(0, len(consumers), self.consumers_per_wave)]
-        self.consumer_stages[environment.name] = []
-        for number, chunk in enumerate(chunks, start=1):
-            suffix = "" if len(chunks) == 1 else f"-{number}"
+        waves = self.deployables.waves[environment.name]
+        for number, stages in enumerate(waves, start=1):
+            suffix = "" if len(waves) == 1 else f"-{number}"
             wave = self.pipeline.add_wave(f"{environment.name}-consumers{suffix}")
-            step_role_arn = proof_step_role_arn(config, environment, number)
-            stages = []
-            for consumer in chunk:
-                stage = ConsumerStage(
-                    self._stage_scope,
-                    consumer_stage_id(environment, consumer),
-                    config=config,
-                    environment=environment,
-                    consumer=consumer,
-                    proof_step_role_arn=step_role_arn,
-                )
+            for stage in stages:
                 wave.add_stage(stage)
-                stages.append(stage)
-            self.consumer_stages[environment.name] += stages
             wave.add_post(
                 proof_step(
                     self,

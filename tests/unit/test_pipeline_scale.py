@@ -19,7 +19,6 @@ from config import load_config
 from config.loader import parse_config
 from pipeline.app import ROOT, build_app, cdk_json_context
 from pipeline.capacity import PipelineTooLarge, deployment_role_lower_bound
-from pipeline.pipeline_stack import PipelineStack
 from tests.conftest import EXAMPLE
 from tests.templates import only
 
@@ -51,8 +50,8 @@ def _app(tmp_path) -> cdk.App:
 def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test_step(tmp_path):
     config = parse_config(_config(1, 5))
     app = _app(tmp_path)
-    stack = PipelineStack(app, "scale-pipeline", config=config, config_path="scale.yaml", consumers_per_wave=2)
-    template = app.synth().get_stack_by_name(stack.stack_name).template
+    built = build_app(config, config_path="scale.yaml", app=app, consumers_per_wave=2)
+    template = app.synth().get_stack_by_name(built.pipeline.stack_name).template
     stages = only(template, "AWS::CodePipeline::Pipeline")["Properties"]["Stages"]
     waves = {s["Name"]: [a["Name"] for a in s["Actions"]] for s in stages if s["Name"].startswith("e0-")}
     assert waves == {
@@ -68,7 +67,7 @@ def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test
         if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName", "").startswith("scale-e0-proof-step-")
     }
     assert sorted(roles) == ["scale-e0-proof-step-1", "scale-e0-proof-step-2", "scale-e0-proof-step-3"]
-    consumer = pipeline_stack_consumer(stack, 4)
+    consumer = built.consumer("e0", 4)
     trust = json.dumps(
         app.synth()
         .get_nested_assembly(cdk.Stage.of(consumer).artifact_id)
@@ -76,10 +75,6 @@ def test_consumers_beyond_a_wave_spill_into_further_waves_each_with_its_own_test
         .template
     )
     assert "role/scale-e0-proof-step-3" in trust and "proof-step-1" not in trust
-
-
-def pipeline_stack_consumer(stack: PipelineStack, index: int) -> cdk.Stack:
-    return stack.consumer_stages["e0"][index].stack
 
 
 def test_stage_count_beyond_the_quota_fails_before_any_construct_with_the_fix_named(tmp_path):
@@ -100,11 +95,11 @@ def test_too_many_actions_or_resources_fail_synth_with_the_reason(tmp_path, monk
     monkeypatch.setattr(capacity, "MAX_ACTIONS_PER_STAGE", 3)
     # prod-sharing: the broadening check and its confirmation, the approval and the deploy.
     with pytest.raises(PipelineTooLarge, match="pipeline stage prod-sharing has 4 actions, more than 3"):
-        PipelineStack(_app(tmp_path / "a"), "p", config=config, config_path="x.yaml")
+        build_app(config, config_path="x.yaml", app=_app(tmp_path / "a"))
     monkeypatch.setattr(capacity, "MAX_ACTIONS_PER_STAGE", 50)
     monkeypatch.setattr(capacity, "MAX_RESOURCES", 20)
     with pytest.raises(PipelineTooLarge, match=r"the pipeline stack has \d+ resources, CloudFormation allows 20"):
-        PipelineStack(_app(tmp_path / "b"), "p", config=config, config_path="x.yaml")
+        build_app(config, config_path="x.yaml", app=_app(tmp_path / "b"))
 
 
 def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix(tmp_path, monkeypatch):
@@ -121,7 +116,7 @@ def test_artifact_grants_beyond_the_policy_quotas_fail_before_synth_with_the_fix
         match=r"the pipeline's artifact bucket policy in eu-west-1 is [\d,]+ characters for 4 consumer accounts, "
         r"AWS allows 1,000: split .* one pipeline each",
     ):
-        PipelineStack(app, "p", config=load_config(EXAMPLE), config_path="x.yaml")
+        build_app(load_config(EXAMPLE), config_path="x.yaml", app=app)
     # Before the app's synth: no manifest, so the CDK CLI deploys nothing. (CDK Pipelines has already written
     # the stages' own assemblies while adding them.)
     assert not (tmp_path / "manifest.json").exists()
@@ -177,8 +172,8 @@ def test_a_wave_of_long_named_consumers_keeps_every_action_configuration_value_w
     # CodePipeline rejects an action configuration value over 1,000 characters; with stack outputs passed to the
     # test step (about 200 characters a consumer), a wave of 6 was past it.
     text = _config(1, 6).replace("name: c", "name: consumer-long-n")
-    stack = PipelineStack(_app(tmp_path), "p", config=parse_config(text), config_path="x.yaml")
-    template = stack.node.root.synth().get_stack_by_name(stack.stack_name).template
+    built = build_app(parse_config(text), config_path="x.yaml", app=_app(tmp_path))
+    template = built.app.synth().get_stack_by_name(built.pipeline.stack_name).template
     stages = only(template, "AWS::CodePipeline::Pipeline")["Properties"]["Stages"]
     (wave,) = [s for s in stages if s["Name"] == "e0-consumers"]
     assert len(wave["Actions"]) == 7
@@ -227,7 +222,7 @@ def test_a_sharing_stack_past_500_resources_is_one_line_before_synth(tmp_path, m
     with pytest.raises(
         PipelineTooLarge, match=r"the sharing stack of env0 has \d+ resources, CloudFormation allows 60"
     ):
-        PipelineStack(_app(tmp_path), "p", config=parse_config(config_with(8, 1)), config_path="x.yaml")
+        build_app(parse_config(config_with(8, 1)), config_path="x.yaml", app=_app(tmp_path))
 
 
 def test_an_access_log_bucket_policy_past_its_quota_is_one_line_before_synth(tmp_path, monkeypatch):
@@ -243,4 +238,4 @@ def test_an_access_log_bucket_policy_past_its_quota_is_one_line_before_synth(tmp
     with pytest.raises(
         PipelineTooLarge, match=r"the sharing stack of env0: the bucket policy .*AccessLogs.* AWS allows 3,000"
     ):
-        PipelineStack(_app(tmp_path), "p", config=parse_config(config_with(8, 1)), config_path="x.yaml")
+        build_app(parse_config(config_with(8, 1)), config_path="x.yaml", app=_app(tmp_path))

@@ -231,7 +231,7 @@ def test_the_notification_key_serves_codestar_notifications_only_through_sns(exa
 
 def test_consumer_stacks_are_validated_by_family_of_the_same_grants(example):
     # CloudFormation's template validation runs once per family: consumers given other datasets are other stacks.
-    families = [stage.family for stage in example.pipeline.consumer_stages["prod"]]
+    families = [stage.family for stage in example.consumer_stages("prod")]
     assert len(set(families)) == 3  # analytics, reporting and ingest are given different datasets
     assert families[1] == "consumers of prod in eu-central-1 given reference read, sales read"
 

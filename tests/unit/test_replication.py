@@ -36,7 +36,7 @@ def multi(tmp_path_factory) -> Synthesized:
 
 @pytest.mark.parametrize("region", sorted(EXTRA))
 def test_each_extra_region_has_a_hardened_bucket_and_key_of_the_project(multi, region):
-    stack = multi.pipeline.replication[region]
+    stack = multi.pipeline.deployables.replication[region]
     assert stack.region == region and stack.account == "111111111111"
     template = multi.template_json(stack)
     bucket = only(template, "AWS::S3::Bucket")["Properties"]
@@ -67,9 +67,9 @@ def test_the_pipeline_uses_them_and_deploys_after_them(multi):
     stores = {store["Region"]: store["ArtifactStore"] for store in codepipeline["Properties"]["ArtifactStores"]}
     assert set(stores) == {"eu-west-1", *EXTRA}
     for region in EXTRA:
-        bucket = only(multi.template_json(multi.pipeline.replication[region]), "AWS::S3::Bucket")
+        bucket = only(multi.template_json(multi.pipeline.deployables.replication[region]), "AWS::S3::Bucket")
         assert stores[region]["Location"] == bucket["Properties"]["BucketName"]
         assert stores[region]["EncryptionKey"]["Id"].endswith(pipeline_replication_alias(multi.config))
-    assert set(multi.pipeline.dependencies) >= set(multi.pipeline.replication.values())
+    assert set(multi.pipeline.dependencies) >= set(multi.pipeline.deployables.replication.values())
     # CDK Pipelines made no replication stack of its own.
     assert [s.stack_name for s in multi.app.node.children if "cross-region-stack" in getattr(s, "stack_name", "")] == []
