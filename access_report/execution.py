@@ -47,6 +47,13 @@ def execution_cells(inputs: Inputs) -> list[Cell]:
             ("rewrites a role of the project's trust", "iam:UpdateAssumeRolePolicy", ours, bounded, "allow"),
             ("changes the boundary", "iam:CreatePolicyVersion", boundary, {}, "deny"),
             (
+                "rewrites a policy of the project's name made by hand",
+                "iam:CreatePolicyVersion",
+                f"{iam}:policy/{config.project}-legacy",
+                {},
+                "deny",
+            ),
+            (
                 "makes a policy of the name make bootstrap gives its next execution policy",
                 "iam:CreatePolicy",
                 f"{iam}:policy/{config.project}-cdk-execution-9",

@@ -20,7 +20,7 @@ from access_report.policies import (
     resolver,
     source_policies,
 )
-from cdk_constructs import actions
+from config import actions
 from config.bootstrap_policies import permissions_boundary
 from config.model import Consumer, Dataset, Environment, consumer_stage_id
 from config.naming import DatasetNames, Names

@@ -16,9 +16,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs import actions
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.source_data import SharedDataset
+from config import actions
 from config.naming import CANARY_BODY, CANARY_ITEM, Names
 
 

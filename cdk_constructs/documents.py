@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cdk_constructs import actions
+from config import actions
 from config.model import Consumer, Environment
 from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
 

@@ -18,10 +18,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from config import actions
 from config import quotas as aws
 from config.loader import ConfigError
 from config.model import Config
-from config.naming import Bootstrap, ecr_repository_arn, execution_policy_names, permissions_boundary_name
+from config.naming import Bootstrap, Names, ecr_repository_arn, execution_policy_names, permissions_boundary_name
 
 # What the sharing and consumer stacks create (a test checks this against their synthesized templates).
 STACK_RESOURCE_TYPES = (
@@ -395,7 +396,13 @@ def execution_policies(config: Config, account: str, region: str, partition: str
     }
     iam = {a for a in iam if a.startswith("iam:") and "User" not in a and "Group" not in a}
     roles = sorted(a for a in iam | {"iam:PassRole", "iam:GetRole"} if a != "iam:CreateServiceLinkedRole")
-    prefixed = [_arn(partition, account, f"role/{project}-*"), _arn(partition, account, f"policy/{project}-*")]
+    # The managed policies the stacks create, by their exact names: policy/PROJECT-* would also be a policy of that
+    # name made by hand (attached to a role without the boundary, say), or another project's whose name begins with
+    # this one's (ds and ds-test).
+    policies = {
+        _arn(partition, account, f"policy/{Names.of(config, e).shared_data_policy}") for e in config.environments
+    }
+    prefixed = [_arn(partition, account, f"role/{project}-*"), *sorted(policies)]
     # CreatePolicy too: a template must not make a policy of these names before make bootstrap does (a fifth
     # execution policy, say), which bootstrap would then find there and use.
     denied_changes = ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion"]
@@ -463,8 +470,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
     # Names alone do not keep a role in the project: anyone can create a bucket named PROJECT-x in an account of
     # theirs (bucket names are global), or a role or function of that name. So each statement of the project's
     # resources by name also names the accounts: the role's own, and the sources whose data it reaches.
-    sources = sorted({environment.source.account for environment in config.environments})
-    ours = {"StringEquals": {"aws:ResourceAccount": ["${aws:PrincipalAccount}", *sources]}}
+    ours = {"StringEquals": _config_accounts(config)}
     own = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
     return {
         "Version": "2012-10-17",
@@ -474,17 +480,14 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             {
                 "Sid": "TheProjectsData",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+                "Action": [*actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE],
                 "Resource": [f"arn:{partition}:s3:::{project}-*"],
                 "Condition": ours,
             },
             {
                 "Sid": "TheProjectsTables",
                 "Effect": "Allow",
-                "Action": [
-                    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
-                    "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                ],
+                "Action": [*actions.TABLE_READ, *actions.TABLE_WRITE],
                 "Resource": [f"arn:{partition}:dynamodb:*:*:table/{project}-*"],
                 "Condition": ours,
             },
@@ -494,7 +497,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 # authorize by a new alias, and the canary is written seconds after its dataset's key is created.
                 "Sid": "TheProjectsKeysThroughTheirServices",
                 "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Action": [*actions.KEY_DECRYPT, *actions.KEY_ENCRYPT],
                 "Resource": f"arn:{partition}:kms:*:*:key/*",
                 "Condition": {"StringLike": {"kms:ViaService": ["s3.*", "dynamodb.*"]}, **ours},
             },
@@ -534,13 +537,17 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             {"Sid": "SignInToImageRegistries", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
              "Resource": "*"},
             {
-                # The CDK's own asset repositories (the consumer image it builds), and the configured image's.
+                # The CDK's own asset repository of the account (the consumer image it builds), ...
                 "Sid": "PullTheConsumerImage",
                 "Effect": "Allow",
-                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                "Resource": [f"arn:{partition}:ecr:*:*:repository/cdk-*-container-assets-*",
-                             *filter(None, [ecr_repository_arn(config.consumer_image)])],
+                "Action": list(PULLS),
+                "Resource": f"arn:{partition}:ecr:*:*:repository/cdk-*-container-assets-*",
+                "Condition": own,
             },
+            # ... or the configured image's repository, by its exact ARN.
+            *([{"Sid": "PullTheConfiguredImage", "Effect": "Allow", "Action": list(PULLS),
+                "Resource": ecr_repository_arn(config.consumer_image)}] if config.consumer_image and
+              ecr_repository_arn(config.consumer_image) else []),
             {
                 # Only the project's log groups, which the stacks create (so no role creates one).
                 "Sid": "TheProjectsLogs",
@@ -555,6 +562,9 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
 
 class BoundaryStatementError(ConfigError):
     """An EXTENSION_BOUNDARY statement the boundary cannot take as it is."""
+
+
+PULLS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
 
 def extension_boundary(config: Config, partition: str) -> list[dict[str, Any]]:
@@ -580,8 +590,21 @@ def extension_boundary(config: Config, partition: str) -> list[dict[str, Any]]:
         if problem:
             raise BoundaryStatementError(f"config/bootstrap_policies.py EXTENSION_BOUNDARY: {sid} {problem}")
         filled = [r.format(partition=partition, project=config.project, account="*") for r in resources]
-        statements.append({**statement, "Action": actions, "Resource": filled})
+        filled_statement = {**statement, "Action": actions, "Resource": filled}
+        if any("{project}" in r for r in resources) and "aws:ResourceAccount" not in json.dumps(statement):
+            # A resource named as the project's is the project's only in the config's accounts (anyone can make a
+            # bucket named PROJECT-x): as the boundary's own statements of them.
+            condition = {**statement.get("Condition", {})}
+            condition["StringEquals"] = {**condition.get("StringEquals", {}), **_config_accounts(config)}
+            filled_statement["Condition"] = condition
+        statements.append(filled_statement)
     return statements
+
+
+def _config_accounts(config: Config) -> dict[str, list[str]]:
+    """aws:ResourceAccount: the role's own account, and the sources' whose data it reaches."""
+    sources = sorted({environment.source.account for environment in config.environments})
+    return {"aws:ResourceAccount": ["${aws:PrincipalAccount}", *sources]}
 
 
 def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
@@ -610,15 +633,25 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     if buckets:
         statements += [
-            {"Sid": "ExistingBuckets", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": sorted(buckets)},
-            {"Sid": "ExistingObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": sorted(reads)},
+            {
+                "Sid": "ExistingBuckets",
+                "Effect": "Allow",
+                "Action": list(actions.BUCKET_LIST),
+                "Resource": sorted(buckets),
+            },
+            {
+                "Sid": "ExistingObjects",
+                "Effect": "Allow",
+                "Action": list(actions.OBJECT_READ),
+                "Resource": sorted(reads),
+            },
         ]
     if writes:
         statements.append(
             {
                 "Sid": "ExistingObjectsWritten",
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Action": list(actions.OBJECT_WRITE),
                 "Resource": sorted(writes),
             }
         )
@@ -627,10 +660,7 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
             {
                 "Sid": "ExistingTables",
                 "Effect": "Allow",
-                "Action": [
-                    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
-                    "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                ],
+                "Action": [*actions.TABLE_READ, *actions.TABLE_WRITE],
                 "Resource": sorted(tables),
             }
         )  # fmt: skip

@@ -100,6 +100,11 @@ def _project(value: str) -> str:
         )
     if value == "aws":
         raise ValueError("would name the project's KMS aliases alias/aws/..., which AWS reserves for its own keys")
+    if f"{value}-".startswith("cdk-"):
+        raise ValueError(
+            "would name the project's roles and buckets cdk-..., which the bootstrap execution policy keeps from "
+            "CloudFormation (they are the CDK bootstrap's own)"
+        )
     return value
 
 
@@ -162,6 +167,14 @@ def _repository_kind(value: object) -> str:
 S3_PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.'()-]+/)+$")
 # Where the self-check writes and reads its own entries: never a dataset's prefix.
 SELF_CHECK_PREFIX = "__consumer-self-check__/"
+
+
+def dataset_bucket(project: str, environment: str, dataset: str, account: str, region: str) -> str:
+    """The name of a dataset's own bucket. Bucket names are global: the account and region make it unique without a
+    random suffix (config/naming.py names everything else from it; the model checks its length)."""
+    return f"{project}-{environment}-{dataset}-{account}-{region}"
+
+
 EXISTING_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 EXISTING_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 KEY_ARN = re.compile(
@@ -373,7 +386,8 @@ class Consumer(_Frozen):
     public IP."""
     # The consumer's own roles (Glue jobs, Athena, applications), by name in its account, existing or to come: the
     # source account's grants admit them as they admit the demo workloads' roles, and each gets its side of the
-    # access when the consumer's team attaches the consumer stage's shared-data policy to it.
+    # access from a copy of the consumer stage's shared-data policy that the consumer's team creates under a name of
+    # its own and attaches (make summary prints it): the stage's own policy is the pipeline's to rewrite.
     roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
     """The consumer's own roles (Glue, Athena, applications) by name, with their path, in its account: the grants
     admit them as they admit the demo workloads (docs/extending.md)."""
@@ -624,7 +638,7 @@ class Config(_Frozen):
                         )
                 existing = dataset.bucket.existing if dataset.bucket else None
                 if dataset.bucket and not existing:
-                    bucket = f"{self.project}-{environment.name}-{dataset.name}-{source.account}-{source.region}"
+                    bucket = dataset_bucket(self.project, environment.name, dataset.name, source.account, source.region)
                     if len(bucket) > 63:
                         raise ValueError(
                             f"environments[{e}].datasets[{d}].name: {dataset.name!r} makes the bucket name {bucket} of "

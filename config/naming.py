@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from config.model import DEFAULT_DATASET, Config, Consumer, Dataset, Environment
+from config.model import DEFAULT_DATASET, SELF_CHECK_PREFIX, Config, Consumer, Dataset, Environment, dataset_bucket
 from config.regions import partition_of, service_endpoint, via_service_values
 
 # The CDK's context key of the bootstrap qualifier the stacks' synthesizers use.
@@ -57,9 +57,9 @@ class Bootstrap:
 
 
 # The canary the sharing stage writes and every consumer's self-check reads: under the self-check's own prefix.
-CANARY_KEY = "__consumer-self-check__/canary"
+CANARY_KEY = f"{SELF_CHECK_PREFIX}canary"
 CANARY_BODY = "the canary of the data-sharing self-check\n"
-CANARY_ITEM = {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}
+CANARY_ITEM = {"pk": {"S": SELF_CHECK_PREFIX.rstrip("/")}, "sk": {"S": "canary"}}
 
 
 def pipeline_stack_id(config: Config) -> str:
@@ -280,7 +280,7 @@ class Names:
         return self.role_arn(self.source_account, role)
 
     def role_arn(self, account: str, name: str) -> str:
-        return f"arn:{self.partition}:iam::{account}:role/{name}"
+        return role_arn(self.partition, account, name)
 
 
 def proof_step_role(config: Config, environment: Environment, wave: int) -> str:
@@ -290,8 +290,11 @@ def proof_step_role(config: Config, environment: Environment, wave: int) -> str:
 
 
 def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> str:
-    name = proof_step_role(config, environment, wave)
-    return f"arn:{config.tooling.partition}:iam::{config.tooling.account}:role/{name}"
+    return role_arn(config.tooling.partition, config.tooling.account, proof_step_role(config, environment, wave))
+
+
+def role_arn(partition: str, account: str, name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{name}"
 
 
 def single_share(dataset: Dataset) -> bool:
@@ -333,7 +336,7 @@ class DatasetNames:
             return None
         # Bucket names are global: the account and region make it unique without a random suffix.
         n = self.names
-        return bucket.existing or f"{n.project}-{n.environment}-{self.name}-{n.source_account}-{n.source_region}"
+        return bucket.existing or dataset_bucket(n.project, n.environment, self.name, n.source_account, n.source_region)
 
     @property
     def bucket_arn(self) -> str:

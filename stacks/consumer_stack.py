@@ -8,7 +8,6 @@ from aws_cdk import CfnOutput, CfnResource, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_constructs import actions
 from cdk_constructs.consumer import (
     ConsumerFunction,
     ConsumerTask,
@@ -17,6 +16,7 @@ from cdk_constructs.consumer import (
     workload_role,
 )
 from cdk_constructs.documents import runtime_environment
+from config import actions
 from config.bootstrap_policies import (
     CUSTOM_RESOURCE_TYPES,
     IAM_RESOURCE_TYPES,

@@ -6,9 +6,9 @@ from aws_cdk import CfnElement, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_constructs import actions
 from cdk_constructs.canary import Canary
 from cdk_constructs.source_data import AccessLogs, SharedDataset, SourceRole
+from config import actions
 from config.model import Config, Environment
 from config.naming import Names, permissions_boundary_name
 

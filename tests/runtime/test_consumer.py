@@ -313,3 +313,14 @@ def example_environment():
     config = load_config(EXAMPLE)
     prod = config.environments[1]
     return runtime_environment(Names.of(config, prod), prod, prod.consumers[0])
+
+
+def test_the_runtime_and_the_stacks_name_the_self_checks_prefix_alike():
+    """The runtime imports nothing of the infrastructure code: its copy of the prefix, where the self-check writes and
+    the canary is, must be the config's (which refuses a dataset prefix under it)."""
+    from config.model import SELF_CHECK_PREFIX
+    from config.naming import CANARY_ITEM, CANARY_KEY
+    from consumer_app.self_check import OWN_KEY_VALUES, PROOF_PREFIX
+
+    assert PROOF_PREFIX == SELF_CHECK_PREFIX and CANARY_KEY.startswith(PROOF_PREFIX)
+    assert CANARY_ITEM["pk"]["S"] == OWN_KEY_VALUES["S"]

@@ -666,6 +666,7 @@ CORPUS = [
         "environments[prod].consumers[ingest].account: '111111111111' is the tooling account, which runs the pipeline "
         "and is no target of it",
     ),
+    Bad("a project named cdk", _replace("project: datashare", "project: cdk-data"), "project: 'cdk-data' would name"),
     # Mistakes with an obvious fix: the line says it
     Bad(
         "a key one level off",

@@ -188,7 +188,7 @@ def test_configured_image_is_used_instead_of_building_one_and_its_private_reposi
     ]
     assert pulls["Resource"] == "arn:aws:ecr:eu-west-1:111111111111:repository/data-sharing/consumer"
     boundary = {s["Sid"]: s for s in permissions_boundary(organization.config, "aws")["Statement"]}
-    assert pulls["Resource"] in boundary["PullTheConsumerImage"]["Resource"]
+    assert boundary["PullTheConfiguredImage"]["Resource"] == pulls["Resource"]
 
 
 def test_proof_role_trusts_only_the_environments_proof_step_and_may_only_run_its_consumers_workloads(example):

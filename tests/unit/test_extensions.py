@@ -289,3 +289,28 @@ def test_the_check_before_the_cdk_loads_extensions_when_a_consumer_lists_a_workl
     monkeypatch.setitem(extensions.EXTENSIONS, "export", _traced)
     preflight(parse_config(CONFIG))
     assert "extensions" in sys.modules
+
+
+def test_an_extension_statement_of_the_projects_resources_keeps_to_the_configs_accounts(monkeypatch):
+    """A bucket named PROJECT-x is the project's only in the config's accounts (anyone can make one): an extension's
+    statement of the project's resources gets the boundary's account condition; one of other resources keeps its own."""
+    from config import bootstrap_policies
+
+    scripts = {
+        "Sid": "Scripts",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": "arn:{partition}:s3:::{project}-scripts/*",
+    }
+    other = {
+        "Sid": "Shared",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": "arn:{partition}:s3:::shared-lake/*",
+    }
+    monkeypatch.setattr(bootstrap_policies, "EXTENSION_BOUNDARY", [scripts, other])
+    config = parse_config(CONFIG)
+    statements = by_sid(bootstrap_policies.permissions_boundary(config, "aws"))
+    accounts = statements["Scripts"]["Condition"]["StringEquals"]["aws:ResourceAccount"]
+    assert accounts == ["${aws:PrincipalAccount}", "222222222222"]
+    assert "Condition" not in statements["Shared"]
