@@ -57,8 +57,9 @@ format: install ## ruff: format and fix
 typecheck: install ## mypy
 	$(VENV)/bin/mypy
 
-# Both cores: each worker synthesizes each app once (session fixtures).
-PYTEST = $(RUN) $(PY) -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
+# One worker per core (WORKERS=1 for a debugger); each worker synthesizes each app once (session fixtures).
+WORKERS ?= auto
+PYTEST = $(RUN) $(PY) -m pytest -n $(WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test: install lint typecheck ## the whole suite, offline, with lint and type checks (PYTEST_ARGS="-k name" picks tests)
 	$(PYTEST)

@@ -21,6 +21,7 @@ from access_report.policies import (
     source_policies,
 )
 from config import actions
+from config.actions import Access
 from config.bootstrap_policies import permissions_boundary
 from config.model import Consumer, Dataset, Environment, consumer_stage_id
 from config.naming import DatasetNames, Names
@@ -193,7 +194,7 @@ def _given(
     principal: Principal,
     identity: Sequence[Document],
     dataset: Dataset,
-    access: str,
+    access: Access,
 ) -> list[Cell]:
     """Every path the config gives the principal on the dataset (with its real identity policies: both sides must
     allow), and what it must still be denied there."""

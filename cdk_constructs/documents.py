@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from config import actions
+from config.actions import Access
 from config.model import Consumer, Environment
 from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
 
@@ -112,7 +113,7 @@ ENTRY_KEYS = {
 }
 
 
-def _dataset_entry(n: DatasetNames, access: str | None) -> dict[str, Any]:
+def _dataset_entry(n: DatasetNames, access: Access | None) -> dict[str, Any]:
     """A dataset as the runtime code reads it: short keys, no empty ones, its table by name (TABLE_ARN_PREFIX says
     where)."""
     entry: dict[str, Any] = {"name": n.name}

@@ -69,7 +69,12 @@ class Grantees:
         )
 
     def statement(
-        self, *, sid: str, actions: Sequence[str], resources: Sequence[str], extra_conditions: dict | None = None
+        self,
+        *,
+        sid: str,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        extra_conditions: dict[str, Any] | None = None,
     ) -> iam.PolicyStatement:
         conditions: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.conditions.items()}
         for operator, values in (extra_conditions or {}).items():

@@ -23,6 +23,7 @@ from cdk_constructs.documents import source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from config import actions
+from config.actions import Access, Level
 from config.bootstrap_policies import KEY_ACTIONS
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
 from config.naming import DatasetNames, Names
@@ -34,14 +35,14 @@ from config.naming import DatasetNames, Names
 RETAINED = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 
-def access_levels(granted: Sequence[tuple[Consumer, str]]) -> list[tuple[str, list[Consumer]]]:
+def access_levels(granted: Sequence[tuple[Consumer, Access]]) -> list[tuple[Level, list[Consumer]]]:
     """A dataset's grants by level: everyone given it reads; those given read-write also write."""
-    levels = [("read", [consumer for consumer, _ in granted])]
+    levels: list[tuple[Level, list[Consumer]]] = [("read", [consumer for consumer, _ in granted])]
     writers = [consumer for consumer, access in granted if access == "read-write"]
     return levels + ([("write", writers)] if writers else [])
 
 
-def level_actions(level: str, read: Sequence[str], write: Sequence[str]) -> list[str]:
+def level_actions(level: Level, read: Sequence[str], write: Sequence[str]) -> list[str]:
     return list(read if level == "read" else write)
 
 

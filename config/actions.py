@@ -5,6 +5,13 @@ Exact actions, never wildcards such as s3:Get* (which also grants GetObjectAcl, 
 
 from __future__ import annotations
 
+from typing import Literal
+
+# What a consumer is given of a dataset (config: grants).
+Access = Literal["read", "read-write"]
+# The statements a dataset's grants are written as: read, for everyone given it; write, the actions read-write adds.
+Level = Literal["read", "write"]
+
 BUCKET_LIST = ("s3:ListBucket",)  # applies to the bucket ARN
 OBJECT_READ = ("s3:GetObject",)  # applies to the object ARNs (bucket/*)
 # Writers also delete: what they wrote (the self-check cleans up after itself), and what a data pipeline replaces.
@@ -15,15 +22,15 @@ KEY_DECRYPT = ("kms:Decrypt",)
 KEY_ENCRYPT = ("kms:GenerateDataKey",)
 
 
-def object_actions(access: str) -> tuple[str, ...]:
+def object_actions(access: Access) -> tuple[str, ...]:
     return OBJECT_READ + (OBJECT_WRITE if access == "read-write" else ())
 
 
-def table_actions(access: str) -> tuple[str, ...]:
+def table_actions(access: Access) -> tuple[str, ...]:
     return TABLE_READ + (TABLE_WRITE if access == "read-write" else ())
 
 
-def key_actions(access: str) -> tuple[str, ...]:
+def key_actions(access: Access) -> tuple[str, ...]:
     return KEY_DECRYPT + (KEY_ENCRYPT if access == "read-write" else ())
 
 

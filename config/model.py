@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from config import quotas as aws
+from config.actions import Access
 from config.regions import known_regions, partition_of
 
 # Regions where CloudFormation has no AWS::CodeStarNotifications::NotificationRule (the CDK's template validation
@@ -112,7 +113,6 @@ ProjectName = Annotated[StrictStr, AfterValidator(_name(12)), AfterValidator(_pr
 EnvironmentName = Annotated[StrictStr, AfterValidator(_name(10))]
 ConsumerName = Annotated[StrictStr, AfterValidator(_name(20))]
 Branch = Annotated[StrictStr, AfterValidator(_pattern(BRANCH, "a git branch name"))]
-Access = Literal["read", "read-write"]
 
 
 class _Frozen(BaseModel):
@@ -425,7 +425,7 @@ class Environment(_Frozen):
         """Without `datasets`, one new bucket and table that every consumer without `grants` reads."""
         if not isinstance(data, dict):
             return data
-        if "share" in data:
+        if "share" in data:  # a config of before datasets: the fix, not "unknown key" (until 1.0: docs/upgrading.md)
             raise ValueError(
                 "share: was replaced by datasets (each consumer names its own in grants): see config/example.yaml"
             )
@@ -509,7 +509,7 @@ class Environment(_Frozen):
                         )
         return self
 
-    def granted(self, dataset: Dataset) -> list[tuple[Consumer, str]]:
+    def granted(self, dataset: Dataset) -> list[tuple[Consumer, Access]]:
         """The consumers given the dataset, with their access, in the config's order."""
         return [(c, c.grants[dataset.name]) for c in self.consumers if dataset.name in c.grants]
 
@@ -517,7 +517,7 @@ class Environment(_Frozen):
         (found,) = [dataset for dataset in self.datasets if dataset.name == name]
         return found
 
-    def datasets_of(self, consumer: Consumer) -> list[tuple[Dataset, str]]:
+    def datasets_of(self, consumer: Consumer) -> list[tuple[Dataset, Access]]:
         """The datasets the consumer is given, with its access, in the config's order of datasets."""
         return [(d, consumer.grants[d.name]) for d in self.datasets if d.name in consumer.grants]
 

@@ -297,7 +297,7 @@ def role_arn(partition: str, account: str, name: str) -> str:
     return f"arn:{partition}:iam::{account}:role/{name}"
 
 
-def single_share(dataset: Dataset) -> bool:
+def pre_datasets_layout(dataset: Dataset) -> bool:  # until 1.0: docs/upgrading.md
     """The default dataset `data` with a new bucket of its own (no prefix) and a new table: what a deployment made
     before datasets shared as "the share". Wherever it is (alone, or among datasets added later), it keeps that
     share's table and key alias names and its resources' logical ids, so such a deployment updates in place
@@ -326,8 +326,8 @@ class DatasetNames:
         return self.dataset.name
 
     @property
-    def single_share(self) -> bool:
-        return single_share(self.dataset)
+    def pre_datasets_layout(self) -> bool:
+        return pre_datasets_layout(self.dataset)
 
     @property
     def bucket(self) -> str | None:
@@ -375,7 +375,7 @@ class DatasetNames:
             return None
         if table.existing:
             return table.existing
-        return f"{self.names._prefix}-{'shared' if self.single_share else self.name}"
+        return f"{self.names._prefix}-{'shared' if self.pre_datasets_layout else self.name}"
 
     @property
     def table_arn(self) -> str:
@@ -383,7 +383,7 @@ class DatasetNames:
 
     @property
     def key_alias(self) -> str:
-        name = "shared-data" if self.single_share else self.name
+        name = "shared-data" if self.pre_datasets_layout else self.name
         return f"alias/{self.names.project}/{self.names.environment}/{name}"
 
     @property

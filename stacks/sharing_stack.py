@@ -53,8 +53,8 @@ class SharingStack(Stack):
                 CfnOutput(self, f"{actions.sid(dataset.name)}Table", value=shared.table.table_name)
         canary = Canary(self, "Canary", names=names, datasets=list(datasets.values()))
         for shared in datasets.values():
-            if shared.names.single_share:
-                _keep_the_single_shares_logical_ids(shared, access_logs, canary)
+            if shared.names.pre_datasets_layout:
+                _keep_the_pre_datasets_logical_ids(shared, access_logs, canary)
         for consumer in environment.consumers:
             through_role = [
                 datasets[dataset.name]
@@ -73,11 +73,11 @@ class SharingStack(Stack):
                 )
 
 
-# The logical ids the single share had before datasets (its constructs' paths then): an environment of that layout
-# keeps them, so an update of such a deployment changes its bucket, key, alias and table in place. A new logical id
-# would create them again under names that exist (CloudFormation cannot), and a bucket policy's new id would delete
-# the bucket's policy after writing the new one.
-SINGLE_SHARE_LOGICAL_IDS = {
+# The logical ids the one share had before datasets (its constructs' paths then, the pre-datasets layout): an
+# environment of that layout keeps them, so an update of such a deployment changes its bucket, key, alias and table
+# in place. A new logical id would create them again under names that exist (CloudFormation cannot), and a bucket
+# policy's new id would delete the bucket's policy after writing the new one. Kept until 1.0 (docs/upgrading.md).
+PRE_DATASETS_LOGICAL_IDS = {
     "key": "DataKey2A0DE9E6",
     "alias": "DataKeyAliasBD63605D",
     "bucket": "SharedBucket2958CF43",
@@ -90,10 +90,10 @@ SINGLE_SHARE_LOGICAL_IDS = {
 }
 
 
-def _keep_the_single_shares_logical_ids(shared: SharedDataset, access_logs: Any, canary: Construct) -> None:
-    ids = SINGLE_SHARE_LOGICAL_IDS
+def _keep_the_pre_datasets_logical_ids(shared: SharedDataset, access_logs: Any, canary: Construct) -> None:
+    ids = PRE_DATASETS_LOGICAL_IDS
     if not (shared.key and shared.bucket and shared.table and shared.bucket.policy and access_logs.policy):
-        raise RuntimeError(f"dataset {shared.names.name} lacks a resource of the single share's layout")
+        raise RuntimeError(f"dataset {shared.names.name} lacks a resource of the pre-datasets layout")
     found = {
         "key": shared.key,
         "alias": shared.key.node.find_child("Alias"),

@@ -24,7 +24,7 @@ from config import DEFAULT_CONFIG, load_config
 from config.toolchain import ROOT
 
 README = ROOT / "README.md"
-DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"(<!-- output: (?P<name>[a-z-]+) -->\n```[a-z]*\n)(?P<body>.*?)(```)", re.S)
 BAD_ACCOUNT = ('account: "555555555555"', 'account: "55555555555"')
 

@@ -254,7 +254,7 @@ def _where(template: dict[str, Any], policy: PolicyDocument) -> str:
             if r["Type"] == "AWS::KMS::Alias" and policy.logical_id in _text(r["Properties"].get("TargetKeyId"))
         ]
         return f"key {', '.join(aliases)} policy"
-    return policy.kind.value
+    return str(policy.kind.value)
 
 
 def _action_label(action: dict[str, Any]) -> str:

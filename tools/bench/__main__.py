@@ -15,6 +15,7 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from config.toolchain import ROOT
 
@@ -63,7 +64,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _line(row: dict) -> str:
+def _line(row: dict[str, Any]) -> str:
     if "rejected" in row:
         first = (row["consumers"], row["synth_seconds"], row["peak_mb"])
         return " | ".join([*(str(v) for v in first), f"rejected: {row['rejected']}"])
@@ -83,7 +84,7 @@ def _line(row: dict) -> str:
     )
 
 
-def _markdown(rows: list[dict]) -> str:
+def _markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["# Synthesis by number of consumers", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + _line(row) + " |" for row in rows]
     lines += [
@@ -98,7 +99,7 @@ def _markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _plot(rows: list[dict], path: Path) -> None:
+def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

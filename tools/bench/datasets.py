@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from checks.limits import size
 from checks.templates import PolicyKind, policy_documents
@@ -57,12 +58,12 @@ def config_with(datasets: int, consumers: int, *, organization: bool = False) ->
     return "\n".join(lines) + "\n"
 
 
-def measure(datasets: int, consumers: int) -> dict:
+def measure(datasets: int, consumers: int) -> dict[str, Any]:
     from config.loader import ConfigError, parse_config
     from pipeline.app import synthesize
     from pipeline.capacity import PipelineTooLarge
 
-    row: dict = {"datasets": datasets, "consumers": consumers}
+    row: dict[str, Any] = {"datasets": datasets, "consumers": consumers}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as outdir:
         try:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from checks.limits import size
 from checks.templates import PolicyKind, policy_documents
@@ -18,7 +19,7 @@ from config.loader import parse_config
 from tools.bench.configs import config_with
 
 
-def measure(consumers: int) -> dict:
+def measure(consumers: int) -> dict[str, Any]:
     from pipeline.app import synthesize
     from pipeline.capacity import PipelineTooLarge
 
@@ -65,7 +66,7 @@ LABELS = {
 }
 
 
-def _policies(template: dict) -> list[tuple[str, dict]]:
+def _policies(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(LABELS[p.kind], p.document) for p in policy_documents(template) if p.kind in LABELS]
 
 

@@ -14,6 +14,7 @@ import argparse
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING, TextIO
 
 from config import DEFAULT_CONFIG, load_config_or_report
 from config.naming import pipeline_stack_id
@@ -21,8 +22,11 @@ from config.toolchain import CDK_CLI, ROOT
 
 CLI = CDK_CLI
 
+if TYPE_CHECKING:
+    from tools.operator.accounts import SessionFactory
 
-def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
+
+def main(argv: list[str] | None = None, *, sessions: SessionFactory | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="python -m tools.operator", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["bootstrap", "doctor", "deploy"])
@@ -76,10 +80,10 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
     rerun = Rerun(args.command, args.config, credentials, options)
     sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
     if args.command == "doctor":
-        findings = doctor.diagnose(config, sessions, rerun)
-        print(*doctor.lines(findings), sep="\n", file=out)
-        failing = sum(not f.ok for f in findings)
-        print(f"{len(findings) - failing} of {len(findings)} accounts ready", file=out)
+        statuses = doctor.diagnose(config, sessions, rerun)
+        print(*doctor.lines(statuses), sep="\n", file=out)
+        failing = sum(not f.ok for f in statuses)
+        print(f"{len(statuses) - failing} of {len(statuses)} accounts ready", file=out)
         return 1 if failing else 0
 
     if args.command == "bootstrap":
@@ -100,9 +104,9 @@ def main(argv: list[str] | None = None, *, sessions=None, out=None) -> int:
         return bootstrap.run(config, steps, sessions, cli=CLI, out=out, rerun=rerun)
 
     # deploy
-    findings = doctor.diagnose(config, sessions, rerun)
-    if not all(f.ok for f in findings):
-        print(*doctor.lines([f for f in findings if not f.ok]), sep="\n", file=out)
+    statuses = doctor.diagnose(config, sessions, rerun)
+    if not all(f.ok for f in statuses):
+        print(*doctor.lines([f for f in statuses if not f.ok]), sep="\n", file=out)
         print("error: doctor found accounts that are not ready; fix them before the first deploy", file=out)
         return 1
     tooling = config.tooling

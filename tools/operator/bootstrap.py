@@ -17,7 +17,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -26,7 +26,7 @@ from config.model import Config
 from config.naming import Bootstrap, permissions_boundary_name
 from config.regions import partition_of
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
-from tools.operator.doctor import Finding, bootstrap_args, diagnose
+from tools.operator.doctor import AccountStatus, bootstrap_args, diagnose
 from tools.operator.failures import Rerun, explain
 
 # By the ending of the policy's name.
@@ -62,9 +62,9 @@ class Step:
 
 
 def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun: Rerun | None = None) -> list[Step]:
-    findings: dict[tuple[str, str], Finding] = {}
+    statuses: dict[tuple[str, str], AccountStatus] = {}
     if sessions is not None:
-        findings = {(f.target.account, f.target.region): f for f in diagnose(config, sessions, rerun)}
+        statuses = {(f.target.account, f.target.region): f for f in diagnose(config, sessions, rerun)}
     steps = []
     for target in operated_accounts(config):
         partition = partition_of(target.region)
@@ -78,9 +78,9 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
             f"arn:{partition}:iam::aws:policy/AdministratorAccess" if admin else ",".join(step.execution_policy_arns)
         )
         args = bootstrap_args(target, config.tooling.account, execution, Bootstrap.of(config))
-        finding = findings.get((target.account, target.region))
-        skip = f"already bootstrapped: {finding.detail}" if finding and finding.ok else None
-        steps.append(Step(target, args, skip, policies, policies_only=bool(finding and finding.policies_only)))
+        status = statuses.get((target.account, target.region))
+        skip = f"already bootstrapped: {status.detail}" if status and status.ok else None
+        steps.append(Step(target, args, skip, policies, policies_only=bool(status and status.policies_only)))
     return steps
 
 
@@ -90,7 +90,7 @@ PARALLEL = 4
 
 
 def run(
-    config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Path, out, rerun: Rerun | None = None
+    config: Config, steps: list[Step], sessions: SessionFactory, *, cli: Path, out: TextIO, rerun: Rerun | None = None
 ) -> int:
     """Bootstrap what each step needs, PARALLEL accounts at a time; one line per account, in the steps' order."""
     rerun = rerun or Rerun("bootstrap", args=("--yes",))

@@ -34,7 +34,7 @@ CURRENT_VERSION = 33
 
 
 @dataclass(frozen=True)
-class Finding:
+class AccountStatus:
     target: OperatedAccount
     ok: bool
     detail: str
@@ -47,31 +47,31 @@ class Finding:
         return re.sub(r"\s*\n\s*", " ", text + (f" -> {self.fix}" if self.fix else ""))  # one line, whatever AWS said
 
 
-def lines(findings: list[Finding]) -> list[str]:
+def lines(statuses: list[AccountStatus]) -> list[str]:
     """One line per account; a failure several accounts share (no credentials, say) once, with its fix, where the
     first of them comes, then its accounts one per line."""
-    shared: dict[tuple[str, str], list[Finding]] = {}
-    for finding in findings:
-        if not finding.ok:
-            shared.setdefault((finding.detail, finding.fix), []).append(finding)
+    shared: dict[tuple[str, str], list[AccountStatus]] = {}
+    for status in statuses:
+        if not status.ok:
+            shared.setdefault((status.detail, status.fix), []).append(status)
     out: list[str] = []
-    for finding in findings:
-        alike = shared.get((finding.detail, finding.fix), [])
-        if finding.ok or len(alike) < 2:
-            out.append(finding.line())
-        elif alike[0] is finding:
-            head = Finding(finding.target, False, finding.detail, finding.fix).line()
+    for status in statuses:
+        alike = shared.get((status.detail, status.fix), [])
+        if status.ok or len(alike) < 2:
+            out.append(status.line())
+        elif alike[0] is status:
+            head = AccountStatus(status.target, False, status.detail, status.fix).line()
             out.append(f"FAIL  {len(alike)} accounts: " + head.split(": ", 1)[1])
             out += [f"      {f.target.label()}" for f in alike]
     return out
 
 
-def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = None) -> list[Finding]:
+def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = None) -> list[AccountStatus]:
     rerun = rerun or Rerun("doctor")
     return [_diagnose(config, target, sessions, rerun) for target in operated_accounts(config)]
 
 
-def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory, rerun: Rerun) -> Finding:
+def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory, rerun: Rerun) -> AccountStatus:
     tooling = config.tooling.account
     cdk = Bootstrap.of(config)
     bootstrap = _bootstrap_command(target, tooling, rerun, cdk)
@@ -79,7 +79,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
         session = sessions(target.account, target.region)
         identity = session.client("sts").get_caller_identity()["Account"]
         if identity != target.account:
-            return Finding(
+            return AccountStatus(
                 target,
                 False,
                 f"the credentials act in {identity}, not in this account",
@@ -87,9 +87,10 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             )
         version = _bootstrap_version(session, cdk)
         if version is None:
-            return Finding(target, False, "not bootstrapped", bootstrap)
+            return AccountStatus(target, False, "not bootstrapped", bootstrap)
         if version < REQUIRED_VERSION:
-            return Finding(target, False, f"bootstrap version {version} is older than {REQUIRED_VERSION}", bootstrap)
+            old = f"bootstrap version {version} is older than {REQUIRED_VERSION}"
+            return AccountStatus(target, False, old, bootstrap)
         details = [f"bootstrap version {version}"]
         if not target.is_tooling:
             for role in ("deploy", "file-publishing"):
@@ -97,12 +98,13 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                 trusted = _trusted_accounts(session, name)
                 if tooling not in trusted:
                     who = ", ".join(sorted(trusted - {target.account})) or "no other account"
-                    return Finding(target, False, f"{name} trusts {who}, not the tooling account {tooling}", bootstrap)
+                    wrong = f"{name} trusts {who}, not the tooling account {tooling}"
+                    return AccountStatus(target, False, wrong, bootstrap)
             details.append(f"deploy and file-publishing roles trust {tooling}")
             boundary = permissions_boundary_name(config)
             current = _policy_document(session, target, boundary)
             if current is None:
-                return Finding(
+                return AccountStatus(
                     target,
                     False,
                     f"the permissions boundary {boundary} is missing (every role of the stacks carries it)",
@@ -114,7 +116,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             wanted = [f"arn:{partition}:iam::{target.account}:policy/{name}" for name in execution]
             problem = execution_role_problem(_execution_policies_attached(session, target, cdk), sorted(wanted))
             if problem:
-                return Finding(
+                return AccountStatus(
                     target, False, problem, f"{rerun.make('--yes', command='bootstrap')} (bootstraps with them)"
                 )
             expected = {boundary: permissions_boundary(config, partition)} | execution
@@ -124,7 +126,7 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                 if (current if name == boundary else _policy_document(session, target, name)) != document
             ]
             if stale:
-                return Finding(
+                return AccountStatus(
                     target,
                     False,
                     f"the project's policies {', '.join(stale)} are not this config's (the existing buckets, tables "
@@ -136,22 +138,22 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             details.append("permissions boundary current")
             network = _task_network_status(config, target, session)
             if network[1]:
-                return Finding(target, False, network[0], network[1])
+                return AccountStatus(target, False, network[0], network[1])
             details += [network[0]] if network[0] else []
             roles = _own_roles_status(config, target, session)
             if roles[1]:
-                return Finding(target, False, roles[0], roles[1])
+                return AccountStatus(target, False, roles[0], roles[1])
             details += [roles[0]] if roles[0] else []
             existing = _existing_data_status(config, target, session)
             if existing[1]:
-                return Finding(target, False, existing[0], existing[1])
+                return AccountStatus(target, False, existing[0], existing[1])
             details += [existing[0]] if existing[0] else []
             stacks = _stacks_status(config, target, session)
             if stacks[1]:
-                return Finding(target, False, stacks[0], stacks[1])
+                return AccountStatus(target, False, stacks[0], stacks[1])
             unbounded = _unbounded_roles(config, session, f"arn:{partition}:iam::{target.account}:policy/{boundary}")
             if unbounded:
-                return Finding(
+                return AccountStatus(
                     target,
                     False,
                     f"roles named as the project's do not carry its permissions boundary: {', '.join(unbounded)} "
@@ -163,15 +165,15 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
-                return Finding(target, False, source[0], source[1])
+                return AccountStatus(target, False, source[0], source[1])
             details.append("source repository reachable")
         image = _image_status(config, target, session)
         if image[1]:
-            return Finding(target, False, image[0], image[1])
+            return AccountStatus(target, False, image[0], image[1])
         details += [image[0]] if image[0] else []
-        return Finding(target, True, ", ".join(details))
+        return AccountStatus(target, True, ", ".join(details))
     except (ClientError, BotoCoreError) as error:
-        return Finding(target, False, *explain(error, target.account, target.region, rerun))
+        return AccountStatus(target, False, *explain(error, target.account, target.region, rerun))
 
 
 def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Environment, Consumer]]:
@@ -314,7 +316,7 @@ def _stacks_status(config: Config, target: OperatedAccount, session: Any) -> tup
         and not name.startswith(pipeline)
         and (
             name.startswith(f"{config.project}-")
-            # the names of earlier versions: ENV-sharing-Sharing, ENV-CONSUMER-Consumer
+            # the names of before 0.2: ENV-sharing-Sharing, ENV-CONSUMER-Consumer (until 1.0: docs/upgrading.md)
             or any(name.startswith(f"{e}-") and name.endswith(("-Sharing", "-Consumer")) for e in environments)
         )
     )

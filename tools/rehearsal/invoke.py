@@ -53,4 +53,5 @@ class LocalInvoker:
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"function error: {last}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return answer

@@ -224,7 +224,7 @@ class Rehearsal:
         values = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
         if output not in values:
             raise Stop(EXIT_FAILED, f"stack {stack.stack_name} has no output {output}")
-        return values[output]
+        return str(values[output])
 
     def _destroy(self, waves: list[WaveRun]) -> None:
         """Delete every stack, newest first, and show that the shared data outlives them."""

@@ -4,11 +4,12 @@ ENTRY_KEYS: n name, b bucket, p prefix, r reached through the source role, which
 
 import json
 import os
+from typing import Any
 
 import boto3
 
 
-def handler(event, context):
+def handler(event: dict[str, Any], context: object) -> dict[str, int]:
     s3 = boto3.client("s3")
     counts = {}
     for dataset in json.loads(os.environ.get("DATASETS", "[]")):
