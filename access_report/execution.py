@@ -1,5 +1,5 @@
 """The cells of the bootstrap execution policy of each target account: what CloudFormation may do there on the
-pipeline's behalf (config/bootstrap_policies.py). Whoever can change the pipeline acts with it, so the cells prove
+pipeline's behalf (bootstrap/policies.py). Whoever can change the pipeline acts with it, so the cells prove
 it can build the stacks but cannot make itself an administrator: no role without the boundary or outside the
 project, no AWS managed policy, no change to the boundary or the bootstrap roles, no users."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
-from config.bootstrap_policies import execution_policies, existing_resources, permissions_boundary
+from bootstrap.policies import execution_policies, existing_resources, permissions_boundary
 from config.model import Config
 from config.naming import Bootstrap, permissions_boundary_name
 from config.regions import partition_of

@@ -13,7 +13,7 @@ import yaml
 
 from config.model import Config
 from config.regions import partition_of
-from config.toolchain import NODE_MODULES
+from toolchain import NODE_MODULES
 
 BOOTSTRAP_TEMPLATE = NODE_MODULES / "aws-cdk" / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
 

@@ -20,9 +20,9 @@ from access_report.policies import (
     resolver,
     source_policies,
 )
+from bootstrap.policies import permissions_boundary
 from config import actions
 from config.actions import Access
-from config.bootstrap_policies import permissions_boundary
 from config.model import Consumer, Dataset, Environment, consumer_stage_id
 from config.naming import DatasetNames, Names
 
@@ -49,7 +49,7 @@ class _Share:
     names: Names
     source: SourcePolicies
     organization: str | None
-    boundary: Document  # what every role of the project carries (config/bootstrap_policies.py)
+    boundary: Document  # what every role of the project carries (bootstrap/policies.py)
 
     def policies(self, dataset: Dataset) -> DatasetPolicies:
         return self.source.datasets[dataset.name]

@@ -24,7 +24,7 @@ from cdk_constructs.findings import acknowledge
 from config import quotas as aws
 from config.model import Consumer, Environment
 from config.naming import Names, ecr_repository_arn
-from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
+from toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 HANDLER = "consumer_app.handler.handler"
 # The task's one container: the test step reads its exit code and its log stream (<prefix>/<container>/<task id>).

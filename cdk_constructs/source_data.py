@@ -18,13 +18,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from bootstrap.policies import KEY_ACTIONS
 from cdk_constructs.buckets import hardened
 from cdk_constructs.documents import source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from config import actions
 from config.actions import Access, Level
-from config.bootstrap_policies import KEY_ACTIONS
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
 from config.naming import DatasetNames, Names
 

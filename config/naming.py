@@ -95,7 +95,7 @@ def pipeline_name(config: Config) -> str:
 
 def execution_policy_names(config: Config, count: int) -> list[str]:
     """The managed policies `make bootstrap` creates in each target account for CloudFormation to act with, as many as
-    their statements need (config/bootstrap_policies.py): PROJECT-cdk-execution, PROJECT-cdk-execution-2, ..."""
+    their statements need (bootstrap/policies.py): PROJECT-cdk-execution, PROJECT-cdk-execution-2, ..."""
     first = f"{config.project}-cdk-execution"
     return [first, *(f"{first}-{index}" for index in range(2, count + 1))]
 

@@ -1,6 +1,6 @@
 """The AWS quotas the project checks a config against, each once, with where AWS states it. Everything that measures
 against a quota (pipeline/capacity.py before synth, checks/limits.py and checks/service_limits.py at synth,
-config/model.py and config/bootstrap_policies.py, tools/bench) imports it from here.
+config/model.py and bootstrap/policies.py, tools/bench) imports it from here.
 
 Where a quota can be raised, the value is the default, and the config says when it is not (trust_policy_quota).
 """

@@ -23,13 +23,13 @@ from config.naming import (
     pipeline_stack_id,
     proof_step_role_arn,
 )
-from config.toolchain import ROOT
 from pipeline import capacity
 from pipeline.pipeline_stack import Deployables, PipelineStack
 from pipeline.preflight import preflight
 from pipeline.replication import ReplicationStack, replication_regions
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
+from toolchain import ROOT
 
 
 def cdk_json_context() -> dict[str, Any]:

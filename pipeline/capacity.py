@@ -91,8 +91,8 @@ MANAGED_POLICY_CHARACTERS = aws.IAM_MANAGED_POLICY_CHARACTERS
 
 def _boundary(config: Config) -> None:
     """The permissions boundary `make bootstrap` writes names every existing bucket, table and key the datasets
-    share (config/bootstrap_policies.py): it must stay within a managed policy's quota."""
-    from config.bootstrap_policies import BoundaryStatementError, permissions_boundary
+    share (bootstrap/policies.py): it must stay within a managed policy's quota."""
+    from bootstrap.policies import BoundaryStatementError, permissions_boundary
 
     try:
         boundary = permissions_boundary(config, config.tooling.partition)

@@ -25,12 +25,12 @@ from config.model import (
     Environment,
 )
 from config.naming import pipeline_events_rule, pipeline_name
-from config.toolchain import NotInRepository, cdk_cli_version, repository_path
 from pipeline.findings import acknowledge_pipeline_findings
 from pipeline.proof_step import proof_step
 from pipeline.replication import ReplicationStack
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
+from toolchain import NotInRepository, cdk_cli_version, repository_path
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 

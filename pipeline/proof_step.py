@@ -12,9 +12,9 @@ from constructs import Construct
 
 from config.model import Config, Environment
 from config.naming import Names, proof_step_role
-from config.toolchain import pinned_version
 from pipeline_steps.prove_consumers import COMMAND, WAVE_VARIABLE, ProofTarget, TaskNetwork, Wave
 from stages.consumer_stage import ConsumerStage
+from toolchain import pinned_version
 
 
 def proof_step(

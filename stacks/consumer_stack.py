@@ -8,6 +8,13 @@ from aws_cdk import CfnOutput, CfnResource, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from bootstrap.policies import (
+    CUSTOM_RESOURCE_TYPES,
+    IAM_RESOURCE_TYPES,
+    NAME_PROPERTIES,
+    STACK_RESOURCE_TYPES,
+    boundary_actions,
+)
 from cdk_constructs.consumer import (
     ConsumerFunction,
     ConsumerTask,
@@ -17,13 +24,6 @@ from cdk_constructs.consumer import (
 )
 from cdk_constructs.documents import runtime_environment
 from config import actions
-from config.bootstrap_policies import (
-    CUSTOM_RESOURCE_TYPES,
-    IAM_RESOURCE_TYPES,
-    NAME_PROPERTIES,
-    STACK_RESOURCE_TYPES,
-    boundary_actions,
-)
 from config.model import Config, Consumer, Environment
 from config.naming import Names, permissions_boundary_name
 from stacks.extensions import ExtensionError, registered
@@ -46,7 +46,7 @@ class ConsumerStack(Stack):
         super().__init__(scope, id, **kwargs)
         names = Names.of(config, environment)
         # Every role of the stack carries the boundary `make bootstrap` creates: the execution policy admits no
-        # role without it (config/bootstrap_policies.py).
+        # role without it (bootstrap/policies.py).
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
@@ -129,7 +129,7 @@ class ConsumerStack(Stack):
         if unknown:
             raise ExtensionError(
                 f"{self.consumer.name}'s stack creates {', '.join(unknown)}, which the bootstrap execution policy does "
-                "not let CloudFormation create: add the types to STACK_RESOURCE_TYPES in config/bootstrap_policies.py, "
+                "not let CloudFormation create: add the types to STACK_RESOURCE_TYPES in bootstrap/policies.py, "
                 "then run make bootstrap"
             )
         if self.consumer.workloads:
@@ -177,7 +177,7 @@ class ConsumerStack(Stack):
                             raise ExtensionError(
                                 f"{self.consumer.name}'s stack grants {action} ({node.node.path}), which the "
                                 "permissions boundary of every project role does not allow: add a statement for it "
-                                "to EXTENSION_BOUNDARY in config/bootstrap_policies.py, then run make bootstrap"
+                                "to EXTENSION_BOUNDARY in bootstrap/policies.py, then run make bootstrap"
                             )
 
 

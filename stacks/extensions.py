@@ -6,7 +6,7 @@ extensions/nightly_export/ is the example to start from): each registers a funct
 The function is called with the consumer stack (stacks/consumer_stack.py ConsumerStack). Its one call to be granted
 the consumer's datasets is `stack.workload_role(name, service)`, the role PROJECT-ENV-consumer-NAME, which every grant
 of those datasets admits by that exact ARN; `stack.workload_name(name)` names its other resources under the project's
-prefix, as the bootstrap execution policy requires (config/bootstrap_policies.py FENCES).
+prefix, as the bootstrap execution policy requires (bootstrap/policies.py FENCES).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class SharingStack(Stack):
         super().__init__(scope, id, **kwargs)
         names = Names.of(config, environment)
         # Every role of the stack carries the boundary `make bootstrap` creates: the execution policy admits no
-        # role without it (config/bootstrap_policies.py).
+        # role without it (bootstrap/policies.py).
         iam.PermissionsBoundary.of(self).apply(
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )

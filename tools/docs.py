@@ -21,7 +21,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from config import DEFAULT_CONFIG, load_config
-from config.toolchain import ROOT
+from toolchain import ROOT
 
 README = ROOT / "README.md"
 DOCUMENTS = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]

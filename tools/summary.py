@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bootstrap.policies import extension_boundary
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, load_config_or_report
-from config.bootstrap_policies import extension_boundary
 from config.naming import Names
 
 RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
@@ -57,7 +57,7 @@ def render(synthesized: Any) -> None:
     extension = extension_boundary(synthesized.config, synthesized.config.tooling.partition)
     if extension:
         print()
-        print("Permissions boundary, statements your extensions declare (config/bootstrap_policies.py):")
+        print("Permissions boundary, statements your extensions declare (bootstrap/policies.py):")
         for statement in extension:
             print(f"  {statement['Sid']}: {', '.join(statement['Action'])} on {', '.join(statement['Resource'])}")
     for environment in synthesized.config.environments:

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from config import DEFAULT_CONFIG, ConfigError, load_config_or_report
-from config.toolchain import ROOT, NotInRepository, repository_path
 from pipeline.preflight import preflight
+from toolchain import ROOT, NotInRepository, repository_path
 
 # A path the Makefile and the synth step's shell take as it is.
 PLAIN_PATH = re.compile(r"[A-Za-z0-9._/-]+")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from config.toolchain import ROOT
+from toolchain import ROOT
 
 COMMANDS = {
     "the app (cdk synth)": ["pipeline_app.py"],

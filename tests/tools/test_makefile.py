@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from config.toolchain import ROOT
+from toolchain import ROOT
 
 
 def test_make_help_lists_every_target():

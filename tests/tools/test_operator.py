@@ -164,18 +164,13 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 0, out
     # A resource type added for an extension changes the execution policy: the same, for it.
-    import config.bootstrap_policies as policies
+    import bootstrap.policies as policies
 
     monkeypatch.setattr(policies, "STACK_RESOURCE_TYPES", (*policies.STACK_RESOURCE_TYPES, "AWS::SQS::Queue"))
     # Not before its service is kept to the project's resources: one line, nothing written.
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     err = capsys.readouterr().err.splitlines()
-    assert (
-        code == 2
-        and not out
-        and len(err) == 1
-        and "call sqs, which config/bootstrap_policies.py does not keep" in err[0]
-    )
+    assert code == 2 and not out and len(err) == 1 and "call sqs, which bootstrap/policies.py does not keep" in err[0]
     monkeypatch.setitem(policies.FENCES, "sqs", ("arn:{partition}:sqs:*:{account}:{project}-*",))
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 1 and "the project's policies ops-cdk-execution-2, " in out, out

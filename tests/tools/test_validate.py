@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from config.toolchain import ROOT
 from pipeline.pipeline_stack import synth_command
+from toolchain import ROOT
 from tools import validate
 from tools.operator import __main__ as operator
 

@@ -8,9 +8,7 @@ import fnmatch
 
 import pytest
 
-from checks.limits import size
-from checks.templates import PolicyKind, policy_documents, resources
-from config.bootstrap_policies import (
+from bootstrap.policies import (
     ACCOUNT_WIDE,
     CUSTOM_RESOURCE_TYPES,
     IAM_RESOURCE_TYPES,
@@ -20,6 +18,8 @@ from config.bootstrap_policies import (
     handler_permissions,
     permissions_boundary,
 )
+from checks.limits import size
+from checks.templates import PolicyKind, policy_documents, resources
 from config.naming import permissions_boundary_name
 
 
@@ -120,7 +120,7 @@ def test_every_resource_the_fences_cover_is_named_or_tagged_as_the_projects(requ
 def test_an_account_the_config_deploys_to_in_two_regions_gets_one_set_of_policies(monkeypatch):
     """IAM's policies are the account's: built from every region the config deploys to there, or bootstrapping one
     region would make the other's stale (cfn-lint's schemas, which list the handlers' actions, are per region)."""
-    import config.bootstrap_policies as policies
+    import bootstrap.policies as policies
     from config.loader import parse_config
     from tests.configs import config_text
 

@@ -10,9 +10,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from config.bootstrap_policies import permissions_boundary
-from config.toolchain import PYTHON_VERSION, RUNTIME_DIR
+from bootstrap.policies import permissions_boundary
 from tests.templates import by_sid, inline_statements, only, resources, role_named
+from toolchain import PYTHON_VERSION, RUNTIME_DIR
 
 
 def _managed_policy(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

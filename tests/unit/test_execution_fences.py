@@ -13,7 +13,7 @@ import pytest
 
 from access_report.cells import Cell, Request
 from access_report.engine import evaluate
-from config.bootstrap_policies import (
+from bootstrap.policies import (
     FENCES,
     KEY_ACTIONS,
     MANAGED_POLICY_CHARACTERS,
@@ -146,7 +146,7 @@ def test_each_key_of_the_stacks_lets_cloudformation_do_what_its_handlers_do_and_
 
 def test_without_the_fences_those_writes_would_be_allowed(organization, monkeypatch):
     """The test above fails without them: the handlers' actions are allowed on "*"."""
-    import config.bootstrap_policies as policies
+    import bootstrap.policies as policies
 
     monkeypatch.setattr(policies, "_fence_statements", lambda *args: [])
     documents = execution_policies(organization.config, ACCOUNT, REGION, "aws")
@@ -183,10 +183,10 @@ def test_every_fenced_action_is_still_allowed_on_the_projects_resources(example)
 
 
 def test_a_service_no_fence_keeps_to_the_project_is_refused(monkeypatch):
-    import config.bootstrap_policies as policies
+    import bootstrap.policies as policies
 
     monkeypatch.setattr(policies, "STACK_RESOURCE_TYPES", (*STACK_RESOURCE_TYPES, "AWS::SQS::Queue"))
-    with pytest.raises(UnfencedService, match=r"call sqs, which config/bootstrap_policies\.py does not keep"):
+    with pytest.raises(UnfencedService, match=r"call sqs, which bootstrap/policies\.py does not keep"):
         check_fences(REGION)
     monkeypatch.setitem(policies.FENCES, "sqs", ("arn:{partition}:sqs:*:{account}:{project}-*",))
     check_fences(REGION)
@@ -195,7 +195,7 @@ def test_a_service_no_fence_keeps_to_the_project_is_refused(monkeypatch):
 def test_the_largest_set_still_fits_in_managed_policies(example, monkeypatch):
     """Resource types added for extensions grow the handlers' actions and the fences: the statements are packed into as
     many managed policies as they need, each within IAM's 6,144 characters, and within the role's ten."""
-    import config.bootstrap_policies as policies
+    import bootstrap.policies as policies
 
     base = execution_policies(example.config, ACCOUNT, REGION, "aws")
     extra = (

@@ -18,11 +18,11 @@ from access_report.matrix import build
 from cdk_constructs.consumer import lambda_runtime
 from cdk_constructs.findings import acknowledge
 from config.loader import parse_config
-from config.toolchain import ROOT
 from pipeline.app import synthesize, synthesize_or_report
 from stacks import extensions
 from tests.configs import config_text
 from tests.templates import by_sid, resources
+from toolchain import ROOT
 
 CONFIG = config_text(
     "ext",
@@ -153,7 +153,7 @@ TRACES = {
 
 
 def test_an_extension_declares_the_boundary_statements_its_workload_needs(monkeypatch, tmp_path, capsys):
-    from config import bootstrap_policies
+    from bootstrap import policies as bootstrap_policies
     from tools import summary
 
     monkeypatch.setitem(extensions.EXTENSIONS, "export", _traced)
@@ -187,7 +187,7 @@ def _dict_lines(statement: dict) -> list[str]:
     ids=["no sid", "deny", "wildcard", "star resource"],
 )
 def test_a_boundary_statement_the_boundary_cannot_take_is_one_line(monkeypatch, capsys, tmp_path, statement, says):
-    from config import bootstrap_policies
+    from bootstrap import policies as bootstrap_policies
 
     statement = {k: v for k, v in statement.items() if v is not None}
     monkeypatch.setattr(bootstrap_policies, "EXTENSION_BOUNDARY", [statement])
@@ -196,7 +196,7 @@ def test_a_boundary_statement_the_boundary_cannot_take_is_one_line(monkeypatch, 
         is None
     )
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == f"error: e.yaml: config/bootstrap_policies.py EXTENSION_BOUNDARY: {says}"
+    assert line == f"error: e.yaml: bootstrap/policies.py EXTENSION_BOUNDARY: {says}"
 
 
 def _unnamed_function(stack) -> None:
@@ -263,7 +263,7 @@ def _glue_job(acknowledged: str | None):
 def test_a_finding_of_cdk_nag_on_your_workload_is_acknowledged_in_the_form_it_prints(monkeypatch, tmp_path):
     """cdk-nag's report says `Acknowledge with 'AwsSolutions::AwsSolutions-GL1'`: acknowledge() takes that as written,
     as it takes the rule id alone."""
-    from config import bootstrap_policies
+    from bootstrap import policies as bootstrap_policies
     from stacks import consumer_stack
 
     types = (*bootstrap_policies.STACK_RESOURCE_TYPES, "AWS::Glue::Job")
@@ -294,7 +294,7 @@ def test_the_check_before_the_cdk_loads_extensions_when_a_consumer_lists_a_workl
 def test_an_extension_statement_of_the_projects_resources_keeps_to_the_configs_accounts(monkeypatch):
     """A bucket named PROJECT-x is the project's only in the config's accounts (anyone can make one): an extension's
     statement of the project's resources gets the boundary's account condition; one of other resources keeps its own."""
-    from config import bootstrap_policies
+    from bootstrap import policies as bootstrap_policies
 
     scripts = {
         "Sid": "Scripts",

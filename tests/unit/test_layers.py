@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import ast
 
-from config.toolchain import ROOT
+from toolchain import ROOT
 
 # Lowest first. A module may import from its own folder and from folders of a lower layer.
 LAYERS: dict[str, int] = {
-    "config": 0,
-    "cdk_constructs": 1,
-    "checks": 1,
-    "stacks": 2,
-    "extensions": 3,
-    "stages": 4,
-    "pipeline": 5,
-    "access_report": 6,
-    "tools": 7,
-    "pipeline_app": 8,
+    "toolchain": 0,
+    "config": 1,
+    "bootstrap": 2,
+    "cdk_constructs": 3,
+    "checks": 3,
+    "stacks": 4,
+    "extensions": 5,
+    "stages": 6,
+    "pipeline": 7,
+    "access_report": 8,
+    "tools": 9,
+    "pipeline_app": 10,
 }
 STANDALONE = {"pipeline_steps", "runtime"}  # the standard library and boto3 only
 PROJECT = set(LAYERS) | STANDALONE | {"consumer_app"}

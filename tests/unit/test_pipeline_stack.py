@@ -6,9 +6,9 @@ import json
 import re
 from typing import Any
 
-from config.toolchain import ROOT, RUNTIME_DIR, cdk_cli_version
 from pipeline_steps.prove_consumers import WAVE_VARIABLE, Wave
 from tests.templates import inline_statements, only, resources, role_named
+from toolchain import ROOT, RUNTIME_DIR, cdk_cli_version
 
 
 def _pipeline(synthesized) -> dict[str, Any]:

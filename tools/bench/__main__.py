@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config.toolchain import ROOT
+from toolchain import ROOT
 
 REPORTS = ROOT / "reports"
 TARGET_SECONDS = 60

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from config.toolchain import CDK_CLI, ROOT
+from toolchain import CDK_CLI, ROOT
 
 BAD = 'project: datashare\ntooling: {account: "1111", region: eu-west-1}\n'
 COMMANDS = {

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from config import DEFAULT_CONFIG, load_config_or_report
 from config.naming import pipeline_stack_id
-from config.toolchain import CDK_CLI, ROOT
+from toolchain import CDK_CLI, ROOT
 
 CLI = CDK_CLI
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None, *, sessions: SessionFactory | None = Non
         print(f"error: {problem}", file=sys.stderr)
         return 2
 
-    from config.bootstrap_policies import BoundaryStatementError, UnfencedService, check_fences, extension_boundary
+    from bootstrap.policies import BoundaryStatementError, UnfencedService, check_fences, extension_boundary
 
     try:
         check_fences(config.tooling.region)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None, *, sessions: SessionFactory | None = Non
                 if step.policies:
                     print(
                         f"# first, in {step.target.account}: the policies {', '.join(step.policies)} "
-                        "(created or updated by --yes; see config/bootstrap_policies.py)",
+                        "(created or updated by --yes; see bootstrap/policies.py)",
                         file=out,
                     )
                 print(" ".join(step.args), file=out)

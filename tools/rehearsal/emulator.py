@@ -26,8 +26,8 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from config.toolchain import RUNTIME_DIR
 from pipeline_steps.prove_consumers import new_session
+from toolchain import RUNTIME_DIR
 
 _mended = False
 # Whether an Emulator is serving: only then do its Fargate tasks run locally (moto in other tests of the same process

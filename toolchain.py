@@ -7,7 +7,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 RUNTIME_DIR = ROOT / "runtime"  # the consumer's runtime code, its Dockerfile and requirements
 NODE_MODULES = ROOT / "node_modules"  # the Node.js tools pinned in package.json
 CDK_CLI = NODE_MODULES / ".bin" / "cdk"
