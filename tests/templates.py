@@ -1,14 +1,13 @@
-"""Looking things up in synthesized templates (plain JSON dicts), shared by the template tests."""
+"""Looking things up in synthesized templates (plain JSON dicts), shared by the template tests: what the checks
+read with (checks/templates.py), and what only the tests ask."""
 
 from __future__ import annotations
 
 from typing import Any
 
-Template = dict[str, Any]
+from checks.templates import Template, resources
 
-
-def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
-    return {logical_id: r for logical_id, r in template["Resources"].items() if r["Type"] == kind}
+__all__ = ["Template", "by_sid", "inline_statements", "only", "resources", "role_named"]
 
 
 def only(template: Template, kind: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Property: any configuration, however mangled, is either valid or rejected with one clean line. (That valid ones
-synthesize, and grant what they say, is tests/tools/test_access_property.py.)"""
+synthesize, and grant what they say, is tests/access_report/test_access_property.py.)"""
 
 from __future__ import annotations
 
