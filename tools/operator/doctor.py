@@ -101,79 +101,69 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
                     wrong = f"{name} trusts {who}, not the tooling account {tooling}"
                     return AccountStatus(target, False, wrong, bootstrap)
             details.append(f"deploy and file-publishing roles trust {tooling}")
-            boundary = permissions_boundary_name(config)
-            current = _policy_document(session, target, boundary)
-            if current is None:
-                return AccountStatus(
-                    target,
-                    False,
-                    f"the permissions boundary {boundary} is missing (every role of the stacks carries it)",
-                    f"{rerun.make('--yes', command='bootstrap')} (it creates the project's policies, and skips what is "
-                    "bootstrapped)",
-                )
-            partition = partition_of(target.region)
-            execution = execution_policies(config, target.account, target.region, partition)
-            wanted = [f"arn:{partition}:iam::{target.account}:policy/{name}" for name in execution]
-            problem = execution_role_problem(_execution_policies_attached(session, target, cdk), sorted(wanted))
-            if problem:
-                return AccountStatus(
-                    target, False, problem, f"{rerun.make('--yes', command='bootstrap')} (bootstraps with them)"
-                )
-            expected = {boundary: permissions_boundary(config, partition)} | execution
-            stale = [
-                name
-                for name, document in expected.items()
-                if (current if name == boundary else _policy_document(session, target, name)) != document
-            ]
-            if stale:
-                return AccountStatus(
-                    target,
-                    False,
-                    f"the project's policies {', '.join(stale)} are not this config's (the existing buckets, tables "
-                    "or keys its datasets share changed, or the resource types the stacks create did): deploys or the "
-                    "source roles would be refused",
-                    f"{rerun.make('--yes', command='bootstrap')} (it writes their new versions)",
-                    policies_only=True,
-                )
+            failed = _policies_status(config, target, session, cdk, rerun)
+            if failed:
+                return failed
             details.append("permissions boundary current")
-            network = _task_network_status(config, target, session)
-            if network[1]:
-                return AccountStatus(target, False, network[0], network[1])
-            details += [network[0]] if network[0] else []
-            roles = _own_roles_status(config, target, session)
-            if roles[1]:
-                return AccountStatus(target, False, roles[0], roles[1])
-            details += [roles[0]] if roles[0] else []
-            existing = _existing_data_status(config, target, session)
-            if existing[1]:
-                return AccountStatus(target, False, existing[0], existing[1])
-            details += [existing[0]] if existing[0] else []
-            stacks = _stacks_status(config, target, session)
-            if stacks[1]:
-                return AccountStatus(target, False, stacks[0], stacks[1])
-            unbounded = _unbounded_roles(config, session, f"arn:{partition}:iam::{target.account}:policy/{boundary}")
-            if unbounded:
-                return AccountStatus(
-                    target,
-                    False,
-                    f"roles named as the project's do not carry its permissions boundary: {', '.join(unbounded)} "
-                    "(the execution policy may pass a role of the project's name to a function or task, and no "
-                    "boundary would then hold what it does)",
-                    "delete each, or rename it out of the project's prefix (or give it the boundary, if it is yours to "
-                    f"bound): aws iam delete-role --role-name {unbounded[0]} ...",
-                )
         elif "tooling" in target.roles:
             source = _source_status(config, session)
             if source:
                 return AccountStatus(target, False, source[0], source[1])
             details.append("source repository reachable")
-        image = _image_status(config, target, session)
-        if image[1]:
-            return AccountStatus(target, False, image[0], image[1])
-        details += [image[0]] if image[0] else []
-        return AccountStatus(target, True, ", ".join(details))
+        # Each further check: (detail, fix), a failure where it names a fix, else a detail of the OK line (or "").
+        for check in TARGET_CHECKS if not target.is_tooling else ():
+            detail, fix = check(config, target, session)
+            if fix:
+                return AccountStatus(target, False, detail, fix)
+            details += [detail] if detail else []
+        detail, fix = _image_status(config, target, session)
+        if fix:
+            return AccountStatus(target, False, detail, fix)
+        return AccountStatus(target, True, ", ".join([*details, *([detail] if detail else [])]))
     except (ClientError, BotoCoreError) as error:
         return AccountStatus(target, False, *explain(error, target.account, target.region, rerun))
+
+
+def _policies_status(
+    config: Config, target: OperatedAccount, session: Any, cdk: Bootstrap, rerun: Rerun
+) -> AccountStatus | None:
+    """A failure where the project's boundary and execution policies are missing, not attached to CloudFormation's
+    execution role, or not this config's; None where they are right."""
+    boundary = permissions_boundary_name(config)
+    current = _policy_document(session, target, boundary)
+    if current is None:
+        return AccountStatus(
+            target,
+            False,
+            f"the permissions boundary {boundary} is missing (every role of the stacks carries it)",
+            f"{rerun.make('--yes', command='bootstrap')} (it creates the project's policies, and skips what is "
+            "bootstrapped)",
+        )
+    partition = partition_of(target.region)
+    execution = execution_policies(config, target.account, target.region, partition)
+    wanted = [f"arn:{partition}:iam::{target.account}:policy/{name}" for name in execution]
+    problem = execution_role_problem(_execution_policies_attached(session, target, cdk), sorted(wanted))
+    if problem:
+        return AccountStatus(
+            target, False, problem, f"{rerun.make('--yes', command='bootstrap')} (bootstraps with them)"
+        )
+    expected = {boundary: permissions_boundary(config, partition)} | execution
+    stale = [
+        name
+        for name, document in expected.items()
+        if (current if name == boundary else _policy_document(session, target, name)) != document
+    ]
+    if stale:
+        return AccountStatus(
+            target,
+            False,
+            f"the project's policies {', '.join(stale)} are not this config's (the existing buckets, tables "
+            "or keys its datasets share changed, or the resource types the stacks create did): deploys or the "
+            "source roles would be refused",
+            f"{rerun.make('--yes', command='bootstrap')} (it writes their new versions)",
+            policies_only=True,
+        )
+    return None
 
 
 def _consumers_in(config: Config, target: OperatedAccount) -> list[tuple[str, Environment, Consumer]]:
@@ -352,6 +342,21 @@ def _stacks_status(config: Config, target: OperatedAccount, session: Any) -> tup
                 "region it was moved from), or the role if it was made by hand, then push",
             )
     return "", ""
+
+
+def _unbounded_roles_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix): roles named as the project's that do not carry its boundary."""
+    boundary = f"arn:{partition_of(target.region)}:iam::{target.account}:policy/{permissions_boundary_name(config)}"
+    unbounded = _unbounded_roles(config, session, boundary)
+    if not unbounded:
+        return "", ""
+    return (
+        f"roles named as the project's do not carry its permissions boundary: {', '.join(unbounded)} (the execution "
+        "policy may pass a role of the project's name to a function or task, and no boundary would then hold what it "
+        "does)",
+        "delete each, or rename it out of the project's prefix (or give it the boundary, if it is yours to bound): "
+        f"aws iam delete-role --role-name {unbounded[0]} ...",
+    )
 
 
 def _unbounded_roles(config: Config, session: Any, boundary: str) -> list[str]:
@@ -671,3 +676,13 @@ def bootstrap_args(target: OperatedAccount, tooling: str, execution_policy: str,
     if not target.is_tooling:
         args += ["--trust", tooling, "--cloudformation-execution-policies", execution_policy]
     return args
+
+
+# What doctor checks in a source or consumer account once its bootstrap and policies are right, in order.
+TARGET_CHECKS = (
+    _task_network_status,
+    _own_roles_status,
+    _existing_data_status,
+    _stacks_status,
+    _unbounded_roles_status,
+)
