@@ -5,10 +5,10 @@ is not."""
 from __future__ import annotations
 
 from access_report.cells import ALLOW_ALL, Cell, Document, Expected, Request
+from access_report.dataset_cells import OUTSIDER
 from access_report.inputs import Deployment, Inputs
 from access_report.intrinsics import Resolver
 from access_report.policies import PolicyError, assume_role_grants, identity_policies, resolver
-from access_report.shared_data import OUTSIDER
 from config.naming import Bootstrap
 
 # The logical ids of the bootstrap template's roles that the pipeline assumes.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from access_report.bootstrap_trust import bootstrap_cells
 from access_report.cells import Cell
+from access_report.dataset_cells import environment_cells
 from access_report.execution import execution_cells
 from access_report.inputs import Inputs
-from access_report.shared_data import environment_cells
 
 
 def build(inputs: Inputs) -> list[Cell]:
