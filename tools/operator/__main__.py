@@ -23,11 +23,34 @@ from toolchain import CDK_CLI, ROOT
 CLI = CDK_CLI
 
 if TYPE_CHECKING:
+    from config.model import Config
     from tools.operator.accounts import SessionFactory
+    from tools.operator.failures import Rerun
 
 
 def main(argv: list[str] | None = None, *, sessions: SessionFactory | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    config = load_config_or_report(args.config)
+    if config is None:
+        return 2
+    problem = _refused(config, args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from tools.operator.accounts import session_factory
+    from tools.operator.failures import Rerun
+
+    credentials = (*(("--profile", args.profile) if args.profile else ()),)
+    credentials += (*(("--assume-role", args.assume_role) if args.assume_role else ()),)
+    options = (*(["--yes"] if args.yes else []), *(["--admin"] if args.admin else []))
+    rerun = Rerun(args.command, args.config, credentials, options)
+    sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
+    command = {"doctor": _doctor, "bootstrap": _bootstrap, "deploy": _deploy}[args.command]
+    return command(config, args, sessions, rerun, out)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.operator", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["bootstrap", "doctor", "deploy"])
     parser.add_argument("--config", default=DEFAULT_CONFIG)
@@ -37,73 +60,67 @@ def main(argv: list[str] | None = None, *, sessions: SessionFactory | None = Non
     parser.add_argument("--assume-role", help="a role to assume in every account, e.g. OrganizationAccountAccessRole")
     parser.add_argument("--yes", action="store_true", help="bootstrap: run the commands")
     parser.add_argument("--admin", action="store_true", help="bootstrap: AdministratorAccess as execution policy")
-    args = parser.parse_args(argv)
-    config = load_config_or_report(args.config)
-    if config is None:
-        return 2
+    return parser
+
+
+def _refused(config: Config, args: argparse.Namespace) -> str | None:
+    """Why the command cannot start, in one line, before any account is asked anything: --profile the config's
+    accounts cannot use, bootstrap policies that could not be written, or (doctor, deploy) a config the pipeline
+    could not read in its synth step, where it must be this same file."""
+    from bootstrap.policies import BoundaryStatementError, UnfencedService, check_fences, extension_boundary
     from tools.operator.accounts import operated_accounts
     from tools.operator.failures import profile_problem
+    from tools.validate import deployable
 
     accounts = list(dict.fromkeys(target.account for target in operated_accounts(config)))
     problem = profile_problem(args.profile, accounts) if args.profile else None
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-
-    from bootstrap.policies import BoundaryStatementError, UnfencedService, check_fences, extension_boundary
-
+        return problem
     try:
         check_fences(config.tooling.region)
         extension_boundary(config, config.tooling.partition)
     except (UnfencedService, BoundaryStatementError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return str(error)
+    return deployable(args.config) if args.command in ("doctor", "deploy") else None
 
-    if args.command in ("doctor", "deploy"):
-        from tools.validate import deployable
 
-        # What the pipeline will read in its synth step must be this same file.
-        problem = deployable(args.config)
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
+def _doctor(config: Config, args: argparse.Namespace, sessions: SessionFactory, rerun: Rerun, out: TextIO) -> int:
+    from tools.operator import doctor
 
+    statuses = doctor.diagnose(config, sessions, rerun)
+    print(*doctor.lines(statuses), sep="\n", file=out)
+    failing = sum(not f.ok for f in statuses)
+    print(f"{len(statuses) - failing} of {len(statuses)} accounts ready", file=out)
+    return 1 if failing else 0
+
+
+def _bootstrap(config: Config, args: argparse.Namespace, sessions: SessionFactory, rerun: Rerun, out: TextIO) -> int:
+    from tools.operator import bootstrap
+
+    if args.admin:
+        print(bootstrap.ADMIN_WARNING, file=out)
+    steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin, rerun=rerun)
+    if args.yes:
+        return bootstrap.run(config, steps, sessions, cli=CLI, out=out, rerun=rerun)
+    for step in steps:
+        if step.policies:
+            print(
+                f"# first, in {step.target.account}: the policies {', '.join(step.policies)} "
+                "(created or updated by --yes; see bootstrap/policies.py)",
+                file=out,
+            )
+        print(" ".join(step.args), file=out)
+    print(f"# run them with: {rerun.make('--yes')}", file=out)
+    return 0
+
+
+def _deploy(config: Config, args: argparse.Namespace, sessions: SessionFactory, rerun: Rerun, out: TextIO) -> int:
+    """The one manual cdk deploy of the pipeline stack, with the tooling account's credentials, once doctor passes."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    from tools.operator import bootstrap, doctor
-    from tools.operator.accounts import session_factory
-    from tools.operator.failures import Rerun, explain
+    from tools.operator import doctor
+    from tools.operator.failures import explain
 
-    credentials = (*(("--profile", args.profile) if args.profile else ()),)
-    credentials += (*(("--assume-role", args.assume_role) if args.assume_role else ()),)
-    options = (*(["--yes"] if args.yes else []), *(["--admin"] if args.admin else []))
-    rerun = Rerun(args.command, args.config, credentials, options)
-    sessions = sessions or session_factory(profile=args.profile, assume_role=args.assume_role)
-    if args.command == "doctor":
-        statuses = doctor.diagnose(config, sessions, rerun)
-        print(*doctor.lines(statuses), sep="\n", file=out)
-        failing = sum(not f.ok for f in statuses)
-        print(f"{len(statuses) - failing} of {len(statuses)} accounts ready", file=out)
-        return 1 if failing else 0
-
-    if args.command == "bootstrap":
-        if args.admin:
-            print(bootstrap.ADMIN_WARNING, file=out)
-        steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin, rerun=rerun)
-        if not args.yes:
-            for step in steps:
-                if step.policies:
-                    print(
-                        f"# first, in {step.target.account}: the policies {', '.join(step.policies)} "
-                        "(created or updated by --yes; see bootstrap/policies.py)",
-                        file=out,
-                    )
-                print(" ".join(step.args), file=out)
-            print(f"# run them with: {rerun.make('--yes')}", file=out)
-            return 0
-        return bootstrap.run(config, steps, sessions, cli=CLI, out=out, rerun=rerun)
-
-    # deploy
     statuses = doctor.diagnose(config, sessions, rerun)
     if not all(f.ok for f in statuses):
         print(*doctor.lines([f for f in statuses if not f.ok]), sep="\n", file=out)
