@@ -74,5 +74,6 @@ def test_normalize_leaves_out_only_what_differs_between_runs():
 
 
 @pytest.mark.e2e
+@pytest.mark.e2e  # bootstrap --yes drives the CDK CLI in each account
 def test_the_first_deployment_block_is_what_doctor_and_bootstrap_print_on_emulated_accounts():
     assert docs.normalize(docs.first_deployment()) == docs.normalize(docs.all_blocks()["first-deployment"])
