@@ -184,6 +184,10 @@ def _objects(n: DatasetNames) -> str:
     return f"{n.bucket_arn}/{n.prefix}{OBJECT_KEY}"
 
 
+def _point_objects(n: DatasetNames) -> str:
+    return f"{n.access_point_objects_arn.removesuffix('*')}{OBJECT_KEY}"
+
+
 def _list_context(n: DatasetNames) -> dict[str, ContextValue]:
     return {"s3:prefix": n.prefix} if n.prefix else {}
 
@@ -240,6 +244,41 @@ def _given(
                 alone(Request("bucket", "s3:ListBucket", n.bucket_arn, bucket), f"{principal.who} listing all of it"),
                 alone(
                     Request("objects", "s3:GetObject", f"{n.bucket_arn}/{OUTSIDE_PREFIX}", bucket),
+                    f"{principal.who} outside {n.prefix}",
+                ),
+            ]
+    if n.through_access_point:
+        # The project's half of a request through the access point; the other half, the bucket's delegation to the
+        # account's access points, is its owner's policy (make doctor checks it); the existing key's use is a KMS
+        # grant (stacks/key_grants_stack.py), which the engine does not evaluate.
+        point = policies.access_point_policy
+        cells.append(allow(Request("access point", "s3:ListBucket", n.access_point_arn, point, _list_context(n))))
+        cells += [
+            allow(Request("access point objects", a, _point_objects(n), point)) for a in actions.object_actions(access)
+        ]
+        cells.append(
+            share.cell(
+                _labelled(principal, f"{principal.who} without TLS"),
+                Request(
+                    "access point objects", "s3:GetObject", _point_objects(n), point, {"aws:SecureTransport": "false"}
+                ),
+                "deny",
+                identity,
+                dataset.name,
+            )
+        )
+        if access == "read":
+            cells += [alone(Request("access point objects", a, _point_objects(n), point)) for a in actions.OBJECT_WRITE]
+        if n.prefix:
+            cells += [
+                alone(
+                    Request("access point", "s3:ListBucket", n.access_point_arn, point),
+                    f"{principal.who} listing all of it",
+                ),
+                alone(
+                    Request(
+                        "access point objects", "s3:GetObject", f"{n.access_point_arn}/object/{OUTSIDE_PREFIX}", point
+                    ),
                     f"{principal.who} outside {n.prefix}",
                 ),
             ]
@@ -310,6 +349,12 @@ def _reads(share: _Share, dataset: Dataset, caller_account: str) -> list[Request
             Request(
                 "key", "kms:Decrypt", str(policies.key_arn), policies.key_policy, share.through("s3", n, caller_account)
             ),
+        ]
+    if n.through_access_point:
+        point = policies.access_point_policy
+        requests += [
+            Request("access point", "s3:ListBucket", n.access_point_arn, point, _list_context(n)),
+            Request("access point objects", "s3:GetObject", _point_objects(n), point),
         ]
     if n.owns_table and not n.table_through_role:
         requests += [

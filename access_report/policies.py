@@ -97,6 +97,7 @@ class DatasetPolicies:
     key_policy: Document | None
     key_arn: str | None
     table_policy: Document | None
+    access_point_policy: Document | None = None  # an existing bucket's dataset reached through an access point
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,13 @@ def source_policies(inputs: Inputs, environment: Environment, names: Names) -> S
             replica = next(r for r in table["Properties"]["Replicas"] if r["Region"] == names.source_region)
             document = replica.get("ResourcePolicy", {}).get("PolicyDocument")
             table_policy = resolve.resolve(document, f"table policy of {dataset.name}") if document else None
-        datasets[dataset.name] = DatasetPolicies(bucket_policy, key_policy, key_arn, table_policy)
+        access_point_policy = None
+        if n.through_access_point:
+            _, point = one("AWS::S3::AccessPoint", lambda p, n=n: p.get("Name") == n.access_point, n.access_point)
+            access_point_policy = resolve.resolve(
+                point["Properties"]["Policy"], f"access point policy of {dataset.name}"
+            )
+        datasets[dataset.name] = DatasetPolicies(bucket_policy, key_policy, key_arn, table_policy, access_point_policy)
     roles = {}
     for consumer in environment.consumers:
         name = names.source_role(consumer)

@@ -33,6 +33,7 @@ STACK_RESOURCE_TYPES = (
     "AWS::KMS::Key",
     "AWS::Lambda::Function",
     "AWS::Logs::LogGroup",
+    "AWS::S3::AccessPoint",
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
 )
@@ -100,7 +101,8 @@ def _arn(partition: str, account: str, resource: str) -> str:
 # project tag every stage puts on its resources (below). An extension that adds a resource type of another service
 # adds that service's ARNs here.
 FENCES: dict[str, tuple[str, ...]] = {
-    "s3": ("arn:{partition}:s3:::{project}-*",),  # the buckets and their objects
+    # The buckets and their objects; the access points of existing buckets' datasets.
+    "s3": ("arn:{partition}:s3:::{project}-*", "arn:{partition}:s3:*:{account}:accesspoint/{project}-*"),
     "dynamodb": (
         "arn:{partition}:dynamodb:*:{account}:table/{project}-*",
         "arn:{partition}:dynamodb::{account}:global-table/{project}-*",
@@ -126,6 +128,7 @@ NAME_PROPERTIES = {
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::DynamoDB::Table": "TableName",
     "AWS::S3::Bucket": "BucketName",
+    "AWS::S3::AccessPoint": "Name",
     "AWS::ECS::Cluster": "ClusterName",
     "AWS::ECS::TaskDefinition": "Family",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
@@ -481,7 +484,12 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Sid": "TheProjectsData",
                 "Effect": "Allow",
                 "Action": [*actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE],
-                "Resource": [f"arn:{partition}:s3:::{project}-*"],
+                # The project's buckets; and the existing buckets' datasets through the project's access points
+                # (their policies admit each consumer's roles under its datasets' prefixes only).
+                "Resource": [
+                    f"arn:{partition}:s3:::{project}-*",
+                    f"arn:{partition}:s3:*:*:accesspoint/{project}-*",
+                ],
                 "Condition": ours,
             },
             {

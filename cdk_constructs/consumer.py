@@ -75,6 +75,10 @@ class SharedDataAccess(Construct):
                 acknowledgements[f"Resource::{n.objects_arn}"] = (
                     f"Objects of dataset {dataset.name}'s bucket (under its prefix): the keys are data."
                 )
+            if n.through_access_point:
+                acknowledgements[f"Resource::{n.access_point_objects_arn}"] = (
+                    f"Objects of dataset {dataset.name} through its access point (under its prefix): the keys are data."
+                )
             if n.owns_table and not n.table_through_role:
                 acknowledgements[f"Resource::{n.table_arn}/index/*"] = (
                     f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
@@ -83,7 +87,8 @@ class SharedDataAccess(Construct):
             acknowledgements[f"Resource::{names.key_arn_pattern}"] = (
                 "A dataset key's id is unknown before the source stage deploys: keys of the source account only "
                 "through S3 or DynamoDB, so what a role decrypts is what the buckets and tables it is given let it "
-                "read; each key's own policy admits only its dataset's consumers."
+                "read; each key's own policy (or, for an existing key, the project's grants) admits only its dataset's "
+                "consumers."
             )
         acknowledge(
             self.policy, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in acknowledgements.items()}

@@ -54,15 +54,24 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
         n = names.dataset(dataset)
         levels = ["read", "write"] if access == "read-write" else ["read"]
         through_role |= n.through_role
-        if n.owns_bucket:
+        if n.owns_bucket or n.through_access_point:
+            # An existing bucket's dataset by its access point: the consumer names the access point, not the bucket.
+            bucket, objects_arn = (
+                (n.access_point_arn, n.access_point_objects_arn)
+                if n.through_access_point
+                else (n.bucket_arn, n.objects_arn)
+            )
             if n.prefix:
-                prefixed_buckets.append(n.bucket_arn)
+                prefixed_buckets.append(bucket)
                 prefixes.append(f"{n.prefix}*")
             else:
-                whole_buckets.append(n.bucket_arn)
+                whole_buckets.append(bucket)
             for level in levels:
-                objects[level].append(n.objects_arn)
-                levels_by_service[(level, "s3")] = True
+                objects[level].append(objects_arn)
+                # The key of an existing bucket is the source account's too: key_arn_pattern covers it. Its key
+                # policy is not the project's to write: KMS grants give the consumer's roles its use.
+                if n.owns_bucket or (dataset.bucket and dataset.bucket.kms_key):
+                    levels_by_service[(level, "s3")] = True
         if n.owns_table and not n.table_through_role:
             for level in levels:
                 tables[level] += [n.table_arn, f"{n.table_arn}/index/*"]
@@ -121,7 +130,9 @@ def _dataset_entry(n: DatasetNames, access: Access | None) -> dict[str, Any]:
         entry["access"] = access
         entry["reads_only"] = access == "read-write" and n.dataset.proof == "read-only"
     if n.bucket:
-        entry |= {"bucket": n.bucket, "via_role": n.bucket_through_role, "canary": n.owns_bucket}
+        # Through an access point, the bucket is named by its ARN (boto3 takes it as Bucket).
+        bucket = n.access_point_arn if n.through_access_point else n.bucket
+        entry |= {"bucket": bucket, "via_role": n.bucket_through_role, "canary": n.owns_bucket}
         entry |= {"prefix": n.prefix} if n.prefix else {}
         key = n.dataset.bucket.kms_key if n.dataset.bucket else None
         entry |= {"kms_key": key} if key and access == "read-write" else {}  # writes name it (SSE-KMS)

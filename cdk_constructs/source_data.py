@@ -98,6 +98,7 @@ class SharedDataset(Construct):
         self.key: kms.IKey | None = None
         self.bucket: s3.IBucket | None = None
         self.table: dynamodb.ITableV2 | None = None
+        self.access_point = self._access_point(n) if n.through_access_point else None
         if not n.has_key:
             return
         self.key = kms.Key(
@@ -135,6 +136,54 @@ class SharedDataset(Construct):
                     extra_conditions=actions.via_services(*names.via(service)),
                 )
             )
+
+    def _access_point(self, n: DatasetNames) -> s3.CfnAccessPoint:
+        """The existing bucket's dataset as the consumers' own roles reach it: an access point of the project's whose
+        policy admits exactly them, at their access, under the dataset's prefix only. The bucket's policy is its
+        owner's: it delegates access control to the account's access points once (docs/data-lake.md); a request
+        through the access point must be allowed by both."""
+        # TLS only, as on the project's own buckets (the existing bucket's policy is its owner's).
+        statements = [
+            iam.PolicyStatement(
+                sid="TlsOnly",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:*"],
+                resources=[n.access_point_arn, f"{n.access_point_arn}/object/*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        ]
+        for level, grantees in self.levels:
+            if level == "read":
+                statements.append(
+                    grantees.statement(
+                        sid="ConsumersList",
+                        actions=actions.BUCKET_LIST,
+                        resources=[n.access_point_arn],
+                        extra_conditions=actions.prefix_condition(n.prefix),
+                    )
+                )
+            statements.append(
+                grantees.statement(
+                    sid=actions.sid("consumers", level, "objects"),
+                    actions=level_actions(level, actions.OBJECT_READ, actions.OBJECT_WRITE),
+                    resources=[n.access_point_objects_arn],
+                )
+            )
+        return s3.CfnAccessPoint(
+            self,
+            "AccessPoint",
+            bucket=n.bucket or "",
+            bucket_account_id=n.names.source_account,
+            name=n.access_point,
+            policy=iam.PolicyDocument(statements=statements),
+            public_access_block_configuration=s3.CfnAccessPoint.PublicAccessBlockConfigurationProperty(
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            ),
+        )
 
     def _bucket(self, n: DatasetNames, access_logs: s3.IBucket) -> s3.Bucket:
         bucket = s3.Bucket(

@@ -221,12 +221,28 @@ class DatasetBucket(_Frozen):
     # may use it through S3. Not for a new bucket, which has a key of its own.
     kms_key: KeyArn | None = None
     """The customer-managed key of an existing bucket's objects, if they use one."""
+    # How consumers reach an existing bucket: "role" (assume their role in the source account; for application code),
+    # or "access-point" (an S3 access point of the project's, whose policy admits the consumers' own roles directly:
+    # for Athena, Glue, EMR and Redshift Spectrum, which cannot assume a second role). The bucket's policy is never
+    # written: its owner delegates access control to the account's access points once (docs/data-lake.md).
+    access: Literal["role", "access-point"] | None = None
+    """How consumers reach an existing bucket: role (the default; through their role in the source account) or
+    access-point (directly, with their own roles' credentials, through an access point of the project's; the bucket's
+    owner delegates to access points once, docs/data-lake.md). A new bucket's own policy admits them."""
 
     @model_validator(mode="after")
     def _key_only_when_existing(self) -> DatasetBucket:
         if self.kms_key and not self.existing:
             raise ValueError("kms_key: is for an existing bucket; a new bucket has a key of the dataset's own")
+        if self.access and not self.existing:
+            raise ValueError(
+                "access: is for an existing bucket; a new bucket's own policy admits the consumers given it"
+            )
         return self
+
+    @property
+    def through_access_point(self) -> bool:
+        return self.access == "access-point"
 
 
 class DatasetTable(_Frozen):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from config.model import DEFAULT_DATASET, SELF_CHECK_PREFIX, Config, Consumer, Dataset, Environment, dataset_bucket
 from config.regions import partition_of, service_endpoint, via_service_values
+from config.actions import Access
 
 # The CDK's context key of the bootstrap qualifier the stacks' synthesizers use.
 QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
@@ -183,6 +184,21 @@ class Names:
     def table_arn_prefix(self) -> str:
         """A table's ARN in the source account and region, but for its name."""
         return f"arn:{self.partition}:dynamodb:{self.source_region}:{self.source_account}:table/"
+
+    def key_grants(self, consumer: Consumer) -> str:
+        """The role, function and log group in the source account that give one consumer's roles the use of the
+        existing keys of the datasets it reaches through access points, by KMS grants (stacks/key_grants_stack.py)."""
+        return f"{self._prefix}-grants-{consumer.name}"
+
+    def key_grant_datasets(self, environment: Environment, consumer: Consumer) -> list[tuple[DatasetNames, Access]]:
+        """The consumer's datasets whose existing bucket it reaches through an access point and whose objects an
+        existing customer-managed key encrypts: the key's policy is not the project's, so KMS grants give the use."""
+        found = []
+        for dataset, access in environment.datasets_of(consumer):
+            n = self.dataset(dataset)
+            if n.through_access_point and dataset.bucket and dataset.bucket.kms_key:
+                found.append((n, access))
+        return found
 
     def source_role(self, consumer: Consumer) -> str:
         """The consumer's role in the source account: what it reaches there through a role (tables shared by
@@ -388,8 +404,31 @@ class DatasetNames:
 
     @property
     def bucket_through_role(self) -> bool:
-        """An existing bucket is reached through the source role: its policy is not the project's to write."""
-        return self.dataset.bucket is not None and self.dataset.bucket.existing is not None
+        """An existing bucket is reached through the source role (its policy is not the project's to write), unless
+        it is reached through an access point."""
+        bucket = self.dataset.bucket
+        return bucket is not None and bucket.existing is not None and not bucket.through_access_point
+
+    @property
+    def through_access_point(self) -> bool:
+        """An existing bucket the consumers' own roles reach directly, through the project's access point."""
+        return self.dataset.bucket is not None and self.dataset.bucket.through_access_point
+
+    @property
+    def access_point(self) -> str:
+        """The access point's name: unique in the source account and region, at most 44 of S3's 50 characters."""
+        return f"{self.names.project}-{self.names.environment}-{self.name}"
+
+    @property
+    def access_point_arn(self) -> str:
+        """What the consumers name as the bucket (boto3 takes it in place of a bucket name); Athena and Glue take the
+        access point's alias instead, which S3 makes when it creates it (the sharing stack's output)."""
+        n = self.names
+        return f"arn:{n.partition}:s3:{n.source_region}:{n.source_account}:accesspoint/{self.access_point}"
+
+    @property
+    def access_point_objects_arn(self) -> str:
+        return f"{self.access_point_arn}/object/{self.prefix}*"
 
     @property
     def table_through_role(self) -> bool:

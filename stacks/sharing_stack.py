@@ -51,6 +51,9 @@ class SharingStack(Stack):
                 CfnOutput(self, f"{actions.sid(dataset.name)}Bucket", value=shared.bucket.bucket_name)
             if shared.table:
                 CfnOutput(self, f"{actions.sid(dataset.name)}Table", value=shared.table.table_name)
+            if shared.access_point:
+                # What Athena's and Glue's table locations name (s3://ALIAS/prefix/): S3 makes it at creation.
+                CfnOutput(self, f"{actions.sid(dataset.name)}AccessPointAlias", value=shared.access_point.attr_alias)
         canary = Canary(self, "Canary", names=names, datasets=list(datasets.values()))
         for shared in datasets.values():
             if shared.names.pre_datasets_layout:

@@ -7,8 +7,9 @@ from aws_cdk import Stage, Tags
 from constructs import Construct
 
 from config.model import Config, Consumer, Environment
-from config.naming import stage_stack_name
+from config.naming import Names, stage_stack_name
 from stacks.consumer_stack import ConsumerStack
+from stacks.key_grants_stack import KeyGrantsStack
 
 
 class ConsumerStage(Stage):
@@ -36,6 +37,21 @@ class ConsumerStage(Stage):
             consumer=consumer,
             proof_step_role_arn=proof_step_role_arn,
         )
+        # Grants of the existing keys of its access-point datasets to its roles: in the source account, after the
+        # consumer stack (KMS refuses a grant to a role that does not exist yet).
+        self.key_grants: KeyGrantsStack | None = None
+        if Names.of(config, environment).key_grant_datasets(environment, consumer):
+            source = environment.source
+            self.key_grants = KeyGrantsStack(
+                self,
+                "KeyGrants",
+                stack_name=f"{stage_stack_name(config, id)}-key-grants",
+                env=CdkEnvironment(account=source.account, region=source.region),
+                config=config,
+                environment=environment,
+                consumer=consumer,
+            )
+            self.key_grants.add_stack_dependency(self.stack)
         # The consumer stacks of one environment and region, given the same datasets at the same access and the same
         # workloads, are built by the same code from inputs that differ only in the consumer's account and name.
         given = ", ".join(f"{name} {access}" for name, access in sorted(consumer.grants.items()))

@@ -29,7 +29,8 @@ EXAMPLE = ROOT / "config" / "example.yaml"
 
 # The other modes: grants by organization (a dataset every consumer gets, and one only one gets), a prefix dataset
 # whose table is shared through its own resource policy, an existing bucket and table shared through the source
-# role, consumers' own roles, consumer tasks run in configured subnets (with and without security groups), from an
+# role, an existing bucket's prefix reached directly through an access point under the bucket's own key,
+# consumers' own roles, consumer tasks run in configured subnets (with and without security groups), from an
 # image of a private ECR repository of another account.
 ORGANIZATION_CONFIG = """
 project: orgshare
@@ -50,13 +51,19 @@ environments:
           kms_key: arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
         table: {existing: finance-ledger}
       - {name: events, bucket: {}}
+      - name: raw
+        bucket:
+          existing: corp-lake
+          prefix: raw/
+          kms_key: arn:aws:kms:eu-west-1:222222222222:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
+          access: access-point
     consumers:
       - name: analytics
         account: "333333333333"
         region: eu-west-1
         task_network: {subnets: [subnet-0123456789abcdef0, subnet-01234567]}
         roles: [glue-etl, service-role/athena-analyst]
-        grants: {lake: read, finance: read-write}
+        grants: {lake: read, finance: read-write, raw: read}
       - name: reporting
         account: "444444444444"
         region: eu-west-1

@@ -158,6 +158,54 @@ def test_an_existing_bucket_and_table_are_reached_through_the_source_role_at_the
     assert [o.actual for o in outside] == ["deny"]
 
 
+RAW_POINT = "arn:aws:s3:eu-west-1:222222222222:accesspoint/orgshare-prod-raw"
+
+
+def test_an_existing_prefix_is_reached_directly_through_the_access_point_by_the_consumers_own_roles(
+    organization_inputs,
+):
+    verdicts = evaluate(build(organization_inputs), memo=VERDICTS)
+    assert [o.cell.name for o in verdicts if not o.as_expected] == []
+    raw = [o for o in verdicts if o.cell.dataset == "raw"]
+    allowed = {(o.cell.who, o.cell.action, o.cell.resource) for o in raw if o.actual == "allow"}
+    objects = f"{RAW_POINT}/object/raw/reports/sample.csv"
+    for who in (
+        "analytics own role glue-etl",
+        "analytics own role service-role/athena-analyst",
+        "analytics function role",
+    ):
+        assert (who, "s3:GetObject", objects) in allowed
+        assert (who, "s3:ListBucket", RAW_POINT) in allowed
+    # Read only, its prefix only, TLS only; nothing for reporting (not given raw), other roles or accounts.
+    assert {o.cell.who.split(" ")[0] for o in raw if o.actual == "allow"} == {"analytics"}
+    assert not [o for o in raw if o.actual == "allow" and o.cell.action in ("s3:PutObject", "s3:DeleteObject")]
+    denied = {(o.cell.who, o.cell.action, o.cell.resource) for o in raw if o.actual == "deny"}
+    assert (
+        "analytics own role glue-etl outside raw/",
+        "s3:GetObject",
+        f"{RAW_POINT}/object/elsewhere/sample.csv",
+    ) in denied
+    assert ("analytics own role glue-etl without TLS", "s3:GetObject", objects) in denied
+    assert ("account outside the organization", "s3:GetObject", objects) in denied
+    # No policy of the existing bucket or key is written: the source role does not reach raw either.
+    sharing = organization_inputs.sharing["prod"]["Resources"].values()
+    assert not [r for r in sharing if r["Type"] == "AWS::S3::BucketPolicy" and "corp-lake" in str(r)]
+
+
+def test_an_access_point_open_to_the_consumers_whole_account_is_caught(organization_inputs):
+    broken = _broken(organization_inputs)
+    for resource in broken.sharing["prod"]["Resources"].values():
+        if resource["Type"] == "AWS::S3::AccessPoint":
+            for statement in resource["Properties"]["Policy"]["Statement"]:
+                statement.get("Condition", {}).pop("ArnLike", None)
+    differing = _differing(broken)
+    assert (
+        f"prod | analytics account: another role | s3:GetObject | {RAW_POINT}/object/raw/reports/sample.csv"
+        in differing
+    )
+    assert f"prod | reporting function role (not given raw) | s3:ListBucket | {RAW_POINT}" in differing
+
+
 # Broken grants are caught
 
 

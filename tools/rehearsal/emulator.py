@@ -20,6 +20,7 @@ import time
 import urllib.request
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,6 +28,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from pipeline_steps.prove_consumers import new_session
+from tools.rehearsal.hosts import sitecustomize as hosts
 from toolchain import RUNTIME_DIR
 
 _mended = False
@@ -40,6 +42,8 @@ def _mend_moto() -> None:
     if not _mended:
         _mend_kms_keys()
         _add_global_tables()
+        _add_access_points()
+        _serve_access_points()
         _mend_deletion_policies()
         _attach_roles_managed_policies()
         _run_sdk_custom_resources()
@@ -227,7 +231,7 @@ def _run_container(backend: Any, task: Any) -> None:
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-        "PYTHONPATH": str(RUNTIME_DIR),
+        "PYTHONPATH": os.pathsep.join((str(RUNTIME_DIR), str(Path(hosts.__file__).parent))),
     }
     try:
         result = subprocess.run(
@@ -420,6 +424,99 @@ def _add_global_tables() -> None:
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def _add_access_points() -> None:
+    """moto's CloudFormation has no AWS::S3::AccessPoint: create it in moto's S3 Control, with its policy (which moto
+    does not enforce), and give its Alias and Arn as CloudFormation does."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.s3control import s3control_backends
+
+    if "AWS::S3::AccessPoint" in parsing.get_model_map():
+        return
+
+    class AccessPoint(CloudFormationModel):
+        def __init__(self, model: Any, account_id: str, region_name: str) -> None:
+            self.model = model
+            self.name = model.name
+            # moto writes us-east-1 into every access point's ARN: the ARN the region gives it.
+            self.arn = f"arn:aws:s3:{region_name}:{account_id}:accesspoint/{model.name}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::S3::AccessPoint"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("Alias", "Arn", "Name")
+
+        def get_cfn_attribute(self, attribute_name: str) -> Any:
+            return {"Alias": self.model.alias, "Arn": self.arn, "Name": self.name}[attribute_name]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            properties = cloudformation_json["Properties"]
+            backend = s3control_backends[account_id]["aws"]
+            model = backend.create_access_point(
+                account_id=account_id,
+                name=properties["Name"],
+                bucket=properties["Bucket"],
+                vpc_configuration=properties.get("VpcConfiguration") or {},
+                public_access_block_configuration=properties.get("PublicAccessBlockConfiguration") or {},
+            )
+            if properties.get("Policy"):
+                model.set_policy(json.dumps(properties["Policy"]))
+            return cls(model, account_id, region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            s3control_backends[account_id]["aws"].delete_access_point(account_id, resource_name)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            s3control_backends[account_id]["aws"].delete_access_point(account_id, self.name)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def access_point_bucket(name: str) -> str | None:
+    """The bucket behind a name S3 would route to an access point: NAME-ACCOUNT (the host of a request that names
+    the access point by its ARN) or the access point's alias."""
+    from moto.s3control import s3control_backends
+
+    for account in list(s3control_backends.keys()):
+        for point in s3control_backends[account]["aws"].access_points.get(account, {}).values():
+            if name in (f"{point.name}-{account}", point.alias):
+                return str(point.bucket)
+    return None
+
+
+def _serve_access_points() -> None:
+    """A request through an access point goes to NAME-ACCOUNT.s3-accesspoint.REGION... in AWS, and to
+    NAME-ACCOUNT.localhost:PORT here (tools/rehearsal/hosts resolves *.localhost to this machine): moto serves it
+    from the access point's bucket, in whichever account it is, as S3 does. moto only knows access points by their
+    s3-accesspoint host in the signer's own account, and aliases not at all."""
+    from moto.s3.responses import S3Response
+
+    original = S3Response.parse_bucket_name_from_url
+    if getattr(original, "mended_access_points", False):
+        return
+
+    def parse_bucket_name_from_url(self: Any, request: Any, url: str) -> str:
+        name: str = original(self, request, url)
+        return (access_point_bucket(name) or name) if name else name
+
+    parse_bucket_name_from_url.mended_access_points = True  # type: ignore[attr-defined]
+    S3Response.parse_bucket_name_from_url = parse_bucket_name_from_url  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""One consumer's use of the existing keys that encrypt the datasets it reaches through access points.
+
+An existing key's policy is its owner's: the stacks never write it. KMS grants give each of the consumer's roles
+(the demo workloads', its own, its extensions') exactly the key use its access needs (read: Decrypt; read-write: also
+GenerateDataKey), one grant per role and dataset, created by a custom resource of this stack and revoked when the
+stack or the grant goes. KMS checks that a grant's principal exists when the grant is made: the roles are the consumer
+stack's, so this stack is deployed in the source account after it, in the same stage. The key's policy must let the
+source account's IAM policies allow kms:CreateGrant (the default key policy does; `make doctor` checks it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from cdk_constructs.findings import acknowledge
+from config import actions
+from config.model import Config, Consumer, Environment
+from config.naming import Names, permissions_boundary_name
+
+
+def grant_operations(access: actions.Access) -> list[str]:
+    """The KMS operations a grant allows: the key actions of the access, without their service prefix."""
+    return [action.removeprefix("kms:") for action in actions.key_actions(access)]
+
+
+class KeyGrantsStack(Stack):
+    def __init__(
+        self, scope: Construct, id: str, *, config: Config, environment: Environment, consumer: Consumer, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        names = Names.of(config, environment)
+        iam.PermissionsBoundary.of(self).apply(
+            iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
+        )
+        grants = names.key_grant_datasets(environment, consumer)
+        keys = sorted({n.dataset.bucket.kms_key for n, _ in grants if n.dataset.bucket and n.dataset.bucket.kms_key})
+        roles = [names.role_arn(consumer.account, role) for role in names.consumer_role_names]
+        roles += names.own_role_arns(consumer)
+        name = names.key_grants(consumer)
+        role = iam.Role(
+            self,
+            "Role",
+            role_name=name,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Grants {names.project} {names.environment} consumer {consumer.name} its existing keys",
+        )
+        # Grants for exactly the consumer's roles, of exactly the operations its datasets need; revoked by their ids.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"],
+                resources=keys,
+                conditions={
+                    "StringEquals": {"kms:GranteePrincipal": roles},
+                    "ForAllValues:StringEquals": {"kms:GrantOperations": grant_operations("read-write")},
+                },
+            )
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=["kms:RevokeGrant"], resources=keys))
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=name,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        log_group.grant_write(role)
+        for n, access in grants:
+            key = n.dataset.bucket.kms_key if n.dataset.bucket else None
+            for number, grantee in enumerate(roles):
+                create = cr.AwsSdkCall(
+                    service="KMS",
+                    action="createGrant",
+                    parameters={
+                        "KeyId": key,
+                        "GranteePrincipal": grantee,
+                        "Operations": grant_operations(access),
+                        # Unique per key and principal; names what the grant is for when the key's owner lists it.
+                        "Name": f"{names.project}-{names.environment}-{n.name}-{consumer.name}",
+                    },
+                    physical_resource_id=cr.PhysicalResourceId.from_response("GrantId"),
+                )
+                resource = cr.AwsCustomResource(
+                    self,
+                    f"{actions.sid(n.name)}Grant{number}",
+                    on_create=create,
+                    # A change of access or role makes a new grant; CloudFormation then deletes the old one's resource,
+                    # which revokes it.
+                    on_update=create,
+                    on_delete=cr.AwsSdkCall(
+                        service="KMS",
+                        action="revokeGrant",
+                        parameters={"KeyId": key, "GrantId": cr.PhysicalResourceIdReference()},
+                    ),
+                    role=role,
+                    function_name=name,
+                    log_group=log_group,
+                    install_latest_aws_sdk=False,
+                )
+                resource.node.add_dependency(role)
+        acknowledge(self, {"AwsSolutions-L1": "The CDK chooses the custom resource's runtime for its SDK calls."})
