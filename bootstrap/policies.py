@@ -624,12 +624,18 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
     reads: set[str] = set()
     writes: set[str] = set()
     tables: set[str] = set()
+    grants: set[str] = set()
     for environment in config.environments:
         source = environment.source
         for dataset in environment.datasets:
             bucket, table = dataset.bucket, dataset.table
             written = any(access == "read-write" for _, access in environment.granted(dataset))
-            if bucket and bucket.existing:
+            if bucket and bucket.existing and bucket.through_access_point:
+                # Consumers reach it through the project's access point with their own roles; its key by the grants
+                # the key-grants stacks' roles make and revoke.
+                if bucket.kms_key and environment.granted(dataset):
+                    grants.add(bucket.kms_key)
+            elif bucket and bucket.existing:
                 objects = f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*"
                 buckets.add(f"arn:{partition}:s3:::{bucket.existing}")
                 reads.add(objects)
@@ -661,6 +667,15 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
                 "Effect": "Allow",
                 "Action": list(actions.OBJECT_WRITE),
                 "Resource": sorted(writes),
+            }
+        )
+    if grants:
+        statements.append(
+            {
+                "Sid": "GrantExistingKeysToConsumers",
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:RevokeGrant"],
+                "Resource": sorted(grants),
             }
         )
     if tables:

@@ -34,6 +34,22 @@ def key_actions(access: Access) -> tuple[str, ...]:
     return KEY_DECRYPT + (KEY_ENCRYPT if access == "read-write" else ())
 
 
+def access_point_delegation(bucket: str, account: str, partition: str = "aws") -> dict[str, object]:
+    """The statement an existing bucket's owner adds once so that the project's access points decide the requests
+    made through them: every request through an access point of the bucket's own account is allowed by the bucket
+    and decided by that access point's policy (S3 user guide, "Delegating access control to access points"). make
+    doctor checks it is there and prints it if not; docs/data-lake.md shows it."""
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return {
+        "Sid": "DelegateToAccessPointsOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"StringEquals": {"s3:DataAccessPointAccount": account}},
+    }
+
+
 def via_services(*endpoints: str) -> dict[str, dict[str, list[str]]]:
     """Use of a key only through the given services (their regional endpoints, as Names.service_endpoint gives
     them), never directly."""

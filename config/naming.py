@@ -12,9 +12,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from config.actions import Access
 from config.model import DEFAULT_DATASET, SELF_CHECK_PREFIX, Config, Consumer, Dataset, Environment, dataset_bucket
 from config.regions import partition_of, service_endpoint, via_service_values
-from config.actions import Access
 
 # The CDK's context key of the bootstrap qualifier the stacks' synthesizers use.
 QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"

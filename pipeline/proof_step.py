@@ -12,7 +12,15 @@ from constructs import Construct
 
 from config.model import Config, Environment
 from config.naming import Names, proof_step_role
-from pipeline_steps.prove_consumers import COMMAND, WAVE_VARIABLE, ProofTarget, TaskNetwork, Wave
+from pipeline_steps.prove_consumers import (
+    COMMAND,
+    GRANT_SETTLE_SECONDS,
+    SETTLE_VARIABLE,
+    WAVE_VARIABLE,
+    ProofTarget,
+    TaskNetwork,
+    Wave,
+)
 from stages.consumer_stage import ConsumerStage
 from toolchain import pinned_version
 
@@ -57,7 +65,12 @@ def proof_step(
         commands=[COMMAND],
         # In the CodeBuild project, not in the pipeline action: CodePipeline allows an action configuration value
         # 1,000 characters, and stack outputs of a wave of consumers (env_from_cfn_outputs) went past it.
-        env={WAVE_VARIABLE: wave_proof.encode()},
+        env={
+            WAVE_VARIABLE: wave_proof.encode(),
+            # KMS grants take up to five minutes to be effective everywhere, and S3 uses a key for the caller without
+            # its grant token: a consumer given an existing key by grant is proven again until they are.
+            **({SETTLE_VARIABLE: str(GRANT_SETTLE_SECONDS)} if any(stage.key_grants for stage in stages) else {}),
+        },
     )
 
 

@@ -275,3 +275,31 @@ def test_sessions_share_the_service_models_read_once():
     # Each keeps its own credentials and region.
     assert second.get_credentials().access_key == "other" and second.client("s3").meta.region_name == "eu-central-1"
     assert first.get_credentials().access_key != "other"
+
+
+def test_where_kms_grants_settle_a_failing_consumer_is_proven_again_and_only_it(monkeypatch):
+    """A grant of an existing key takes up to five minutes to be effective: the step proves a failing consumer again,
+    30 s apart, until it passes or the time is up; the others are not run again."""
+    import pipeline_steps.prove_consumers as step
+
+    waits = []
+    monkeypatch.setattr(step, "sleep", waits.append)
+    calls = []
+    denied = {"ok": False, "checks": [{"name": "read-object", "ok": False, "detail": "AccessDenied: kms:Decrypt"}]}
+
+    def invoke(function, region, role, payload):
+        calls.append(region)
+        return denied if region == "eu-central-1" and calls.count(region) < 3 else PASSING
+
+    out = io.StringIO()
+    settled = {**ENVIRON, step.SETTLE_VARIABLE: "300"}
+    assert main(settled, invoke, FakeTasks(), out=out) == 0
+    assert waits == [30.0, 30.0] and calls == ["eu-west-1", "eu-central-1", "eu-central-1", "eu-central-1"]
+    assert "reporting: not proven yet; again in 30 s" in out.getvalue()
+    assert "2 of 2 consumers proved" in out.getvalue()
+    # Without grants to settle, one failure fails the step at once; with them, at the end of the time.
+    calls.clear()
+    assert main(ENVIRON, lambda *a: denied if a[1] == "eu-central-1" else PASSING, FakeTasks()) == 1
+    waits.clear()
+    assert main(settled, lambda *a: denied if a[1] == "eu-central-1" else PASSING, FakeTasks(), out=io.StringIO()) == 1
+    assert sum(waits) == 300

@@ -450,6 +450,47 @@ def test_doctor_finds_existing_buckets_and_tables_missing_elsewhere_or_with_an_u
         assert "corp-locked has Object Lock: every object the test step's self-check writes" in problem, problem
 
 
+def test_doctor_fails_an_access_point_dataset_whose_bucket_does_not_delegate_and_prints_the_statement():
+    import boto3
+    from moto import mock_aws
+
+    from config.actions import access_point_delegation
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator.accounts import operated_accounts
+    from tools.operator.doctor import _existing_data_status
+
+    text = _with_existing_dataset().replace(
+        "{existing: corp-lake, prefix: raw/}", "{existing: corp-lake, prefix: raw/, access: access-point}"
+    )
+    with mock_aws():
+        source = assumed_session(
+            boto3.Session(region_name="eu-west-1"), "arn:aws:iam::222222222222:role/a", "eu-west-1"
+        )
+        (target,) = [t for t in operated_accounts(parse_config(text)) if t.account == "222222222222"]
+        s3 = source.client("s3")
+        s3.create_bucket(Bucket="corp-lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        problem, fix = _existing_data_status(parse_config(text), target, source)
+        assert "the policy of corp-lake does not delegate access control to this account's access points" in problem
+        statement = access_point_delegation("corp-lake", "222222222222")
+        assert fix.endswith(json.dumps(statement, separators=(",", ":")))
+        # Another account's access points, or reads only, are not the delegation the consumers need.
+        for wrong in (
+            {**statement, "Condition": {"StringEquals": {"s3:DataAccessPointAccount": "999999999999"}}},
+            {**statement, "Action": ["s3:GetObject", "s3:ListBucket"]},
+            {**statement, "Resource": "arn:aws:s3:::corp-lake/*"},
+        ):
+            s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [wrong]}))
+            assert _existing_data_status(parse_config(text), target, source)[1], wrong
+        s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+        assert _existing_data_status(parse_config(text), target, source) == (
+            "existing bucket corp-lake found, keys as configured",
+            "",
+        )
+        # The role path needs no delegation (the source role reaches the bucket by its identity policy).
+        s3.delete_bucket_policy(Bucket="corp-lake")
+        assert _existing_data_status(parse_config(_with_existing_dataset()), target, source)[1] == ""
+
+
 def test_doctor_says_a_bucket_of_another_account_and_a_key_its_account_cannot_grant_are_the_findings():
     # Neither is the operator's fault (moto enforces neither an expected owner nor key policies: stand-ins answer).
     from botocore.exceptions import ClientError

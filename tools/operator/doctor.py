@@ -13,6 +13,8 @@ from typing import Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bootstrap.policies import execution_policies, permissions_boundary
+from config import actions
+from config.actions import access_point_delegation
 from config.model import CodeCommitRepository, Config, Consumer, Environment, consumer_stage_id, sharing_stage_id
 from config.naming import (
     Bootstrap,
@@ -463,6 +465,16 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                 problem = _key_problem(kms, key, bucket.kms_key, f"{where}.bucket", bucket.existing)
                 if problem:
                     return problem
+                if bucket.through_access_point and not delegates_to_access_points(
+                    _bucket_policy(s3, bucket.existing), bucket.existing, target.account, partition_of(target.region)
+                ):
+                    statement = access_point_delegation(bucket.existing, target.account, partition_of(target.region))
+                    return (
+                        f"{where}.bucket.existing: the policy of {bucket.existing} does not delegate access control to "
+                        "this account's access points: every request through the project's access point is refused",
+                        f"add this statement to the policy of {bucket.existing} (docs/data-lake.md): "
+                        f"{json.dumps(statement, separators=(',', ':'))}",
+                    )
                 if proves_writes and _object_lock(s3, bucket.existing):
                     return (
                         f"{where}.bucket.existing: {bucket.existing} has Object Lock: every object the test step's "
@@ -490,6 +502,43 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                     )
                 checked.append(f"table {table.existing}")
     return (f"existing {', '.join(checked)} found, keys as configured" if checked else ""), ""
+
+
+def _bucket_policy(s3: Any, bucket: str) -> dict[str, Any] | None:
+    try:
+        return cast(dict[str, Any], json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]))
+    except ClientError as error:
+        if error.response["Error"].get("Code") == "NoSuchBucketPolicy":
+            return None
+        raise
+
+
+def delegates_to_access_points(
+    policy: dict[str, Any] | None, bucket: str, account: str, partition: str = "aws"
+) -> bool:
+    """Whether a bucket policy allows, to any principal, what the consumers do through an access point of `account`
+    (list, read, write and delete objects), on the bucket and its objects, for requests through that account's access
+    points: the documented delegation (config.actions.access_point_delegation) or one at least as wide for them."""
+    needed = [*actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE]
+    for statement in (policy or {}).get("Statement", []):
+        principal = statement.get("Principal")
+        if statement.get("Effect") != "Allow" or principal not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
+            continue
+        condition = statement.get("Condition", {})
+        accounts = condition.get("StringEquals", {}).get("s3:DataAccessPointAccount")
+        if account not in ([accounts] if isinstance(accounts, str) else accounts or []):
+            continue
+        granted = statement.get("Action", [])
+        granted = [granted] if isinstance(granted, str) else granted
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        arn = f"arn:{partition}:s3:::{bucket}"
+        covers = all(any(fnmatch.fnmatchcase(a.lower(), g.lower()) for g in granted) for a in needed) and all(
+            any(fnmatch.fnmatchcase(concrete, r) for r in resources) for concrete in (arn, f"{arn}/a/key")
+        )
+        if covers:
+            return True
+    return False
 
 
 def _object_lock(s3: Any, bucket: str) -> bool:

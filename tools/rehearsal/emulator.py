@@ -28,8 +28,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from pipeline_steps.prove_consumers import new_session
-from tools.rehearsal.hosts import sitecustomize as hosts
 from toolchain import RUNTIME_DIR
+from tools.rehearsal.hosts import sitecustomize as hosts
 
 _mended = False
 # Whether an Emulator is serving: only then do its Fargate tasks run locally (moto in other tests of the same process
@@ -213,6 +213,12 @@ def mend_default_security_groups() -> None:
     EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]  # a patch of moto's class
 
 
+def runtime_path() -> str:
+    """PYTHONPATH of a local stand-in of a function or container: the runtime code, and the emulator's
+    sitecustomize (tools/rehearsal/hosts: *.localhost is this machine)."""
+    return os.pathsep.join((str(RUNTIME_DIR), str(Path(hosts.__file__).parent)))
+
+
 # What the local "container" inherits from this machine: enough to start Python, nothing a real task would lack.
 _HOST_VARIABLES = ("PATH", "HOME", "LANG", "SYSTEMROOT")
 _CONTAINER_SECONDS = 120
@@ -231,7 +237,7 @@ def _run_container(backend: Any, task: Any) -> None:
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-        "PYTHONPATH": os.pathsep.join((str(RUNTIME_DIR), str(Path(hosts.__file__).parent))),
+        "PYTHONPATH": runtime_path(),
     }
     try:
         result = subprocess.run(
@@ -439,7 +445,7 @@ def _add_access_points() -> None:
     class AccessPoint(CloudFormationModel):
         def __init__(self, model: Any, account_id: str, region_name: str) -> None:
             self.model = model
-            self.name = model.name
+            self.name: str = model.name
             # moto writes us-east-1 into every access point's ARN: the ARN the region gives it.
             self.arn = f"arn:aws:s3:{region_name}:{account_id}:accesspoint/{model.name}"
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from toolchain import RUNTIME_DIR
-from tools.rehearsal.emulator import Credentials, Emulator
+from tools.rehearsal.emulator import Credentials, Emulator, runtime_path
 
 RUNTIME = RUNTIME_DIR
 
@@ -41,7 +41,7 @@ class LocalInvoker:
             "AWS_DEFAULT_REGION": region,
             "AWS_ENDPOINT_URL": self._emulator.endpoint,
             "AWS_LAMBDA_FUNCTION_NAME": function_name,
-            "PYTHONPATH": str(RUNTIME),
+            "PYTHONPATH": runtime_path(),
         }
         result = subprocess.run(
             [sys.executable, "-c", _RUN_HANDLER, configuration["Handler"], json.dumps(payload)],

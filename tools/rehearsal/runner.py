@@ -17,6 +17,7 @@ from config.model import Config
 from config.naming import Bootstrap, DatasetNames, Names
 from pipeline.app import synthesize
 from pipeline_steps import prove_consumers
+from tools.rehearsal import stand_ins
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.invoke import LocalInvoker
@@ -90,6 +91,7 @@ class Rehearsal:
                 self.cdk = CdkCli(endpoint=emulator.endpoint, assembly=self.outdir)
                 self.tooling = emulator.administrator(self.config.tooling.account)
                 self._bootstrap(waves)
+                self._stand_ins()
                 for wave in waves:
                     self._wave(wave)
                 if self.destroy:
@@ -136,6 +138,19 @@ class Rehearsal:
             self._row("bootstrap", f"{account} {region}", trust, seconds, error or "ok")
             if error:
                 raise Stop(EXIT_FAILED, f"bootstrap of {account} {region}: {error}")
+
+    def _stand_ins(self) -> None:
+        """What the config names as existing, created in the emulated source accounts as their owners would have it
+        (tools/rehearsal/stand_ins.py); the output says so."""
+        made = stand_ins.create(
+            self.config, lambda account, region: self.emulator.administrator(account).session(region)
+        )
+        if made:
+            self.notes.append(
+                "The config's existing resources are not in the emulated accounts: the rehearsal created stand-ins "
+                f"before the first deploy ({'; '.join(made)}). It proves the project's side of them, not that the real "
+                "ones are as the config says: make doctor checks those."
+            )
 
     def _wave(self, wave: WaveRun) -> None:
         for gate in wave.approvals + tuple(a for stage in wave.stages for a in stage.approvals):
