@@ -90,6 +90,12 @@ def stage_stack_name(config: Config, stage_id: str) -> str:
     return f"{config.project}-{stage_id}"
 
 
+def key_grants_stack_name(config: Config, stage_id: str) -> str:
+    """The CloudFormation name of a consumer stage's second stack, in the source account: the KMS grants of the
+    existing keys of its access-point datasets (stacks/key_grants_stack.py)."""
+    return f"{stage_stack_name(config, stage_id)}-key-grants"
+
+
 def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 

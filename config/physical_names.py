@@ -48,6 +48,11 @@ def check_unique(config: Config) -> None:
         for c, consumer in enumerate(environment.consumers):
             owner = f"{where}.consumers[{c}] ({environment.name}/{consumer.name})"
             claim(("role", source.account, names.source_role(consumer)), owner)
+            if names.key_grant_datasets(environment, consumer):
+                grants = names.key_grants(consumer)
+                claim(("role", source.account, grants), owner)
+                claim(("function", source.account, source.region, grants), owner)
+                claim(("log group", source.account, source.region, grants), owner)
             # Every consumer account of an environment has the same names: one account, one region per environment.
             ours = f"{where} ({environment.name}) in {consumer.account}"
             for workload in ("function", "task"):

@@ -7,7 +7,7 @@ from aws_cdk import Stage, Tags
 from constructs import Construct
 
 from config.model import Config, Consumer, Environment
-from config.naming import Names, stage_stack_name
+from config.naming import Names, key_grants_stack_name, stage_stack_name
 from stacks.consumer_stack import ConsumerStack
 from stacks.key_grants_stack import KeyGrantsStack
 
@@ -45,7 +45,7 @@ class ConsumerStage(Stage):
             self.key_grants = KeyGrantsStack(
                 self,
                 "KeyGrants",
-                stack_name=f"{stage_stack_name(config, id)}-key-grants",
+                stack_name=key_grants_stack_name(config, id),
                 env=CdkEnvironment(account=source.account, region=source.region),
                 config=config,
                 environment=environment,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import re
 import subprocess
 import sys
@@ -89,7 +90,15 @@ def extension_example() -> str:
     return (ROOT / "extensions" / "nightly_export" / "__init__.py").read_text()
 
 
+def delegation() -> str:
+    """The statement an existing bucket's owner adds for the example's data lake, as make doctor prints it."""
+    from config.actions import access_point_delegation
+
+    return json.dumps(access_point_delegation("corp-data-lake", "444444444444"), indent=2) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "delegation": delegation,
     "extension-example": extension_example,
     "local": rehearsal,
     "bad-config": bad_config,

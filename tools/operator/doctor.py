@@ -20,6 +20,7 @@ from config.naming import (
     Bootstrap,
     Names,
     ecr_repository_arn,
+    key_grants_stack_name,
     permissions_boundary_name,
     pipeline_stack_id,
     stage_stack_name,
@@ -279,6 +280,10 @@ def _expected_stacks(config: Config, target: OperatedAccount) -> dict[str, list[
             ]  # fmt: skip
             roles = [names.canary_role, *(names.source_role(c) for c in through_role)]
             expected[stage_stack_name(config, sharing_stage_id(environment))] = roles
+            for consumer in environment.consumers:
+                if names.key_grant_datasets(environment, consumer):
+                    stage = consumer_stage_id(environment, consumer)
+                    expected[key_grants_stack_name(config, stage)] = [names.key_grants(consumer)]
         for consumer in environment.consumers:
             if (consumer.account, consumer.region) == (target.account, target.region):
                 roles = [*names.consumer_role_names, names.task_execution_role, names.proof_role]
