@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -229,3 +230,69 @@ def test_a_task_network_runs_in_the_emulated_default_vpc_and_the_rehearsal_says_
     )
     plain = Wave("aws", "f", "c", "t", "r", (ProofTarget("other", "555555555555", "eu-west-1"),))
     assert rehearsal._in_default_vpcs(plain.encode()) == plain.encode()
+
+
+# A data lake that already exists: two prefixes of one bucket under its own key, read directly through access points
+# by the consumers' roles (one of them its own Athena role), and a dataset of another existing bucket and table
+# reached through the source role. Nothing of it is the project's.
+LAKE_KEY = "arn:aws:kms:eu-west-1:222222222222:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+EXISTING_ONLY = config_text(
+    "lake",
+    f"""\
+  - name: dev
+    source: {{account: "222222222222", region: eu-west-1}}
+    datasets:
+      - {{name: raw, bucket: {{existing: corp-lake, prefix: raw/, kms_key: "{LAKE_KEY}", access: access-point}}}}
+      - name: curated
+        bucket: {{existing: corp-lake, prefix: curated/, kms_key: "{LAKE_KEY}", access: access-point}}
+      - {{name: ledger, bucket: {{existing: corp-finance, prefix: ledger/}}, table: {{existing: finance-ledger}}}}
+    consumers:
+      - name: analytics
+        account: "333333333333"
+        region: eu-west-1
+        roles: [service-role/athena-analyst]
+        grants: {{raw: read, curated: read-write, ledger: read}}
+      - {{name: bi, account: "444444444444", region: eu-west-1, grants: {{curated: read}}}}
+""",
+)
+
+
+@pytest.mark.e2e
+def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_key_grants(tmp_path):
+    from moto.kms.models import kms_backends
+    from moto.s3.models import s3_backends
+    from moto.s3control import s3control_backends
+
+    code, out, rehearsal = _rehearse(tmp_path, EXISTING_ONLY)
+    assert code == EXIT_OK, out
+    assert "PASS  analytics (function): raw read, curated read-write, ledger read" in out
+    assert "PASS  bi (task): curated read" in out
+    assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
+    assert "policy of corp-lake: delegation to the account's access points" in out
+    # The key-grants stacks deploy in the consumers' stages, after their consumer stacks, in the source account.
+    deployed = " ".join(_steps(rehearsal, "deploy"))
+    assert "dev-analytics/Consumer + dev-analytics/KeyGrants" in deployed
+    # One grant per consumer role and dataset, of the operations its access needs; nothing else on the key.
+    key = kms_backends["222222222222"]["eu-west-1"].keys[LAKE_KEY.rsplit("/", 1)[-1]]
+    grants = {(g.grantee_principal, tuple(g.operations)) for g in key.grants.values()}
+    role = "arn:aws:iam::{}:role/lake-dev-{}"
+    assert grants == {
+        (role.format("333333333333", "consumer-function"), ("Decrypt",)),
+        (role.format("333333333333", "consumer-task"), ("Decrypt",)),
+        ("arn:aws:iam::333333333333:role/service-role/athena-analyst", ("Decrypt",)),
+        (role.format("333333333333", "consumer-function"), ("Decrypt", "GenerateDataKey")),
+        (role.format("333333333333", "consumer-task"), ("Decrypt", "GenerateDataKey")),
+        ("arn:aws:iam::333333333333:role/service-role/athena-analyst", ("Decrypt", "GenerateDataKey")),
+        (role.format("444444444444", "consumer-function"), ("Decrypt",)),
+        (role.format("444444444444", "consumer-task"), ("Decrypt",)),
+    }
+    points = s3control_backends["222222222222"]["aws"].access_points["222222222222"]
+    assert {name: point.bucket for name, point in points.items()} == {
+        "lake-dev-raw": "corp-lake",
+        "lake-dev-curated": "corp-lake",
+    }
+    assert "athena-analyst" in points["lake-dev-raw"].policy
+    # The bucket's policy is still only its owner's statement (the stand-in's), and the proof wrote nothing that stayed.
+    bucket = s3_backends["222222222222"]["aws"].buckets["corp-lake"]
+    assert [s["Sid"] for s in json.loads(bucket.policy)["Statement"]] == ["DelegateToAccessPointsOfThisAccount"]
+    assert sorted(bucket.keys) == ["curated/stand-in.csv", "raw/stand-in.csv"]

@@ -272,6 +272,23 @@ CORPUS = [
         "environments[prod].datasets[events].bucket.kms_key: is for an existing bucket",
     ),
     Bad(
+        "an access point for a new bucket",
+        _replace(
+            "        bucket:\n          prefix: raw/events/",
+            "        bucket:\n          access: access-point\n          prefix: raw/events/",
+        ),
+        "environments[prod].datasets[events].bucket.access: is for an existing bucket",
+    ),
+    Bad(
+        "an unknown way to an existing bucket",
+        _replace(
+            "        bucket:\n          prefix: raw/events/",
+            "        bucket:\n          existing: corp-lake\n          access: bucket-policy\n"
+            "          prefix: raw/events/",
+        ),
+        "environments[prod].datasets[events].bucket.access",
+    ),
+    Bad(
         "overlapping prefixes granted differently",
         _overlap,
         "environments[prod].datasets[new].bucket.prefix: 'raw/events/' of corp-lake overlaps dataset 'old' (raw/), and "

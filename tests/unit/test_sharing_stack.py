@@ -485,3 +485,77 @@ def test_the_single_shares_dataset_keeps_its_names_and_logical_ids_so_it_updates
     # The consumer side computes the same names.
     consumer = json.dumps(synthesized.template_json(synthesized.consumer("dev")))
     assert "datashare-dev-shared" in consumer and "datashare-dev-data-222222222222-eu-west-1" in consumer
+
+
+def test_an_existing_buckets_access_point_is_the_projects_and_its_bucket_and_key_policies_are_not_written(organization):
+    sharing = organization.template_json(organization.sharing("prod"))
+    (point,) = resources(sharing, "AWS::S3::AccessPoint").values()
+    properties = point["Properties"]
+    assert (properties["Name"], properties["Bucket"], properties["BucketAccountId"]) == (
+        "orgshare-prod-raw",
+        "corp-lake",
+        "222222222222",
+    )
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    statements = {s["Sid"]: s for s in properties["Policy"]["Statement"]}
+    assert statements["TlsOnly"]["Effect"] == "Deny"
+    # Reads only (raw is read by analytics), only its roles, only under raw/.
+    assert set(statements) == {"TlsOnly", "ConsumersList", "ConsumersReadObjects"}
+    assert statements["ConsumersList"]["Condition"]["StringLike"] == {"s3:prefix": ["raw/*"]}
+    assert statements["ConsumersReadObjects"]["Resource"].endswith(":accesspoint/orgshare-prod-raw/object/raw/*")
+    assert (
+        "arn:aws:iam::333333333333:role/glue-etl"
+        in statements["ConsumersReadObjects"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    )
+    assert "corp-lake" not in json.dumps(resources(sharing, "AWS::S3::BucketPolicy"))
+    # The existing key: no policy, no grant in the sharing stack.
+    assert "key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d" not in json.dumps(sharing)
+    assert "OrgshareRawAccessPointAlias" not in sharing["Outputs"] and "RawAccessPointAlias" in sharing["Outputs"]
+
+
+def test_key_grants_give_each_consumer_role_its_datasets_existing_key_after_its_roles_exist(organization):
+    from stacks.key_grants_stack import KeyGrantsStack
+
+    analytics, reporting = organization.consumer_stages("prod")
+    assert reporting.key_grants is None  # reporting is not given raw
+    stack = analytics.key_grants
+    assert isinstance(stack, KeyGrantsStack)
+    assert (stack.account, stack.region, stack.stack_name) == (
+        "222222222222",
+        "eu-west-1",
+        "orgshare-prod-analytics-key-grants",
+    )
+    assert analytics.stack in stack.dependencies
+    template = organization.template_json(stack)
+    calls = [_call(r["Properties"]["Create"]) for r in resources(template, "Custom::AWS").values()]
+    created = sorted(call["parameters"]["GranteePrincipal"] for call in calls)
+    assert created == sorted(
+        [
+            "arn:aws:iam::333333333333:role/orgshare-prod-consumer-function",
+            "arn:aws:iam::333333333333:role/orgshare-prod-consumer-task",
+            "arn:aws:iam::333333333333:role/glue-etl",
+            "arn:aws:iam::333333333333:role/service-role/athena-analyst",
+        ]
+    )
+    for resource in resources(template, "Custom::AWS").values():
+        create = _call(resource["Properties"]["Create"])
+        assert create["action"] == "createGrant" and create["parameters"]["Operations"] == ["Decrypt"]
+        assert "revokeGrant" in json.dumps(resource["Properties"]["Delete"])
+    # Its role may grant only those roles, only those operations, only that key; it carries the boundary.
+    (role,) = [r for r in resources(template, "AWS::IAM::Role").values() if r["Properties"].get("RoleName")]
+    assert role["Properties"]["RoleName"] == "orgshare-prod-grants-analytics"
+    assert "PermissionsBoundary" in role["Properties"]
+    policy = json.dumps(resources(template, "AWS::IAM::Policy"))
+    assert '"kms:GranteePrincipal"' in policy and '"kms:GrantOperations"' in policy
+    assert "key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d" in policy
+    # The wave's proof step waits for the grants to settle; a wave without grants does not.
+    steps = json.dumps(organization.template_json(organization.pipeline))
+    assert "PROOF_SETTLE_SECONDS" in steps
+
+
+def _call(value: Any) -> dict[str, Any]:
+    """An AwsCustomResource's SDK call: a JSON string, or Fn::Join parts where it holds a reference."""
+    if isinstance(value, str):
+        return dict(json.loads(value))
+    parts = value["Fn::Join"][1]
+    return dict(json.loads("".join(p if isinstance(p, str) else "REF" for p in parts)))

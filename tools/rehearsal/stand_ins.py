@@ -23,6 +23,8 @@ def create(config: Config, session_of: Any) -> list[str]:
     made: list[str] = []
     for environment in config.environments:
         source = environment.source
+        if not any(dataset.existing for dataset in environment.datasets):
+            continue
         session = session_of(source.account, source.region)
         names = Names.of(config, environment)
         for dataset in environment.datasets:
