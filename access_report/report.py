@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from access_report.dataset_cells import OUTSIDER
 from access_report.engine import Verdict
 from access_report.execution import PATH as EXECUTION
 
@@ -130,8 +131,9 @@ def _consumer_matrix(verdicts: list[Verdict]) -> list[str]:
     datasets: dict[str, list[str]] = defaultdict(list)
     found: dict[tuple[str, str, str], list[Verdict]] = defaultdict(list)
     for o in verdicts:
-        # "analytics function role", "third account: ..."
-        consumer = "a third account" if o.cell.who.startswith("third ") else o.cell.who.split()[0]
+        # "analytics function role"; "third account: ...", "glue-etl of another account" (the account of no consumer)
+        third = o.cell.who.startswith("third ") or o.cell.principal_account == OUTSIDER
+        consumer = "a third account" if third else o.cell.who.split()[0]
         environment, dataset = o.cell.environment, str(o.cell.dataset)
         if consumer not in consumers[environment]:
             consumers[environment].append(consumer)
@@ -140,6 +142,7 @@ def _consumer_matrix(verdicts: list[Verdict]) -> list[str]:
         found[environment, dataset, consumer].append(o)
     lines = []
     for environment, names in consumers.items():
+        names.sort(key=lambda name: name == "a third account")  # the consumers in config order, then the outsider
         lines += [f"**{environment}**", "", f"| dataset | {' | '.join(names)} |", "|---" * (len(names) + 1) + "|"]
         for dataset in datasets[environment]:
             cells = []

@@ -62,7 +62,7 @@ class Grantees:
     @classmethod
     def one_consumer(cls, names: Names, consumer: Consumer) -> Grantees:
         """The roles of one consumer, by exact ARN: whom that consumer's source role trusts."""
-        roles = [names.role_arn(consumer.account, r) for r in names.consumer_role_names] + names.own_role_arns(consumer)
+        roles = names.consumer_role_arns(consumer)
         return cls(
             principals=(iam.AccountPrincipal(consumer.account),),
             conditions={"ArnEquals": {"aws:PrincipalArn": roles}},

@@ -79,6 +79,9 @@ def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quot
     grow_fix = PIPELINE_FIX if pipeline else GROW_FIX
     return {
         "AWS::S3::BucketPolicy": Quota("BucketPolicySize", "bucket policy", aws.S3_BUCKET_POLICY_CHARACTERS, grow_fix),
+        "AWS::S3::AccessPoint": Quota(
+            "AccessPointPolicySize", "access point policy", aws.S3_ACCESS_POINT_POLICY_CHARACTERS, grow_fix
+        ),
         "AWS::KMS::Key": Quota("KeyPolicySize", "key policy", aws.KMS_KEY_POLICY_CHARACTERS, grow_fix),
         "AWS::DynamoDB::GlobalTable": Quota(
             "TablePolicySize", "table resource policy", aws.DYNAMODB_RESOURCE_POLICY_CHARACTERS, grow_fix
@@ -144,6 +147,7 @@ def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quo
     limits = quotas(trust_policy_quota, pipeline=pipeline)
     per_document = {
         PolicyKind.BUCKET: limits["AWS::S3::BucketPolicy"],
+        PolicyKind.ACCESS_POINT: limits["AWS::S3::AccessPoint"],
         PolicyKind.KEY: limits["AWS::KMS::Key"],
         PolicyKind.TABLE: limits["AWS::DynamoDB::GlobalTable"],
         PolicyKind.TRUST: limits["trust"],

@@ -13,6 +13,7 @@ Template = dict[str, Any]
 
 class PolicyKind(Enum):
     BUCKET = "bucket policy"
+    ACCESS_POINT = "access point policy"
     KEY = "key policy"
     TABLE = "table resource policy"
     TRUST = "role trust policy"
@@ -43,6 +44,10 @@ def policy_documents(template: Template) -> Iterator[PolicyDocument]:
         if kind == "AWS::S3::BucketPolicy" and properties.get("PolicyDocument"):
             yield PolicyDocument(
                 PolicyKind.BUCKET, logical_id, properties["PolicyDocument"], protects=properties.get("Bucket")
+            )
+        elif kind == "AWS::S3::AccessPoint" and properties.get("Policy"):
+            yield PolicyDocument(
+                PolicyKind.ACCESS_POINT, logical_id, properties["Policy"], protects=properties.get("Name")
             )
         elif kind == "AWS::KMS::Key" and properties.get("KeyPolicy"):
             yield PolicyDocument(PolicyKind.KEY, logical_id, properties["KeyPolicy"])

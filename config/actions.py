@@ -34,6 +34,12 @@ def key_actions(access: Access) -> tuple[str, ...]:
     return KEY_DECRYPT + (KEY_ENCRYPT if access == "read-write" else ())
 
 
+def grant_operations(access: Access) -> list[str]:
+    """The operations of a KMS grant of a key to a role given a dataset at that access: its key actions, without
+    their service prefix."""
+    return [action.removeprefix("kms:") for action in key_actions(access)]
+
+
 def access_point_delegation(bucket: str, account: str, partition: str = "aws") -> dict[str, object]:
     """The statement an existing bucket's owner adds once so that the project's access points decide the requests
     made through them: every request through an access point of the bucket's own account is allowed by the bucket

@@ -286,6 +286,12 @@ class Names:
         """The consumer roles in any account: grants pair them with the accounts (or the organization)."""
         return [self.role_arn("*", name) for name in self.consumer_role_names]
 
+    def consumer_role_arns(self, consumer: Consumer) -> list[str]:
+        """Every role of one consumer that its grants admit: the demo workloads', its extensions', its own."""
+        return [self.role_arn(consumer.account, role) for role in self.consumer_role_names] + self.own_role_arns(
+            consumer
+        )
+
     def own_role_arns(self, consumer: Consumer) -> list[str]:
         """The roles of the consumer a grant names exactly, with its account: those its extensions add, and its
         own."""

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 # Amazon S3 User Guide, "Bucket policy examples" / Amazon S3 quotas: a bucket policy is at most 20 KB.
 S3_BUCKET_POLICY_CHARACTERS = 20 * 1024
+# Amazon S3 User Guide, "Access points restrictions and limitations": an access point policy is at most 20 KB, and an
+# account has at most 10,000 access points per region.
+S3_ACCESS_POINT_POLICY_CHARACTERS = 20 * 1024
+S3_ACCESS_POINTS_PER_REGION = 10_000
+# AWS KMS Developer Guide, "Quotas" (resource quotas): at most 50,000 grants per key.
+KMS_GRANTS_PER_KEY = 50_000
 # AWS KMS Developer Guide, "Quotas": a key policy document is at most 32 KB.
 KMS_KEY_POLICY_CHARACTERS = 32 * 1024
 # Amazon DynamoDB Developer Guide, "Resource-based policy considerations": at most 20 KB.

@@ -23,11 +23,6 @@ from config.model import Config, Consumer, Environment
 from config.naming import Names, permissions_boundary_name
 
 
-def grant_operations(access: actions.Access) -> list[str]:
-    """The KMS operations a grant allows: the key actions of the access, without their service prefix."""
-    return [action.removeprefix("kms:") for action in actions.key_actions(access)]
-
-
 class KeyGrantsStack(Stack):
     def __init__(
         self, scope: Construct, id: str, *, config: Config, environment: Environment, consumer: Consumer, **kwargs: Any
@@ -39,8 +34,7 @@ class KeyGrantsStack(Stack):
         )
         grants = names.key_grant_datasets(environment, consumer)
         keys = sorted({n.dataset.bucket.kms_key for n, _ in grants if n.dataset.bucket and n.dataset.bucket.kms_key})
-        roles = [names.role_arn(consumer.account, role) for role in names.consumer_role_names]
-        roles += names.own_role_arns(consumer)
+        roles = names.consumer_role_arns(consumer)
         name = names.key_grants(consumer)
         role = iam.Role(
             self,
@@ -56,7 +50,7 @@ class KeyGrantsStack(Stack):
                 resources=keys,
                 conditions={
                     "StringEquals": {"kms:GranteePrincipal": roles},
-                    "ForAllValues:StringEquals": {"kms:GrantOperations": grant_operations("read-write")},
+                    "ForAllValues:StringEquals": {"kms:GrantOperations": actions.grant_operations("read-write")},
                 },
             )
         )
@@ -78,7 +72,7 @@ class KeyGrantsStack(Stack):
                     parameters={
                         "KeyId": key,
                         "GranteePrincipal": grantee,
-                        "Operations": grant_operations(access),
+                        "Operations": actions.grant_operations(access),
                         # Unique per key and principal; names what the grant is for when the key's owner lists it.
                         "Name": f"{names.project}-{names.environment}-{n.name}-{consumer.name}",
                     },

@@ -21,10 +21,10 @@ from typing import Any
 
 from bootstrap.policies import extension_boundary
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
-from config import DEFAULT_CONFIG, load_config_or_report
+from config import DEFAULT_CONFIG, actions, load_config_or_report
 from config.naming import Names
 
-RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
+RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.ACCESS_POINT, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
 DEPLOY_ROLE = re.compile(r":iam::(\d{12}):role/cdk-[a-z0-9]+-deploy-role")
 
 
@@ -100,7 +100,13 @@ def print_environment(synthesized: Any, environment: Any) -> None:
         n = names.dataset(dataset)
         parts = []
         if n.bucket:
-            through = " (existing; through the role)" if n.bucket_through_role else ""
+            through = (
+                " (existing; through the role)"
+                if n.bucket_through_role
+                else f" (existing; through access point {n.access_point}, key by KMS grants)"
+                if n.through_access_point
+                else ""
+            )
             parts.append(f"objects {n.bucket}/{n.prefix}{through}")
         if n.table:
             reached = "role" if n.table_through_role else "its policy"
@@ -129,6 +135,17 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                         _conditions(statement),
                     )
                 )
+    for consumer in consumers:
+        for n, access in names.key_grant_datasets(environment, consumer):
+            key = n.dataset.bucket.kms_key if n.dataset.bucket else ""
+            rows.append(
+                (
+                    f"key {key} grants ({names.key_grants(consumer)})",
+                    ", ".join(f"kms:{operation}" for operation in actions.grant_operations(access)),
+                    "roles " + ", ".join(arn.split(":role/", 1)[1] for arn in names.consumer_role_arns(consumer)),
+                    f"dataset {n.name}",
+                )
+            )
     print("  Grants in the source account, as synthesized:")
     _table(("resource", "actions", "granted to", "only if"), rows)
     for index, consumer in enumerate(consumers):
@@ -141,9 +158,14 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 and resource["Properties"].get("ManagedPolicyName") == names.shared_data_policy
             ]
             print(
-                f"  {consumer.name}'s own roles {', '.join(consumer.roles)}: granted above. Their side is yours: "
-                "create this policy under a name of your own (the pipeline cannot change a policy it does not own) "
-                "and attach it to them:"
+                textwrap.fill(
+                    f"{consumer.name}'s own roles {', '.join(consumer.roles)}: granted above. Their side is yours: "
+                    "create this policy under a name of your own (the pipeline cannot change a policy it does not "
+                    "own) and attach it to them:",
+                    WIDTH,
+                    initial_indent="  ",
+                    subsequent_indent="  ",
+                )
             )
             print(textwrap.indent(json.dumps(document, indent=2), "    "))
 
@@ -247,6 +269,8 @@ def _where(template: dict[str, Any], policy: PolicyDocument) -> str:
     if policy.kind is PolicyKind.BUCKET:
         bucket = template["Resources"].get(policy.protects.get("Ref", ""), {}).get("Properties", {})
         return f"bucket {bucket.get('BucketName', '')} policy"
+    if policy.kind is PolicyKind.ACCESS_POINT:
+        return f"access point {properties.get('Name', '')} policy"
     if policy.kind is PolicyKind.KEY:
         aliases = [
             r["Properties"]["AliasName"]

@@ -100,10 +100,8 @@ def test_a_prefix_dataset_gives_its_prefix_and_not_the_rest_of_the_bucket(exampl
     writes = _find(example_verdicts, who="ingest function role", action="s3:PutObject")
     assert [o.actual for o in writes] == ["allow"]  # its one read-write dataset
     deletes = _find(example_verdicts, environment="prod", who="analytics function role", action="s3:DeleteObject")
-    assert [o.actual for o in deletes] == [
-        "deny",
-        "deny",
-    ]  # analytics reads sales and events
+    # analytics reads sales and events (their buckets), and lake-raw and lake-curated (their access points)
+    assert [o.actual for o in deletes] == ["deny"] * 4
 
 
 def test_forbidden_probes_are_denied(example_verdicts):
@@ -112,7 +110,9 @@ def test_forbidden_probes_are_denied(example_verdicts):
         assert {o.cell.action for o in probes} == {
             "s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem", "sts:AssumeRole"
         }  # fmt: skip
-        assert {o.cell.dataset for o in probes if o.cell.dataset} == {"sales", "events", "reference"}
+        assert {o.cell.dataset for o in probes if o.cell.dataset} == {
+            "sales", "events", "reference", "lake-raw", "lake-curated"
+        }  # fmt: skip
         assert all(o.actual == "deny" for o in probes)
     (no_tls,) = _find(example_verdicts, who="reporting function role without TLS")
     assert no_tls.result == "ExplicitlyDenied"

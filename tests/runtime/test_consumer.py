@@ -297,6 +297,10 @@ def test_the_runtime_reads_the_datasets_as_the_consumer_stack_writes_them(exampl
         ("events", "read", "datashare-prod-events-444444444444-eu-west-1", "raw/events/", True, None, False),
         ("reference", "read", None, "", False, "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference",
          False),
+        ("lake-raw", "read", "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-raw", "raw/", False,
+         None, False),
+        ("lake-curated", "read", "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-curated",
+         "curated/", False, None, False),
     ]  # fmt: skip
     assert [d.name for d in settings.refused] == []
     assert settings.source_role_arn == "arn:aws:iam::444444444444:role/datashare-prod-source-analytics"

@@ -21,14 +21,19 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
         "prod-sharing",
         "prod-consumers",
     ]
-    assert "prod-consumers  555555555555, 666666666666, 777777777777" in out
-    assert "Approve-prod [Manual]," in out and "datashare-prod-sharing.Deploy [CloudFormation]" in out
+    # The consumers' accounts, and the source account where analytics' key grants deploy.
+    (stage,) = [i for i, line in enumerate(out.splitlines()) if line.endswith(": prod-consumers")]
+    assert out.splitlines()[stage + 1].strip() == "deploys to: 444444444444, 555555555555, 666666666666, 777777777777"
+    assert "lake-raw: objects corp-data-lake/raw/ (existing; through access point datashare-prod-lake-raw" in out
+    assert "  access point datashare-prod-lake-raw policy: s3:GetObject" in out
+    assert "(datashare-prod-grants-analytics): kms:Decrypt" in out
+    assert "Approve-prod" in out and "datashare-prod-sharing.Deploy [CloudFormation]" in out
     assert max(len(line) for line in out.splitlines()) <= 120  # a terminal's width
     assert "Environment prod (manual approval first): source 444444444444 eu-west-1" in out
     assert "s3:DeleteObject, s3:PutObject" in out.split("Environment prod")[0]  # dev gives sales read-write
     prod = out.split("Environment prod")[1]
     # Who gets which dataset first, one column per consumer; then what each dataset is.
-    assert "  dataset    analytics  reporting  ingest" in prod
+    assert "  dataset       analytics  reporting  ingest" in prod
     (events,) = [line for line in prod.splitlines() if line.startswith("  events ")]
     assert events.split()[1:] == ["read", "-", "read-write"]
     assert "  events: objects datashare-prod-events-444444444444-eu-west-1/raw/events/" in prod
@@ -55,7 +60,7 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     assert (
         "analytics's own roles glue-etl, service-role/athena-analyst: granted above. Their side is yours: create this "
         "policy under a name of your own (the pipeline cannot change a policy it does not own) and attach it to them:"
-    ) in out
+    ) in " ".join(line.strip() for line in out.splitlines())
     # The policy to create, as the consumer stage's own shared-data policy has it, laid out to read and copy.
     block = out.split("and attach it to them:\n", 1)[1]
     document = json.loads("\n".join(itertools.takewhile(lambda line: line.startswith("    "), block.splitlines())))

@@ -37,8 +37,8 @@ def _overlap(path: Path) -> None:
         "      - name: reference       #",
     )
     text = text.replace(
-        "grants: {sales: read, events: read, reference: read}",
-        "grants: {sales: read, events: read, reference: read, old: read, new: read}",
+        "lake-curated: read}",
+        "lake-curated: read, old: read, new: read}",
     )
     path.write_text(text.replace("grants: {events: read-write}", "grants: {events: read-write, new: read}"))
 
@@ -183,7 +183,7 @@ CORPUS = [
         "grant of an unknown dataset",
         _replace("grants: {sales: read, reference: read}", "grants: {sales: read, referense: read}"),
         "environments[prod].consumers[reporting].grants.referense: no dataset 'referense' in the environment (did you "
-        "mean 'reference'? its datasets: events, reference, sales)",
+        "mean 'reference'? its datasets: events, lake-curated, lake-raw, reference, sales)",
     ),
     Bad(
         "dataset nobody is granted",

@@ -118,7 +118,18 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
                                 "b": "datashare-prod-events-444444444444-eu-west-1",
                                 "c": 1,
                                 "p": "raw/events/",
-                            }
+                            },
+                            # An existing bucket's datasets by their access points' ARNs (boto3 takes them as Bucket).
+                            {
+                                "n": "lake-raw",
+                                "b": "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-raw",
+                                "p": "raw/",
+                            },
+                            {
+                                "n": "lake-curated",
+                                "b": "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-curated",
+                                "p": "curated/",
+                            },
                         ],
                         separators=(",", ":"),
                     ),
@@ -356,14 +367,14 @@ def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_fo
     from pipeline_steps import prove_consumers
 
     analytics = example.config.environments[1].consumers[0]
-    assert len(analytics.grants) == 3
+    assert len(analytics.grants) == 5
     template = example.template_json(example.consumer("prod", 0))
     (function,) = [
         r["Properties"]
         for r in resources(template, "AWS::Lambda::Function").values()
         if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
     ]
-    assert function["Timeout"] == function_timeout_seconds(analytics) == 60
+    assert function["Timeout"] == function_timeout_seconds(analytics) == 80
     assert (
         function_timeout_seconds(analytics.model_copy(update={"grants": {f"d{i}": "read" for i in range(200)}})) == 900
     )

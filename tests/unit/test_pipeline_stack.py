@@ -81,12 +81,14 @@ def test_each_environment_deploys_sharing_then_consumers_then_checks_in_config_o
     assert [stage["Name"] for stage in stages] == ["dev-sharing", "dev-analytics", "prod-sharing", "prod-consumers"]
     # The wave deploys its consumers in parallel (same run order, one action each: no change sets), then
     # one proof step for all of them.
+    # analytics' key grants (of the data lake's existing key, in the source account) deploy after its roles exist.
     prod_consumers = _actions(stages[3])
     assert prod_consumers == [
         ("prod-analytics.datashare-prod-analytics.Deploy", "CloudFormation", 1),
         ("prod-reporting.datashare-prod-reporting.Deploy", "CloudFormation", 1),
         ("prod-ingest.datashare-prod-ingest.Deploy", "CloudFormation", 1),
-        ("Prove-prod", "CodeBuild", 2),
+        ("prod-analytics.datashare-prod-analytics-key-grants.Deploy", "CloudFormation", 2),
+        ("Prove-prod", "CodeBuild", 3),
     ]
 
 
@@ -95,9 +97,10 @@ def test_stages_deploy_to_the_configured_accounts(example):
     deploy = next(a for a in stages["prod-sharing"]["Actions"] if a["Name"].endswith("Deploy"))
     assert "444444444444" in json.dumps(deploy["RoleArn"])
     deploys = [a for a in stages["prod-consumers"]["Actions"] if a["Name"].endswith("Deploy")]
-    assert ["555555555555" in json.dumps(a["RoleArn"]) for a in deploys] == [True, False, False]
-    assert ["666666666666" in json.dumps(a["RoleArn"]) for a in deploys] == [False, True, False]
-    assert ["777777777777" in json.dumps(a["RoleArn"]) for a in deploys] == [False, False, True]
+    assert ["555555555555" in json.dumps(a["RoleArn"]) for a in deploys] == [True, False, False, False]
+    assert ["666666666666" in json.dumps(a["RoleArn"]) for a in deploys] == [False, True, False, False]
+    assert ["777777777777" in json.dumps(a["RoleArn"]) for a in deploys] == [False, False, True, False]
+    assert ["444444444444" in json.dumps(a["RoleArn"]) for a in deploys] == [False, False, False, True]  # key grants
 
 
 def test_approval_gates_only_the_marked_environment_before_its_first_deployment(example):

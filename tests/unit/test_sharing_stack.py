@@ -19,6 +19,8 @@ PROD_ROLES = [
     "arn:aws:iam::*:role/datashare-prod-consumer-task",
 ]
 ONLY_CONSUMER_ROLES = {"ArnLike": {"aws:PrincipalArn": PROD_ROLES}}
+# analytics' own role, by its account: it is given sales too.
+ANALYTICS_OWN = "arn:aws:iam::555555555555:role/service-role/athena-analyst"
 ANALYTICS, REPORTING, INGEST = "555555555555", "666666666666", "777777777777"
 
 
@@ -158,7 +160,7 @@ def test_a_dataset_bucket_grants_list_and_read_to_exactly_the_consumers_given_it
     assert "ConsumersWriteObjects" not in statements
     for statement in (listing, objects):
         assert statement["Principal"] == _root(ANALYTICS, REPORTING)  # ingest is not given sales
-        assert statement["Condition"] == ONLY_CONSUMER_ROLES
+        assert statement["Condition"] == {"ArnLike": {"aws:PrincipalArn": [*PROD_ROLES, ANALYTICS_OWN]}}
 
 
 def test_a_prefix_dataset_lists_and_reaches_objects_only_under_its_prefix_and_only_its_writer_writes(example):
@@ -300,7 +302,11 @@ def test_names_are_those_the_consumer_accounts_compute(example):
     tables = sorted(r["Properties"]["TableName"] for r in resources(template, "AWS::DynamoDB::GlobalTable").values())
     assert tables == sorted(str(names.dataset(d).table) for d in prod.datasets if names.dataset(d).owns_table)
     aliases = sorted(r["Properties"]["AliasName"] for r in resources(template, "AWS::KMS::Alias").values())
-    assert aliases == sorted(names.dataset(d).key_alias for d in prod.datasets)
+    assert aliases == sorted(names.dataset(d).key_alias for d in prod.datasets if names.dataset(d).has_key)
+    points = sorted(r["Properties"]["Name"] for r in resources(template, "AWS::S3::AccessPoint").values())
+    assert points == sorted(
+        names.dataset(d).access_point for d in prod.datasets if names.dataset(d).through_access_point
+    )
 
 
 def test_organization_mode_grants_a_dataset_everyone_gets_by_pattern_and_one_some_get_by_exact_arn(organization):

@@ -26,7 +26,7 @@ def config_with(consumers: int, *, environments: int = 2, organization: bool = T
         lines += [f"  - name: env{e}", f'    source: {{account: "{200000000000 + e:012d}", region: eu-west-1}}']
         lines.append("    consumers:")
         lines += [
-            f'      - {{name: c{i}, account: "{300000000000 + e * 10000 + i:012d}", region: eu-west-1}}'
+            f'      - {{name: c{i}, account: "{300000000000 + e * 100_000 + i:012d}", region: eu-west-1}}'
             for i in range(count)
         ]
     return "\n".join(lines) + "\n"

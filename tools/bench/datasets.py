@@ -83,6 +83,7 @@ def measure(datasets: int, consumers: int) -> dict[str, Any]:
     for policy in policy_documents(sharing):
         label = {
             PolicyKind.BUCKET: "bucket policy",
+            PolicyKind.ACCESS_POINT: "access point policy",
             PolicyKind.KEY: "key policy",
             PolicyKind.TABLE: "table policy",
             PolicyKind.TRUST: "trust",
