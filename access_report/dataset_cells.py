@@ -253,6 +253,7 @@ def _given(
         # grant (stacks/key_grants_stack.py), which the engine does not evaluate.
         point = policies.access_point_policy
         cells.append(allow(Request("access point", "s3:ListBucket", n.access_point_arn, point, _list_context(n))))
+        cells.append(allow(Request("access point", "s3:GetBucketLocation", n.access_point_arn, point)))
         cells += [
             allow(Request("access point objects", a, _point_objects(n), point)) for a in actions.object_actions(access)
         ]

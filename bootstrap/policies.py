@@ -483,7 +483,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             {
                 "Sid": "TheProjectsData",
                 "Effect": "Allow",
-                "Action": [*actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE],
+                "Action": [*actions.BUCKET_LIST, *actions.BUCKET_LOCATION, *actions.OBJECT_READ, *actions.OBJECT_WRITE],
                 # The project's buckets; and the existing buckets' datasets through the project's access points
                 # (their policies admit each consumer's roles under its datasets' prefixes only).
                 "Resource": [

@@ -42,6 +42,7 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     # each bucket's own policy admits its prefix alone, and a cross-account request needs both sides.
     prefixed_buckets: list[str] = []
     prefixes: list[str] = []
+    access_points: list[str] = []  # where Athena, Glue and EMR ask the bucket's location
     objects: dict[str, list[str]] = {"read": [], "write": []}
     tables: dict[str, list[str]] = {"read": [], "write": []}
     # The source account's keys, used only through S3 or DynamoDB: what the role may then decrypt is what the buckets
@@ -61,6 +62,8 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
                 if n.through_access_point
                 else (n.bucket_arn, n.objects_arn)
             )
+            if n.through_access_point:
+                access_points.append(n.access_point_arn)
             if n.prefix:
                 prefixed_buckets.append(bucket)
                 prefixes.append(f"{n.prefix}*")
@@ -79,6 +82,8 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     statements = []
     if whole_buckets:
         statements.append(_statement("ListBuckets", actions.BUCKET_LIST, whole_buckets))
+    if access_points:
+        statements.append(_statement("LocateAccessPoints", actions.BUCKET_LOCATION, access_points))
     if prefixed_buckets:
         condition = {"StringLike": {"s3:prefix": prefixes}}
         statements.append(_statement("ListUnderPrefixes", actions.BUCKET_LIST, prefixed_buckets, condition))

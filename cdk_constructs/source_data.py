@@ -157,6 +157,11 @@ class SharedDataset(Construct):
             if level == "read":
                 statements.append(
                     grantees.statement(
+                        sid="ConsumersLocate", actions=actions.BUCKET_LOCATION, resources=[n.access_point_arn]
+                    )
+                )
+                statements.append(
+                    grantees.statement(
                         sid="ConsumersList",
                         actions=actions.BUCKET_LIST,
                         resources=[n.access_point_arn],

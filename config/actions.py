@@ -13,6 +13,9 @@ Access = Literal["read", "read-write"]
 Level = Literal["read", "write"]
 
 BUCKET_LIST = ("s3:ListBucket",)  # applies to the bucket ARN
+# Athena, Glue and EMR ask where a bucket is before they read it, through an access point too (its ARN); it takes no
+# s3:prefix, so it is a statement of its own.
+BUCKET_LOCATION = ("s3:GetBucketLocation",)
 OBJECT_READ = ("s3:GetObject",)  # applies to the object ARNs (bucket/*)
 # Writers also delete: what they wrote (the self-check cleans up after itself), and what a data pipeline replaces.
 OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject")
@@ -40,19 +43,25 @@ def grant_operations(access: Access) -> list[str]:
     return [action.removeprefix("kms:") for action in key_actions(access)]
 
 
-def access_point_delegation(bucket: str, account: str, partition: str = "aws") -> dict[str, object]:
+def access_point_delegation(
+    bucket: str, account: str, region: str, project: str, partition: str = "aws"
+) -> dict[str, object]:
     """The statement an existing bucket's owner adds once so that the project's access points decide the requests
-    made through them: every request through an access point of the bucket's own account is allowed by the bucket
-    and decided by that access point's policy (S3 user guide, "Delegating access control to access points"). make
-    doctor checks it is there and prints it if not; docs/data-lake.md shows it."""
+    made through them: a request through one of the project's access points (PROJECT-*, in the bucket's own account
+    and region) is allowed by the bucket and decided by that access point's policy (S3 user guide, "Delegating access
+    control to access points", narrowed from every access point of the account to the project's). make doctor checks
+    it is there and prints it if not; docs/data-lake.md shows it."""
     arn = f"arn:{partition}:s3:::{bucket}"
     return {
-        "Sid": "DelegateToAccessPointsOfThisAccount",
+        "Sid": f"DelegateToTheAccessPointsOf{sid(project)}",
         "Effect": "Allow",
         "Principal": {"AWS": "*"},
         "Action": "*",
         "Resource": [arn, f"{arn}/*"],
-        "Condition": {"StringEquals": {"s3:DataAccessPointAccount": account}},
+        "Condition": {
+            "StringEquals": {"s3:DataAccessPointAccount": account},
+            "StringLike": {"s3:DataAccessPointArn": f"arn:{partition}:s3:{region}:{account}:accesspoint/{project}-*"},
+        },
     }
 
 

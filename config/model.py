@@ -298,6 +298,9 @@ class Dataset(_Frozen):
     def _something(self) -> Dataset:
         if self.bucket is None and self.table is None:
             raise ValueError("bucket: a dataset shares a bucket, a table, or both: give at least one")
+        if self.bucket and self.bucket.through_access_point and self.name.endswith(("-s3alias", "-ext-s3alias")):
+            # The access point is PROJECT-ENV-NAME, and S3 keeps these endings for access point aliases.
+            raise ValueError("name: an access point's name cannot end in -s3alias or -ext-s3alias (S3 reserves them)")
         if self.proof == "read-only" and not self.existing:
             raise ValueError(
                 "proof: 'read-only' is for a dataset of an existing bucket or table; the self-check's writes in the "

@@ -90,6 +90,11 @@ def stage_stack_name(config: Config, stage_id: str) -> str:
     return f"{config.project}-{stage_id}"
 
 
+def grantee_digest(grantee: str) -> str:
+    """8 hex digits of a grantee's ARN: in its grant's name and its resource's logical id."""
+    return hashlib.sha256(grantee.encode()).hexdigest()[:8]
+
+
 def key_grants_stack_name(config: Config, stage_id: str) -> str:
     """The CloudFormation name of a consumer stage's second stack, in the source account: the KMS grants of the
     existing keys of its access-point datasets (stacks/key_grants_stack.py)."""
@@ -205,6 +210,12 @@ class Names:
             if n.through_access_point and dataset.bucket and dataset.bucket.kms_key:
                 found.append((n, access))
         return found
+
+    def grant_name(self, dataset: str, consumer: Consumer, grantee: str, operations: list[str]) -> str:
+        """A KMS grant's name: what it is for, when the key's owner lists the key's grants, and unique per grantee
+        and operations. KMS answers a CreateGrant of an existing grant's name and parameters with that grant: two grants
+        of one name would be one."""
+        return f"{self._prefix}-{dataset}-{consumer.name}-{grantee_digest(grantee)}-{'-'.join(operations)}"
 
     def source_role(self, consumer: Consumer) -> str:
         """The consumer's role in the source account: what it reaches there through a role (tables shared by

@@ -20,7 +20,7 @@ from constructs import Construct
 from cdk_constructs.findings import acknowledge
 from config import actions
 from config.model import Config, Consumer, Environment
-from config.naming import Names, permissions_boundary_name
+from config.naming import Names, grantee_digest, permissions_boundary_name
 
 
 class KeyGrantsStack(Stack):
@@ -65,30 +65,33 @@ class KeyGrantsStack(Stack):
         log_group.grant_write(role)
         for n, access in grants:
             key = n.dataset.bucket.kms_key if n.dataset.bucket else None
-            for number, grantee in enumerate(roles):
+            operations = actions.grant_operations(access)
+            for grantee in roles:
                 create = cr.AwsSdkCall(
                     service="KMS",
                     action="createGrant",
                     parameters={
                         "KeyId": key,
                         "GranteePrincipal": grantee,
-                        "Operations": actions.grant_operations(access),
-                        # Unique per key and principal; names what the grant is for when the key's owner lists it.
-                        "Name": f"{names.project}-{names.environment}-{n.name}-{consumer.name}",
+                        "Operations": operations,
+                        "Name": names.grant_name(n.name, consumer, grantee, operations),
                     },
                     physical_resource_id=cr.PhysicalResourceId.from_response("GrantId"),
                 )
                 resource = cr.AwsCustomResource(
                     self,
-                    f"{actions.sid(n.name)}Grant{number}",
+                    # By the grantee, never by its position: a role added or removed leaves the others' grants alone.
+                    f"{actions.sid(n.name)}Grant{grantee_digest(grantee)}",
                     on_create=create,
-                    # A change of access or role makes a new grant; CloudFormation then deletes the old one's resource,
-                    # which revokes it.
+                    # A change of access makes a new grant (its name says its operations, so KMS does not hand back
+                    # the old one); CloudFormation then deletes the old one's resource, which revokes it.
                     on_update=create,
                     on_delete=cr.AwsSdkCall(
                         service="KMS",
                         action="revokeGrant",
                         parameters={"KeyId": key, "GrantId": cr.PhysicalResourceIdReference()},
+                        # Revoked already (by the key's owner, say): nothing left to revoke.
+                        ignore_error_codes_matching="NotFoundException|InvalidGrantIdException",
                     ),
                     role=role,
                     function_name=name,

@@ -94,7 +94,9 @@ def delegation() -> str:
     """The statement an existing bucket's owner adds for the example's data lake, as make doctor prints it."""
     from config.actions import access_point_delegation
 
-    return json.dumps(access_point_delegation("corp-data-lake", "444444444444"), indent=2) + "\n"
+    return (
+        json.dumps(access_point_delegation("corp-data-lake", "444444444444", "eu-west-1", "datashare"), indent=2) + "\n"
+    )
 
 
 GENERATORS: dict[str, Callable[[], str]] = {

@@ -152,12 +152,20 @@ def _read_object(data: SharedData, dataset: Dataset) -> str:
         key = dataset.key(data.settings.canary_key)
         body = dataset.read_object(key, first_bytes=READ_BYTES)
         return f"read the canary {key} ({len(body)} bytes, decrypted through S3)"
-    # An existing bucket has no canary (nothing is written there at deploy). An object listed under the prefix:
-    # HeadObject needs s3:GetObject on it, and returns no data.
+    # An existing bucket has no canary (nothing is written there at deploy). An object listed under the prefix: its
+    # first byte, which S3 decrypts for the caller (through KMS, with the key policy's or a grant's permission), and
+    # nothing more of the users' data.
     keys = dataset.list_keys(limit=1)
     if keys:
-        dataset.head_object(keys[0])
-        return f"HeadObject of {keys[0]} answered: s3:GetObject is allowed (no bytes read, no decryption proven)"
+        try:
+            dataset.read_object(keys[0], first_bytes=1)
+        except ClientError as error:
+            if error.response["Error"].get("Code") != "InvalidRange":
+                raise
+            # An empty object has no first byte: HeadObject needs s3:GetObject on it too, and decrypts nothing.
+            dataset.head_object(keys[0])
+            return f"HeadObject of the empty {keys[0]} answered: s3:GetObject is allowed (no decryption proven)"
+        return f"read the first byte of {keys[0]}: s3:GetObject is allowed, and decryption through S3"
     if dataset.settings.prefix:
         # A missing key's 404 needs s3:ListBucket on the bucket for a GetObject, which carries no s3:prefix: a grant
         # limited to the prefix answers 403 there.

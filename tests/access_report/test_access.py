@@ -176,6 +176,7 @@ def test_an_existing_prefix_is_reached_directly_through_the_access_point_by_the_
     ):
         assert (who, "s3:GetObject", objects) in allowed
         assert (who, "s3:ListBucket", RAW_POINT) in allowed
+        assert (who, "s3:GetBucketLocation", RAW_POINT) in allowed  # what Athena, Glue and EMR ask first
     # Read only, its prefix only, TLS only; nothing for reporting (not given raw), other roles or accounts.
     assert {o.cell.who.split(" ")[0] for o in raw if o.actual == "allow"} == {"analytics"}
     assert not [o for o in raw if o.actual == "allow" and o.cell.action in ("s3:PutObject", "s3:DeleteObject")]

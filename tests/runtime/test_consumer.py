@@ -159,11 +159,20 @@ def test_an_existing_bucket_gets_no_canary_and_is_proven_by_a_missing_key_and_wr
     dataset.s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: seen.append(params))
     checks = _checks(run(data, run_id="r1"))
     assert checks["lake: read-object"]["detail"] == "nothing under team/ to read yet: s3:GetObject not proven"
-    # With an object under the prefix: HeadObject of it (s3:GetObject, no data read).
-    accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/users.csv", Body=b"x")
+    # With an object under the prefix: its first byte (s3:GetObject, and decryption through S3), nothing more.
+    ranges = []
+    dataset.s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params))
+    accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/users.csv", Body=b"x,y\n1,2\n")
     checks = _checks(run(data, run_id="r2"))
     assert checks["lake: read-object"]["detail"] == (
-        "HeadObject of team/users.csv answered: s3:GetObject is allowed (no bytes read, no decryption proven)"
+        "read the first byte of team/users.csv: s3:GetObject is allowed, and decryption through S3"
+    )
+    assert [p.get("Range") for p in ranges if p["Key"] == "team/users.csv"] == ["bytes=0-0"]  # the rest: its own
+    # An empty object has no first byte: HeadObject of it instead, which decrypts nothing.
+    accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/users.csv", Body=b"")
+    checks = _checks(run(data, run_id="r3"))
+    assert checks["lake: read-object"]["detail"] == (
+        "HeadObject of the empty team/users.csv answered: s3:GetObject is allowed (no decryption proven)"
     )
     # A whole existing bucket: a missing key's 404 (S3 answers it only to a caller allowed GetObject and ListBucket).
     empty_bucket = {**existing, "b": "datashare-prod-secret-444444444444-eu-west-1"}

@@ -471,24 +471,90 @@ def test_doctor_fails_an_access_point_dataset_whose_bucket_does_not_delegate_and
         s3.create_bucket(Bucket="corp-lake", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         problem, fix = _existing_data_status(parse_config(text), target, source)
         assert "the policy of corp-lake does not delegate access control to this account's access points" in problem
-        statement = access_point_delegation("corp-lake", "222222222222")
+        statement = access_point_delegation("corp-lake", "222222222222", "eu-west-1", "ops")
         assert fix.endswith(json.dumps(statement, separators=(",", ":")))
         # Another account's access points, or reads only, are not the delegation the consumers need.
         for wrong in (
             {**statement, "Condition": {"StringEquals": {"s3:DataAccessPointAccount": "999999999999"}}},
+            # Another project's access points, or none named.
+            {
+                **statement,
+                "Condition": {"StringLike": {"s3:DataAccessPointArn": "arn:aws:s3:*:222222222222:accesspoint/x-*"}},
+            },
+            {**statement, "Condition": {}},
             {**statement, "Action": ["s3:GetObject", "s3:ListBucket"]},
             {**statement, "Resource": "arn:aws:s3:::corp-lake/*"},
         ):
             s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [wrong]}))
             assert _existing_data_status(parse_config(text), target, source)[1], wrong
-        s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
-        assert _existing_data_status(parse_config(text), target, source) == (
-            "existing bucket corp-lake found, keys as configured",
-            "",
-        )
+        # The project's statement, and the S3 guide's (every access point of the account), both delegate.
+        guide = {**statement, "Condition": {"StringEquals": {"s3:DataAccessPointAccount": "222222222222"}}}
+        for right in (statement, guide):
+            s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [right]}))
+            assert _existing_data_status(parse_config(text), target, source) == (
+                "existing bucket corp-lake found, keys as configured",
+                "",
+            )
+        assert statement["Condition"]["StringLike"] == {
+            "s3:DataAccessPointArn": "arn:aws:s3:eu-west-1:222222222222:accesspoint/ops-*"
+        }
         # The role path needs no delegation (the source role reaches the bucket by its identity policy).
         s3.delete_bucket_policy(Bucket="corp-lake")
         assert _existing_data_status(parse_config(_with_existing_dataset()), target, source)[1] == ""
+
+
+def test_doctor_fails_a_consumer_role_that_lost_its_key_grant_once_the_grants_are_deployed():
+    """KMS ties a grant to the role it was made for: a role created again under its name has none, and no deploy
+    makes it again. Before the key-grants stack is deployed, nothing is expected."""
+    import boto3
+    from moto import mock_aws
+
+    from config import actions
+    from config.naming import Names
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator.accounts import operated_accounts
+    from tools.operator.doctor import _key_grants_status
+
+    with mock_aws():
+        source = assumed_session(
+            boto3.Session(region_name="eu-west-1"), "arn:aws:iam::222222222222:role/a", "eu-west-1"
+        )
+        kms = source.client("kms")
+        key = kms.create_key()["KeyMetadata"]["Arn"]
+        text = _with_existing_dataset().replace(
+            "{existing: corp-lake, prefix: raw/}",
+            f"{{existing: corp-lake, prefix: raw/, kms_key: '{key}', access: access-point}}",
+        )
+        config = parse_config(text)
+        (target,) = [t for t in operated_accounts(config) if t.account == "222222222222"]
+        assert _key_grants_status(config, target, source) == ("", "")  # not deployed yet
+        template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+        for consumer in ("analytics", "reporting"):
+            source.client("cloudformation").create_stack(
+                StackName=f"ops-dev-{consumer}-key-grants", TemplateBody=json.dumps(template)
+            )
+        environment = config.environments[0]
+        names = Names.of(config, environment)
+        lost = "arn:aws:iam::444444444444:role/ops-dev-consumer-task"  # reporting's task role, created again
+        for consumer in environment.consumers:
+            for role in names.consumer_role_arns(consumer):
+                name = names.grant_name("lake", consumer, role, actions.grant_operations("read"))
+                if role != lost:
+                    kms.create_grant(KeyId=key, GranteePrincipal=role, Operations=["Decrypt"], Name=name)
+        detail, fix = _key_grants_status(config, target, source)
+        assert (
+            "arn:aws:iam::444444444444:role/ops-dev-consumer-task" in detail and "cannot decrypt dataset lake" in detail
+        )
+        assert fix.startswith("delete the stack ops-dev-reporting-key-grants in this account")
+        role = "arn:aws:iam::444444444444:role/ops-dev-consumer-task"
+        reporting = environment.consumers[1]
+        kms.create_grant(
+            KeyId=key,
+            GranteePrincipal=role,
+            Operations=["Decrypt"],
+            Name=names.grant_name("lake", reporting, role, ["Decrypt"]),
+        )
+        assert _key_grants_status(config, target, source) == ("4 KMS grants of existing keys held", "")
 
 
 def test_doctor_says_a_bucket_of_another_account_and_a_key_its_account_cannot_grant_are_the_findings():

@@ -76,7 +76,8 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
         "dev-sharing/Sharing",
         "dev-analytics/Consumer",
         "prod-sharing/Sharing",
-        "prod-analytics/Consumer + prod-reporting/Consumer + prod-ingest/Consumer",
+        # analytics' grants of the data lake's existing key, in the source account, after its roles exist
+        "prod-analytics/Consumer + prod-analytics/KeyGrants + prod-reporting/Consumer + prod-ingest/Consumer",
     ]
     assert _steps(rehearsal, "test") == ["Prove-dev", "Prove-prod"]
     assert _steps(rehearsal, "approve") == ["Broadening-prod", "Approve-prod"]
@@ -85,9 +86,10 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     assert len(_steps(rehearsal, "bootstrap")) == 7
     # Each consumer's function and task passed; the task printed its self-check through its log.
     assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
-    assert "PASS  reporting (task): sales read, reference read; 1 refusal(s) not provable" in out
-    assert "PASS  ingest (function): events read-write; 2 refusal(s) not provable" in out
-    assert "PASS  analytics (task): sales read, events read, reference read" in out
+    assert "PASS  reporting (task): sales read, reference read; 3 refusal(s) not provable" in out
+    assert "PASS  ingest (function): events read-write; 4 refusal(s) not provable" in out
+    assert "PASS  analytics (task): sales read, events read, reference read, lake-raw read, lake-curated read" in out
+    assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "approved (--approve)" in out
     retained = [row for row in rehearsal.rows if row.phase == "retained"]
     assert [(row.name, row.result) for row in retained] == [
@@ -294,5 +296,5 @@ def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_
     assert "athena-analyst" in points["lake-dev-raw"].policy
     # The bucket's policy is still only its owner's statement (the stand-in's), and the proof wrote nothing that stayed.
     bucket = s3_backends["222222222222"]["aws"].buckets["corp-lake"]
-    assert [s["Sid"] for s in json.loads(bucket.policy)["Statement"]] == ["DelegateToAccessPointsOfThisAccount"]
+    assert [s["Sid"] for s in json.loads(bucket.policy)["Statement"]] == ["DelegateToTheAccessPointsOfLake"]
     assert sorted(bucket.keys) == ["curated/stand-in.csv", "raw/stand-in.csv"]

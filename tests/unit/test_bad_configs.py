@@ -280,6 +280,15 @@ CORPUS = [
         "environments[prod].datasets[events].bucket.access: is for an existing bucket",
     ),
     Bad(
+        "an access point name S3 reserves",
+        _replace(
+            "      - name: reference       #",
+            "      - {name: raw-s3alias, bucket: {existing: corp-lake, access: access-point}}\n"
+            "      - name: reference       #",
+        ),
+        "environments[prod].datasets[raw-s3alias].name: an access point's name cannot end in -s3alias",
+    ),
+    Bad(
         "an unknown way to an existing bucket",
         _replace(
             "        bucket:\n          prefix: raw/events/",

@@ -506,7 +506,8 @@ def test_an_existing_buckets_access_point_is_the_projects_and_its_bucket_and_key
     statements = {s["Sid"]: s for s in properties["Policy"]["Statement"]}
     assert statements["TlsOnly"]["Effect"] == "Deny"
     # Reads only (raw is read by analytics), only its roles, only under raw/.
-    assert set(statements) == {"TlsOnly", "ConsumersList", "ConsumersReadObjects"}
+    assert set(statements) == {"TlsOnly", "ConsumersLocate", "ConsumersList", "ConsumersReadObjects"}
+    assert statements["ConsumersLocate"]["Action"] == "s3:GetBucketLocation"  # Athena and Glue ask it first
     assert statements["ConsumersList"]["Condition"]["StringLike"] == {"s3:prefix": ["raw/*"]}
     assert statements["ConsumersReadObjects"]["Resource"].endswith(":accesspoint/orgshare-prod-raw/object/raw/*")
     assert (

@@ -470,10 +470,13 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                 problem = _key_problem(kms, key, bucket.kms_key, f"{where}.bucket", bucket.existing)
                 if problem:
                     return problem
+                access_point = Names.of(config, environment).dataset(dataset).access_point_arn
                 if bucket.through_access_point and not delegates_to_access_points(
-                    _bucket_policy(s3, bucket.existing), bucket.existing, target.account, partition_of(target.region)
+                    _bucket_policy(s3, bucket.existing), bucket.existing, access_point
                 ):
-                    statement = access_point_delegation(bucket.existing, target.account, partition_of(target.region))
+                    statement = access_point_delegation(
+                        bucket.existing, target.account, target.region, config.project, partition_of(target.region)
+                    )
                     return (
                         f"{where}.bucket.existing: the policy of {bucket.existing} does not delegate access control to "
                         "this account's access points: every request through the project's access point is refused",
@@ -509,6 +512,52 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
     return (f"existing {', '.join(checked)} found, keys as configured" if checked else ""), ""
 
 
+def _key_grants_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix) of the KMS grants of the existing keys in this source account, once their key-grants stack is
+    deployed: each consumer role must hold its grant. KMS ties a grant to the role it was made for, not to its name:
+    a role deleted and created again under the same name (its stack replaced, say) no longer has it, and no deploy
+    makes it again (nothing of the stack changed)."""
+    kms, cloudformation = session.client("kms"), session.client("cloudformation")
+    checked = 0
+    for environment in config.environments:
+        if (environment.source.account, environment.source.region) != (target.account, target.region):
+            continue
+        names = Names.of(config, environment)
+        for consumer in environment.consumers:
+            grants = names.key_grant_datasets(environment, consumer)
+            stack = key_grants_stack_name(config, consumer_stage_id(environment, consumer))
+            if not grants or not _deployed(cloudformation, stack):
+                continue
+            for n, access in grants:
+                key = n.dataset.bucket.kms_key if n.dataset.bucket else ""
+                held = {
+                    (grant.get("Name"), grant.get("GranteePrincipal"))
+                    for page in kms.get_paginator("list_grants").paginate(KeyId=key)
+                    for grant in page["Grants"]
+                }
+                for role in names.consumer_role_arns(consumer):
+                    name = names.grant_name(n.name, consumer, role, actions.grant_operations(access))
+                    checked += 1
+                    if (name, role) not in held:
+                        return (
+                            f"the KMS grant {name} of {key} to {role} is missing, or its role was created again since "
+                            f"(a grant belongs to the role it was made for): {role} cannot decrypt dataset {n.name}",
+                            f"delete the stack {stack} in this account (aws cloudformation delete-stack --stack-name "
+                            f"{stack} --region {target.region}), then release the pipeline: it grants the key again",
+                        )
+    return (f"{checked} KMS grants of existing keys held" if checked else ""), ""
+
+
+def _deployed(cloudformation: Any, stack: str) -> bool:
+    try:
+        status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return False
+        raise
+    return str(status) in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+
+
 def _bucket_policy(s3: Any, bucket: str) -> dict[str, Any] | None:
     try:
         return cast(dict[str, Any], json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]))
@@ -518,32 +567,52 @@ def _bucket_policy(s3: Any, bucket: str) -> dict[str, Any] | None:
         raise
 
 
-def delegates_to_access_points(
-    policy: dict[str, Any] | None, bucket: str, account: str, partition: str = "aws"
-) -> bool:
-    """Whether a bucket policy allows, to any principal, what the consumers do through an access point of `account`
-    (list, read, write and delete objects), on the bucket and its objects, for requests through that account's access
-    points: the documented delegation (config.actions.access_point_delegation) or one at least as wide for them."""
+def delegates_to_access_points(policy: dict[str, Any] | None, bucket: str, access_point_arn: str) -> bool:
+    """Whether a bucket policy allows, to any principal, what the consumers do through the access point (list, read,
+    write and delete objects) on the bucket and its objects, for requests through it: the statement of
+    config.actions.access_point_delegation, the S3 user guide's (every access point of the account), or one at least as
+    wide for that access point. Other conditions of the statement, and the policy's Deny statements, are not read."""
     needed = [*actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE]
+    account, partition = access_point_arn.split(":")[4], access_point_arn.split(":")[1]
+    arn = f"arn:{partition}:s3:::{bucket}"
     for statement in (policy or {}).get("Statement", []):
         principal = statement.get("Principal")
         if statement.get("Effect") != "Allow" or principal not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
             continue
-        condition = statement.get("Condition", {})
-        accounts = condition.get("StringEquals", {}).get("s3:DataAccessPointAccount")
-        if account not in ([accounts] if isinstance(accounts, str) else accounts or []):
+        through = _access_point_conditions(statement.get("Condition", {}))
+        if not through or not all(
+            any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+            for value, patterns in ((account, through.get("account")), (access_point_arn, through.get("arn")))
+            if patterns is not None
+        ):
             continue
-        granted = statement.get("Action", [])
-        granted = [granted] if isinstance(granted, str) else granted
-        resources = statement.get("Resource", [])
-        resources = [resources] if isinstance(resources, str) else resources
-        arn = f"arn:{partition}:s3:::{bucket}"
+        granted = _as_list(statement.get("Action", []))
+        resources = _as_list(statement.get("Resource", []))
         covers = all(any(fnmatch.fnmatchcase(a.lower(), g.lower()) for g in granted) for a in needed) and all(
             any(fnmatch.fnmatchcase(concrete, r) for r in resources) for concrete in (arn, f"{arn}/a/key")
         )
         if covers:
             return True
     return False
+
+
+def _access_point_conditions(condition: dict[str, Any]) -> dict[str, list[str]]:
+    """The access point account and ARN patterns a statement's condition requires ("account", "arn"): exact values
+    under StringEquals and ArnEquals, patterns under StringLike and ArnLike."""
+    found: dict[str, list[str]] = {}
+    for operator, keys in condition.items():
+        if operator not in ("StringEquals", "StringLike", "ArnEquals", "ArnLike"):
+            continue
+        for key, values in keys.items():
+            what = {"s3:dataaccesspointaccount": "account", "s3:dataaccesspointarn": "arn"}.get(key.lower())
+            if what:
+                patterns = _as_list(values)
+                found[what] = patterns if operator.endswith("Like") else [p.replace("*", "[*]") for p in patterns]
+    return found
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
 
 
 def _object_lock(s3: Any, bucket: str) -> bool:
@@ -737,6 +806,7 @@ TARGET_CHECKS = (
     _task_network_status,
     _own_roles_status,
     _existing_data_status,
+    _key_grants_status,
     _stacks_status,
     _unbounded_roles_status,
 )

@@ -94,7 +94,9 @@ def _bucket(session: Any, names: Names, dataset: Any) -> list[str]:
             policy = json.loads(s3.get_bucket_policy(Bucket=bucket.existing)["Policy"])
         except s3.exceptions.ClientError:
             policy = {"Version": "2012-10-17", "Statement": []}
-        statement = access_point_delegation(bucket.existing, names.source_account, names.partition)
+        statement = access_point_delegation(
+            bucket.existing, names.source_account, names.source_region, names.project, names.partition
+        )
         if statement not in policy["Statement"]:
             policy["Statement"].append(statement)
             s3.put_bucket_policy(Bucket=bucket.existing, Policy=json.dumps(policy))
