@@ -44,6 +44,40 @@ def within_one_pipeline(config: Config, consumers_per_wave: int) -> None:
     _artifact_grants_bound(config)
     _boundary(config)
     _consumers_documents(config)
+    _access_points_and_grants(config)
+
+
+def _access_points_and_grants(config: Config) -> None:
+    """The access points of each source account and region within S3's 10,000, and the grants of each existing key
+    (one per consumer role and dataset) within KMS's 50,000; grants others made on the key count too, which the config
+    cannot see (make doctor lists a key's grants)."""
+    from config.naming import Names
+
+    points: dict[tuple[str, str], int] = {}
+    grants: dict[str, int] = {}
+    for environment in config.environments:
+        names = Names.of(config, environment)
+        source = (environment.source.account, environment.source.region)
+        points[source] = points.get(source, 0) + sum(
+            names.dataset(d).through_access_point for d in environment.datasets
+        )
+        for consumer in environment.consumers:
+            for n, _ in names.key_grant_datasets(environment, consumer):
+                key = (n.dataset.bucket.kms_key if n.dataset.bucket else None) or ""
+                grants[key] = grants.get(key, 0) + len(names.consumer_role_arns(consumer))
+    for (account, region), count in points.items():
+        if count > aws.S3_ACCESS_POINTS_PER_REGION:
+            raise PipelineTooLarge(
+                f"the datasets of source account {account} in {region} make {count} access points, more than S3's "
+                f"{aws.S3_ACCESS_POINTS_PER_REGION:,} per account and region: share fewer datasets through access "
+                "points"
+            )
+    for key, count in grants.items():
+        if count > aws.KMS_GRANTS_PER_KEY:
+            raise PipelineTooLarge(
+                f"the consumers' roles given datasets of the key {key} need {count} grants of it, more than KMS's "
+                f"{aws.KMS_GRANTS_PER_KEY:,} per key: give fewer roles those datasets, or encrypt them with more keys"
+            )
 
 
 # IAM's quotas on a role's inline policies (together), and Lambda's on a function's environment variables.

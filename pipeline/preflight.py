@@ -15,6 +15,7 @@ CHECKS = (
     "CodePipeline's stages and actions per pipeline, and the artifact grants to the deployment roles",
     "the permissions boundary within a managed policy, with the statements of EXTENSION_BOUNDARY",
     "each consumer's policy within IAM's quotas and its function's environment within Lambda's 4 KB",
+    "access points per source account and region within S3's 10,000, and grants per existing key within KMS's 50,000",
     "every workload the config lists registered in extensions/",
 )
 

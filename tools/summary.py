@@ -168,6 +168,19 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 )
             )
             print(textwrap.indent(json.dumps(document, indent=2), "    "))
+            path = OWN_ROLES_DIR / f"{environment.name}-{consumer.name}.template.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(own_roles_template(names, consumer, document), indent=2) + "\n")
+            print(
+                textwrap.fill(
+                    f"or deploy {path} in {consumer.account} {consumer.region} (it attaches the policy to them)",
+                    WIDTH,
+                    initial_indent="  ",
+                    subsequent_indent="    ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
 
 
 def _source_role(template: dict[str, Any], policy: PolicyDocument, names: Names, consumers: Any) -> str | None:
@@ -287,6 +300,41 @@ def _action_label(action: dict[str, Any]) -> str:
 
 def _text(value: Any) -> str:
     return str(value) if value is not None else ""
+
+
+# Where the consumers' teams find their own roles' side as a template to review and deploy.
+OWN_ROLES_DIR = Path("reports") / "own-roles"
+
+
+def own_roles_template(names: Names, consumer: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation template the consumer's team deploys in its account: the shared-data policy of its consumer
+    stage, under a name of the team's own (the pipeline rewrites its own policy at every deploy), attached to the roles
+    the config lists for it (by name: a managed policy's Roles take names, without their paths)."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": (
+            f"The side of {names.project} {names.environment} consumer {consumer.name}'s own roles: what they may do "
+            f"with the datasets it is given (make summary writes this file)"
+        ),
+        "Parameters": {
+            "PolicyName": {
+                "Type": "String",
+                "Default": f"{names.project}-{names.environment}-{consumer.name}-own-roles",
+                "Description": "A name of your own: not the stage's shared-data policy, which the pipeline rewrites",
+            }
+        },
+        "Resources": {
+            "OwnRolesSharedData": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "ManagedPolicyName": {"Ref": "PolicyName"},
+                    "Description": f"Datasets {names.project} {names.environment} gives {consumer.name}",
+                    "Roles": [role.rsplit("/", 1)[-1] for role in consumer.roles],
+                    "PolicyDocument": document,
+                },
+            }
+        },
+    }
 
 
 # A terminal's width: the widest columns wrap onto further lines to stay within it.

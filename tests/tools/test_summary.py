@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 from tools import summary
 from tools.bench.configs import config_with
 
 
-def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, capsys):
+def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(summary, "OWN_ROLES_DIR", tmp_path / "own-roles")
     summary.render(example)
     out = capsys.readouterr().out
     stage_lines = [line.split()[1] for line in out.splitlines() if line[:4].strip().isdigit()]
@@ -49,7 +51,8 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
     assert "role datashare-prod-source-reporting may" in prod and "on table datashare-prod-sales" in prod
 
 
-def test_summary_in_organization_mode_names_the_organization(organization, capsys):
+def test_summary_in_organization_mode_names_the_organization(organization, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(summary, "OWN_ROLES_DIR", tmp_path / "own-roles")
     summary.render(organization)
     out = capsys.readouterr().out
     assert "organization o-abcdefghij" in out
@@ -81,3 +84,32 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "file not found" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_own_roles_side_is_a_template_the_consumers_team_deploys(organization, capsys, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(summary, "OWN_ROLES_DIR", tmp_path / "own-roles")
+    summary.render(organization)
+    out = capsys.readouterr().out
+    path = tmp_path / "own-roles" / "prod-analytics.template.json"
+    assert f"or deploy {path} in 333333333333 eu-west-1" in " ".join(line.strip() for line in out.splitlines())
+    template = json.loads(path.read_text())
+    (policy,) = template["Resources"].values()
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    assert policy["Properties"]["Roles"] == ["glue-etl", "athena-analyst"]  # names: a path is not part of them
+    assert policy["Properties"]["ManagedPolicyName"] == {"Ref": "PolicyName"}
+    stage = organization.consumer("prod", 0)
+    (document,) = [
+        r["Properties"]["PolicyDocument"]
+        for r in organization.template_json(stage)["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    assert policy["Properties"]["PolicyDocument"] == document  # the stage's own policy, as it deploys
+    assert "accesspoint/orgshare-prod-raw" in json.dumps(document)
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "-t", str(path)],
+        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert linted.returncode == 0, linted.stdout + linted.stderr

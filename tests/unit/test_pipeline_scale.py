@@ -239,3 +239,17 @@ def test_an_access_log_bucket_policy_past_its_quota_is_one_line_before_synth(tmp
         PipelineTooLarge, match=r"the sharing stack of env0: the bucket policy .*AccessLogs.* AWS allows 3,000"
     ):
         build_app(parse_config(config_with(8, 1)), config_path="x.yaml", app=_app(tmp_path))
+
+
+def test_access_points_past_s3s_quota_and_grants_past_kmss_are_one_line_before_synth(monkeypatch):
+    from config import quotas
+    from tests.conftest import ORGANIZATION_CONFIG
+
+    config = parse_config(ORGANIZATION_CONFIG)  # raw: one access point; 4 roles of analytics granted its key
+    capacity.within_one_pipeline(config, capacity.CONSUMERS_PER_WAVE)
+    monkeypatch.setattr(quotas, "KMS_GRANTS_PER_KEY", 3)
+    with pytest.raises(PipelineTooLarge, match=r"need 4 grants of it, more than KMS's 3 per key"):
+        capacity.within_one_pipeline(config, capacity.CONSUMERS_PER_WAVE)
+    monkeypatch.setattr(quotas, "S3_ACCESS_POINTS_PER_REGION", 0)
+    with pytest.raises(PipelineTooLarge, match=r"222222222222 in eu-west-1 make 1 access points, more than S3's 0"):
+        capacity.within_one_pipeline(config, capacity.CONSUMERS_PER_WAVE)
