@@ -506,10 +506,14 @@ def test_an_existing_buckets_access_point_is_the_projects_and_its_bucket_and_key
     statements = {s["Sid"]: s for s in properties["Policy"]["Statement"]}
     assert statements["TlsOnly"]["Effect"] == "Deny"
     # Reads only (raw is read by analytics), only its roles, only under raw/.
-    assert set(statements) == {"TlsOnly", "ConsumersLocate", "ConsumersList", "ConsumersReadObjects"}
-    assert statements["ConsumersLocate"]["Action"] == "s3:GetBucketLocation"  # Athena and Glue ask it first
+    assert set(statements) == {"TlsOnly", "ConsumersList", "ConsumersReadObjects"}
+    # Athena and Glue ask the bucket's location first: in the reads' statement, on the access point itself.
+    assert statements["ConsumersReadObjects"]["Action"] == ["s3:GetBucketLocation", "s3:GetObject"]
     assert statements["ConsumersList"]["Condition"]["StringLike"] == {"s3:prefix": ["raw/*"]}
-    assert statements["ConsumersReadObjects"]["Resource"].endswith(":accesspoint/orgshare-prod-raw/object/raw/*")
+    assert statements["ConsumersReadObjects"]["Resource"] == [
+        "arn:aws:s3:eu-west-1:222222222222:accesspoint/orgshare-prod-raw/object/raw/*",
+        "arn:aws:s3:eu-west-1:222222222222:accesspoint/orgshare-prod-raw",
+    ]
     assert (
         "arn:aws:iam::333333333333:role/glue-etl"
         in statements["ConsumersReadObjects"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
