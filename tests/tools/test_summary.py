@@ -27,7 +27,7 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
     (stage,) = [i for i, line in enumerate(out.splitlines()) if line.endswith(": prod-consumers")]
     assert out.splitlines()[stage + 1].strip() == "deploys to: 444444444444, 555555555555, 666666666666, 777777777777"
     assert "lake-raw: objects corp-data-lake/raw/ (existing; through access point datashare-prod-lake-raw" in out
-    assert "  access point datashare-prod-lake-raw policy: s3:GetObject" in out
+    assert "  access point datashare-prod-lake-raw policy: s3:GetBucketLocation, s3:GetObject" in out
     assert "(datashare-prod-grants-analytics): kms:Decrypt" in out
     assert "Approve-prod" in out and "datashare-prod-sharing.Deploy [CloudFormation]" in out
     assert max(len(line) for line in out.splitlines()) <= 120  # a terminal's width
