@@ -625,6 +625,7 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
     writes: set[str] = set()
     tables: set[str] = set()
     grants: set[str] = set()
+    granting: set[str] = set()
     for environment in config.environments:
         source = environment.source
         for dataset in environment.datasets:
@@ -635,6 +636,7 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
                 # the key-grants stacks' roles make and revoke.
                 if bucket.kms_key and environment.granted(dataset):
                     grants.add(bucket.kms_key)
+                    granting.add(source.account)
             elif bucket and bucket.existing:
                 objects = f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*"
                 buckets.add(f"arn:{partition}:s3:::{bucket.existing}")
@@ -674,8 +676,18 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
             {
                 "Sid": "GrantExistingKeysToConsumers",
                 "Effect": "Allow",
-                "Action": ["kms:CreateGrant", "kms:RevokeGrant"],
+                "Action": ["kms:CreateGrant"],
                 "Resource": sorted(grants),
+            }
+        )
+        # A grant on a key that has left the config is revoked after the boundary has changed (the next
+        # `make bootstrap`, or the stack's update): revocation reaches any key of the accounts that grant.
+        statements.append(
+            {
+                "Sid": "RevokeConsumersKeyGrants",
+                "Effect": "Allow",
+                "Action": ["kms:RevokeGrant"],
+                "Resource": sorted({f"arn:{partition}:kms:*:{account}:key/*" for account in granting}),
             }
         )
     if tables:

@@ -54,7 +54,10 @@ class KeyGrantsStack(Stack):
                 },
             )
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["kms:RevokeGrant"], resources=keys))
+        # Revoked on any key of the source account and region, not only the listed ones: when a dataset's key leaves
+        # the config, CloudFormation updates this policy before it deletes the old grant's resource, whose revoke
+        # would otherwise be refused and leave the grant behind.
+        role.add_to_policy(iam.PolicyStatement(actions=["kms:RevokeGrant"], resources=[names.key_arn_pattern]))
         log_group = logs.LogGroup(
             self,
             "Logs",
@@ -100,3 +103,12 @@ class KeyGrantsStack(Stack):
                 )
                 resource.node.add_dependency(role)
         acknowledge(self, {"AwsSolutions-L1": "The CDK chooses the custom resource's runtime for its SDK calls."})
+        acknowledge(
+            role,
+            {
+                f"AwsSolutions-IAM5[Resource::{names.key_arn_pattern}]": (
+                    "Revoking only: a grant outlives its key's place in the config (CloudFormation deletes it after "
+                    "the policy's update), and a revoke takes away access, never gives it."
+                )
+            },
+        )

@@ -146,3 +146,49 @@ def test_an_account_the_config_deploys_to_in_two_regions_gets_one_set_of_policie
     west = policies.execution_policies(config, "333333333333", "eu-west-1", "aws")
     assert west == policies.execution_policies(config, "333333333333", "eu-central-1", "aws")
     assert extra in str(west)
+
+
+def test_the_boundary_lets_grants_be_made_on_the_listed_keys_and_revoked_after_a_key_leaves_the_config(organization):
+    """CreateGrant only on the existing keys the config names; RevokeGrant on any key of the granting source account,
+    since a key that leaves the config leaves the boundary before its grants are revoked. Decided by the offline
+    engine with the boundary as `make bootstrap` writes it."""
+    from access_report.cells import Cell, Request
+    from access_report.engine import evaluate
+
+    source = "222222222222"
+    boundary = permissions_boundary(organization.config, "aws")
+    listed = "arn:aws:kms:eu-west-1:222222222222:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    other = "arn:aws:kms:eu-west-1:222222222222:key/99999999-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+    elsewhere = "arn:aws:kms:eu-west-1:999999999999:key/99999999-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+
+    def key_policy(key: str) -> dict[str, object]:
+        """The default key policy: the key's account's IAM policies decide, and an other account's are trusted."""
+        account = key.split(":")[4]
+        trusted = [f"arn:aws:iam::{account}:root", f"arn:aws:iam::{source}:root"]
+        statement = {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "kms:*", "Resource": "*"}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+    cases = [
+        ("kms:CreateGrant", listed, "allow"),
+        ("kms:CreateGrant", other, "deny"),
+        ("kms:RevokeGrant", listed, "allow"),
+        ("kms:RevokeGrant", other, "allow"),
+        ("kms:RevokeGrant", elsewhere, "deny"),
+    ]
+    cells = [
+        Cell(
+            environment="boundary",
+            who="key grants role",
+            principal=f"arn:aws:iam::{source}:role/orgshare-prod-grants-analytics",
+            principal_account=source,
+            request=Request("grants", action, key, key_policy(key), {}),
+            resource_account=key.split(":")[4],
+            expected=expected,
+            identity_policies=(everything,),
+            boundary=boundary,
+        )
+        for action, key, expected in cases
+    ]
+    wrong = [f"{v.cell.action} {v.cell.resource}: {v.actual}" for v in evaluate(cells) if not v.as_expected]
+    assert wrong == []

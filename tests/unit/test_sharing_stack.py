@@ -559,6 +559,15 @@ def test_key_grants_give_each_consumer_role_its_datasets_existing_key_after_its_
     policy = json.dumps(resources(template, "AWS::IAM::Policy"))
     assert '"kms:GranteePrincipal"' in policy and '"kms:GrantOperations"' in policy
     assert "key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d" in policy
+    # Revocation reaches any key of the source account and region: a key that leaves the config is no longer in the
+    # policy when CloudFormation deletes its grant's resource, after the update.
+    statements = [
+        s
+        for p in resources(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (revoke,) = [s for s in statements if s["Action"] == "kms:RevokeGrant"]
+    assert revoke["Resource"] == "arn:aws:kms:eu-west-1:222222222222:key/*"
     # The wave's proof step waits for the grants to settle; a wave without grants does not.
     steps = json.dumps(organization.template_json(organization.pipeline))
     assert "PROOF_SETTLE_SECONDS" in steps
