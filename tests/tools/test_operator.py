@@ -483,6 +483,8 @@ def test_doctor_fails_an_access_point_dataset_whose_bucket_does_not_delegate_and
             },
             {**statement, "Condition": {}},
             {**statement, "Action": ["s3:GetObject", "s3:ListBucket"]},
+            # Without the bucket's location, which Athena asks through the access point before it reads.
+            {**statement, "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]},
             {**statement, "Resource": "arn:aws:s3:::corp-lake/*"},
         ):
             s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [wrong]}))
@@ -542,18 +544,19 @@ def test_doctor_fails_a_consumer_role_that_lost_its_key_grant_once_the_grants_ar
                 if role != lost:
                     kms.create_grant(KeyId=key, GranteePrincipal=role, Operations=["Decrypt"], Name=name)
         detail, fix = _key_grants_status(config, target, source)
-        assert (
-            "arn:aws:iam::444444444444:role/ops-dev-consumer-task" in detail and "cannot decrypt dataset lake" in detail
-        )
+        assert f"to {lost} is missing: {lost} cannot decrypt dataset lake" in detail
         assert fix.startswith("delete the stack ops-dev-reporting-key-grants in this account")
-        role = "arn:aws:iam::444444444444:role/ops-dev-consumer-task"
         reporting = environment.consumers[1]
-        kms.create_grant(
-            KeyId=key,
-            GranteePrincipal=role,
-            Operations=["Decrypt"],
-            Name=names.grant_name("lake", reporting, role, ["Decrypt"]),
+        grant = names.grant_name("lake", reporting, lost, ["Decrypt"])
+        # The role deleted since: KMS names the grantee by the old role's unique id.
+        made = kms.create_grant(KeyId=key, GranteePrincipal="AROAEXAMPLEOLDROLE1", Operations=["Decrypt"], Name=grant)
+        detail, fix = _key_grants_status(config, target, source)
+        assert f"{grant} of {key} names AROAEXAMPLEOLDROLE1, not {lost}: the role was deleted" in detail
+        assert (
+            "run make doctor again in a few minutes" in fix and "delete the stack ops-dev-reporting-key-grants" in fix
         )
+        kms.revoke_grant(KeyId=key, GrantId=made["GrantId"])
+        kms.create_grant(KeyId=key, GranteePrincipal=lost, Operations=["Decrypt"], Name=grant)
         assert _key_grants_status(config, target, source) == ("4 KMS grants of existing keys held", "")
 
 

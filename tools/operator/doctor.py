@@ -514,9 +514,10 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
 
 def _key_grants_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
     """(detail, fix) of the KMS grants of the existing keys in this source account, once their key-grants stack is
-    deployed: each consumer role must hold its grant. KMS ties a grant to the role it was made for, not to its name:
-    a role deleted and created again under the same name (its stack replaced, say) no longer has it, and no deploy
-    makes it again (nothing of the stack changed)."""
+    deployed: each consumer role must hold its grant. A grant is found by its name, which carries the grantee's
+    digest. KMS ties a grant to the role it was made for, not to its name: once that role is deleted, ListGrants shows
+    its unique id (AROA...) instead of its ARN, and a role created again under the name has no grant, which no deploy
+    makes again (nothing of the stack changed)."""
     kms, cloudformation = session.client("kms"), session.client("cloudformation")
     checked = 0
     for environment in config.environments:
@@ -528,22 +529,33 @@ def _key_grants_status(config: Config, target: OperatedAccount, session: Any) ->
             stack = key_grants_stack_name(config, consumer_stage_id(environment, consumer))
             if not grants or not _deployed(cloudformation, stack):
                 continue
+            recreate = (
+                f"delete the stack {stack} in this account (aws cloudformation delete-stack --stack-name {stack} "
+                f"--region {target.region}), then release the pipeline: it grants the key again"
+            )
             for n, access in grants:
                 key = n.dataset.bucket.kms_key if n.dataset.bucket else ""
                 held = {
-                    (grant.get("Name"), grant.get("GranteePrincipal"))
+                    str(grant.get("Name")): str(grant.get("GranteePrincipal"))
                     for page in kms.get_paginator("list_grants").paginate(KeyId=key)
                     for grant in page["Grants"]
                 }
                 for role in names.consumer_role_arns(consumer):
                     name = names.grant_name(n.name, consumer, role, actions.grant_operations(access))
                     checked += 1
-                    if (name, role) not in held:
+                    grantee = held.get(name)
+                    if grantee is None:
                         return (
-                            f"the KMS grant {name} of {key} to {role} is missing, or its role was created again since "
-                            f"(a grant belongs to the role it was made for): {role} cannot decrypt dataset {n.name}",
-                            f"delete the stack {stack} in this account (aws cloudformation delete-stack --stack-name "
-                            f"{stack} --region {target.region}), then release the pipeline: it grants the key again",
+                            f"the KMS grant {name} of {key} to {role} is missing: {role} cannot decrypt dataset "
+                            f"{n.name}",
+                            recreate,
+                        )
+                    if grantee != role:
+                        return (
+                            f"the KMS grant {name} of {key} names {grantee}, not {role}: the role was deleted, or "
+                            f"created again, since the grant was made, and {role} cannot decrypt dataset {n.name}",
+                            f"if {role} exists and was not created in the last few minutes, {recreate}; if it was, "
+                            "run make doctor again in a few minutes",
                         )
     return (f"{checked} KMS grants of existing keys held" if checked else ""), ""
 
@@ -568,11 +580,12 @@ def _bucket_policy(s3: Any, bucket: str) -> dict[str, Any] | None:
 
 
 def delegates_to_access_points(policy: dict[str, Any] | None, bucket: str, access_point_arn: str) -> bool:
-    """Whether a bucket policy allows, to any principal, what the consumers do through the access point (list, read,
-    write and delete objects) on the bucket and its objects, for requests through it: the statement of
-    config.actions.access_point_delegation, the S3 user guide's (every access point of the account), or one at least as
-    wide for that access point. Other conditions of the statement, and the policy's Deny statements, are not read."""
-    needed = [*actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE]
+    """Whether a bucket policy allows, to any principal, what the consumers do through the access point (the bucket's
+    location, list, read, write and delete objects) on the bucket and its objects, for requests through it: the
+    statement of config.actions.access_point_delegation, the S3 user guide's (every access point of the account), or
+    one at least as wide for that access point. Other conditions of the statement, and the policy's Deny statements,
+    are not read."""
+    needed = [*actions.BUCKET_LOCATION, *actions.BUCKET_LIST, *actions.OBJECT_READ, *actions.OBJECT_WRITE]
     account, partition = access_point_arn.split(":")[4], access_point_arn.split(":")[1]
     arn = f"arn:{partition}:s3:::{bucket}"
     for statement in (policy or {}).get("Statement", []):
