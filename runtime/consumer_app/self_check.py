@@ -23,6 +23,9 @@ PROOF_PREFIX = "__consumer-self-check__/"
 ABSENT_KEY = PROOF_PREFIX + "absent"
 # Reads fetch at most this much: the proof is that S3 returned (and KMS decrypted) bytes, not the bytes.
 READ_BYTES = 1024
+# Objects listed under an existing prefix to find one with content to read a byte of: folder markers and empty objects
+# come first in key order.
+LISTED_FOR_READ = 20
 # What AWS answers a request no policy allows (S3, DynamoDB, STS, KMS through them).
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"})
 # What the self-check's own items say in their "note" attribute.
@@ -155,17 +158,23 @@ def _read_object(data: SharedData, dataset: Dataset) -> str:
     # An existing bucket has no canary (nothing is written there at deploy). An object listed under the prefix: its
     # first byte, which S3 decrypts for the caller (through KMS, with the key policy's or a grant's permission), and
     # nothing more of the users' data.
-    keys = dataset.list_keys(limit=1)
-    if keys:
+    # The first object with content among the first few listed: a "folder" marker (key ending in /) or an empty
+    # object, common at the top of a prefix, has no byte to decrypt.
+    listed = dataset.list_objects(limit=LISTED_FOR_READ)
+    readable = [key for key, size in listed if size > 0 and not key.endswith("/")]
+    if readable:
         try:
-            dataset.read_object(keys[0], first_bytes=1)
+            dataset.read_object(readable[0], first_bytes=1)
         except ClientError as error:
             if error.response["Error"].get("Code") != "InvalidRange":
                 raise
-            # An empty object has no first byte: HeadObject needs s3:GetObject on it too, and decrypts nothing.
-            dataset.head_object(keys[0])
-            return f"HeadObject of the empty {keys[0]} answered: s3:GetObject is allowed (no decryption proven)"
-        return f"read the first byte of {keys[0]}: s3:GetObject is allowed, and decryption through S3"
+        else:
+            return f"read the first byte of {readable[0]}: s3:GetObject is allowed, and decryption through S3"
+    if listed:
+        key = next((key for key, _ in listed if not key.endswith("/")), listed[0][0])
+        # No byte to read: HeadObject needs s3:GetObject on the object too, and decrypts nothing.
+        dataset.head_object(key)
+        return f"HeadObject of the empty {key} answered: s3:GetObject is allowed (no decryption proven)"
     if dataset.settings.prefix:
         # A missing key's 404 needs s3:ListBucket on the bucket for a GetObject, which carries no s3:prefix: a grant
         # limited to the prefix answers 403 there.

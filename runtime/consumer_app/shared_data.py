@@ -96,8 +96,12 @@ class Dataset:
 
     def list_keys(self, *, limit: int = 1000) -> list[str]:
         """Keys under the dataset's prefix (a prefix dataset may list nothing else)."""
+        return [key for key, _ in self.list_objects(limit=limit)]
+
+    def list_objects(self, *, limit: int = 1000) -> list[tuple[str, int]]:
+        """(key, size in bytes) of the objects under the dataset's prefix, in key order."""
         response = self._s3().list_objects_v2(Bucket=self.settings.bucket, Prefix=self.settings.prefix, MaxKeys=limit)
-        return [item["Key"] for item in response.get("Contents", [])]
+        return [(item["Key"], int(item.get("Size", 0))) for item in response.get("Contents", [])]
 
     def get_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
         response = self._dynamodb().get_item(TableName=self.table_id, Key=key, ConsistentRead=True)

@@ -168,11 +168,18 @@ def test_an_existing_bucket_gets_no_canary_and_is_proven_by_a_missing_key_and_wr
         "read the first byte of team/users.csv: s3:GetObject is allowed, and decryption through S3"
     )
     assert [p.get("Range") for p in ranges if p["Key"] == "team/users.csv"] == ["bytes=0-0"]  # the rest: its own
-    # An empty object has no first byte: HeadObject of it instead, which decrypts nothing.
+    # A folder marker and an empty object listed before it are passed over for the first object with content.
+    accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/", Body=b"")
+    accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/a-empty.csv", Body=b"")
+    checks = _checks(run(data, run_id="r3"))
+    assert checks["lake: read-object"]["detail"] == (
+        "read the first byte of team/users.csv: s3:GetObject is allowed, and decryption through S3"
+    )
+    # Only empty objects: HeadObject of the first, which decrypts nothing.
     accounts.source.client("s3").put_object(Bucket=EVENTS_BUCKET, Key="team/users.csv", Body=b"")
     checks = _checks(run(data, run_id="r3"))
     assert checks["lake: read-object"]["detail"] == (
-        "HeadObject of the empty team/users.csv answered: s3:GetObject is allowed (no decryption proven)"
+        "HeadObject of the empty team/a-empty.csv answered: s3:GetObject is allowed (no decryption proven)"
     )
     # A whole existing bucket: a missing key's 404 (S3 answers it only to a caller allowed GetObject and ListBucket).
     empty_bucket = {**existing, "b": "datashare-prod-secret-444444444444-eu-west-1"}
