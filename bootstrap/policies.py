@@ -33,6 +33,9 @@ STACK_RESOURCE_TYPES = (
     "AWS::KMS::Key",
     "AWS::Lambda::Function",
     "AWS::Logs::LogGroup",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    "AWS::Athena::WorkGroup",
     "AWS::S3::AccessPoint",
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
@@ -118,6 +121,17 @@ FENCES: dict[str, tuple[str, ...]] = {
     "kinesis": ("arn:{partition}:kinesis:*:{account}:stream/{project}-*",),
     "firehose": ("arn:{partition}:firehose:*:{account}:deliverystream/{project}-*",),
     "s3tables": ("arn:{partition}:s3tables:*:{account}:bucket/{project}-*",),
+    # The consumers' catalogs: the account's own (Glue authorizes a database's requests on it too), the databases
+    # and tables under the project's prefix as Athena names them ({glue}: the project's name with _ for -), and the
+    # connections the database's handlers could touch for options the stacks do not set.
+    "glue": (
+        "arn:{partition}:glue:*:{account}:catalog",
+        "arn:{partition}:glue:*:{account}:database/{glue}_*",
+        "arn:{partition}:glue:*:{account}:table/{glue}_*/*",
+        "arn:{partition}:glue:*:{account}:userDefinedFunction/{glue}_*/*",
+        "arn:{partition}:glue:*:{account}:connection/{project}-*",
+    ),
+    "athena": ("arn:{partition}:athena:*:{account}:workgroup/{project}-*",),
 }
 
 # The property that names a resource of a fenced service, per resource type: a consumer stack with workloads of your
@@ -133,6 +147,7 @@ NAME_PROPERTIES = {
     "AWS::ECS::TaskDefinition": "Family",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
     "AWS::Glue::Job": "Name",
+    "AWS::Athena::WorkGroup": "Name",
 }
 
 
@@ -140,9 +155,16 @@ class UnfencedService(ConfigError):
     """A resource type whose handlers call a service that FENCES does not keep to the project's resources."""
 
 
+def glue_prefix(project: str) -> str:
+    """The project's name as its Glue databases start (config.naming.Names.catalog_database): Athena queries only
+    lower-case letters, digits and _."""
+    return project.replace("-", "_")
+
+
 def _fences(project: str, account: str, partition: str) -> dict[str, list[str]]:
+    glue = glue_prefix(project)
     return {
-        service: [p.format(partition=partition, account=account, project=project) for p in patterns]
+        service: [p.format(partition=partition, account=account, project=project, glue=glue) for p in patterns]
         for service, patterns in FENCES.items()
     }
 
@@ -150,7 +172,12 @@ def _fences(project: str, account: str, partition: str) -> dict[str, list[str]]:
 # Services whose handler actions name no resource of the project that a name could fence: reads (EC2, EFS, S3 Files),
 # metrics, and DynamoDB's autoscaling targets (named by opaque ids). An extension adding a resource type of another
 # service must fence it in _fences (execution_policies refuses an unknown service).
-UNFENCED_SERVICES = frozenset({"application-autoscaling", "cloudwatch", "ec2", "elasticfilesystem", "s3files"})
+# Lake Formation's, which the Glue table's handlers call where the account uses it: reads of its settings, and
+# GetDataAccess, which vends credentials only for locations Lake Formation has given the caller (none are given the
+# execution role by the project).
+UNFENCED_SERVICES = frozenset(
+    {"application-autoscaling", "cloudwatch", "ec2", "elasticfilesystem", "lakeformation", "s3files"}
+)
 # Services the execution policy grants apart, by their own statements.
 APART = frozenset({"iam", "kms"})
 
@@ -220,6 +247,14 @@ NOT_CALLED = frozenset(
         "application-autoscaling:PutScheduledAction",
         "application-autoscaling:RegisterScalableTarget",
         "lambda:GetLayerVersion",
+        # The Glue database's and table's handlers, for options the stacks do not set: a federated database's
+        # connection, a table's schema from the Schema Registry.
+        "glue:CreateConnection",
+        "glue:DeleteConnection",
+        "glue:GetConnection",
+        "glue:UpdateConnection",
+        "glue:PassConnection",
+        "glue:GetSchemaVersion",
     }
 )
 # One managed policy holds at most 6,144 characters (without whitespace); the role takes up to 10 by default.
@@ -248,14 +283,16 @@ def resource_types(action: str) -> tuple[str, ...] | None:
 
 
 def project_arns(action: str, project: str, account: str, partition: str) -> list[str]:
-    """An ARN of each of the action's resource types, named as the project names its resources."""
+    """An ARN of each of the action's resource types, named as the project names its resources (PROJECT-x, and
+    PROJECT_x as its Glue databases and tables are)."""
     types = resource_types(action) or ()
     templates = _authorization_data("resourceTypes", action.split(":")[0])
     arns = []
     for kind in types:
         arn = templates[kind.lower()]["arn"].replace("${Partition}", partition).replace("${Account}", account)
-        arns.append(re.sub(r"\$\{[^}]+\}", f"{project}-x", arn.replace("${Region}", "eu-west-1")))
-    return arns
+        for name in (f"{project}-x", f"{glue_prefix(project)}_x"):
+            arns.append(re.sub(r"\$\{[^}]+\}", name, arn.replace("${Region}", "eu-west-1")))
+    return sorted(set(arns))
 
 
 def _fenceable(action: str, patterns: list[str], project: str, account: str, partition: str) -> bool:
@@ -475,6 +512,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
     # resources by name also names the accounts: the role's own, and the sources whose data it reaches.
     ours = {"StringEquals": _config_accounts(config)}
     own = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
+    data_actions = [*actions.BUCKET_LIST, *actions.BUCKET_LOCATION, *actions.OBJECT_READ, *actions.OBJECT_WRITE]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -483,7 +521,7 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
             {
                 "Sid": "TheProjectsData",
                 "Effect": "Allow",
-                "Action": [*actions.BUCKET_LIST, *actions.BUCKET_LOCATION, *actions.OBJECT_READ, *actions.OBJECT_WRITE],
+                "Action": data_actions,
                 # The project's buckets; and the existing buckets' datasets through the project's access points
                 # (their policies admit each consumer's roles under its datasets' prefixes only).
                 "Resource": [
@@ -508,6 +546,26 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Action": [*actions.KEY_DECRYPT, *actions.KEY_ENCRYPT],
                 "Resource": f"arn:{partition}:kms:*:*:key/*",
                 "Condition": {"StringLike": {"kms:ViaService": ["s3.*", "dynamodb.*"]}, **ours},
+            },
+            {
+                # The consumers' tables and queries, in their own account: the catalog under the project's prefix,
+                # its workgroups, and their results' multipart uploads (the results bucket is one of the project's).
+                "Sid": "TheProjectsTablesToQuery",
+                "Effect": "Allow",
+                "Action": [
+                    *actions.QUERY,
+                    *actions.CATALOG_READ,
+                    *actions.PARTITION_LOAD,
+                    *(a for a in (*actions.RESULTS_BUCKET, *actions.RESULTS_OBJECTS) if a not in data_actions),
+                ],
+                "Resource": [
+                    f"arn:{partition}:athena:*:*:workgroup/{project}-*",
+                    f"arn:{partition}:glue:*:*:catalog",
+                    f"arn:{partition}:glue:*:*:database/{glue_prefix(project)}_*",
+                    f"arn:{partition}:glue:*:*:table/{glue_prefix(project)}_*/*",
+                    f"arn:{partition}:s3:::{project}-*",
+                ],
+                "Condition": own,
             },
             {
                 "Sid": "TheProjectsRolesAndFunctions",

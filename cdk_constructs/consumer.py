@@ -83,12 +83,28 @@ class SharedDataAccess(Construct):
                 acknowledgements[f"Resource::{n.table_arn}/index/*"] = (
                     f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
                 )
+        if any(
+            s["Sid"] == "LocateBuckets" and names.dataset_buckets_pattern in s["Resource"]
+            for s in document["Statement"]
+        ):
+            acknowledgements[f"Resource::{names.dataset_buckets_pattern}"] = (
+                "s3:GetBucketLocation (a bucket's region, which Athena, Glue and EMR ask first) of the environment's "
+                "dataset buckets in the source account; each bucket's own policy admits only its consumers."
+            )
         if any(s["Sid"].startswith("Key") for s in document["Statement"]):
             acknowledgements[f"Resource::{names.key_arn_pattern}"] = (
                 "A dataset key's id is unknown before the source stage deploys: keys of the source account only "
                 "through S3 or DynamoDB, so what a role decrypts is what the buckets and tables it is given let it "
                 "read; each key's own policy (or, for an existing key, the project's grants) admits only its dataset's "
                 "consumers."
+            )
+        if names.catalog_datasets(environment, consumer):
+            acknowledgements[f"Resource::arn:{names.partition}:s3:::{names.query_results_bucket(consumer)}/*"] = (
+                "Athena's query results in the consumer's own results bucket: each query writes objects of its id."
+            )
+            acknowledgements[f"Resource::{names.consumer_key_pattern(consumer)}"] = (
+                "The results key's id is unknown before the consumer stack deploys: keys of the consumer's own account "
+                "and region only through S3, so what a role encrypts or decrypts is what the results bucket lets it."
             )
         acknowledge(
             self.policy, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in acknowledgements.items()}
@@ -158,7 +174,9 @@ class ConsumerFunction(Construct):
             ),
             role=self.role,
             environment=runtime_environment(names, environment, consumer),
-            timeout=Duration.seconds(function_timeout_seconds(consumer)),
+            timeout=Duration.seconds(
+                function_timeout_seconds(consumer, len(names.catalog_datasets(environment, consumer)))
+            ),
             memory_size=256,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -166,14 +184,17 @@ class ConsumerFunction(Construct):
         )
 
 
-def function_timeout_seconds(consumer: Consumer) -> int:
+def function_timeout_seconds(consumer: Consumer, queries: int = 0) -> int:
     """The self-check's time: some calls per dataset given (list, read, and for read-write a write and a delete),
-    each a round trip to the source region, which may be far: 10 s a dataset over a base of 30 s, within Lambda's 15
-    minutes (the test step waits for as long)."""
-    return min(LAMBDA_MAX_SECONDS, 30 + 10 * len(consumer.grants))
+    each a round trip to the source region, which may be far: 10 s a dataset over a base of 30 s, and an Athena query's
+    wait per table (runtime/consumer_app/queries.py), within Lambda's 15 minutes (the test step waits for as long)."""
+    return min(LAMBDA_MAX_SECONDS, 30 + 10 * len(consumer.grants) + QUERY_SECONDS * queries)
 
 
 LAMBDA_MAX_SECONDS = aws.LAMBDA_TIMEOUT_SECONDS
+# The self-check's wait for one query (QUERY_TIMEOUT_SECONDS of runtime/consumer_app/queries.py, which infrastructure
+# code does not import) and the calls around it.
+QUERY_SECONDS = 130
 
 
 class ConsumerTask(Construct):

@@ -14,6 +14,7 @@ from config import actions
 from config.actions import Access
 from config.model import Consumer, Environment
 from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
+from config.regions import via_service_values
 
 Document = dict[str, Any]
 # The encryption context key S3 and DynamoDB put in their requests to KMS.
@@ -42,7 +43,7 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     # each bucket's own policy admits its prefix alone, and a cross-account request needs both sides.
     prefixed_buckets: list[str] = []
     prefixes: list[str] = []
-    access_points: list[str] = []  # where Athena, Glue and EMR ask the bucket's location
+    locate: list[str] = []  # where Athena, Glue and EMR ask the bucket's location (of an access point: its ARN)
     objects: dict[str, list[str]] = {"read": [], "write": []}
     tables: dict[str, list[str]] = {"read": [], "write": []}
     # The source account's keys, used only through S3 or DynamoDB: what the role may then decrypt is what the buckets
@@ -51,10 +52,16 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     # which the offline evaluator cannot decide (access_report/).
     levels_by_service: dict[tuple[str, str], bool] = {}
     through_role = False
+    # Athena, Glue and EMR ask a bucket's region before they read it: the consumer's own roles and workloads may be
+    # those, and its tables are queried with Athena. The demo function and task never ask.
+    asks_location = bool(consumer.roles or consumer.workloads or names.catalog_datasets(environment, consumer))
     for dataset, access in environment.datasets_of(consumer):
         n = names.dataset(dataset)
         levels = ["read", "write"] if access == "read-write" else ["read"]
         through_role |= n.through_role
+        if n.owns_bucket and asks_location and names.dataset_buckets_pattern not in locate:
+            # One pattern for them all: each dataset's ARN again would cost ~70 characters of the 6,144 a dataset.
+            locate.append(names.dataset_buckets_pattern)
         if n.owns_bucket or n.through_access_point:
             # An existing bucket's dataset by its access point: the consumer names the access point, not the bucket.
             bucket, objects_arn = (
@@ -63,7 +70,7 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
                 else (n.bucket_arn, n.objects_arn)
             )
             if n.through_access_point:
-                access_points.append(n.access_point_arn)
+                locate.append(n.access_point_arn)
             if n.prefix:
                 prefixed_buckets.append(bucket)
                 prefixes.append(f"{n.prefix}*")
@@ -82,8 +89,8 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     statements = []
     if whole_buckets:
         statements.append(_statement("ListBuckets", actions.BUCKET_LIST, whole_buckets))
-    if access_points:
-        statements.append(_statement("LocateAccessPoints", actions.BUCKET_LOCATION, access_points))
+    if locate:
+        statements.append(_statement("LocateBuckets", actions.BUCKET_LOCATION, locate))
     if prefixed_buckets:
         condition = {"StringLike": {"s3:prefix": prefixes}}
         statements.append(_statement("ListUnderPrefixes", actions.BUCKET_LIST, prefixed_buckets, condition))
@@ -107,7 +114,39 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
                 actions.via_services(*names.via(service)),
             )
         )
+    statements += catalog_statements(names, environment, consumer)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def catalog_statements(names: Names, environment: Environment, consumer: Consumer) -> list[Document]:
+    """The consumer's tables and queries in its own account: read its datasets' tables, load their partitions, query
+    in its workgroup and read (and delete) the results there, under the results key. The objects themselves are read
+    with the grants above: Athena reads them with the caller's own credentials."""
+    catalog = names.catalog_datasets(environment, consumer)
+    if not catalog:
+        return []
+    tables = [n.catalog_table or "" for n, _ in catalog]
+    partitioned = [n.catalog_table or "" for n, _ in catalog if n.dataset.catalog and n.dataset.catalog.partition_keys]
+    results = f"arn:{names.partition}:s3:::{names.query_results_bucket(consumer)}"
+    statements = [
+        _statement("QueryInTheWorkgroup", actions.QUERY, [names.workgroup_arn(consumer)]),
+        _statement("ReadTheTables", actions.CATALOG_READ, names.catalog_arns(consumer, tables)),
+    ]
+    if partitioned:
+        statements.append(
+            _statement("LoadPartitions", actions.PARTITION_LOAD, names.catalog_arns(consumer, partitioned))
+        )
+    statements += [
+        _statement("QueryResultsBucket", actions.RESULTS_BUCKET, [results]),
+        _statement("QueryResults", actions.RESULTS_OBJECTS, [f"{results}/*"]),
+        _statement(
+            "QueryResultsKeyThroughS3",
+            actions.RESULTS_KEY,
+            [names.consumer_key_pattern(consumer)],
+            actions.via_services(*via_service_values("s3", consumer.region)),
+        ),
+    ]
+    return statements
 
 
 # The keys of a dataset's entry in DATASETS and REFUSED_DATASETS (runtime/consumer_app/settings.py reads them):
@@ -124,6 +163,7 @@ ENTRY_KEYS = {
     "table_via_role": "tr",
     "canary_item": "ci",
     "reads_only": "ro",
+    "catalog_table": "q",
 }
 
 
@@ -141,6 +181,8 @@ def _dataset_entry(n: DatasetNames, access: Access | None) -> dict[str, Any]:
         entry |= {"prefix": n.prefix} if n.prefix else {}
         key = n.dataset.bucket.kms_key if n.dataset.bucket else None
         entry |= {"kms_key": key} if key and access == "read-write" else {}  # writes name it (SSE-KMS)
+    if n.catalog_table and access:
+        entry["catalog_table"] = n.catalog_table  # queried in the consumer's workgroup (QUERY_WORKGROUP)
     if n.table:
         entry |= {"table": n.table, "table_via_role": n.table_through_role, "canary_item": n.owns_table}
     return {ENTRY_KEYS[k]: (1 if v is True else v) for k, v in entry.items() if v is not False}
@@ -166,6 +208,12 @@ def runtime_environment(names: Names, environment: Environment, consumer: Consum
     }
     if refused:
         environ["REFUSED_DATASETS"] = compact([_dataset_entry(names.dataset(d), None) for d in refused])
+    if names.catalog_datasets(environment, consumer):
+        environ |= {
+            "QUERY_WORKGROUP": names.query_workgroup,
+            "CATALOG_DATABASE": names.catalog_database,
+            "QUERY_REGION": consumer.region,
+        }
     if any(names.dataset(dataset).through_role for dataset, _ in given):
         environ["SOURCE_ROLE_ARN"] = names.source_role_arn(consumer)
     return environ

@@ -11,28 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from bootstrap.policies import KEY_ACTIONS
 from cdk_constructs.buckets import hardened
 from cdk_constructs.documents import source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
+from cdk_constructs.keys import RETAINED, project_key
 from config import actions
 from config.actions import Access, Level
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
 from config.naming import DatasetNames, Names
-
-# The shared data outlives its stack and any update that would replace it, but not a failed first create: its
-# rollback deletes what it made, so a retry does not fail on names "already exist". The table's deletion
-# protection still refuses that delete (DynamoDB refuses DeleteTable while it is on): a first create that fails
-# after the table exists ends in ROLLBACK_FAILED on the table alone; README, "When a first deploy fails".
-RETAINED = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 
 def access_levels(granted: Sequence[tuple[Consumer, Access]]) -> list[tuple[Level, list[Consumer]]]:
@@ -101,23 +95,12 @@ class SharedDataset(Construct):
         self.access_point = self._access_point(n) if n.through_access_point else None
         if not n.has_key:
             return
-        self.key = kms.Key(
+        self.key = project_key(
             self,
             "Key",
             alias=n.key_alias,
             description=f"Dataset {dataset.name} shared by {names.project} {names.environment}",
-            enable_key_rotation=True,
-            removal_policy=RETAINED,
-        )
-        # The execution policy allows CloudFormation nothing on keys (a tag is no fence for them): this key's own
-        # policy lets the account's execution role do what the stacks' handlers do with it, and nothing else.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudFormationManagesTheKey",
-                principals=[iam.ArnPrincipal(names.execution_role_arn)],
-                actions=list(KEY_ACTIONS),
-                resources=["*"],  # in a key policy, "*" is this key
-            )
+            execution_role_arn=names.execution_role_arn,
         )
         if n.owns_bucket:
             self.bucket = self._bucket(n, access_logs)
@@ -225,11 +208,16 @@ class SharedDataset(Construct):
                         extra_conditions=actions.prefix_condition(n.prefix),
                     )
                 )
+            # Readers also ask the bucket's location (Athena, Glue, EMR), in the reads' statement as on an access point.
+            read = level == "read"
             bucket.add_to_resource_policy(
                 grantees.statement(
                     sid=actions.sid("consumers", level, "objects"),
-                    actions=level_actions(level, actions.OBJECT_READ, actions.OBJECT_WRITE),
-                    resources=[n.objects_arn],
+                    actions=[
+                        *level_actions(level, actions.OBJECT_READ, actions.OBJECT_WRITE),
+                        *(actions.BUCKET_LOCATION if read else ()),
+                    ],
+                    resources=[n.objects_arn, *([n.bucket_arn] if read else [])],
                 )
             )
         self._grant_key("s3", n.names)

@@ -21,6 +21,36 @@ OBJECT_READ = ("s3:GetObject",)  # applies to the object ARNs (bucket/*)
 OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject")
 TABLE_READ = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# A consumer's tables and queries, in its own account (Athena's documented needs for queries over the Glue catalog,
+# without the account-wide ones: no ListWorkGroups, ListDataCatalogs, or catalog writes beyond partitions).
+QUERY = (
+    "athena:GetWorkGroup",
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:StopQueryExecution",
+)
+CATALOG_READ = (
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+)
+# Partitions new objects make, loaded into the consumer's own table (MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION):
+# metadata of its own account's copy of the table, which changes nothing of the data or of other consumers.
+PARTITION_LOAD = ("glue:CreatePartition", "glue:BatchCreatePartition")
+# The workgroup's results, as Athena writes them for the caller and the caller reads and deletes them.
+RESULTS_BUCKET = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+RESULTS_OBJECTS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
+RESULTS_KEY = ("kms:GenerateDataKey", "kms:Decrypt")
 KEY_DECRYPT = ("kms:Decrypt",)
 KEY_ENCRYPT = ("kms:GenerateDataKey",)
 

@@ -284,6 +284,8 @@ def _normalize(kind: str, message: str) -> str:
 def _location(parts: tuple[int | str, ...]) -> str:
     text = ""
     for part in parts:
+        if part == "[key]":  # pydantic's mark of a mapping's key that failed, after the key itself
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
         elif not PLAIN_KEY.fullmatch(str(part)):

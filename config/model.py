@@ -271,6 +271,69 @@ class DatasetTable(_Frozen):
         return self
 
 
+# A name Athena can query unquoted: lower-case letters, digits and underscores (Athena's rule for databases, tables
+# and columns; Glue would also take upper case, which Athena lower-cases, and hyphens, which SQL must quote).
+GLUE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
+# Hive's types as Glue stores them and Athena reads them: the primitives, decimal(p,s), char(n), varchar(n), and the
+# complex types (array<...>, map<...,...>, struct<name:type,...>), checked for balanced brackets only.
+PRIMITIVE_TYPE = re.compile(
+    r"^(?:boolean|tinyint|smallint|int|integer|bigint|float|double|string|binary|date|timestamp"
+    r"|decimal(?:\([0-9]{1,2}(?:,[0-9]{1,2})?\))?|char\([0-9]{1,3}\)|varchar\([0-9]{1,5}\))$"
+)
+COMPLEX_TYPE = re.compile(r"^(?:array|map|struct)<[a-z0-9_:,<>() ]+>$")
+
+
+def _column_type(value: str) -> str:
+    if PRIMITIVE_TYPE.fullmatch(value):
+        return value
+    if COMPLEX_TYPE.fullmatch(value) and len(value) <= 2048:
+        depth = 0
+        for character in value:
+            depth += {"<": 1, ">": -1}.get(character, 0)
+            if depth < 0:
+                break
+        if depth == 0:
+            return value
+    raise ValueError(
+        "is not a column type Athena reads: boolean, tinyint, smallint, int, bigint, float, double, decimal(p,s), "
+        "char(n), varchar(n), string, binary, date, timestamp, or array<...>, map<...>, struct<...> (lower case)"
+    )
+
+
+GlueName = Annotated[StrictStr, AfterValidator(_pattern(GLUE_NAME, "a name Athena queries (a-z, 0-9, _)"))]
+ColumnType = Annotated[StrictStr, AfterValidator(_column_type)]
+
+
+class DatasetCatalog(_Frozen):
+    """The table a dataset's objects make, so that each consumer given it queries it with SQL in its own account: its
+    Glue table (in the database PROJECT_ENV) over the dataset's objects, and an Athena workgroup to run queries in."""
+
+    table: GlueName | None = None
+    """The table's name in Athena: lower-case letters, digits and _. Default: the dataset's name, - as _."""
+    format: Literal["parquet", "csv", "json"]
+    """How the objects are written: parquet, csv (comma-separated; see header) or json (one object per line)."""
+    header: StrictBool | None = None
+    """csv only: whether each object's first line names the columns (then skipped). Default true."""
+    columns: Annotated[dict[GlueName, ColumnType], Field(min_length=1, max_length=1000)]
+    """{name: type} in the objects' order: Hive types as Athena reads them (string, bigint, double, decimal(10,2),
+    date, timestamp, array<string>, ...)."""
+    partition_keys: Annotated[dict[GlueName, ColumnType], Field(max_length=100)] = Field(default_factory=dict)
+    """{name: type} of the folders the objects are under (dt=2026-12-01/), in their order; a consumer's roles load new
+    partitions into its own table (MSCK REPAIR TABLE)."""
+
+    @model_validator(mode="after")
+    def _columns_apart(self) -> DatasetCatalog:
+        both = sorted(set(self.columns) & set(self.partition_keys))
+        if both:
+            raise ValueError(f"partition_keys: {both[0]!r} is also a column: a partition key is not in the objects")
+        if self.header is not None and self.format != "csv":
+            raise ValueError(f"header: is for format csv, not {self.format}")
+        complex_keys = [k for k, v in self.partition_keys.items() if not PRIMITIVE_TYPE.fullmatch(v)]
+        if complex_keys:
+            raise ValueError(f"partition_keys: {complex_keys[0]!r} has a complex type: a partition key is a primitive")
+        return self
+
+
 DatasetName = Annotated[StrictStr, AfterValidator(_name(20))]
 
 
@@ -286,6 +349,9 @@ class Dataset(_Frozen):
     """The dataset's bucket, {} for a new one. A dataset has a bucket, a table or both."""
     table: DatasetTable | None = None
     """The dataset's table, {} for a new one."""
+    catalog: DatasetCatalog | None = None
+    """The table its objects make, queried with SQL (Athena) in each consumer's account: format, columns, partition keys
+    (docs/data-lake.md). For a new bucket."""
     # What the test step's self-check proves of a consumer given the dataset read-write: "full" writes and deletes an
     # object and an item of its own; "read-only" proves the reads only, for an existing bucket or table the self-check
     # must not write (Object Lock keeps every object it writes; a table's stream hands its items to the owner's code).
@@ -301,6 +367,16 @@ class Dataset(_Frozen):
         if self.bucket and self.bucket.through_access_point and self.name.endswith(("-s3alias", "-ext-s3alias")):
             # The access point is PROJECT-ENV-NAME, and S3 keeps these endings for access point aliases.
             raise ValueError("name: an access point's name cannot end in -s3alias or -ext-s3alias (S3 reserves them)")
+        if self.catalog and self.bucket is None:
+            raise ValueError("catalog: describes the objects of a dataset's bucket: give the dataset a bucket")
+        if self.catalog and self.bucket and self.bucket.existing:
+            # Athena reads with the caller's own credentials, so not through the source role; through an access point,
+            # the table's location is the access point's alias, which exists only once the source stage has deployed
+            # and which a consumer account cannot read (docs/data-lake.md, "Tables over existing buckets").
+            raise ValueError(
+                "catalog: is for a new bucket for now: a table over an existing bucket needs its access point's alias "
+                "in the consumer account, which is not built yet (docs/data-lake.md)"
+            )
         if self.proof == "read-only" and not self.existing:
             raise ValueError(
                 "proof: 'read-only' is for a dataset of an existing bucket or table; the self-check's writes in the "

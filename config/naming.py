@@ -192,6 +192,12 @@ class Names:
         return f"arn:{self.partition}:kms:{self.source_region}:{self.source_account}:key/*"
 
     @property
+    def dataset_buckets_pattern(self) -> str:
+        """The buckets the environment's datasets have of their own (dataset_bucket), whatever the dataset: for
+        s3:GetBucketLocation, which tells a bucket's region only and which each bucket's own policy decides too."""
+        return f"arn:{self.partition}:s3:::{self._prefix}-*-{self.source_account}-{self.source_region}"
+
+    @property
     def table_arn_prefix(self) -> str:
         """A table's ARN in the source account and region, but for its name."""
         return f"arn:{self.partition}:dynamodb:{self.source_region}:{self.source_account}:table/"
@@ -288,6 +294,50 @@ class Names:
     @property
     def proof_role(self) -> str:
         return f"{self._prefix}-pipeline-proof"
+
+    # The catalog in a consumer account: the tables of the datasets it is given that describe one, and where its
+    # roles query them.
+    @property
+    def catalog_database(self) -> str:
+        """The Glue database of the environment's tables in each consumer account: under the project's prefix, as
+        every resource the stacks create (the execution policy lets CloudFormation create no other, and a consumer's
+        own database of a dataset's name is never taken over), with _ for - as Athena queries it unquoted."""
+        return f"{self._prefix}".replace("-", "_")
+
+    @property
+    def query_workgroup(self) -> str:
+        """The Athena workgroup the consumer's roles query the tables in (its results bucket and key enforced)."""
+        return f"{self._prefix}-queries"
+
+    def query_results_bucket(self, consumer: Consumer) -> str:
+        """The workgroup's results bucket in the consumer's account and region: at most 59 characters (a project of
+        12, an environment of 10, a region of 14)."""
+        return f"{self._prefix}-queries-{consumer.account}-{consumer.region}"
+
+    @property
+    def query_results_key_alias(self) -> str:
+        return f"alias/{self.project}/{self.environment}/query-results"
+
+    def consumer_arn(self, consumer: Consumer, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{consumer.region}:{consumer.account}:{resource}"
+
+    def workgroup_arn(self, consumer: Consumer) -> str:
+        return self.consumer_arn(consumer, "athena", f"workgroup/{self.query_workgroup}")
+
+    def catalog_arns(self, consumer: Consumer, tables: list[str]) -> list[str]:
+        """The consumer account's catalog, the environment's database there and the given tables of it: Glue
+        authorizes a request on each of them that leads to the one it names."""
+        glue = [self.consumer_arn(consumer, "glue", "catalog")]
+        glue.append(self.consumer_arn(consumer, "glue", f"database/{self.catalog_database}"))
+        return glue + [self.consumer_arn(consumer, "glue", f"table/{self.catalog_database}/{t}") for t in tables]
+
+    def consumer_key_pattern(self, consumer: Consumer) -> str:
+        """Any key of the consumer's account and region: the results key's id is unknown before its stack deploys."""
+        return self.consumer_arn(consumer, "kms", "key/*")
+
+    def catalog_datasets(self, environment: Environment, consumer: Consumer) -> list[tuple[DatasetNames, Access]]:
+        """The consumer's datasets that describe a table: it gets each in its own account's catalog."""
+        return [(self.dataset(d), access) for d, access in environment.datasets_of(consumer) if d.catalog]
 
     @property
     def consumer_role_names(self) -> tuple[str, str]:
@@ -452,6 +502,19 @@ class DatasetNames:
     @property
     def access_point_objects_arn(self) -> str:
         return f"{self.access_point_arn}/object/{self.prefix}*"
+
+    @property
+    def catalog_table(self) -> str | None:
+        """The dataset's table in the consumers' catalogs: its catalog's `table`, or its name with _ for -."""
+        catalog = self.dataset.catalog
+        if catalog is None:
+            return None
+        return catalog.table or self.name.replace("-", "_")
+
+    @property
+    def catalog_location(self) -> str:
+        """Where the table's objects are, as Athena and Glue name it: the bucket (a new one) and the prefix."""
+        return f"s3://{self.bucket}/{self.prefix}"
 
     @property
     def table_through_role(self) -> bool:

@@ -60,3 +60,12 @@ def check_unique(config: Config) -> None:
             claim(("function", consumer.account, consumer.region, names.consumer_function), ours)
             for role in (*names.consumer_role_names, names.task_execution_role, names.proof_role):
                 claim(("role", consumer.account, role), ours)
+            catalog = names.catalog_datasets(environment, consumer)
+            if catalog:
+                claim(("bucket", names.query_results_bucket(consumer)), ours)
+                claim(("workgroup", consumer.account, consumer.region, names.query_workgroup), ours)
+                claim(("key alias", consumer.account, consumer.region, names.query_results_key_alias), ours)
+            for n, _ in catalog:
+                table = f"{names.catalog_database}.{n.catalog_table}"
+                d = environment.datasets.index(n.dataset)
+                claim(("Glue table", consumer.account, consumer.region, table), f"{where}.datasets[{d}].catalog")

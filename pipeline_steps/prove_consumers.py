@@ -413,6 +413,7 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
     given: dict[str, str] = {}
     refused: set[str] = set()
     reads_only: set[str] = set()  # read-write, but the config asks for a proof of the reads only
+    queried: set[str] = set()  # its table answered a query (Athena, in the consumer's workgroup)
     for check in checks:
         dataset = check.get("dataset")
         if not dataset or not check.get("ok"):
@@ -421,11 +422,15 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
             reads_only.add(dataset)
         elif check.get("refusal"):
             refused.add(dataset)
+        elif check["name"] == "query-table":
+            queried.add(dataset)
         else:
             given[dataset] = "read-write" if given.get(dataset) == "read-write" or "write" in check["name"] else "read"
     parts = [
         ", ".join(
-            f"{name} {access}" + (" (writes not proven: proof read-only)" if name in reads_only else "")
+            f"{name} {access}"
+            + (" and queried" if name in queried else "")
+            + (" (writes not proven: proof read-only)" if name in reads_only else "")
             for name, access in given.items()
         )
     ]

@@ -15,6 +15,7 @@ from bootstrap.policies import (
     STACK_RESOURCE_TYPES,
     boundary_actions,
 )
+from cdk_constructs.catalog import QueryCatalog
 from cdk_constructs.consumer import (
     ConsumerFunction,
     ConsumerTask,
@@ -74,6 +75,9 @@ class ConsumerStack(Stack):
             data_access=data_access,
             image=config.consumer_image,
         )
+        catalog = names.catalog_datasets(environment, consumer)
+        if catalog:
+            QueryCatalog(self, "Catalog", names=names, consumer=consumer, datasets=[n for n, _ in catalog])
         proof_role = ProofRole(
             self,
             "Proof",

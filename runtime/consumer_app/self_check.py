@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from consumer_app.queries import QueryFailed, delete_results, first_row_sql, run_query
 from consumer_app.settings import DatasetSettings
 from consumer_app.shared_data import Dataset, SharedData
 
@@ -77,6 +78,8 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
             checks.append(_attempt("write-object", lambda: _write_object(data, dataset, run_id), settings.name))
         elif settings.reads_only:
             checks.append(_attempt(READS_ONLY, lambda: NOT_WRITTEN, settings.name))
+    if settings.catalog_table:
+        checks.append(_attempt("query-table", lambda: _query_table(data, settings), settings.name))
     if settings.table_arn:
         checks += [
             _attempt(
@@ -188,6 +191,28 @@ def _read_object(data: SharedData, dataset: Dataset) -> str:
             return f"{key} answered 404: s3:GetObject is allowed (no object read, so no decryption proven)"
         raise
     raise _CheckFailed(f"{key} exists, which the self-check does not expect")
+
+
+def _query_table(data: SharedData, settings: DatasetSettings) -> str:
+    """One row of the dataset's table in the consumer's own catalog, queried in its workgroup with the role's own
+    credentials (Athena lists and reads the objects with them, across accounts); its results deleted after."""
+    workgroup, database, region = (
+        data.settings.query_workgroup,
+        data.settings.catalog_database,
+        data.settings.query_region,
+    )
+    if not (workgroup and database and settings.catalog_table):
+        raise _CheckFailed("QUERY_WORKGROUP or CATALOG_DATABASE is not set")
+    athena = data.own_client("athena", region_name=region)
+    sql = first_row_sql(database, settings.catalog_table)
+    try:
+        result = run_query(athena, sql=sql, workgroup=workgroup)
+    except QueryFailed as failure:
+        raise _CheckFailed(str(failure)) from None
+    deleted = delete_results(data.own_client("s3", region_name=region), result.output_location)
+    rows = "1 row" if result.rows == 1 else "no rows (the table has no data yet)"
+    cleaned = f"its {len(deleted)} result objects deleted" if deleted else "no result objects to delete"
+    return f"{sql} in workgroup {workgroup} answered {rows}; {cleaned}"
 
 
 def _assume_source_role(data: SharedData) -> str:

@@ -28,6 +28,7 @@ class DatasetSettings:
     table_via_role: bool = False  # the table is reached through the source role (else its resource policy)
     canary_item: bool = False  # the sharing stage wrote the canary item (a table it created)
     reads_only: bool = False  # read-write, but the config asks for a proof of the reads only (proof: read-only)
+    catalog_table: str | None = None  # its table in the consumer's own catalog (CATALOG_DATABASE), to query
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any], table_arn_prefix: str) -> DatasetSettings:
@@ -45,6 +46,7 @@ class DatasetSettings:
             table_via_role=bool(entry.get("tr")),
             canary_item=bool(entry.get("ci")),
             reads_only=bool(entry.get("ro")),
+            catalog_table=entry.get("q"),
         )
 
     @property
@@ -72,6 +74,11 @@ class Settings:
     canary_key: str | None = None
     # The key of the canary item in each table the sharing stage created, as DynamoDB attribute values.
     canary_item: dict[str, Any] | None = None
+    # Where the datasets' tables are queried: the Athena workgroup and the Glue database in the consumer's own account
+    # and region (None: no dataset given describes a table).
+    query_workgroup: str | None = None
+    catalog_database: str | None = None
+    query_region: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +103,9 @@ class Settings:
             source_account=environ.get("SOURCE_ACCOUNT") or None,
             canary_key=environ.get("CANARY_KEY") or None,
             canary_item=json.loads(environ["CANARY_ITEM"]) if environ.get("CANARY_ITEM") else None,
+            query_workgroup=environ.get("QUERY_WORKGROUP") or None,
+            catalog_database=environ.get("CATALOG_DATABASE") or None,
+            query_region=environ.get("QUERY_REGION") or None,
         )
 
     def dataset(self, name: str) -> DatasetSettings:

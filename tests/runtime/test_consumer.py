@@ -21,6 +21,7 @@ from tests.runtime.conftest import (
     EVENTS_PREFIX,
     FINANCE,
     LEDGER,
+    REGION,
     SALES,
     SOURCE,
     TABLE,
@@ -321,6 +322,50 @@ def test_the_runtime_reads_the_datasets_as_the_consumer_stack_writes_them(exampl
     assert [d.name for d in settings.refused] == []
     assert settings.source_role_arn == "arn:aws:iam::444444444444:role/datashare-prod-source-analytics"
     assert settings.source_account == "444444444444"
+    # events describes a table: queried in the consumer's own workgroup and database, in its region.
+    assert [d.catalog_table for d in settings.datasets] == [None, "events", None, None, None]
+    assert (settings.query_workgroup, settings.catalog_database, settings.query_region) == (
+        "datashare-prod-queries",
+        "datashare_prod",
+        "eu-west-1",
+    )
+
+
+def test_a_dataset_with_a_table_is_queried_in_the_consumers_workgroup_and_its_results_deleted(accounts):
+    """The query goes to the consumer's own account (its workgroup, with its own credentials: moto refuses a workgroup
+    the account does not have); moto runs no SQL and answers with no rows and no results location, which the check
+    reports as such."""
+    queried = []
+    accounts.consumer.client("athena").create_work_group(Name="datashare-prod-queries")  # the consumer stack's
+    accounts.consumer.events.register(
+        "provide-client-params.athena.StartQueryExecution", lambda params, **_: queried.append(params)
+    )
+    data = _data(
+        accounts,
+        datasets=[{**EVENTS, "q": "events"}],
+        refused=[],
+        QUERY_WORKGROUP="datashare-prod-queries",
+        CATALOG_DATABASE="datashare_prod",
+        QUERY_REGION=REGION,
+    )
+    checks = _checks(run(data))
+    assert list(checks) == ["assume-source-role", "events: list-objects", "events: read-object", "events: query-table"]
+    query = checks["events: query-table"]
+    assert query["ok"], query
+    assert [(q["QueryString"], q["WorkGroup"]) for q in queried] == [
+        ('SELECT * FROM "datashare_prod"."events" LIMIT 1', "datashare-prod-queries")
+    ]
+    assert query["detail"].endswith(
+        "in workgroup datashare-prod-queries answered no rows (the table has no data yet); no result objects to delete"
+    )
+
+
+def test_a_dataset_with_a_table_fails_its_query_check_without_the_workgroups_settings(accounts):
+    checks = _checks(run(_data(accounts, datasets=[{**EVENTS, "q": "events"}], refused=[])))
+    assert checks["events: query-table"] == {
+        "name": "query-table", "ok": False, "detail": "QUERY_WORKGROUP or CATALOG_DATABASE is not set",
+        "dataset": "events", "refusal": False,
+    }  # fmt: skip
 
 
 @pytest.fixture

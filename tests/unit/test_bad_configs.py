@@ -244,23 +244,66 @@ CORPUS = [
     ),
     Bad(
         "existing bucket of the project's prefix",
-        _replace(
-            "        bucket:\n          prefix: raw/events/",
-            "        bucket:\n          existing: datashare-raw\n          prefix: raw/events/",
-        ),
-        "environments[prod].datasets[events].bucket.existing: 'datashare-raw' starts with the project's prefix "
+        _replace("existing: corp-data-lake\n          prefix: raw/", "existing: datashare-raw\n          prefix: raw/"),
+        "environments[prod].datasets[lake-raw].bucket.existing: 'datashare-raw' starts with the project's prefix "
         "datashare-",
     ),
     Bad(
         "existing bucket's key in another account",
         _replace(
-            "        bucket:\n          prefix: raw/events/",
-            "        bucket:\n          existing: corp-raw\n"
-            f"          kms_key: arn:aws:kms:eu-west-1:999999999999:key/{KEY}\n          prefix: raw/events/",
+            "prefix: raw/\n          kms_key: arn:aws:kms:eu-west-1:444444444444:",
+            "prefix: raw/\n          kms_key: arn:aws:kms:eu-west-1:999999999999:",
         ),
-        f"environments[prod].datasets[events].bucket.kms_key: 'arn:aws:kms:eu-west-1:999999999999:key/{KEY}' is not "
-        f"in the "
-        "source account 444444444444",
+        "environments[prod].datasets[lake-raw].bucket.kms_key: 'arn:aws:kms:eu-west-1:999999999999:key/1a2b3c4d-"
+        "5e6f-4a7b-8c9d-0e1f2a3b4c5d' is not in the source account 444444444444",
+    ),
+    Bad(
+        "a table over an existing bucket",
+        _replace(
+            "        bucket:\n          prefix: raw/events/",
+            "        bucket:\n          existing: corp-raw\n          access: access-point\n"
+            "          prefix: raw/events/",
+        ),
+        "environments[prod].datasets[events].catalog: is for a new bucket for now: a table over an existing bucket "
+        "needs its access point's alias",
+    ),
+    Bad(
+        "a catalog column Athena cannot name",
+        _replace("columns: {event_id: string", "columns: {EventId: string"),
+        "environments[prod].datasets[events].catalog.columns.EventId: 'EventId' is not a name Athena queries",
+    ),
+    Bad(
+        "a catalog column of no Hive type",
+        _replace("event_id: string", "event_id: text"),
+        "environments[prod].datasets[events].catalog.columns.event_id: 'text' is not a column type Athena reads",
+    ),
+    Bad(
+        "a partition key that is also a column",
+        _replace("partition_keys: {dt: string}", "partition_keys: {kind: string}"),
+        "environments[prod].datasets[events].catalog.partition_keys: 'kind' is also a column",
+    ),
+    Bad(
+        "a csv header on json",
+        _replace("          format: json ", "          header: false\n          format: json "),
+        "environments[prod].datasets[events].catalog.header: is for format csv, not json",
+    ),
+    Bad(
+        "two tables of one name in a consumer's catalog",
+        _replace(
+            "      - name: sales           # objects and a table, each created for the dataset\n        bucket: {}\n",
+            "      - name: sales           # objects and a table, each created for the dataset\n        bucket: {}\n"
+            "        catalog: {table: events, format: json, columns: {a: string}}\n",
+        ),
+        "environments[prod].datasets[events].catalog and environments[prod].datasets[sales].catalog both make the Glue "
+        "table datashare_prod.events: rename one of them",
+    ),
+    Bad(
+        "a catalog without a bucket",
+        _replace(
+            "          access: resource-policy\n",
+            "          access: resource-policy\n        catalog: {format: json, columns: {a: string}}\n",
+        ),
+        "environments[prod].datasets[reference].catalog: describes the objects of a dataset's bucket",
     ),
     Bad(
         "key for a new bucket",

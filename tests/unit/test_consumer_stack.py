@@ -374,7 +374,8 @@ def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_fo
         for r in resources(template, "AWS::Lambda::Function").values()
         if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
     ]
-    assert function["Timeout"] == function_timeout_seconds(analytics) == 80
+    # analytics is given one dataset with a table to query (events): an Athena query's wait more.
+    assert function["Timeout"] == function_timeout_seconds(analytics, queries=1) == 80 + 130
     assert (
         function_timeout_seconds(analytics.model_copy(update={"grants": {f"d{i}": "read" for i in range(200)}})) == 900
     )
@@ -389,3 +390,79 @@ def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_fo
     with pytest.raises(RuntimeError, match="stop"):
         prove_consumers.invoke_with_boto3("f", "eu-west-1", "arn:aws:iam::1:role/r", {})
     assert seen["read_timeout"] > 900
+
+
+def test_a_consumer_given_a_dataset_with_a_table_queries_it_in_its_own_account(example):
+    """analytics (prod, index 0) is given events, whose catalog describes a partitioned JSON table: its account gets
+    the environment's Glue database, the table over the dataset's prefix in the source account's bucket, and a
+    workgroup whose results go, under a key of its own, to a retained bucket of its own."""
+    template = example.template_json(example.consumer("prod", 0))
+    database = only(template, "AWS::Glue::Database")["Properties"]
+    assert database["CatalogId"] == "555555555555"
+    assert database["DatabaseInput"]["Name"] == "datashare_prod"
+    table = only(template, "AWS::Glue::Table")["Properties"]
+    assert table["DatabaseName"] == "datashare_prod"
+    described = table["TableInput"]
+    assert described["Name"] == "events" and described["TableType"] == "EXTERNAL_TABLE"
+    storage = described["StorageDescriptor"]
+    assert storage["Location"] == "s3://datashare-prod-events-444444444444-eu-west-1/raw/events/"
+    assert [c["Name"] for c in storage["Columns"]] == ["event_id", "kind", "occurred_at", "payload"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert described["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    workgroup = only(template, "AWS::Athena::WorkGroup")["Properties"]
+    assert workgroup["Name"] == "datashare-prod-queries"
+    configuration = workgroup["WorkGroupConfiguration"]
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["BytesScannedCutoffPerQuery"] == 1024**4
+    results = configuration["ResultConfiguration"]
+    assert results["OutputLocation"] == "s3://datashare-prod-queries-555555555555-eu-west-1/"
+    assert results["ExpectedBucketOwner"] == "555555555555"
+    assert results["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    (bucket_id,) = [
+        i
+        for i, r in resources(template, "AWS::S3::Bucket").items()
+        if r["Properties"]["BucketName"] == "datashare-prod-queries-555555555555-eu-west-1"
+    ]
+    bucket = template["Resources"][bucket_id]
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate"  # as the datasets' own buckets
+    encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    key_policy = by_sid(only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"])
+    assert key_policy["CloudFormationManagesTheKey"]["Principal"] == {
+        "AWS": "arn:aws:iam::555555555555:role/cdk-datashare-cfn-exec-role-555555555555-eu-west-1"
+    }
+    # Its roles: query in that workgroup, read those tables, load their partitions, read and delete the results.
+    statements = _managed_policy(template)
+    assert statements["QueryInTheWorkgroup"]["Resource"] == (
+        "arn:aws:athena:eu-west-1:555555555555:workgroup/datashare-prod-queries"
+    )
+    tables = [
+        "arn:aws:glue:eu-west-1:555555555555:catalog",
+        "arn:aws:glue:eu-west-1:555555555555:database/datashare_prod",
+        "arn:aws:glue:eu-west-1:555555555555:table/datashare_prod/events",
+    ]
+    assert statements["ReadTheTables"]["Resource"] == tables
+    assert statements["LoadPartitions"]["Resource"] == tables
+    assert statements["QueryResultsKeyThroughS3"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]}
+    }
+    # Athena asks the region of the dataset's bucket before it reads it.
+    assert "arn:aws:s3:::datashare-prod-*-444444444444-eu-west-1" in statements["LocateBuckets"]["Resource"]
+    # What the self-check reads: the workgroup, the database, and the dataset's table.
+    (function,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::Function").values()
+        if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
+    ]
+    environment = function["Environment"]["Variables"]
+    assert environment["QUERY_WORKGROUP"] == "datashare-prod-queries"
+    assert environment["CATALOG_DATABASE"] == "datashare_prod" and environment["QUERY_REGION"] == "eu-west-1"
+    assert [d.get("q") for d in json.loads(environment["DATASETS"])] == [None, "events", None, None, None]
+
+
+def test_a_consumer_given_no_dataset_with_a_table_has_no_catalog_and_no_query_grants(example):
+    template = example.template_json(example.consumer("prod", 1))  # reporting: sales and reference, no catalog
+    for kind in ("AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup"):
+        assert not resources(template, kind)
+    text = json.dumps(_managed_policy(template))
+    assert "athena:" not in text and "glue:" not in text and "QUERY_WORKGROUP" not in json.dumps(template)

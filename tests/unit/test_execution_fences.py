@@ -14,12 +14,12 @@ import pytest
 from access_report.cells import Cell, Request
 from access_report.engine import evaluate
 from bootstrap.policies import (
-    FENCES,
     KEY_ACTIONS,
     MANAGED_POLICY_CHARACTERS,
     PROJECT_TAG,
     STACK_RESOURCE_TYPES,
     UnfencedService,
+    _fences,
     check_fences,
     execution_policies,
     kms_handler_actions,
@@ -160,7 +160,7 @@ def test_every_fenced_action_is_still_allowed_on_the_projects_resources(example)
     project = example.config.project
     documents = execution_policies(example.config, ACCOUNT, REGION, "aws")
     fenced = {a for s in _statements(documents) if s["Effect"] == "Deny" and "NotResource" in s for a in _actions(s)}
-    patterns = [p.format(partition="aws", account=ACCOUNT, project=project) for ps in FENCES.values() for p in ps]
+    patterns = [p for ps in _fences(project, ACCOUNT, "aws").values() for p in ps]
     cells = []
     for action in sorted(fenced):
         types = resource_types(action)

@@ -155,8 +155,10 @@ def test_a_dataset_bucket_grants_list_and_read_to_exactly_the_consumers_given_it
     # s3:ListBucket applies to the bucket ARN, s3:GetObject to the object ARNs: not the article's bucket/*.
     assert listing["Action"] == "s3:ListBucket"
     assert listing["Resource"] == f"arn:aws:s3:::{name}"
-    assert objects["Action"] == "s3:GetObject"  # read-only for both: no write statement at all
-    assert objects["Resource"] == f"arn:aws:s3:::{name}/*"
+    # Read-only for both: no write statement at all. Readers may ask the bucket's region (Athena, Glue, EMR do, before
+    # they read), in the reads' statement, so the consumers are not listed a third time.
+    assert objects["Action"] == ["s3:GetBucketLocation", "s3:GetObject"]
+    assert objects["Resource"] == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
     assert "ConsumersWriteObjects" not in statements
     for statement in (listing, objects):
         assert statement["Principal"] == _root(ANALYTICS, REPORTING)  # ingest is not given sales
@@ -169,7 +171,10 @@ def test_a_prefix_dataset_lists_and_reaches_objects_only_under_its_prefix_and_on
     statements = by_sid(_bucket_policy(template, name))
     assert statements["ConsumersList"]["Condition"]["StringLike"] == {"s3:prefix": ["raw/events/*"]}
     assert statements["ConsumersList"]["Principal"] == _root(ANALYTICS, INGEST)
-    assert statements["ConsumersReadObjects"]["Resource"] == f"arn:aws:s3:::{name}/raw/events/*"
+    assert statements["ConsumersReadObjects"]["Resource"] == [
+        f"arn:aws:s3:::{name}",
+        f"arn:aws:s3:::{name}/raw/events/*",
+    ]
     write = statements["ConsumersWriteObjects"]
     assert sorted(write["Action"]) == ["s3:DeleteObject", "s3:PutObject"]
     assert write["Resource"] == f"arn:aws:s3:::{name}/raw/events/*"

@@ -43,6 +43,7 @@ def _mend_moto() -> None:
         _mend_kms_keys()
         _add_global_tables()
         _add_access_points()
+        _add_catalogs()
         _serve_access_points()
         _mend_deletion_policies()
         _attach_roles_managed_policies()
@@ -492,6 +493,109 @@ def _add_access_points() -> None:
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def _add_catalogs() -> None:
+    """moto's CloudFormation has no AWS::Glue::Database, AWS::Glue::Table or AWS::Athena::WorkGroup (its Glue and
+    Athena APIs have them): create them there from the templates. And moto's Athena runs no SQL: a query whose
+    workgroup enforces a results location gets that location (as in AWS), and one that names a table the account's
+    catalog does not have is refused with Athena's TABLE_NOT_FOUND at start (AWS starts it, then fails it)."""
+    from moto.athena.models import AthenaBackend, athena_backends
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.core.exceptions import JsonRESTError
+    from moto.glue.models import glue_backends
+
+    if "AWS::Glue::Database" in parsing.get_model_map():
+        return
+
+    class _Named:  # not a model itself: moto finds models among CloudFormationModel's direct subclasses
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+    class Database(_Named, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Glue::Database"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            given = cloudformation_json["Properties"]["DatabaseInput"]
+            glue_backends[account_id][region_name].create_database(given["Name"], given)
+            return cls(given["Name"])
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            glue_backends[account_id][region_name].delete_database(resource_name)
+
+    class Table(_Named, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Glue::Table"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            properties = cloudformation_json["Properties"]
+            given = properties["TableInput"]
+            glue_backends[account_id][region_name].create_table(properties["DatabaseName"], given["Name"], given)
+            return cls(f"{properties['DatabaseName']}|{given['Name']}")
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            database, table = resource_name.split("|", 1)
+            glue_backends[account_id][region_name].delete_table(database, table)
+
+    class WorkGroup(_Named, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Athena::WorkGroup"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            properties = cloudformation_json["Properties"]
+            athena_backends[account_id][region_name].create_work_group(
+                properties["Name"],
+                properties.get("WorkGroupConfiguration") or {},
+                properties.get("Description", ""),
+                properties.get("Tags") or [],
+            )
+            return cls(properties["Name"])
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            athena_backends[account_id][region_name].delete_work_group(resource_name)
+
+    start = AthenaBackend.start_query_execution
+
+    def start_query_execution(self: AthenaBackend, query, context, config, workgroup, execution_parameters):
+        group = self.work_groups.get(workgroup)
+        enforced = group.configuration if group is not None else {}
+        if enforced.get("EnforceWorkGroupConfiguration") or not config:
+            config = dict(enforced.get("ResultConfiguration") or config or {})
+        for database, table in TABLE_REFERENCE.findall(query):
+            catalog = glue_backends[self.account_id][self.region_name].databases
+            if table not in getattr(catalog.get(database), "tables", {}):
+                raise JsonRESTError(
+                    "InvalidRequestException",
+                    f"TABLE_NOT_FOUND: Table 'awsdatacatalog.{database}.{table}' does not exist",
+                )
+        return start(self, query, context, config, workgroup, execution_parameters)
+
+    AthenaBackend.start_query_execution = start_query_execution  # type: ignore[method-assign]
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+# FROM "database"."table" as the self-check writes it (runtime/consumer_app/queries.py).
+TABLE_REFERENCE = re.compile(r'FROM "([a-z0-9_]+)"\."([a-z0-9_]+)"')
 
 
 def access_point_bucket(name: str) -> str | None:

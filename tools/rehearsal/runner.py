@@ -40,6 +40,12 @@ NOTES = (
     "Container images are not built (no Docker engine): a docker stand-in let asset publishing pass; the "
     "pipeline's asset step builds runtime/Dockerfile.",
 )
+# Where a consumer is given a dataset with a table.
+QUERY_NOTE = (
+    "Athena runs no SQL in the emulator: each query check proved the consumer's workgroup, its results location and "
+    "the table's name in its own catalog (the emulator refuses a table the catalog does not have), not the query's "
+    "reading of the objects; in AWS the same check runs the query, with the consumer role's own credentials."
+)
 
 
 class Stop(Exception):
@@ -80,6 +86,12 @@ class Rehearsal:
         self.wall: dict[str, float] = {}  # phase -> wall seconds (steps of a phase may run side by side)
         self.started = time.perf_counter()
         self.notes = list(NOTES)
+        if any(
+            dataset.catalog and environment.granted(dataset)
+            for environment in config.environments
+            for dataset in environment.datasets
+        ):
+            self.notes.append(QUERY_NOTE)
 
     def run(self) -> int:
         self._say(f"Rehearsing {self.config_path} on emulated AWS accounts (moto server, real CDK CLI)")

@@ -1,0 +1,157 @@
+"""A consumer's tables to query with SQL, in its own account: the Glue database of the environment, a table over each
+dataset it is given that describes one (catalog: in the config), and an Athena workgroup whose results go to a bucket
+of its own under a key of its own.
+
+Nothing here is written in the source account: no Glue catalog resource policy there (an account has one, and others
+may own it). Athena reads the objects with the caller's own credentials, which the dataset's bucket policy admits.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_constructs.buckets import hardened
+from cdk_constructs.findings import acknowledge
+from cdk_constructs.keys import RETAINED, project_key
+from config import actions
+from config.model import Consumer, DatasetCatalog
+from config.naming import DatasetNames, Names
+
+# How Glue and Athena read each format: the input and output formats and the SerDe (Athena's documented ones).
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+FORMATS = {
+    "parquet": (
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        {},
+    ),
+    # LazySimpleSerDe: fields separated by commas, not quoted (OpenCSVSerDe reads quotes, but every column as a string).
+    "csv": (TEXT_INPUT, TEXT_OUTPUT, "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe", {"field.delim": ","}),
+    "json": (TEXT_INPUT, TEXT_OUTPUT, "org.openx.data.jsonserde.JsonSerDe", {}),
+}
+# What one query may scan before Athena cancels it: a bound on what a mistaken query costs ($5 per TB scanned).
+BYTES_SCANNED_CUTOFF = 1024**4  # 1 TiB
+# Query results are kept for a month: Athena's console and the analysts read them again for a while, never for long.
+RESULTS_DAYS = 30
+
+
+def table_input(n: DatasetNames, catalog: DatasetCatalog) -> glue.CfnTable.TableInputProperty:
+    """The dataset's table as Glue stores it: an external table over the dataset's objects."""
+    input_format, output_format, serde, serde_parameters = FORMATS[catalog.format]
+    parameters = {"classification": catalog.format, "EXTERNAL": "TRUE"}
+    if catalog.format == "csv" and catalog.header is not False:
+        parameters["skip.header.line.count"] = "1"
+    return glue.CfnTable.TableInputProperty(
+        name=n.catalog_table,
+        description=(
+            f"Dataset {n.name} shared by {n.names.project} {n.names.environment} (source {n.names.source_account})"
+        ),
+        table_type="EXTERNAL_TABLE",
+        parameters=parameters,
+        partition_keys=[glue.CfnTable.ColumnProperty(name=k, type=t) for k, t in catalog.partition_keys.items()],
+        storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+            columns=[glue.CfnTable.ColumnProperty(name=k, type=t) for k, t in catalog.columns.items()],
+            location=n.catalog_location,
+            input_format=input_format,
+            output_format=output_format,
+            serde_info=glue.CfnTable.SerdeInfoProperty(
+                serialization_library=serde, parameters=serde_parameters or None
+            ),
+        ),
+    )
+
+
+class QueryCatalog(Construct):
+    """The consumer's Glue database and tables of its datasets, and the Athena workgroup to query them in."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, datasets: list[DatasetNames]
+    ) -> None:
+        super().__init__(scope, id)
+        # The consumer's roles use it through S3, by their identity policies (the key's default statement).
+        execution_role = names.bootstrap.role("cfn-exec", consumer.account, consumer.region)
+        self.key = project_key(
+            self,
+            "ResultsKey",
+            alias=names.query_results_key_alias,
+            description=f"Athena query results of {names.project} {names.environment} in {consumer.name}'s account",
+            execution_role_arn=names.role_arn(consumer.account, execution_role),
+        )
+        self.results = s3.Bucket(
+            self,
+            "Results",
+            bucket_name=names.query_results_bucket(consumer),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            removal_policy=RETAINED,
+            **hardened(),
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="QueryResults",
+                    expiration=Duration.days(RESULTS_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+        acknowledge(
+            self.results,
+            {
+                "AwsSolutions-S1": (
+                    "Athena's results of the consumer's own queries: Athena's query history and CloudTrail record who "
+                    "ran which query; the shared data's own buckets log every access."
+                )
+            },
+        )
+        self.workgroup = athena.CfnWorkGroup(
+            self,
+            "Workgroup",
+            name=names.query_workgroup,
+            description=f"Queries of the tables {names.project} {names.environment} shares with {consumer.name}",
+            state="ENABLED",
+            recursive_delete_option=False,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                # Every query's results go to the bucket under the key, whatever a client asks.
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=BYTES_SCANNED_CUTOFF,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{names.query_results_bucket(consumer)}/",
+                    expected_bucket_owner=consumer.account,
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=self.key.key_arn
+                    ),
+                ),
+            ),
+        )
+        self.workgroup.node.add_dependency(self.results)
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=consumer.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=names.catalog_database,
+                description=f"Datasets {names.project} {names.environment} shares (source {names.source_account})",
+            ),
+        )
+        self.tables = []
+        for n in datasets:
+            catalog = n.dataset.catalog
+            if catalog is None:
+                continue
+            table = glue.CfnTable(
+                self,
+                f"Table{actions.sid(n.name)}",
+                catalog_id=consumer.account,
+                database_name=names.catalog_database,
+                table_input=table_input(n, catalog),
+            )
+            table.node.add_dependency(self.database)
+            self.tables.append(table)
