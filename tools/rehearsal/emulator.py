@@ -534,7 +534,8 @@ def _add_catalogs() -> None:
 
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
-            glue_backends[account_id][region_name].delete_database(resource_name)
+            if resource_name in glue_backends[account_id][region_name].databases:
+                glue_backends[account_id][region_name].delete_database(resource_name)
 
     class Table(_Named, CloudFormationModel):
         @staticmethod
@@ -551,7 +552,9 @@ def _add_catalogs() -> None:
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
             database, table = resource_name.split("|", 1)
-            glue_backends[account_id][region_name].delete_table(database, table)
+            # moto's CloudFormation may delete the database first, which in Glue deletes its tables too.
+            if table in getattr(glue_backends[account_id][region_name].databases.get(database), "tables", {}):
+                glue_backends[account_id][region_name].delete_table(database, table)
 
     class WorkGroup(_Named, CloudFormationModel):
         @staticmethod
