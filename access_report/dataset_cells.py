@@ -70,6 +70,7 @@ class _Share:
         expected: Expected,
         identity: Sequence[Document],
         dataset: str | None = None,
+        resource_account: str | None = None,
     ) -> Cell:
         return Cell(
             environment=self.environment.name,
@@ -77,7 +78,7 @@ class _Share:
             principal=principal.arn,
             principal_account=principal.account,
             request=request,
-            resource_account=self.names.source_account,
+            resource_account=resource_account or self.names.source_account,
             expected=expected,
             identity_policies=tuple(identity),
             organization=principal.organization,
@@ -247,6 +248,8 @@ def _given(
                     f"{principal.who} outside {n.prefix}",
                 ),
             ]
+    if n.catalog_table and principal.account == consumer.account:
+        cells += _catalog(share, consumer, principal, identity, n)
     if n.through_access_point:
         # The project's half of a request through the access point; the other half, the bucket's delegation to the
         # account's access points, is its owner's policy (make doctor checks it); the existing key's use is a KMS
@@ -322,6 +325,41 @@ def _given(
                 )
             ),
         ]
+    return cells
+
+
+def _catalog(
+    share: _Share, consumer: Consumer, principal: Principal, identity: Sequence[Document], n: DatasetNames
+) -> list[Cell]:
+    """The dataset's table, queried in the consumer's own account: the bucket's location that Athena asks first (the
+    source bucket's policy decides it too), the workgroup, the table and its partitions, the results; and no other
+    workgroup. Decided by the role's own policies and boundary (no resource policy in the consumer account)."""
+    names, dataset = share.names, n.dataset
+    own = consumer.account
+    table = names.catalog_arns(consumer, [n.catalog_table or ""])[-1]
+    results = f"arn:{names.partition}:s3:::{names.query_results_bucket(consumer)}/query-id.csv"
+    other = names.consumer_arn(consumer, "athena", "workgroup/primary")
+    asked = [
+        ("workgroup", "athena:StartQueryExecution", names.workgroup_arn(consumer), "allow"),
+        ("workgroup", "athena:GetQueryResults", names.workgroup_arn(consumer), "allow"),
+        ("catalog", "glue:GetTable", table, "allow"),
+        ("results", "s3:PutObject", results, "allow"),
+        ("results", "s3:GetObject", results, "allow"),
+        ("workgroup", "athena:StartQueryExecution", other, "deny"),  # the account's others: not the project's
+        ("catalog", "glue:DeleteTable", table, "deny"),  # the stack's to change
+    ]
+    if dataset.catalog and dataset.catalog.partition_keys:
+        asked.append(("catalog", "glue:BatchCreatePartition", table, "allow"))
+    cells = [
+        share.cell(principal, Request(path, action, arn, None), expected, identity, dataset.name, own)  # type: ignore[arg-type]
+        for path, action, arn, expected in asked
+    ]
+    bucket = share.policies(dataset).bucket_policy
+    cells.append(
+        share.cell(
+            principal, Request("bucket", "s3:GetBucketLocation", n.bucket_arn, bucket), "allow", identity, dataset.name
+        )
+    )
     return cells
 
 

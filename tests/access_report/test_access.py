@@ -502,3 +502,29 @@ def test_the_boundary_keeps_a_role_to_the_configs_accounts_where_names_alone_wou
         statement["Condition"] = {k: v for k, v in condition.items() if v}
     names_only = [replace(cell, boundary=unbounded) for cell in outside]
     assert [v.actual for v in evaluate(names_only, memo=VERDICTS)] == ["allow", "allow"]
+
+
+def test_a_consumer_queries_its_datasets_table_in_its_own_workgroup_and_no_other(example_verdicts):
+    # analytics (555555555555) is given events, whose catalog describes a partitioned table.
+    function = "arn:aws:iam::555555555555:role/datashare-prod-consumer-function"
+    table = "arn:aws:glue:eu-west-1:555555555555:table/datashare_prod/events"
+    workgroup = "arn:aws:athena:eu-west-1:555555555555:workgroup/datashare-prod-queries"
+    verdicts = {(o.cell.action, o.cell.resource): o.actual for o in example_verdicts if o.cell.principal == function}
+    assert verdicts[("athena:StartQueryExecution", workgroup)] == "allow"
+    assert verdicts[("glue:GetTable", table)] == "allow"
+    assert verdicts[("glue:BatchCreatePartition", table)] == "allow"
+    assert verdicts[("s3:GetBucketLocation", f"arn:aws:s3:::{EVENTS}")] == "allow"  # the source bucket's policy too
+    results = "arn:aws:s3:::datashare-prod-queries-555555555555-eu-west-1/query-id.csv"
+    assert verdicts[("s3:PutObject", results)] == "allow"
+    assert verdicts[("athena:StartQueryExecution", workgroup.replace("datashare-prod-queries", "primary"))] == "deny"
+    assert verdicts[("glue:DeleteTable", table)] == "deny"
+
+
+def test_a_consumer_policy_without_its_query_grant_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    template = broken.consumers[("prod", "analytics")]
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if s.get("Sid") != "QueryInTheWorkgroup"]
+    workgroup = "arn:aws:athena:eu-west-1:555555555555:workgroup/datashare-prod-queries"
+    assert f"prod | analytics function role | athena:StartQueryExecution | {workgroup}" in _differing(broken)

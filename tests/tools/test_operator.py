@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -173,7 +174,10 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     assert code == 2 and not out and len(err) == 1 and "call sqs, which bootstrap/policies.py does not keep" in err[0]
     monkeypatch.setitem(policies.FENCES, "sqs", ("arn:{partition}:sqs:*:{account}:{project}-*",))
     code, out = _run(["doctor"], emulator, config_file)
-    assert code == 1 and "the project's policies ops-cdk-execution-2, " in out, out
+    # (Which of the execution policies change depends on how the statements pack: at least one does.)
+    assert code == 1 and re.search(
+        r"the project's policies ops-cdk-execution[-a-z0-9, ]* are not this config's", out
+    ), out
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0 and out.count("the project's policies now match this config") == 3, out
     assert _run(["doctor"], emulator, config_file)[0] == 0

@@ -87,8 +87,12 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     # Each consumer's function and task passed; the task printed its self-check through its log.
     assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
     assert "PASS  reporting (task): sales read, reference read; 3 refusal(s) not provable" in out
-    assert "PASS  ingest (function): events read-write; 4 refusal(s) not provable" in out
-    assert "PASS  analytics (task): sales read, events read, reference read, lake-raw read, lake-curated read" in out
+    assert "PASS  ingest (function): events read-write and queried; 4 refusal(s) not provable" in out
+    assert "Athena runs no SQL in the emulator" in out  # events describes a table: each consumer queried it
+    assert (
+        "PASS  analytics (task): sales read, events read and queried, reference read, lake-raw read, lake-curated read"
+        in out
+    )
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "approved (--approve)" in out
     retained = [row for row in rehearsal.rows if row.phase == "retained"]
