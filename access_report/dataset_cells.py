@@ -328,6 +328,11 @@ def _given(
     return cells
 
 
+CONSUMERS_OWN = frozenset(
+    {"workgroup", "catalog", "results"}
+)  # the paths of _catalog's requests in the consumer's account
+
+
 def _catalog(
     share: _Share, consumer: Consumer, principal: Principal, identity: Sequence[Document], n: DatasetNames
 ) -> list[Cell]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from access_report.dataset_cells import OUTSIDER
+from access_report.dataset_cells import CONSUMERS_OWN, OUTSIDER
 from access_report.engine import Verdict
 from access_report.execution import PATH as EXECUTION
 
@@ -148,7 +148,8 @@ def _consumer_matrix(verdicts: list[Verdict]) -> list[str]:
             cells = []
             for consumer in names:
                 these = found[environment, dataset, consumer]
-                allowed = {o.cell.action for o in these if o.actual == "allow"}
+                # the dataset's own resources decide the level: writing its query results is not writing the dataset
+                allowed = {o.cell.action for o in these if o.actual == "allow" and o.cell.path not in CONSUMERS_OWN}
                 level = "read-write" if allowed & set(WRITE_ACTIONS) else "read" if allowed else "-"
                 cells.append(level if all(o.as_expected for o in these) else f"{level} **DIFFERS**")
             lines.append(f"| {dataset} | {' | '.join(cells)} |")

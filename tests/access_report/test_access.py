@@ -97,8 +97,8 @@ def test_a_prefix_dataset_gives_its_prefix_and_not_the_rest_of_the_bucket(exampl
     (everything,) = _find(example_verdicts, who="ingest function role listing all of it")
     (outside,) = _find(example_verdicts, who="ingest function role outside raw/events/")
     assert everything.actual == outside.actual == "deny"
-    writes = _find(example_verdicts, who="ingest function role", action="s3:PutObject")
-    assert [o.actual for o in writes] == ["allow"]  # its one read-write dataset
+    writes = _find(example_verdicts, who="ingest function role", action="s3:PutObject", resource_account="444444444444")
+    assert [o.actual for o in writes] == ["allow"]  # its one read-write dataset (the other write: its query results)
     deletes = _find(example_verdicts, environment="prod", who="analytics function role", action="s3:DeleteObject")
     # analytics reads sales and events (their buckets), and lake-raw and lake-curated (their access points)
     assert [o.actual for o in deletes] == ["deny"] * 4
