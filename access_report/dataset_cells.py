@@ -167,6 +167,9 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
         cells += _outsider_probes(share, outsiders)
         if consumer.name in share.source.roles:
             cells += _through_source_role(share, consumer)
+        if names.alias_datasets(environment, consumer):
+            reader = identity_policies(template, resolve, names.consumer_locate_role)
+            cells += _locating(share, consumer, reader)
     third = names.role_arn(OUTSIDER, names.function_role)
     if organization:
         outsiders = [
@@ -359,12 +362,68 @@ def _catalog(
         share.cell(principal, Request(path, action, arn, None), expected, identity, dataset.name, own)  # type: ignore[arg-type]
         for path, action, arn, expected in asked
     ]
-    bucket = share.policies(dataset).bucket_policy
-    cells.append(
-        share.cell(
-            principal, Request("bucket", "s3:GetBucketLocation", n.bucket_arn, bucket), "allow", identity, dataset.name
+    if not n.through_access_point:  # through the access point, its own cells ask the location there
+        bucket = share.policies(dataset).bucket_policy
+        cells.append(
+            share.cell(
+                principal,
+                Request("bucket", "s3:GetBucketLocation", n.bucket_arn, bucket),
+                "allow",
+                identity,
+                dataset.name,
+            )
         )
+    return cells
+
+
+def _locating(share: _Share, consumer: Consumer, reader: Sequence[Document]) -> list[Cell]:
+    """Where the consumer's tables over existing buckets are: its alias reader (the consumer stack's custom resource)
+    assumes its locator role in the source account, which reads the access points' configuration; another role of the
+    consumer's account, and another consumer's alias reader, may not assume it."""
+    names = share.names
+    locator = share.source.locators[consumer.name]
+    arn = names.role_arn(names.source_account, names.locate_role(consumer))
+    organization = share.organization
+    own = Principal(
+        f"{consumer.name} alias reader",
+        names.role_arn(consumer.account, names.consumer_locate_role),
+        consumer.account,
+        organization,
     )
+    role = Principal(f"{consumer.name} locator role", arn, names.source_account, organization)
+    cells = [
+        share.cell(own, Request("locator role", "sts:AssumeRole", arn, locator.trust), "allow", reader),
+        share.cell(
+            role,
+            # GetAccessPoint names no resource in IAM: a request on "*", as the Service Authorization Reference has it.
+            Request("access point", "s3:GetAccessPoint", "*", None),
+            "allow",
+            locator.policies,
+        ),
+        # Another role of the consumer's account, whatever its own policies allow: the trust names the reader alone.
+        share.cell(
+            Principal(
+                f"{consumer.name} account: another role",
+                names.role_arn(consumer.account, "intruder"),
+                consumer.account,
+                organization,
+            ),
+            Request("locator role", "sts:AssumeRole", arn, locator.trust),
+            "deny",
+            [ALLOW_ALL],
+        ),
+    ]
+    others = [c for c in share.environment.consumers if c.account != consumer.account]
+    if others:
+        other = Principal(
+            f"{others[0].name} alias reader (another consumer's locator)",
+            names.role_arn(others[0].account, names.consumer_locate_role),
+            others[0].account,
+            organization,
+        )
+        cells.append(
+            share.cell(other, Request("locator role", "sts:AssumeRole", arn, locator.trust), "deny", [ALLOW_ALL])
+        )
     return cells
 
 

@@ -114,6 +114,7 @@ class SourcePolicies:
 
     datasets: dict[str, DatasetPolicies]
     roles: dict[str, SourceRolePolicies]  # by consumer name, for consumers that have one
+    locators: dict[str, SourceRolePolicies]  # by consumer name: the roles that tell its tables' access point aliases
 
 
 def source_policies(inputs: Inputs, environment: Environment, names: Names) -> SourcePolicies:
@@ -153,14 +154,22 @@ def source_policies(inputs: Inputs, environment: Environment, names: Names) -> S
                 point["Properties"]["Policy"], f"access point policy of {dataset.name}"
             )
         datasets[dataset.name] = DatasetPolicies(bucket_policy, key_policy, key_arn, table_policy, access_point_policy)
-    roles = {}
-    for consumer in environment.consumers:
-        name = names.source_role(consumer)
-        hits = [r for r in resources(template, "AWS::IAM::Role").values() if r["Properties"].get("RoleName") == name]
-        if hits:
-            trust = resolve.resolve(hits[0]["Properties"]["AssumeRolePolicyDocument"], f"trust of {name}")
-            roles[consumer.name] = SourceRolePolicies(trust, tuple(identity_policies(template, resolve, name)))
-    return SourcePolicies(datasets=datasets, roles=roles)
+
+    def roles_named(name_of: Any) -> dict[str, SourceRolePolicies]:
+        """The consumers' roles of one kind in the source account (for the consumers that have one), by consumer."""
+        found = {}
+        for consumer in environment.consumers:
+            name = name_of(consumer)
+            hits = [
+                r for r in resources(template, "AWS::IAM::Role").values() if r["Properties"].get("RoleName") == name
+            ]
+            if hits:
+                trust = resolve.resolve(hits[0]["Properties"]["AssumeRolePolicyDocument"], f"trust of {name}")
+                found[consumer.name] = SourceRolePolicies(trust, tuple(identity_policies(template, resolve, name)))
+        return found
+
+    roles, locators = roles_named(names.source_role), roles_named(names.locate_role)
+    return SourcePolicies(datasets=datasets, roles=roles, locators=locators)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -684,6 +684,7 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
     tables: set[str] = set()
     grants: set[str] = set()
     granting: set[str] = set()
+    located: set[str] = set()  # the source accounts of the access points whose aliases the consumers' tables name
     for environment in config.environments:
         source = environment.source
         for dataset in environment.datasets:
@@ -695,6 +696,8 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
                 if bucket.kms_key and environment.granted(dataset):
                     grants.add(bucket.kms_key)
                     granting.add(source.account)
+                if dataset.catalog and environment.granted(dataset):
+                    located.add(source.account)
             elif bucket and bucket.existing:
                 objects = f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*"
                 buckets.add(f"arn:{partition}:s3:::{bucket.existing}")
@@ -746,6 +749,18 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
                 "Effect": "Allow",
                 "Action": ["kms:RevokeGrant"],
                 "Resource": sorted({f"arn:{partition}:kms:*:{account}:key/*" for account in granting}),
+            }
+        )
+    if located:
+        # The locator roles (cdk_constructs/source_data.py): GetAccessPoint names no resource in IAM, and S3 Control
+        # answers for the caller's own account only. No aws:ResourceAccount condition: S3 Control's configuration
+        # reads are not documented to carry it, and a condition IAM cannot match would refuse the deploy.
+        statements.append(
+            {
+                "Sid": "AccessPointAliases",
+                "Effect": "Allow",
+                "Action": list(actions.LOCATE_ACCESS_POINT),
+                "Resource": "*",
             }
         )
     if tables:

@@ -11,12 +11,15 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk_constructs.buckets import hardened
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.keys import RETAINED, project_key
+from cdk_constructs.sdk_calls import sdk_call_role
 from config import actions
 from config.model import Consumer, DatasetCatalog
 from config.naming import DatasetNames, Names
@@ -41,8 +44,9 @@ BYTES_SCANNED_CUTOFF = 1024**4  # 1 TiB
 RESULTS_DAYS = 30
 
 
-def table_input(n: DatasetNames, catalog: DatasetCatalog) -> glue.CfnTable.TableInputProperty:
-    """The dataset's table as Glue stores it: an external table over the dataset's objects."""
+def table_input(n: DatasetNames, catalog: DatasetCatalog, alias: str | None = None) -> glue.CfnTable.TableInputProperty:
+    """The dataset's table as Glue stores it: an external table over the dataset's objects (of an existing bucket:
+    through its access point's alias)."""
     input_format, output_format, serde, serde_parameters = FORMATS[catalog.format]
     parameters = {"classification": catalog.format, "EXTERNAL": "TRUE"}
     if catalog.format == "csv" and catalog.header is not False:
@@ -57,7 +61,7 @@ def table_input(n: DatasetNames, catalog: DatasetCatalog) -> glue.CfnTable.Table
         partition_keys=[glue.CfnTable.ColumnProperty(name=k, type=t) for k, t in catalog.partition_keys.items()],
         storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
             columns=[glue.CfnTable.ColumnProperty(name=k, type=t) for k, t in catalog.columns.items()],
-            location=n.catalog_location,
+            location=n.catalog_location(alias),
             input_format=input_format,
             output_format=output_format,
             serde_info=glue.CfnTable.SerdeInfoProperty(
@@ -141,6 +145,7 @@ class QueryCatalog(Construct):
                 description=f"Datasets {names.project} {names.environment} shares (source {names.source_account})",
             ),
         )
+        aliases = AccessPointAliases(self, "Aliases", names=names, consumer=consumer, datasets=datasets).aliases
         self.tables = []
         for n in datasets:
             catalog = n.dataset.catalog
@@ -151,7 +156,54 @@ class QueryCatalog(Construct):
                 f"Table{actions.sid(n.name)}",
                 catalog_id=consumer.account,
                 database_name=names.catalog_database,
-                table_input=table_input(n, catalog),
+                table_input=table_input(n, catalog, aliases.get(n.name)),
             )
             table.node.add_dependency(self.database)
             self.tables.append(table)
+
+
+class AccessPointAliases(Construct):
+    """The aliases of the access points of the consumer's tables over existing buckets, read from the source account.
+
+    S3 makes an access point's alias when it creates the access point, in the source stage; a table's location names
+    the alias (Athena and Glue take no access point ARN), and the consumer account cannot read it: the source account's
+    GetAccessPoint is not granted across accounts. So a custom resource of this stack asks it in the source account,
+    as the consumer's role of the source stack (SourceLocator), which may read access points' configuration only."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, datasets: list[DatasetNames]
+    ) -> None:
+        super().__init__(scope, id)
+        self.aliases: dict[str, str] = {}
+        located = [n for n in datasets if n.dataset.catalog and n.through_access_point]
+        if not located:
+            return
+        name = names.consumer_locate_role
+        source_role = names.role_arn(names.source_account, names.locate_role(consumer))
+        role, log_group = sdk_call_role(
+            self, name, f"Reads the access point aliases of {names.project} {names.environment}'s tables"
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[source_role]))
+        for n in located:
+            call = cr.AwsSdkCall(
+                service="S3Control",
+                action="getAccessPoint",
+                parameters={"AccountId": names.source_account, "Name": n.access_point},
+                region=names.source_region,  # the access point's: S3 Control answers for its own region
+                assumed_role_arn=source_role,
+                physical_resource_id=cr.PhysicalResourceId.from_response("Alias"),
+                output_paths=["Alias"],  # a custom resource answers in at most 4 KB
+            )
+            resource = cr.AwsCustomResource(
+                self,
+                f"{actions.sid(n.name)}Alias",
+                on_create=call,
+                # On a change of its properties (the access point's name): the alias is the new access point's.
+                on_update=call,
+                role=role,
+                function_name=name,
+                log_group=log_group,
+                install_latest_aws_sdk=False,
+            )
+            resource.node.add_dependency(role)
+            self.aliases[n.name] = resource.get_response_field("Alias")

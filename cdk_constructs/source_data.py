@@ -299,3 +299,36 @@ class SourceRole(Construct):
                     f"Objects of dataset {n.name}: under its prefix of its bucket; the keys are data."
                 )
         acknowledge(self.role, {f"AwsSolutions-IAM5[{finding}]": reason for finding, reason in findings.items()})
+
+
+class SourceLocator(Construct):
+    """Where one consumer's tables over existing buckets are: a role that the consumer stack's custom resource alone
+    may assume (cdk_constructs/catalog.py, AccessPointAliases), to read the aliases of the access points."""
+
+    def __init__(self, scope: Construct, id: str, *, names: Names, consumer: Consumer) -> None:
+        super().__init__(scope, id)
+        reader = names.role_arn(consumer.account, names.consumer_locate_role)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=names.locate_role(consumer),
+            assumed_by=iam.PrincipalWithConditions(
+                iam.AccountPrincipal(consumer.account), {"ArnEquals": {"aws:PrincipalArn": [reader]}}
+            ),
+            description=f"Tells {names.project} {names.environment} consumer {consumer.name} its access point aliases",
+            max_session_duration=Duration.hours(1),
+        )
+        # GetAccessPoint names no resource in IAM (the Service Authorization Reference lists none): any access point of
+        # the account and region. It answers with an access point's configuration (name, bucket, alias, network
+        # origin), never its policy or data.
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(actions.LOCATE_ACCESS_POINT), resources=["*"]))
+        acknowledge(
+            self.role,
+            {
+                "AwsSolutions-IAM5[Resource::*]": (
+                    "s3:GetAccessPoint takes no resource in IAM: the configuration of the account's access points "
+                    "(names, buckets, aliases), never their policies or data; only the consumer's alias reader may "
+                    "assume the role."
+                )
+            },
+        )

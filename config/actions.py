@@ -16,6 +16,8 @@ BUCKET_LIST = ("s3:ListBucket",)  # applies to the bucket ARN
 # Athena, Glue and EMR ask where a bucket is before they read it, through an access point too (its ARN); it takes no
 # s3:prefix, so it is a statement of its own.
 BUCKET_LOCATION = ("s3:GetBucketLocation",)
+# An access point's configuration, its alias with it: what a table over an existing bucket names as its location.
+LOCATE_ACCESS_POINT = ("s3:GetAccessPoint",)
 OBJECT_READ = ("s3:GetObject",)  # applies to the object ARNs (bucket/*)
 # Writers also delete: what they wrote (the self-check cleans up after itself), and what a data pipeline replaces.
 OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject")

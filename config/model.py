@@ -351,7 +351,7 @@ class Dataset(_Frozen):
     """The dataset's table, {} for a new one."""
     catalog: DatasetCatalog | None = None
     """The table its objects make, queried with SQL (Athena) in each consumer's account: format, columns, partition keys
-    (docs/data-lake.md). For a new bucket."""
+    (docs/data-lake.md). For a new bucket, or an existing one through an access point."""
     # What the test step's self-check proves of a consumer given the dataset read-write: "full" writes and deletes an
     # object and an item of its own; "read-only" proves the reads only, for an existing bucket or table the self-check
     # must not write (Object Lock keeps every object it writes; a table's stream hands its items to the owner's code).
@@ -369,13 +369,11 @@ class Dataset(_Frozen):
             raise ValueError("name: an access point's name cannot end in -s3alias or -ext-s3alias (S3 reserves them)")
         if self.catalog and self.bucket is None:
             raise ValueError("catalog: describes the objects of a dataset's bucket: give the dataset a bucket")
-        if self.catalog and self.bucket and self.bucket.existing:
-            # Athena reads with the caller's own credentials, so not through the source role; through an access point,
-            # the table's location is the access point's alias, which exists only once the source stage has deployed
-            # and which a consumer account cannot read (docs/data-lake.md, "Tables over existing buckets").
+        if self.catalog and self.bucket and self.bucket.existing and not self.bucket.through_access_point:
+            # Athena, Glue and EMR read with the caller's own credentials: they cannot assume the source role.
             raise ValueError(
-                "catalog: is for a new bucket for now: a table over an existing bucket needs its access point's alias "
-                "in the consumer account, which is not built yet (docs/data-lake.md)"
+                "catalog: a table over an existing bucket is read with the consumers' own roles, which reach it "
+                "through an access point only: give the bucket access: access-point"
             )
         if self.proof == "read-only" and not self.existing:
             raise ValueError(

@@ -217,6 +217,20 @@ class Names:
                 found.append((n, access))
         return found
 
+    def alias_datasets(self, environment: Environment, consumer: Consumer) -> list[DatasetNames]:
+        """The consumer's tables over existing buckets: their location is the access point's alias, which S3 makes when
+        it creates the access point and which the consumer stack reads from the source account (locate_role)."""
+        return [n for n, _ in self.catalog_datasets(environment, consumer) if n.through_access_point]
+
+    def locate_role(self, consumer: Consumer) -> str:
+        """The role in the source account that reads the aliases of one consumer's access points (GetAccessPoint)."""
+        return f"{self._prefix}-locate-{consumer.name}"
+
+    @property
+    def consumer_locate_role(self) -> str:
+        """The role, function and log group in a consumer account that read its tables' access point aliases."""
+        return f"{self._prefix}-locate"
+
     def grant_name(self, dataset: str, consumer: Consumer, grantee: str, operations: list[str]) -> str:
         """A KMS grant's name: what it is for, when the key's owner lists the key's grants, and unique per grantee
         and operations. KMS answers a CreateGrant of an existing grant's name and parameters with that grant: two grants
@@ -511,10 +525,10 @@ class DatasetNames:
             return None
         return catalog.table or self.name.replace("-", "_")
 
-    @property
-    def catalog_location(self) -> str:
-        """Where the table's objects are, as Athena and Glue name it: the bucket (a new one) and the prefix."""
-        return f"s3://{self.bucket}/{self.prefix}"
+    def catalog_location(self, alias: str | None = None) -> str:
+        """Where the table's objects are, as Athena and Glue name it: the bucket (a new one) or, for an existing bucket,
+        its access point's alias, which Athena and Glue take as a bucket name; and the prefix."""
+        return f"s3://{alias or self.bucket}/{self.prefix}"
 
     @property
     def table_through_role(self) -> bool:

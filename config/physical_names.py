@@ -53,8 +53,15 @@ def check_unique(config: Config) -> None:
                 claim(("role", source.account, grants), owner)
                 claim(("function", source.account, source.region, grants), owner)
                 claim(("log group", source.account, source.region, grants), owner)
+            located = names.alias_datasets(environment, consumer)
+            if located:
+                claim(("role", source.account, names.locate_role(consumer)), owner)
             # Every consumer account of an environment has the same names: one account, one region per environment.
             ours = f"{where} ({environment.name}) in {consumer.account}"
+            if located:
+                claim(("role", consumer.account, names.consumer_locate_role), ours)
+                claim(("function", consumer.account, consumer.region, names.consumer_locate_role), ours)
+                claim(("log group", consumer.account, consumer.region, names.consumer_locate_role), ours)
             for workload in ("function", "task"):
                 claim(("log group", consumer.account, consumer.region, names.consumer_log_group(workload)), ours)
             claim(("function", consumer.account, consumer.region, names.consumer_function), ours)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk_constructs.findings import acknowledge
+from cdk_constructs.sdk_calls import sdk_call_role
 from config import actions
 from config.model import Config, Consumer, Environment
 from config.naming import Names, grantee_digest, permissions_boundary_name
@@ -36,12 +36,8 @@ class KeyGrantsStack(Stack):
         keys = sorted({n.dataset.bucket.kms_key for n, _ in grants if n.dataset.bucket and n.dataset.bucket.kms_key})
         roles = names.consumer_role_arns(consumer)
         name = names.key_grants(consumer)
-        role = iam.Role(
-            self,
-            "Role",
-            role_name=name,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Grants {names.project} {names.environment} consumer {consumer.name} its existing keys",
+        role, log_group = sdk_call_role(
+            self, name, f"Grants {names.project} {names.environment} consumer {consumer.name} its existing keys"
         )
         # Grants for exactly the consumer's roles, of exactly the operations its datasets need; revoked by their ids.
         role.add_to_policy(
@@ -58,14 +54,6 @@ class KeyGrantsStack(Stack):
         # the config, CloudFormation updates this policy before it deletes the old grant's resource, whose revoke
         # would otherwise be refused and leave the grant behind.
         role.add_to_policy(iam.PolicyStatement(actions=["kms:RevokeGrant"], resources=[names.key_arn_pattern]))
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=name,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        log_group.grant_write(role)
         for n, access in grants:
             key = n.dataset.bucket.kms_key if n.dataset.bucket else None
             operations = actions.grant_operations(access)

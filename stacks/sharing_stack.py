@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_constructs.canary import Canary
-from cdk_constructs.source_data import AccessLogs, SharedDataset, SourceRole
+from cdk_constructs.source_data import AccessLogs, SharedDataset, SourceLocator, SourceRole
 from config import actions
 from config.model import Config, Environment
 from config.naming import Names, permissions_boundary_name
@@ -74,6 +74,8 @@ class SharingStack(Stack):
                     consumer=consumer,
                     datasets=through_role,
                 )
+            if names.alias_datasets(environment, consumer):
+                SourceLocator(self, f"Locator{actions.sid(consumer.name)}", names=names, consumer=consumer)
 
 
 # The logical ids the one share had before datasets (its constructs' paths then, the pre-datasets layout): an

@@ -528,3 +528,28 @@ def test_a_consumer_policy_without_its_query_grant_is_caught(example_inputs):
     statements[:] = [s for s in statements if s.get("Sid") != "QueryInTheWorkgroup"]
     workgroup = "arn:aws:athena:eu-west-1:555555555555:workgroup/datashare-prod-queries"
     assert f"prod | analytics function role | athena:StartQueryExecution | {workgroup}" in _differing(broken)
+
+
+LOCATOR = "arn:aws:iam::444444444444:role/datashare-prod-locate-analytics"
+
+
+def test_only_the_consumers_alias_reader_assumes_its_locator_which_reads_the_access_points(example_verdicts):
+    assumed = _find(example_verdicts, action="sts:AssumeRole", resource=LOCATOR)
+    assert sorted((o.cell.who, o.actual) for o in assumed) == [
+        ("analytics account: another role", "deny"),
+        ("analytics alias reader", "allow"),
+        ("reporting alias reader (another consumer's locator)", "deny"),
+    ]
+    (located,) = _find(example_verdicts, action="s3:GetAccessPoint")
+    assert (located.cell.principal, located.actual) == (LOCATOR, "allow")
+
+
+def test_a_locator_trust_without_its_reader_condition_is_caught(example_inputs):
+    broken = _broken(example_inputs)
+    (role,) = [
+        r["Properties"]
+        for r in broken.sharing["prod"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("RoleName") == "datashare-prod-locate-analytics"
+    ]
+    del role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert f"prod | analytics account: another role | sts:AssumeRole | {LOCATOR}" in _differing(broken)

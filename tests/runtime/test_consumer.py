@@ -322,8 +322,8 @@ def test_the_runtime_reads_the_datasets_as_the_consumer_stack_writes_them(exampl
     assert [d.name for d in settings.refused] == []
     assert settings.source_role_arn == "arn:aws:iam::444444444444:role/datashare-prod-source-analytics"
     assert settings.source_account == "444444444444"
-    # events describes a table: queried in the consumer's own workgroup and database, in its region.
-    assert [d.catalog_table for d in settings.datasets] == [None, "events", None, None, None]
+    # events and lake-curated describe a table: queried in the consumer's own workgroup and database, in its region.
+    assert [d.catalog_table for d in settings.datasets] == [None, "events", None, None, "lake_curated"]
     assert (settings.query_workgroup, settings.catalog_database, settings.query_region) == (
         "datashare-prod-queries",
         "datashare_prod",

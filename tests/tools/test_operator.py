@@ -636,3 +636,31 @@ def test_doctor_says_which_consumer_accounts_the_images_repository_does_not_let_
     }
     assert image_pull_refused(organization, accounts, "o-abcdefghij") == []
     assert image_pull_refused(organization, accounts, "o-other00000") == accounts
+
+
+def test_doctor_expects_every_role_the_stacks_of_each_account_create(example):
+    """Doctor finds a role that exists before the stack that will create it (a left-over stack's, one made by hand):
+    it must know every role each stack of the account makes, the tables' alias readers too."""
+    import aws_cdk as cdk
+
+    from tools.operator.accounts import OperatedAccount
+    from tools.operator.doctor import _expected_stacks
+
+    made: dict[tuple[str, str], set[str]] = {}
+    for stage in example.app.node.children:
+        if not isinstance(stage, cdk.Stage):
+            continue
+        for stack in stage.node.children:
+            if isinstance(stack, cdk.Stack):
+                template = example.template_json(stack)
+                roles = {
+                    r["Properties"]["RoleName"]
+                    for r in template["Resources"].values()
+                    if r["Type"] == "AWS::IAM::Role" and "RoleName" in r.get("Properties", {})
+                }
+                made.setdefault((stack.account, stack.region), set()).update(roles)
+    assert "datashare-prod-locate-analytics" in made[("444444444444", "eu-west-1")]
+    assert "datashare-prod-locate" in made[("555555555555", "eu-west-1")]
+    for (account, region), roles in made.items():
+        expected = _expected_stacks(example.config, OperatedAccount(account, region, ()))
+        assert {r for listed in expected.values() for r in listed} == roles, (account, region)

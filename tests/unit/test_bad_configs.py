@@ -258,14 +258,13 @@ CORPUS = [
         "5e6f-4a7b-8c9d-0e1f2a3b4c5d' is not in the source account 444444444444",
     ),
     Bad(
-        "a table over an existing bucket",
+        "a table over an existing bucket reached through the source role",
         _replace(
             "        bucket:\n          prefix: raw/events/",
-            "        bucket:\n          existing: corp-raw\n          access: access-point\n"
-            "          prefix: raw/events/",
+            "        bucket:\n          existing: corp-raw\n          access: role\n          prefix: raw/events/",
         ),
-        "environments[prod].datasets[events].catalog: is for a new bucket for now: a table over an existing bucket "
-        "needs its access point's alias",
+        "environments[prod].datasets[events].catalog: a table over an existing bucket is read with the consumers' own "
+        "roles, which reach it through an access point only: give the bucket access: access-point",
     ),
     Bad(
         "a catalog column Athena cannot name",

@@ -335,7 +335,11 @@ def test_a_table_shared_by_its_own_policy_is_reached_directly_without_assuming_a
 def test_log_groups_keep_a_year_and_survive_stack_deletion(example):
     template = example.template_json(example.consumer("prod"))
     groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 2  # the function's and the task's
+    assert sorted(g["Properties"]["LogGroupName"] for g in groups.values()) == [
+        "datashare-prod-consumer-function",
+        "datashare-prod-consumer-task",
+        "datashare-prod-locate",  # the custom resource's that reads its tables' access point aliases
+    ]
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 365
         assert group["DeletionPolicy"] == "Retain"
@@ -345,7 +349,11 @@ def test_function_role_writes_only_its_own_log_group(example):
     template = example.template_json(example.consumer("prod"))
     function_role = role_named(template, "datashare-prod-consumer-function")
     statements = inline_statements(template, function_role)
-    (function,) = resources(template, "AWS::Lambda::Function").values()
+    (function,) = [
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"]["Role"]["Fn::GetAtt"][0] == function_role
+    ]
     log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert statements == [
         {
@@ -374,8 +382,8 @@ def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_fo
         for r in resources(template, "AWS::Lambda::Function").values()
         if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
     ]
-    # analytics is given one dataset with a table to query (events): an Athena query's wait more.
-    assert function["Timeout"] == function_timeout_seconds(analytics, queries=1) == 80 + 130
+    # analytics is given two datasets with a table to query (events, lake-curated): an Athena query's wait more each.
+    assert function["Timeout"] == function_timeout_seconds(analytics, queries=2) == 80 + 2 * 130
     assert (
         function_timeout_seconds(analytics.model_copy(update={"grants": {f"d{i}": "read" for i in range(200)}})) == 900
     )
@@ -400,7 +408,11 @@ def test_a_consumer_given_a_dataset_with_a_table_queries_it_in_its_own_account(e
     database = only(template, "AWS::Glue::Database")["Properties"]
     assert database["CatalogId"] == "555555555555"
     assert database["DatabaseInput"]["Name"] == "datashare_prod"
-    table = only(template, "AWS::Glue::Table")["Properties"]
+    tables = {
+        r["Properties"]["TableInput"]["Name"]: r["Properties"] for r in resources(template, "AWS::Glue::Table").values()
+    }
+    assert sorted(tables) == ["events", "lake_curated"]
+    table = tables["events"]
     assert table["DatabaseName"] == "datashare_prod"
     described = table["TableInput"]
     assert described["Name"] == "events" and described["TableType"] == "EXTERNAL_TABLE"
@@ -436,13 +448,13 @@ def test_a_consumer_given_a_dataset_with_a_table_queries_it_in_its_own_account(e
     assert statements["QueryInTheWorkgroup"]["Resource"] == (
         "arn:aws:athena:eu-west-1:555555555555:workgroup/datashare-prod-queries"
     )
-    tables = [
+    catalog = [
         "arn:aws:glue:eu-west-1:555555555555:catalog",
         "arn:aws:glue:eu-west-1:555555555555:database/datashare_prod",
         "arn:aws:glue:eu-west-1:555555555555:table/datashare_prod/events",
     ]
-    assert statements["ReadTheTables"]["Resource"] == tables
-    assert statements["LoadPartitions"]["Resource"] == tables
+    assert statements["ReadTheTables"]["Resource"] == [*catalog, f"{catalog[-1].rsplit('/', 1)[0]}/lake_curated"]
+    assert statements["LoadPartitions"]["Resource"] == catalog  # lake-curated has no partitions
     assert statements["QueryResultsKeyThroughS3"]["Condition"] == {
         "StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]}
     }
@@ -457,7 +469,58 @@ def test_a_consumer_given_a_dataset_with_a_table_queries_it_in_its_own_account(e
     environment = function["Environment"]["Variables"]
     assert environment["QUERY_WORKGROUP"] == "datashare-prod-queries"
     assert environment["CATALOG_DATABASE"] == "datashare_prod" and environment["QUERY_REGION"] == "eu-west-1"
-    assert [d.get("q") for d in json.loads(environment["DATASETS"])] == [None, "events", None, None, None]
+    assert [d.get("q") for d in json.loads(environment["DATASETS"])] == [None, "events", None, None, "lake_curated"]
+
+
+def test_a_table_over_an_existing_bucket_is_located_by_its_access_points_alias(example):
+    """lake-curated is an existing bucket's prefix with a catalog: S3 makes its access point's alias in the source
+    stage, and the consumer stack's custom resource reads it there, as the consumer's locator role of the source
+    account (which trusts that reader's role alone), in the source region; the table's location is the alias."""
+    template = example.template_json(example.consumer("prod", 0))
+    (table,) = [
+        r["Properties"]["TableInput"]
+        for r in resources(template, "AWS::Glue::Table").values()
+        if r["Properties"]["TableInput"]["Name"] == "lake_curated"
+    ]
+    assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+    location = table["StorageDescriptor"]["Location"]["Fn::Join"][1]
+    assert location[0] == "s3://" and location[2] == "/curated/"
+    (alias_id,) = [i for i, r in resources(template, "Custom::AWS").items() if i == location[1]["Fn::GetAtt"][0]]
+    call = json.loads(template["Resources"][alias_id]["Properties"]["Create"])
+    assert location[1]["Fn::GetAtt"][1] == "Alias" and call["outputPaths"] == ["Alias"]
+    assert (call["service"], call["action"], call["region"]) == ("S3Control", "getAccessPoint", "eu-west-1")
+    assert call["parameters"] == {"AccountId": "444444444444", "Name": "datashare-prod-lake-curated"}
+    assert call["assumedRoleArn"] == "arn:aws:iam::444444444444:role/datashare-prod-locate-analytics"
+    roles = {r["Properties"]["RoleName"]: i for i, r in resources(template, "AWS::IAM::Role").items()}
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": roles["datashare-prod-locate"]} in p["Properties"]["Roles"]
+    ]
+    assumed = [s["Resource"] for statements in policies for s in statements if s["Action"] == "sts:AssumeRole"]
+    assert assumed == [call["assumedRoleArn"]]
+    # The source side: the locator role trusts the consumer's reader alone and reads access points' configuration.
+    source = example.template_json(example.sharing("prod"))
+    (locator,) = [
+        r["Properties"]
+        for r in resources(source, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == "datashare-prod-locate-analytics"
+    ]
+    (trust,) = locator["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": "arn:aws:iam::555555555555:root"}
+    assert trust["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::555555555555:role/datashare-prod-locate"]}
+    }
+    granted = [
+        (s["Action"], s["Resource"])
+        for p in resources(source, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:GetAccessPoint" in json.dumps(s)
+    ]
+    assert granted == [("s3:GetAccessPoint", "*")]
+    # No locator for a consumer without such a table, and none in its stack.
+    assert "datashare-prod-locate-reporting" not in json.dumps(source)
+    assert not resources(example.template_json(example.consumer("prod", 2)), "Custom::AWS")  # ingest: events only
 
 
 def test_a_consumer_given_no_dataset_with_a_table_has_no_catalog_and_no_query_grants(example):

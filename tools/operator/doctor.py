@@ -279,6 +279,7 @@ def _expected_stacks(config: Config, target: OperatedAccount) -> dict[str, list[
                 if any(names.dataset(environment.dataset(d)).through_role for d in c.grants)
             ]  # fmt: skip
             roles = [names.canary_role, *(names.source_role(c) for c in through_role)]
+            roles += [names.locate_role(c) for c in environment.consumers if names.alias_datasets(environment, c)]
             expected[stage_stack_name(config, sharing_stage_id(environment))] = roles
             for consumer in environment.consumers:
                 if names.key_grant_datasets(environment, consumer):
@@ -288,6 +289,7 @@ def _expected_stacks(config: Config, target: OperatedAccount) -> dict[str, list[
             if (consumer.account, consumer.region) == (target.account, target.region):
                 roles = [*names.consumer_role_names, names.task_execution_role, names.proof_role]
                 roles += [names.workload_role(w) for w in consumer.workloads]
+                roles += [names.consumer_locate_role] if names.alias_datasets(environment, consumer) else []
                 expected[stage_stack_name(config, consumer_stage_id(environment, consumer))] = roles
     return expected
 

@@ -58,7 +58,8 @@ def _mend_moto() -> None:
 def _run_sdk_custom_resources() -> None:
     """moto runs a custom resource's function in Docker, which the rehearsal has not. The CDK's AwsCustomResource
     asks its function for one SDK call, written in the resource's properties: the emulator makes that call itself,
-    in the resource's account, as the function would."""
+    in the resource's account (or as the role the call names, in its region), as the function would, and answers
+    with the response's fields the call asks for, which Fn::GetAtt then reads."""
     import re
 
     from moto.cloudformation import custom_model
@@ -71,24 +72,35 @@ def _run_sdk_custom_resources() -> None:
             return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         call = json.loads(properties["Create"])
         sts = boto3.client("sts", region_name=region_name, aws_access_key_id="x", aws_secret_access_key="x")
-        issued = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/rehearsal-custom-resource", RoleSessionName="custom-resource"
-        )["Credentials"]
+        role = call.get("assumedRoleArn") or f"arn:aws:iam::{account_id}:role/rehearsal-custom-resource"
+        issued = sts.assume_role(RoleArn=role, RoleSessionName="custom-resource")["Credentials"]
         client = boto3.client(
             call["service"].removeprefix("@aws-sdk/client-").lower(),
-            region_name=region_name,
+            region_name=call.get("region", region_name),
             aws_access_key_id=issued["AccessKeyId"],
             aws_secret_access_key=issued["SecretAccessKey"],
             aws_session_token=issued["SessionToken"],
         )
-        getattr(client, re.sub(r"(?<!^)([A-Z])", r"_\1", call["action"]).lower())(**call["parameters"])
+        response = getattr(client, re.sub(r"(?<!^)([A-Z])", r"_\1", call["action"]).lower())(**call["parameters"])
+        response.pop("ResponseMetadata", None)
+        fields = _flattened(response)
+        wanted = call.get("outputPaths")
         resource = custom_model.CustomModel(  # type: ignore[abstract]  # moto's own class, as moto makes it
             region_name, "rehearsal", kwargs["LogicalId"], resource_name
         )
-        resource.set_data({})
+        resource.set_data({k: v for k, v in fields.items() if wanted is None or k in wanted})
         return resource
 
     custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+def _flattened(value: Any, path: str = "") -> dict[str, Any]:
+    """A response as the AwsCustomResource's function hands it to CloudFormation: one field per leaf, named by its
+    path (Outer.Inner, List.0)."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else None
+    if items is None:
+        return {path: value if isinstance(value, (str, int, float, bool)) else str(value)}
+    return {k: v for key, inner in items for k, v in _flattened(inner, f"{path}.{key}" if path else str(key)).items()}
 
 
 _TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/")
