@@ -45,7 +45,15 @@ def test_a_consumers_catalog_and_workgroup_are_made_from_the_template_and_a_miss
                 "Properties": {
                     "CatalogId": "333333333333",
                     "DatabaseName": "datashare_prod",
-                    "TableInput": {"Name": "events", "TableType": "EXTERNAL_TABLE"},
+                    "TableInput": {
+                        "Name": "events",
+                        "TableType": "EXTERNAL_TABLE",
+                        "StorageDescriptor": {
+                            "Location": "s3://events/raw/",
+                            "Columns": [{"Name": "id", "Type": "string"}],
+                            "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
+                        },
+                    },
                 },
             },
             "Workgroup": {
@@ -62,6 +70,9 @@ def test_a_consumers_catalog_and_workgroup_are_made_from_the_template_and_a_miss
     }
     with Emulator() as emulator:
         session = emulator.administrator("333333333333").session("eu-west-1")
+        session.client("s3").create_bucket(
+            Bucket="events", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
         session.client("cloudformation").create_stack(StackName="consumer", TemplateBody=json.dumps(template))
         assert session.client("glue").get_table(DatabaseName="datashare_prod", Name="events")["Table"]["Name"]
         athena = session.client("athena")
@@ -76,3 +87,128 @@ def test_a_consumers_catalog_and_workgroup_are_made_from_the_template_and_a_miss
             )
         session.client("cloudformation").delete_stack(StackName="consumer")
         assert session.client("glue").get_databases()["DatabaseList"] == []
+
+
+def test_a_tables_location_names_the_alias_the_custom_resource_reads_from_the_source_account():
+    """The consumer stack's custom resource asks the source account for its access point's alias, as the role the
+    call names and in the call's region; the table's location joins the field it answers (Fn::GetAtt)."""
+    source_template = {
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "corp-data-lake"}},
+            "AccessPoint": {
+                "Type": "AWS::S3::AccessPoint",
+                "Properties": {"Bucket": {"Ref": "Bucket"}, "Name": "datashare-prod-lake-curated"},
+            },
+        }
+    }
+    call = {
+        "service": "S3Control",
+        "action": "getAccessPoint",
+        "assumedRoleArn": "arn:aws:iam::444444444444:role/datashare-prod-locate-analytics",
+        "region": "eu-west-1",
+        "outputPaths": ["Alias"],
+        "parameters": {"AccountId": "444444444444", "Name": "datashare-prod-lake-curated"},
+    }
+    consumer_template = {
+        "Resources": {
+            "Alias": {
+                "Type": "Custom::AWS",
+                "Properties": {
+                    "ServiceToken": "arn:aws:lambda:eu-central-1:555555555555:function:datashare-prod-locate",
+                    "Create": json.dumps(call),
+                },
+            },
+            "Database": {
+                "Type": "AWS::Glue::Database",
+                "Properties": {"CatalogId": "555555555555", "DatabaseInput": {"Name": "datashare_prod"}},
+            },
+            "Table": {
+                "Type": "AWS::Glue::Table",
+                "DependsOn": "Database",
+                "Properties": {
+                    "CatalogId": "555555555555",
+                    "DatabaseName": "datashare_prod",
+                    "TableInput": {
+                        "Name": "lake_curated",
+                        "TableType": "EXTERNAL_TABLE",
+                        "StorageDescriptor": {
+                            "Location": {"Fn::Join": ["", ["s3://", {"Fn::GetAtt": ["Alias", "Alias"]}, "/curated/"]]}
+                        },
+                    },
+                },
+            },
+        }
+    }
+    with Emulator() as emulator:
+        source = emulator.administrator("444444444444").session("eu-west-1")
+        source.client("cloudformation").create_stack(StackName="sharing", TemplateBody=json.dumps(source_template))
+        alias = source.client("s3control").get_access_point(
+            AccountId="444444444444", Name="datashare-prod-lake-curated"
+        )["Alias"]
+        # The consumer in another region: the call's region is the access point's.
+        consumer = emulator.administrator("555555555555").session("eu-central-1")
+        consumer.client("cloudformation").create_stack(StackName="consumer", TemplateBody=json.dumps(consumer_template))
+        table = consumer.client("glue").get_table(DatabaseName="datashare_prod", Name="lake_curated")["Table"]
+        assert alias.endswith("-s3alias")
+        assert table["StorageDescriptor"]["Location"] == f"s3://{alias}/curated/"
+
+
+def test_a_query_runs_in_duckdb_over_the_objects_behind_the_tables_alias_and_its_results_are_written():
+    """Athena's answer is DuckDB's over the objects Athena would read: those under the table's location (here an
+    access point's alias in the source account), not the self-check's under a folder named _...; the results are
+    written as CSV where the workgroup enforces; an object the table's format cannot read fails the query."""
+    source_template = {
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "corp-data-lake"}},
+            "AccessPoint": {
+                "Type": "AWS::S3::AccessPoint",
+                "Properties": {"Bucket": {"Ref": "Bucket"}, "Name": "datashare-prod-lake-curated"},
+            },
+        }
+    }
+    with Emulator() as emulator:
+        source = emulator.administrator("444444444444").session("eu-west-1")
+        source.client("cloudformation").create_stack(StackName="sharing", TemplateBody=json.dumps(source_template))
+        alias = source.client("s3control").get_access_point(
+            AccountId="444444444444", Name="datashare-prod-lake-curated"
+        )["Alias"]
+        s3 = source.client("s3")
+        s3.put_object(Bucket="corp-data-lake", Key="curated/a.json", Body=b'{"customer_id": "c-1", "revenue": 2.5}\n')
+        s3.put_object(Bucket="corp-data-lake", Key="curated/__consumer-self-check__/canary", Body=b"not json")
+        consumer = emulator.administrator("555555555555").session("eu-west-1")
+        consumer.client("s3").create_bucket(
+            Bucket="results-555555555555", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        glue = consumer.client("glue")
+        glue.create_database(DatabaseInput={"Name": "datashare_prod"})
+        storage = {
+            "Location": f"s3://{alias}/curated/",
+            "Columns": [{"Name": "customer_id", "Type": "string"}, {"Name": "revenue", "Type": "double"}],
+            "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
+        }
+        glue.create_table(
+            DatabaseName="datashare_prod", TableInput={"Name": "lake_curated", "StorageDescriptor": storage}
+        )
+        athena = consumer.client("athena")
+        athena.create_work_group(
+            Name="queries",
+            Configuration={
+                "EnforceWorkGroupConfiguration": True,
+                "ResultConfiguration": {"OutputLocation": "s3://results-555555555555/"},
+            },
+        )
+        query = athena.start_query_execution(
+            QueryString='SELECT * FROM "datashare_prod"."lake_curated" LIMIT 1', WorkGroup="queries"
+        )["QueryExecutionId"]
+        rows = athena.get_query_results(QueryExecutionId=query)["ResultSet"]["Rows"]
+        assert [[c["VarCharValue"] for c in row["Data"]] for row in rows] == [
+            ["customer_id", "revenue"],
+            ["c-1", "2.5"],
+        ]
+        results = consumer.client("s3").get_object(Bucket="results-555555555555", Key=f"{query}.csv")["Body"].read()
+        assert b'"c-1","2.5"' in results
+        s3.put_object(Bucket="corp-data-lake", Key="curated/b.json", Body=b"this is not json\n")
+        with pytest.raises(athena.exceptions.InvalidRequestException, match="the rehearsal's SQL engine"):
+            athena.start_query_execution(
+                QueryString='SELECT count(*) FROM "datashare_prod"."lake_curated"', WorkGroup="queries"
+            )

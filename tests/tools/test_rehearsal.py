@@ -88,7 +88,7 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
     assert "PASS  reporting (task): sales read, reference read; 3 refusal(s) not provable" in out
     assert "PASS  ingest (function): events read-write and queried; 4 refusal(s) not provable" in out
-    assert "Athena runs no SQL in the emulator" in out  # events describes a table: each consumer queried it
+    assert "Athena's queries ran in DuckDB over the emulated objects" in out  # events describes a table
     assert (
         "PASS  analytics (task): sales read, events read and queried, reference read, lake-raw read, lake-curated read"
         in out
@@ -251,6 +251,7 @@ EXISTING_ONLY = config_text(
       - {{name: raw, bucket: {{existing: corp-lake, prefix: raw/, kms_key: "{LAKE_KEY}", access: access-point}}}}
       - name: curated
         bucket: {{existing: corp-lake, prefix: curated/, kms_key: "{LAKE_KEY}", access: access-point}}
+        catalog: {{format: csv, columns: {{id: string, amount: double}}}}
       - {{name: ledger, bucket: {{existing: corp-finance, prefix: ledger/}}, table: {{existing: finance-ledger}}}}
     consumers:
       - name: analytics
@@ -271,8 +272,8 @@ def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_
 
     code, out, rehearsal = _rehearse(tmp_path, EXISTING_ONLY)
     assert code == EXIT_OK, out
-    assert "PASS  analytics (function): raw read, curated read-write, ledger read" in out
-    assert "PASS  bi (task): curated read" in out
+    assert "PASS  analytics (function): raw read, curated read-write and queried, ledger read" in out
+    assert "PASS  bi (task): curated read and queried" in out
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "policy of corp-lake: delegation to the account's access points" in out
     # The key-grants stacks deploy in the consumers' stages, after their consumer stacks, in the source account.
@@ -298,6 +299,12 @@ def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_
         "lake-dev-curated": "corp-lake",
     }
     assert "athena-analyst" in points["lake-dev-raw"].policy
+    # Each consumer's table over curated/ names the access point's alias, read from the source account at deploy.
+    from moto.glue.models import glue_backends
+
+    for account in ("333333333333", "444444444444"):
+        table = glue_backends[account]["eu-west-1"].get_table("lake_dev", "curated")
+        assert table.as_dict()["StorageDescriptor"]["Location"] == f"s3://{points['lake-dev-curated'].alias}/curated/"
     # The bucket's policy is still only its owner's statement (the stand-in's), and the proof wrote nothing that stayed.
     bucket = s3_backends["222222222222"]["aws"].buckets["corp-lake"]
     assert [s["Sid"] for s in json.loads(bucket.policy)["Statement"]] == ["DelegateToTheAccessPointsOfLake"]

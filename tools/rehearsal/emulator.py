@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from pipeline_steps.prove_consumers import new_session
 from toolchain import RUNTIME_DIR
+from tools.rehearsal import sql
 from tools.rehearsal.hosts import sitecustomize as hosts
 
 _mended = False
@@ -510,9 +511,10 @@ def _add_access_points() -> None:
 def _add_catalogs() -> None:
     """moto's CloudFormation has no AWS::Glue::Database, AWS::Glue::Table or AWS::Athena::WorkGroup (its Glue and
     Athena APIs have them): create them there from the templates. And moto's Athena runs no SQL: a query whose
-    workgroup enforces a results location gets that location (as in AWS), and one that names a table the account's
-    catalog does not have is refused with Athena's TABLE_NOT_FOUND at start (AWS starts it, then fails it)."""
-    from moto.athena.models import AthenaBackend, athena_backends
+    workgroup enforces a results location gets that location (as in AWS), one that names a table the account's
+    catalog does not have is refused with Athena's TABLE_NOT_FOUND at start (AWS starts it, then fails it), and
+    DuckDB runs the others over the tables' objects (tools/rehearsal/sql.py), whose results Athena then answers."""
+    from moto.athena.models import AthenaBackend, QueryResults, athena_backends
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
     from moto.core.exceptions import JsonRESTError
@@ -602,15 +604,58 @@ def _add_catalogs() -> None:
                     "InvalidRequestException",
                     f"TABLE_NOT_FOUND: Table 'awsdatacatalog.{database}.{table}' does not exist",
                 )
-        return start(self, query, context, config, workgroup, execution_parameters)
+        try:
+            result_set = sql.run(query, _tables_read(self.account_id, self.region_name, query))
+        except sql.QueryError as error:
+            # AWS starts such a query and fails it with the engine's reason; the self-check reports either.
+            raise JsonRESTError("InvalidRequestException", f"the rehearsal's SQL engine (DuckDB): {error}") from None
+        execution_id = start(self, query, context, config, workgroup, execution_parameters)
+        self.query_results[execution_id] = QueryResults(
+            rows=result_set["Rows"], column_info=result_set["ResultSetMetadata"]["ColumnInfo"]
+        )
+        self._store_query_result_in_s3(execution_id)  # moto's own: the results as CSV at the output location
+        return execution_id
 
     AthenaBackend.start_query_execution = start_query_execution  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
 
-# FROM "database"."table" as the self-check writes it (runtime/consumer_app/queries.py).
-TABLE_REFERENCE = re.compile(r'FROM "([a-z0-9_]+)"\."([a-z0-9_]+)"')
+def _tables_read(
+    account: str, region: str, query: str
+) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, bytes]]]:
+    """Each table the query names, as the account's catalog describes it, with the objects Athena would read of it
+    (the location's bucket, or the bucket behind an access point's alias, in whichever emulated account holds it)."""
+    from moto.glue.models import glue_backends
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import s3_backends
+
+    catalog = glue_backends[account][region]
+    tables = {}
+    for database, name in TABLE_REFERENCE.findall(query):
+        described = catalog.get_table(database, name).as_dict()
+        location = described.get("StorageDescriptor", {}).get("Location", "")
+        bucket_name = location.removeprefix("s3://").split("/", 1)[0]
+        try:
+            bucket = s3_backends[account]["aws"].get_bucket(access_point_bucket(bucket_name) or bucket_name)
+        except MissingBucket:
+            raise sql.QueryError(f"the table's location {location or '(none)'}: the bucket does not exist") from None
+        keys = list(bucket.keys.keys())
+        if bucket_name != bucket.name:  # by the alias: the same keys, under the bucket's name
+            location = location.replace(f"s3://{bucket_name}/", f"s3://{bucket.name}/", 1)
+        loaded = None
+        if described.get("PartitionKeys"):
+            loaded = [
+                p.partition_input.get("StorageDescriptor", {}).get("Location", "").replace(bucket_name, bucket.name, 1)
+                for p in catalog.get_partitions(database, name, "")
+            ]
+        prefix = location.removeprefix(f"s3://{bucket.name}/")
+        objects = {key: bucket.keys[f"{prefix}{key}"].value for key in sql.read_by_athena(location, keys, loaded)}
+        tables[(database, name)] = (described, objects)
+    return tables
+
+
+TABLE_REFERENCE = sql.TABLE_REFERENCE
 
 
 def access_point_bucket(name: str) -> str | None:

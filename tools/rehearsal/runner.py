@@ -42,9 +42,10 @@ NOTES = (
 )
 # Where a consumer is given a dataset with a table.
 QUERY_NOTE = (
-    "Athena runs no SQL in the emulator: each query check proved the consumer's workgroup, its results location and "
-    "the table's name in its own catalog (the emulator refuses a table the catalog does not have), not the query's "
-    "reading of the objects; in AWS the same check runs the query, with the consumer role's own credentials."
+    "Athena's queries ran in DuckDB over the emulated objects: each query check proved the consumer's workgroup, its "
+    "results location, the table in its own catalog, and that the table's description (location, format, columns, "
+    "loaded partitions) reads its objects; not Athena's engine (its SQL dialect, its SerDes' edge cases, the bytes "
+    "scanned limit) and no permission: in AWS the same check runs the query with the consumer role's own credentials."
 )
 
 

@@ -1,9 +1,9 @@
 """Stand-ins for what a config names as `existing` (buckets with their prefixes, customer-managed keys, tables): the
 emulated source accounts start empty, and in AWS these belong to the data's owners. Created before the first deploy,
-as their owners would have them: a bucket with one object under each prefix a dataset names, encrypted by default
-with its key; for a dataset reached through an access point, the bucket's policy delegating access control to the
-account's access points (the one statement its owner adds, docs/data-lake.md); a key of the ARN's id; a table with a
-string partition key."""
+as their owners would have them: a bucket with one object under each prefix a dataset names (of a dataset with a
+table: one row in the table's format), encrypted by default with its key; for a dataset reached through an access
+point, the bucket's policy delegating access control to the account's access points (the one statement its owner
+adds, docs/data-lake.md); a key of the ARN's id; a table with a string partition key."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from typing import Any
 from config.actions import access_point_delegation
 from config.model import Config
 from config.naming import Names
+from tools.rehearsal import sql
 
 STAND_IN_OBJECT = "stand-in.csv"
+STAND_IN_BODY = b"id,value\n1,stand-in\n"
 
 
 def create(config: Config, session_of: Any) -> list[str]:
@@ -86,8 +88,11 @@ def _bucket(session: Any, names: Names, dataset: Any) -> list[str]:
                 },
             )
         made.append(f"bucket {bucket.existing} in {names.source_account}")
-    key = f"{bucket.prefix or ''}{STAND_IN_OBJECT}"
-    s3.put_object(Bucket=bucket.existing, Key=key, Body=b"id,value\n1,stand-in\n")
+    # A dataset that describes its table: one row in the table's format (Athena, and the rehearsal's DuckDB, fail a
+    # query over an object of another format under its location).
+    relative, body = sql.stand_in_object(dataset.catalog) if dataset.catalog else (STAND_IN_OBJECT, STAND_IN_BODY)
+    key = f"{bucket.prefix or ''}{relative}"
+    s3.put_object(Bucket=bucket.existing, Key=key, Body=body)
     made.append(f"object s3://{bucket.existing}/{key}")
     if bucket.through_access_point:
         try:
