@@ -89,18 +89,21 @@ def test_a_consumers_catalog_and_workgroup_are_made_from_the_template_and_a_miss
         assert session.client("glue").get_databases()["DatabaseList"] == []
 
 
+# The source account's stack of an existing bucket's dataset: the bucket (a stand-in) and the project's access point.
+LAKE_WITH_ACCESS_POINT = {
+    "Resources": {
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "corp-data-lake"}},
+        "AccessPoint": {
+            "Type": "AWS::S3::AccessPoint",
+            "Properties": {"Bucket": {"Ref": "Bucket"}, "Name": "datashare-prod-lake-curated"},
+        },
+    }
+}
+
+
 def test_a_tables_location_names_the_alias_the_custom_resource_reads_from_the_source_account():
     """The consumer stack's custom resource asks the source account for its access point's alias, as the role the
     call names and in the call's region; the table's location joins the field it answers (Fn::GetAtt)."""
-    source_template = {
-        "Resources": {
-            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "corp-data-lake"}},
-            "AccessPoint": {
-                "Type": "AWS::S3::AccessPoint",
-                "Properties": {"Bucket": {"Ref": "Bucket"}, "Name": "datashare-prod-lake-curated"},
-            },
-        }
-    }
     call = {
         "service": "S3Control",
         "action": "getAccessPoint",
@@ -141,7 +144,9 @@ def test_a_tables_location_names_the_alias_the_custom_resource_reads_from_the_so
     }
     with Emulator() as emulator:
         source = emulator.administrator("444444444444").session("eu-west-1")
-        source.client("cloudformation").create_stack(StackName="sharing", TemplateBody=json.dumps(source_template))
+        source.client("cloudformation").create_stack(
+            StackName="sharing", TemplateBody=json.dumps(LAKE_WITH_ACCESS_POINT)
+        )
         alias = source.client("s3control").get_access_point(
             AccountId="444444444444", Name="datashare-prod-lake-curated"
         )["Alias"]
@@ -157,18 +162,11 @@ def test_a_query_runs_in_duckdb_over_the_objects_behind_the_tables_alias_and_its
     """Athena's answer is DuckDB's over the objects Athena would read: those under the table's location (here an
     access point's alias in the source account), not the self-check's under a folder named _...; the results are
     written as CSV where the workgroup enforces; an object the table's format cannot read fails the query."""
-    source_template = {
-        "Resources": {
-            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "corp-data-lake"}},
-            "AccessPoint": {
-                "Type": "AWS::S3::AccessPoint",
-                "Properties": {"Bucket": {"Ref": "Bucket"}, "Name": "datashare-prod-lake-curated"},
-            },
-        }
-    }
     with Emulator() as emulator:
         source = emulator.administrator("444444444444").session("eu-west-1")
-        source.client("cloudformation").create_stack(StackName="sharing", TemplateBody=json.dumps(source_template))
+        source.client("cloudformation").create_stack(
+            StackName="sharing", TemplateBody=json.dumps(LAKE_WITH_ACCESS_POINT)
+        )
         alias = source.client("s3control").get_access_point(
             AccountId="444444444444", Name="datashare-prod-lake-curated"
         )["Alias"]
