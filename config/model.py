@@ -369,6 +369,14 @@ class Dataset(_Frozen):
             raise ValueError("name: an access point's name cannot end in -s3alias or -ext-s3alias (S3 reserves them)")
         if self.catalog and self.bucket is None:
             raise ValueError("catalog: describes the objects of a dataset's bucket: give the dataset a bucket")
+        hidden = [s for s in (self.bucket.prefix or "").split("/") if s.startswith(("_", "."))] if self.bucket else []
+        if self.catalog and hidden:
+            # Athena skips every object under a folder whose name starts with _ or . (Athena User Guide, "Table
+            # location in Amazon S3"): the table would answer no rows, ever.
+            raise ValueError(
+                f"catalog: Athena reads nothing under a folder named {hidden[0]!r} (it skips folders starting with _ "
+                "or .): give the table a prefix without such a folder"
+            )
         if self.catalog and self.bucket and self.bucket.existing and not self.bucket.through_access_point:
             # Athena, Glue and EMR read with the caller's own credentials: they cannot assume the source role.
             raise ValueError(

@@ -267,6 +267,12 @@ CORPUS = [
         "roles, which reach it through an access point only: give the bucket access: access-point",
     ),
     Bad(
+        "a table over a folder Athena skips",
+        _replace("prefix: raw/events/", "prefix: raw/_events/"),
+        "environments[prod].datasets[events].catalog: Athena reads nothing under a folder named '_events' (it skips "
+        "folders starting with _ or .): give the table a prefix without such a folder",
+    ),
+    Bad(
         "a catalog column Athena cannot name",
         _replace("columns: {event_id: string", "columns: {EventId: string"),
         "environments[prod].datasets[events].catalog.columns.EventId: 'EventId' is not a name Athena queries",
