@@ -664,3 +664,21 @@ def test_doctor_expects_every_role_the_stacks_of_each_account_create(example):
     for (account, region), roles in made.items():
         expected = _expected_stacks(example.config, OperatedAccount(account, region, ()))
         assert {r for listed in expected.values() for r in listed} == roles, (account, region)
+
+
+def test_doctor_refuses_an_aws_managed_key_for_a_bucket_consumers_read_through_an_access_point():
+    """aws/s3 admits the account's own roles only, and its policy can be neither changed nor granted: the source roles
+    read through it, consumers' own roles from other accounts cannot (S3 User Guide, SSE-KMS cross-account)."""
+    from tools.operator.doctor import _key_problem
+
+    arn = "arn:aws:kms:eu-west-1:222222222222:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+    class AwsManaged:
+        def describe_key(self, **_):
+            return {"KeyMetadata": {"Arn": arn, "KeyManager": "AWS"}}
+
+    where = "environments[dev].datasets[lake].bucket"
+    assert _key_problem(AwsManaged(), "alias/aws/s3", None, where, "corp-lake") is None  # through the source role
+    problem, fix = _key_problem(AwsManaged(), "alias/aws/s3", None, where, "corp-lake", across_accounts=True)
+    assert problem.startswith(f"{where}: corp-lake is encrypted with the AWS managed key {arn}, which no other")
+    assert f"set {where}.kms_key, or set {where}.access: role" in fix

@@ -469,7 +469,14 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                         "share a bucket of the source region (its clients and grants are that region's)",
                     )
                 key = _bucket_key(s3, bucket.existing)
-                problem = _key_problem(kms, key, bucket.kms_key, f"{where}.bucket", bucket.existing)
+                problem = _key_problem(
+                    kms,
+                    key,
+                    bucket.kms_key,
+                    f"{where}.bucket",
+                    bucket.existing,
+                    across_accounts=bucket.through_access_point,
+                )
                 if problem:
                     return problem
                 access_point = Names.of(config, environment).dataset(dataset).access_point_arn
@@ -675,9 +682,13 @@ def _bucket_key(s3: Any, bucket: str) -> str | None:
     return None
 
 
-def _key_problem(kms: Any, key: str | None, configured: str | None, where: str, name: str) -> tuple[str, str] | None:
+def _key_problem(
+    kms: Any, key: str | None, configured: str | None, where: str, name: str, *, across_accounts: bool = False
+) -> tuple[str, str] | None:
     """(problem, fix) of a dataset's kms_key for the key its existing resource uses: a customer-managed key must be
-    named (an AWS managed one needs nothing: its policy admits the account's roles through the service)."""
+    named. An AWS managed one (aws/s3) admits the account's own roles through the service, so the source roles need
+    nothing; but no other account's principal, and its policy cannot be changed nor granted (S3 User Guide, SSE-KMS
+    for cross-account operations): consumers reading with their own roles (across_accounts) cannot decrypt it."""
     if key is None:
         return None
     try:
@@ -691,6 +702,14 @@ def _key_problem(kms: Any, key: str | None, configured: str | None, where: str, 
             "policies use it: the source roles could not either",
             f"add to its key policy the statement that lets the account's IAM policies grant it (principal "
             f"arn:aws:iam::{key.split(':')[4] if key.startswith('arn:') else 'ACCOUNT'}:root), or share another",
+        )
+    if metadata.get("KeyManager") == "AWS" and across_accounts:
+        return (
+            f"{where}: {name} is encrypted with the AWS managed key {metadata['Arn']}, which no other account's role "
+            "can decrypt (its policy cannot be changed or granted): the consumers could not read it through the "
+            "access point",
+            f"encrypt {name} with a customer-managed key and set {where}.kms_key, or set {where}.access: role (the "
+            "consumers then read through their source roles, in this account)",
         )
     if metadata.get("KeyManager") != "CUSTOMER" or configured == metadata["Arn"]:
         return None
