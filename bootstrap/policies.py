@@ -753,8 +753,9 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
         )
     if located:
         # The locator roles (cdk_constructs/source_data.py): GetAccessPoint names no resource in IAM, and S3 Control
-        # answers for the caller's own account only. No aws:ResourceAccount condition: S3 Control's configuration
-        # reads are not documented to carry it, and a condition IAM cannot match would refuse the deploy.
+        # answers for the caller's own account only. No condition: the reference lists s3:ResourceAccount and
+        # s3:DataAccessPointArn for it (not aws:ResourceAccount), but no evidence that S3 fills them in for this
+        # configuration read, and a condition IAM cannot match would refuse the deploy (to try in a sandbox first).
         statements.append(
             {
                 "Sid": "AccessPointAliases",

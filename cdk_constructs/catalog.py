@@ -194,6 +194,8 @@ class AccessPointAliases(Construct):
                 physical_resource_id=cr.PhysicalResourceId.from_response("Alias"),
                 output_paths=["Alias"],  # a custom resource answers in at most 4 KB
             )
+            # The CDK runs every AwsCustomResource of a stack in one function, whose role and name are the first's
+            # (aws/aws-cdk#13601): the consumer stack has none but these, all with this role.
             resource = cr.AwsCustomResource(
                 self,
                 f"{actions.sid(n.name)}Alias",

@@ -371,8 +371,8 @@ class Dataset(_Frozen):
             raise ValueError("catalog: describes the objects of a dataset's bucket: give the dataset a bucket")
         hidden = [s for s in (self.bucket.prefix or "").split("/") if s.startswith(("_", "."))] if self.bucket else []
         if self.catalog and hidden:
-            # Athena skips every object under a folder whose name starts with _ or . (Athena User Guide, "Table
-            # location in Amazon S3"): the table would answer no rows, ever.
+            # Athena treats files starting with _ or . as hidden, and its Hive reader skips such folders (its guide
+            # says not to name locations with underscores, "Table location in Amazon S3"): no rows, ever.
             raise ValueError(
                 f"catalog: Athena reads nothing under a folder named {hidden[0]!r} (it skips folders starting with _ "
                 "or .): give the table a prefix without such a folder"
