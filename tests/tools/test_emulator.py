@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -101,6 +102,14 @@ LAKE_WITH_ACCESS_POINT = {
 }
 
 
+def _deployed_lake(emulator: Emulator) -> tuple[Any, str]:
+    """The source account's session once LAKE_WITH_ACCESS_POINT is deployed there, and the alias S3 gave the point."""
+    source = emulator.administrator("444444444444").session("eu-west-1")
+    source.client("cloudformation").create_stack(StackName="sharing", TemplateBody=json.dumps(LAKE_WITH_ACCESS_POINT))
+    point = source.client("s3control").get_access_point(AccountId="444444444444", Name="datashare-prod-lake-curated")
+    return source, point["Alias"]
+
+
 def test_a_tables_location_names_the_alias_the_custom_resource_reads_from_the_source_account():
     """The consumer stack's custom resource asks the source account for its access point's alias, as the role the
     call names and in the call's region; the table's location joins the field it answers (Fn::GetAtt)."""
@@ -143,13 +152,7 @@ def test_a_tables_location_names_the_alias_the_custom_resource_reads_from_the_so
         }
     }
     with Emulator() as emulator:
-        source = emulator.administrator("444444444444").session("eu-west-1")
-        source.client("cloudformation").create_stack(
-            StackName="sharing", TemplateBody=json.dumps(LAKE_WITH_ACCESS_POINT)
-        )
-        alias = source.client("s3control").get_access_point(
-            AccountId="444444444444", Name="datashare-prod-lake-curated"
-        )["Alias"]
+        _, alias = _deployed_lake(emulator)
         # The consumer in another region: the call's region is the access point's.
         consumer = emulator.administrator("555555555555").session("eu-central-1")
         consumer.client("cloudformation").create_stack(StackName="consumer", TemplateBody=json.dumps(consumer_template))
@@ -163,13 +166,7 @@ def test_a_query_runs_in_duckdb_over_the_objects_behind_the_tables_alias_and_its
     access point's alias in the source account), not the self-check's under a folder named _...; the results are
     written as CSV where the workgroup enforces; an object the table's format cannot read fails the query."""
     with Emulator() as emulator:
-        source = emulator.administrator("444444444444").session("eu-west-1")
-        source.client("cloudformation").create_stack(
-            StackName="sharing", TemplateBody=json.dumps(LAKE_WITH_ACCESS_POINT)
-        )
-        alias = source.client("s3control").get_access_point(
-            AccountId="444444444444", Name="datashare-prod-lake-curated"
-        )["Alias"]
+        source, alias = _deployed_lake(emulator)
         s3 = source.client("s3")
         s3.put_object(Bucket="corp-data-lake", Key="curated/a.json", Body=b'{"customer_id": "c-1", "revenue": 2.5}\n')
         s3.put_object(Bucket="corp-data-lake", Key="curated/__consumer-self-check__/canary", Body=b"not json")

@@ -88,3 +88,9 @@ def test_a_stand_in_object_is_one_row_of_the_tables_format_and_types(fmt, serde)
         [*columns, "region"],
         ["stand-in", "1.5", "2026-12-01", "2026-12-01 00:00:00", "1", "stand-in"],
     ]
+
+
+def test_an_object_whose_key_holds_a_quote_is_read():
+    table = _table(JSON, {"event_id": "string"})
+    objects = {"it's/a.json": b'{"event_id": "e-1"}\n'}
+    assert _values(sql.run(QUERY, {("datashare_prod", "events"): (table, objects)}))[1:] == [["e-1"]]

@@ -96,6 +96,11 @@ def run(query: str, tables: dict[tuple[str, str], tuple[dict[str, Any], dict[str
     }
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal: an object's key may hold a quote (S3 prefixes may, and the config allows it)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _source(directory: Path, table: dict[str, Any], objects: dict[str, bytes]) -> str:
     """The SELECT that reads the table's objects (written under directory) as Athena would: its columns in order,
     typed, then its partition keys from the objects' paths."""
@@ -112,7 +117,7 @@ def _source(directory: Path, table: dict[str, Any], objects: dict[str, bytes]) -
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         files.append(str(path))
-    file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+    file_list = "[" + ", ".join(_literal(f) for f in files) + "]"
     spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in columns) + "}"
     hive = ", hive_partitioning = true, hive_types = {" + ", ".join(f"'{n}': '{t}'" for n, t in keys) + "}"
     partitioning = hive if keys else ", hive_partitioning = false"
@@ -167,7 +172,7 @@ def stand_in_object(catalog: Any) -> tuple[str, bytes]:
         path = Path(directory) / f"stand-in.{suffix}"
         connection = duckdb.connect()
         try:
-            connection.execute(f"COPY (SELECT {values}) TO '{path}' ({options})")
+            connection.execute(f"COPY (SELECT {values}) TO {_literal(str(path))} ({options})")
         finally:
             connection.close()
         return f"{partition}stand-in.{suffix}", path.read_bytes()
