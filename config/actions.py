@@ -76,13 +76,22 @@ def grant_operations(access: Access) -> list[str]:
 
 
 def access_point_delegation(
-    bucket: str, account: str, region: str, project: str, partition: str = "aws"
+    bucket: str,
+    account: str,
+    region: str,
+    project: str,
+    partition: str = "aws",
+    access_points: list[str] | None = None,
 ) -> dict[str, object]:
     """The statement an existing bucket's owner adds once so that the project's access points decide the requests
     made through them: a request through one of the project's access points (PROJECT-*, in the bucket's own account
     and region) is allowed by the bucket and decided by that access point's policy (S3 user guide, "Delegating access
     control to access points", narrowed from every access point of the account to the project's). make doctor checks
-    it is there and prints it if not; docs/data-lake.md shows it."""
+    it is there and prints it if not; docs/data-lake.md shows it.
+
+    PROJECT-* also admits the access points of another project whose name begins with this one's (PROJECT-x-...) in
+    the same account: doctor names any such access point of the bucket, and prints this statement with the project's
+    access points' ARNs (access_points) instead, which the owner then extends with each new dataset of the bucket."""
     arn = f"arn:{partition}:s3:::{bucket}"
     return {
         "Sid": f"DelegateToTheAccessPointsOf{sid(project)}",
@@ -92,7 +101,10 @@ def access_point_delegation(
         "Resource": [arn, f"{arn}/*"],
         "Condition": {
             "StringEquals": {"s3:DataAccessPointAccount": account},
-            "StringLike": {"s3:DataAccessPointArn": f"arn:{partition}:s3:{region}:{account}:accesspoint/{project}-*"},
+            "StringLike": {
+                "s3:DataAccessPointArn": access_points
+                or f"arn:{partition}:s3:{region}:{account}:accesspoint/{project}-*"
+            },
         },
     }
 

@@ -504,9 +504,81 @@ def test_doctor_fails_an_access_point_dataset_whose_bucket_does_not_delegate_and
         assert statement["Condition"]["StringLike"] == {
             "s3:DataAccessPointArn": "arn:aws:s3:eu-west-1:222222222222:accesspoint/ops-*"
         }
+        # An access point of the bucket named like the project's that no dataset makes (a project "ops-x" in the same
+        # account) is admitted by PROJECT-*: named, with the statement that names the project's access points exactly.
+        s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+        s3control = source.client("s3control")
+        for name in ("ops-dev-lake", "ops-x-dev-lake", "owners-own"):
+            s3control.create_access_point(AccountId="222222222222", Name=name, Bucket="corp-lake")
+        problem, fix = _existing_data_status(parse_config(text), target, source)
+        foreign = "arn:aws:s3:eu-west-1:222222222222:accesspoint/ops-x-dev-lake"
+        assert problem.startswith(f"the policy of corp-lake delegates to {foreign}, which no dataset of this config")
+        exact = access_point_delegation(
+            "corp-lake", "222222222222", "eu-west-1", "ops",
+            access_points=["arn:aws:s3:eu-west-1:222222222222:accesspoint/ops-dev-lake"],
+        )  # fmt: skip
+        assert fix.endswith(f"{json.dumps(exact, separators=(',', ':'))}, or delete that access point")
+        s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [exact]}))
+        assert _existing_data_status(parse_config(text), target, source)[1] == ""
+        # The S3 guide's statement delegates to every access point of the account: the one named like ours is named.
+        s3.put_bucket_policy(Bucket="corp-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [guide]}))
+        assert foreign in _existing_data_status(parse_config(text), target, source)[0]
+        s3control.delete_access_point(AccountId="222222222222", Name="ops-x-dev-lake")
+        assert _existing_data_status(parse_config(text), target, source)[1] == ""
         # The role path needs no delegation (the source role reaches the bucket by its identity policy).
         s3.delete_bucket_policy(Bucket="corp-lake")
         assert _existing_data_status(parse_config(_with_existing_dataset()), target, source)[1] == ""
+
+
+def test_doctor_fails_a_consumer_table_left_on_the_alias_of_an_access_point_created_again():
+    """S3 gives an access point deleted and created again under its name a new alias; the consumer's table keeps the
+    old one (its stack reads the alias only when it makes it) and answers no query."""
+    import boto3
+    from moto import mock_aws
+
+    from pipeline_steps.prove_consumers import assumed_session
+    from tools.operator.accounts import operated_accounts
+    from tools.operator.doctor import _table_aliases_status
+
+    text = _with_existing_dataset().replace(
+        "{existing: corp-lake, prefix: raw/}",
+        "{existing: corp-lake, prefix: raw/, access: access-point}, catalog: {format: json, columns: {a: string}}",
+    )
+    config = parse_config(text)
+    with mock_aws():
+        base = boto3.Session(region_name="eu-west-1")
+
+        def sessions(account: str, region: str) -> boto3.Session:
+            return assumed_session(base, f"arn:aws:iam::{account}:role/operator", region)
+
+        (target,) = [t for t in operated_accounts(config) if t.account == "333333333333"]
+        consumer, s3control = sessions("333333333333", "eu-west-1"), sessions("222222222222", "eu-west-1")
+        s3control = s3control.client("s3control")
+        assert _table_aliases_status(config, target, consumer, sessions) == ("", "")  # not deployed yet
+        s3control.create_access_point(AccountId="222222222222", Name="ops-dev-lake", Bucket="corp-lake")
+        alias = s3control.get_access_point(AccountId="222222222222", Name="ops-dev-lake")["Alias"]
+        glue = consumer.client("glue")
+        glue.create_database(DatabaseInput={"Name": "ops_dev"})
+        glue.create_table(
+            DatabaseName="ops_dev",
+            TableInput={"Name": "lake", "StorageDescriptor": {"Location": f"s3://{alias}/raw/"}},
+        )
+        assert _table_aliases_status(config, target, consumer, sessions) == (
+            "1 tables on their access points' aliases",
+            "",
+        )
+        s3control.delete_access_point(AccountId="222222222222", Name="ops-dev-lake")
+        detail, fix = _table_aliases_status(config, target, consumer, sessions)
+        assert detail.startswith("the access point ops-dev-lake of 222222222222 could not be read")
+        s3control.create_access_point(AccountId="222222222222", Name="ops-dev-lake", Bucket="corp-lake")
+        new = s3control.get_access_point(AccountId="222222222222", Name="ops-dev-lake")["Alias"]
+        assert new != alias
+        detail, fix = _table_aliases_status(config, target, consumer, sessions)
+        assert detail == (
+            f"the table ops_dev.lake reads s3://{alias}/raw/, but the access point ops-dev-lake is now "
+            f"s3://{new}/raw/: it was created again (a new alias), and the table answers no query"
+        )
+        assert fix.startswith("take lake out of environments[dev].consumers[analytics].grants and release the pipeline")
 
 
 def test_doctor_fails_a_consumer_role_that_lost_its_key_grant_once_the_grants_are_deployed():

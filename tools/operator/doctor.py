@@ -119,6 +119,11 @@ def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory,
             if fix:
                 return AccountStatus(target, False, detail, fix)
             details += [detail] if detail else []
+        if not target.is_tooling:
+            detail, fix = _table_aliases_status(config, target, session, sessions)
+            if fix:
+                return AccountStatus(target, False, detail, fix)
+            details += [detail] if detail else []
         detail, fix = _image_status(config, target, session)
         if fix:
             return AccountStatus(target, False, detail, fix)
@@ -492,6 +497,10 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                         f"add this statement to the policy of {bucket.existing} (docs/data-lake.md): "
                         f"{json.dumps(statement, separators=(',', ':'))}",
                     )
+                if bucket.through_access_point:
+                    foreign = _foreign_access_points(config, target, session, bucket.existing)
+                    if foreign:
+                        return foreign
                 if proves_writes and _object_lock(s3, bucket.existing):
                     return (
                         f"{where}.bucket.existing: {bucket.existing} has Object Lock: every object the test step's "
@@ -519,6 +528,101 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
                     )
                 checked.append(f"table {table.existing}")
     return (f"existing {', '.join(checked)} found, keys as configured" if checked else ""), ""
+
+
+def _foreign_access_points(
+    config: Config, target: OperatedAccount, session: Any, bucket: str
+) -> tuple[str, str] | None:
+    """(detail, fix) where the bucket's policy delegates to an access point of the bucket named like the project's
+    (PROJECT-...) that no dataset of the config makes: another project whose name begins with this one's, say. The
+    project's delegation statement admits every access point so named, and such an access point's own policy would
+    decide requests to the bucket. Access points of other names are the bucket owner's and not read."""
+    own = {
+        Names.of(config, environment).dataset(dataset).access_point
+        for environment in config.environments
+        if (environment.source.account, environment.source.region) == (target.account, target.region)
+        for dataset in environment.datasets
+        if dataset.bucket and dataset.bucket.existing == bucket and dataset.bucket.through_access_point
+    }
+    s3control = session.client("s3control")
+    listed: list[dict[str, Any]] = []
+    more: dict[str, str] = {}
+    while True:  # botocore has no paginator for it
+        page = s3control.list_access_points(AccountId=target.account, Bucket=bucket, **more)
+        listed += page.get("AccessPointList", [])
+        if not page.get("NextToken"):
+            break
+        more = {"NextToken": page["NextToken"]}
+    policy = _bucket_policy(session.client("s3"), bucket)
+    partition, region = partition_of(target.region), target.region
+
+    def arn(name: str) -> str:  # as AWS answers it (moto's listing names us-east-1 whatever the region)
+        return f"arn:{partition}:s3:{region}:{target.account}:accesspoint/{name}"
+
+    foreign = sorted(
+        arn(point["Name"])
+        for point in listed
+        if point["Name"].startswith(f"{config.project}-")
+        and point["Name"] not in own
+        and delegates_to_access_points(policy, bucket, arn(point["Name"]))
+    )
+    if not foreign:
+        return None
+    arns = sorted(arn(name) for name in own)
+    statement = access_point_delegation(bucket, target.account, region, config.project, partition, arns)
+    return (
+        f"the policy of {bucket} delegates to {', '.join(foreign)}, which no dataset of this config makes: its own "
+        "policy decides requests to the bucket (another project whose name begins with this one's?)",
+        f"name the project's access points exactly in the policy of {bucket}: "
+        f"{json.dumps(statement, separators=(',', ':'))}, or delete that access point",
+    )
+
+
+def _table_aliases_status(
+    config: Config, target: OperatedAccount, session: Any, sessions: SessionFactory
+) -> tuple[str, str]:
+    """(detail, fix) of the consumer's tables over existing buckets, once deployed: each table's location must name
+    its access point's current alias. S3 gives an access point deleted and created again under its name a new alias,
+    and the consumer stack reads it again only when the access point's name changes: a table on the old alias answers
+    no query. The alias is read in the source account (GetAccessPoint), the table in this one."""
+    glue = session.client("glue")
+    checked = 0
+    for environment in config.environments:
+        names = Names.of(config, environment)
+        for consumer in environment.consumers:
+            if (consumer.account, consumer.region) != (target.account, target.region):
+                continue
+            tables = names.alias_datasets(environment, consumer)
+            if not tables:
+                continue
+            source = sessions(environment.source.account, environment.source.region).client("s3control")
+            for n in tables:
+                try:
+                    table = glue.get_table(DatabaseName=names.catalog_database, Name=n.catalog_table)["Table"]
+                except glue.exceptions.EntityNotFoundException:
+                    continue  # not deployed yet
+                location = table.get("StorageDescriptor", {}).get("Location", "")
+                try:
+                    alias = source.get_access_point(AccountId=environment.source.account, Name=n.access_point)["Alias"]
+                except ClientError as error:
+                    return (
+                        f"the access point {n.access_point} of {environment.source.account} could not be read "
+                        f"({error.response['Error'].get('Code')}): the table "
+                        f"{names.catalog_database}.{n.catalog_table} cannot be checked",
+                        f"run make doctor with credentials of {environment.source.account} too; if the access point "
+                        "is gone, release the pipeline (its sharing stage makes it)",
+                    )
+                checked += 1
+                if location != n.catalog_location(alias):
+                    where = f"environments[{environment.name}].consumers[{consumer.name}].grants"
+                    return (
+                        f"the table {names.catalog_database}.{n.catalog_table} reads {location}, but the access point "
+                        f"{n.access_point} is now {n.catalog_location(alias)}: it was created again (a new alias), and "
+                        "the table answers no query",
+                        f"take {n.name} out of {where} and release the pipeline, then give it back and release again: "
+                        "the table is made again on the new alias (the stack reads the alias only when it makes it)",
+                    )
+    return (f"{checked} tables on their access points' aliases" if checked else ""), ""
 
 
 def _key_grants_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
