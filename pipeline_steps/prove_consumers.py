@@ -414,12 +414,15 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
     refused: set[str] = set()
     reads_only: set[str] = set()  # read-write, but the config asks for a proof of the reads only
     queried: set[str] = set()  # its table answered a query (Athena, in the consumer's workgroup)
+    within: set[str] = set()  # given a prefix, refused the rest of the bucket
     for check in checks:
         dataset = check.get("dataset")
         if not dataset or not check.get("ok"):
             continue
         if check["name"] == "reads-only":
             reads_only.add(dataset)
+        elif check["name"] == "refused list-outside-prefix":
+            within.add(dataset)
         elif check.get("refusal"):
             refused.add(dataset)
         elif check["name"] == "query-table":
@@ -429,6 +432,7 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
     parts = [
         ", ".join(
             f"{name} {access}"
+            + (" (its prefix only)" if name in within else "")
             + (" and queried" if name in queried else "")
             + (" (writes not proven: proof read-only)" if name in reads_only else "")
             for name, access in given.items()

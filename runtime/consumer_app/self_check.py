@@ -74,6 +74,12 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
             _attempt("list-objects", lambda: _list(dataset), settings.name),
             _attempt("read-object", lambda: _read_object(data, dataset), settings.name),
         ]
+        # Given a prefix, the rest of the bucket stays closed: listing all of it is refused, unless the consumer is
+        # also given the whole bucket, or reaches it through the source role (an existing bucket, whose owner's policy
+        # may let the source account list it all: that is the owner's to grant, not the project's to refuse).
+        whole = any(other.bucket == settings.bucket and not other.prefix for other in data.settings.datasets)
+        if settings.prefix and not whole and not settings.via_role:
+            checks.append(_refusal("list-outside-prefix", dataset.list_whole_bucket, settings.name))
         if settings.writes:
             checks.append(_attempt("write-object", lambda: _write_object(data, dataset, run_id), settings.name))
         elif settings.reads_only:

@@ -103,6 +103,11 @@ class Dataset:
         response = self._s3().list_objects_v2(Bucket=self.settings.bucket, Prefix=self.settings.prefix, MaxKeys=limit)
         return [(item["Key"], int(item.get("Size", 0))) for item in response.get("Contents", [])]
 
+    def list_whole_bucket(self) -> list[str]:
+        """Keys of the whole bucket (or access point), whatever the prefix: what a prefix dataset must be refused."""
+        response = self._s3().list_objects_v2(Bucket=self.settings.bucket, Prefix="", MaxKeys=1)
+        return [item["Key"] for item in response.get("Contents", [])]
+
     def get_item(self, key: dict[str, Any]) -> dict[str, Any] | None:
         response = self._dynamodb().get_item(TableName=self.table_id, Key=key, ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")

@@ -303,3 +303,16 @@ def test_where_kms_grants_settle_a_failing_consumer_is_proven_again_and_only_it(
     waits.clear()
     assert main(settled, lambda *a: denied if a[1] == "eu-central-1" else PASSING, FakeTasks(), out=io.StringIO()) == 1
     assert sum(waits) == 300
+
+
+def test_a_prefix_dataset_refused_the_rest_of_its_bucket_is_said_to_be_read_within_its_prefix():
+    from pipeline_steps.prove_consumers import _checks
+
+    checks = [
+        {"name": "list-objects", "ok": True, "dataset": "events"},
+        {"name": "read-object", "ok": True, "dataset": "events"},
+        {"name": "refused list-outside-prefix", "ok": True, "dataset": "events", "refusal": True},
+        {"name": "refused list-objects as own role", "ok": True, "dataset": "sales", "refusal": True},
+    ]
+    ok, failures, proved = _checks({"ok": True, "checks": checks})
+    assert (ok, failures, proved) == (True, (), "events read (its prefix only); refused sales")

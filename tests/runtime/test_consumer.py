@@ -48,11 +48,13 @@ def test_self_check_proves_each_given_dataset_by_its_canary_and_a_refusal_for_ea
     assert list(checks) == [
         "assume-source-role",
         "sales: list-objects", "sales: read-object", "sales: describe-table", "sales: read-table",
-        "events: list-objects", "events: read-object",
+        "events: list-objects", "events: read-object", "events: refused list-outside-prefix",
         "secret: refused list-objects as own role", "secret: refused read-object as own role",
         "secret: refused list-objects as source role", "secret: refused read-object as source role",
     ]  # fmt: skip
     assert all(check["ok"] for name, check in checks.items() if "refused" not in name), checks
+    # Given a prefix, the rest of the bucket is to be refused (moto answers it: the check fails here, as below).
+    assert checks["events: refused list-outside-prefix"]["refusal"] is True
     assert f":{SOURCE}:assumed-role/datashare-prod-source-analytics/" in checks["assume-source-role"]["detail"]
     assert checks["sales: read-object"]["detail"] == f"read the canary {CANARY} (11 bytes, decrypted through S3)"
     assert checks["sales: read-table"]["detail"] == "read the canary item"
@@ -160,6 +162,8 @@ def test_an_existing_bucket_gets_no_canary_and_is_proven_by_a_missing_key_and_wr
     dataset.s3.meta.events.register("provide-client-params.s3.PutObject", lambda params, **_: seen.append(params))
     checks = _checks(run(data, run_id="r1"))
     assert checks["lake: read-object"]["detail"] == "nothing under team/ to read yet: s3:GetObject not proven"
+    # Through the source role, the rest of the owner's bucket is the owner's to grant: no refusal is asked.
+    assert "lake: refused list-outside-prefix" not in checks
     # With an object under the prefix: its first byte (s3:GetObject, and decryption through S3), nothing more.
     ranges = []
     dataset.s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params))
@@ -266,6 +270,11 @@ def test_missing_or_malformed_environment_is_one_clear_error():
 
 @pytest.fixture
 def lambda_environment(accounts, monkeypatch):
+    # moto enforces no policy: AWS's refusal of the bucket outside the events prefix stands in.
+    def refused(self, **_):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "outside the prefix"}}, "ListObjectsV2")
+
+    monkeypatch.setattr(Dataset, "list_whole_bucket", refused)
     for name, value in accounts.environment(refused=[]).items():
         monkeypatch.setenv(name, value)
     credentials = accounts.consumer.get_credentials().get_frozen_credentials()
@@ -349,7 +358,10 @@ def test_a_dataset_with_a_table_is_queried_in_the_consumers_workgroup_and_its_re
         QUERY_REGION=REGION,
     )
     checks = _checks(run(data))
-    assert list(checks) == ["assume-source-role", "events: list-objects", "events: read-object", "events: query-table"]
+    assert list(checks) == [
+        "assume-source-role", "events: list-objects", "events: read-object", "events: refused list-outside-prefix",
+        "events: query-table",
+    ]  # fmt: skip
     query = checks["events: query-table"]
     assert query["ok"], query
     assert [(q["QueryString"], q["WorkGroup"]) for q in queried] == [
