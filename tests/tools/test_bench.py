@@ -42,3 +42,21 @@ def test_report_and_plot_are_written(tmp_path):
     assert "| 1000 | 80.0 | 900 | rejected: the pipeline's artifact |" in markdown
     bench._plot(rows, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_enforcement_alternates_the_runs_and_prints_the_overhead(monkeypatch, capsys):
+    from tools.bench import enforcement
+
+    asked = []
+
+    def run_once(config_path: str, enforce: bool) -> dict[str, float]:
+        asked.append(enforce)
+        wall = 30.0 if enforce else 25.0
+        return {"wall": wall, "test": 5.0, "evaluated": 100.0 if enforce else 0.0, "distinct": 80.0, "deciding": 0.5}
+
+    monkeypatch.setattr(enforcement, "run_once", run_once)
+    assert enforcement.main(["2"]) == 0
+    assert asked == [False, True, False, True]
+    out = capsys.readouterr().out
+    assert "  1       yes     30.0      5.0        100        80        0.50         200" in out
+    assert out.rstrip().endswith("median wall: 25.0 s without, 30.0 s with enforcement: +20.0 % (target: under +20 %)")

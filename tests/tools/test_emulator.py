@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tools.rehearsal.emulator import Emulator
 
@@ -207,3 +208,62 @@ def test_a_query_runs_in_duckdb_over_the_objects_behind_the_tables_alias_and_its
             athena.start_query_execution(
                 QueryString='SELECT count(*) FROM "datashare_prod"."lake_curated"', WorkGroup="queries"
             )
+
+
+# The enforcement's mends and its off switch (its decisions: test_enforcement.py, which keeps one emulator running).
+SOURCE, CONSUMER, REGION = "222222222222", "333333333333", "eu-west-1"
+READER = f"arn:aws:iam::{CONSUMER}:role/reader"
+
+
+def test_without_enforcement_moto_serves_every_request_as_before():
+    with Emulator() as emulator:
+        assert emulator.enforcer is None
+        source = emulator.administrator(SOURCE).session(REGION).client("s3")
+        source.create_bucket(Bucket="open-data", CreateBucketConfiguration={"LocationConstraint": REGION})
+        source.put_object(Bucket="open-data", Key="k", Body=b"v")
+        stranger = emulator.credentials(f"arn:aws:iam::{CONSUMER}:role/nobody").session(REGION).client("s3")
+        assert stranger.get_object(Bucket="open-data", Key="k")["Body"].read() == b"v"
+
+
+def test_the_emulator_holds_a_templates_bucket_policy_table_policy_and_log_group_arn():
+    """moto's CloudFormation skips AWS::S3::BucketPolicy, a global table's resource policy, and the ":*" of a log
+    group's Arn: the emulator mends them, so the enforcement decides by what the template says."""
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": READER}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::held-x/*"}
+    ]}  # fmt: skip
+    table_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": READER}, "Action": "dynamodb:GetItem", "Resource": "*"}
+    ]}  # fmt: skip
+    template = {
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "held-x"}},
+            "Policy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": policy},
+            },
+            "Table": {
+                "Type": "AWS::DynamoDB::GlobalTable",
+                "Properties": {
+                    "TableName": "held",
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "Replicas": [{"Region": REGION, "ResourcePolicy": {"PolicyDocument": table_policy}}],
+                },
+            },
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "held-logs"}},
+        },
+        "Outputs": {"LogsArn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}}},
+    }
+    with Emulator() as emulator:
+        source = emulator.administrator(SOURCE).session(REGION)
+        cloudformation = source.client("cloudformation")
+        cloudformation.create_stack(StackName="held", TemplateBody=json.dumps(template))
+        assert json.loads(source.client("s3").get_bucket_policy(Bucket="held-x")["Policy"]) == policy
+        arn = f"arn:aws:dynamodb:{REGION}:{SOURCE}:table/held"
+        assert json.loads(source.client("dynamodb").get_resource_policy(ResourceArn=arn)["Policy"]) == table_policy
+        (stack,) = cloudformation.describe_stacks(StackName="held")["Stacks"]
+        assert stack["Outputs"][0]["OutputValue"] == f"arn:aws:logs:{REGION}:{SOURCE}:log-group:held-logs:*"
+        cloudformation.delete_stack(StackName="held")
+        with pytest.raises(ClientError):
+            source.client("s3").get_bucket_policy(Bucket="held-x")

@@ -6,6 +6,7 @@ import io
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -86,12 +87,22 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     assert len(_steps(rehearsal, "bootstrap")) == 7
     # Each consumer's function and task passed; the task printed its self-check through its log.
     assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
-    assert "PASS  reporting (task): sales read, reference read; 3 refusal(s) not provable" in out
-    assert "PASS  ingest (function): events read-write and queried; 4 refusal(s) not provable" in out
+    # Every refusal proven: the emulator decided each request by the policies as deployed.
+    assert "PASS  reporting (task): sales read, reference read; refused events, lake-curated, lake-raw" in out
+    assert (
+        "PASS  ingest (function): events read-write (its prefix only) and queried; refused lake-curated, lake-raw, "
+        "reference, sales" in out
+    )
+    assert "not provable" not in out
+    assert re.search(
+        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 48 refused; "
+        r"30 not evaluated: athena 18, ec2 8, ecs 4\n",
+        out,
+    ), out
     assert "Athena's queries ran in DuckDB over the emulated objects" in out  # events describes a table
     assert (
-        "PASS  analytics (task): sales read, events read and queried, reference read, lake-raw read, lake-curated read"
-        in out
+        "PASS  analytics (task): sales read, events read (its prefix only) and queried, reference read, lake-raw read "
+        "(its prefix only), lake-curated read (its prefix only) and queried" in out
     )
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "approved (--approve)" in out
@@ -104,7 +115,7 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     shown = "\n".join(line for line in out.splitlines() if not re.match(r"  (destroy|retained) ", line)) + "\n"
     assert normalize(shown) == normalize(all_blocks()["local"])
     assert "Result: PASSED" in out
-    assert "enforces neither bucket and key policies nor cross-account trust" in out
+    assert "Every request of the project's principals was decided before the emulator served it" in out
     assert "ran the function's handler in a local Python process" in out
     assert "ran the task's entry point (python -m consumer_app self-check) in a local Python process" in out
 
@@ -127,6 +138,12 @@ def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_de
     # The function and the task both carry the wrong role, and both fail: the task's failure came from running it.
     assert "FAIL  analytics (function)" in out and "FAIL  analytics (task)" in out
     assert "exit code 1" in out
+    # The refusal is AWS's, as the enforced emulator answers it: no role of that account trusts the consumer's.
+    assert (
+        "assume-source-role: AccessDenied: User: arn:aws:sts::333333333333:assumed-role/rehearse-dev-consumer-function/"
+        "rehearse-dev-consumer is not authorized to perform: sts:AssumeRole on resource: "
+        "arn:aws:iam::999999999999:role/rehearse-dev-source-analytics because no policy allows it" in out
+    ), out
     assert "test step Prove-dev failed for analytics" in out
     assert "prod" not in " ".join(_steps(rehearsal, "deploy") + _steps(rehearsal, "approve"))
     assert "Result: FAILED" in out
@@ -140,6 +157,7 @@ class _NoAccounts:
     and fails any deploy, so a test that passed a gate by mistake fails."""
 
     endpoint = "http://localhost:0"
+    exceptions = SimpleNamespace(EntityAlreadyExistsException=KeyError)
 
     def __init__(self, **_: object) -> None:
         pass
@@ -150,8 +168,17 @@ class _NoAccounts:
     def __exit__(self, *_: object) -> None:
         pass
 
-    def administrator(self, account: str) -> str:
-        return account
+    def administrator(self, account: str) -> _NoAccounts:
+        return self
+
+    def session(self, region: str) -> _NoAccounts:
+        return self
+
+    def client(self, service: str) -> _NoAccounts:
+        return self
+
+    def create_policy(self, **_: object) -> None:  # the permissions boundary the rehearsal writes after bootstrap
+        pass
 
     def bootstrap(self, *_: object, **__: object) -> None:
         pass
@@ -272,8 +299,13 @@ def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_
 
     code, out, rehearsal = _rehearse(tmp_path, EXISTING_ONLY)
     assert code == EXIT_OK, out
-    assert "PASS  analytics (function): raw read, curated read-write and queried, ledger read" in out
-    assert "PASS  bi (task): curated read and queried" in out
+    assert (
+        # ledger is reached through the source role: the rest of its owner's bucket is the owner's to grant.
+        "PASS  analytics (function): raw read (its prefix only), curated read-write (its prefix only) and queried, "
+        "ledger read\n" in out
+    )
+    # Refused the datasets it was not given, with IAM enforced: the access points' policies decide.
+    assert "PASS  bi (task): curated read (its prefix only) and queried; refused ledger, raw" in out
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "policy of corp-lake: delegation to the account's access points" in out
     # The key-grants stacks deploy in the consumers' stages, after their consumer stacks, in the source account.

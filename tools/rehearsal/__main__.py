@@ -1,4 +1,4 @@
-"""python -m tools.rehearsal [--config PATH] [--approve] [--destroy] [--outdir DIR]
+"""python -m tools.rehearsal [--config PATH] [--approve] [--destroy] [--no-enforce] [--outdir DIR]
 
 Exit codes: 0 passed, 1 a deploy or test step failed, 2 bad configuration, 3 stopped at an approval gate.
 """
@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--destroy", action="store_true", help="then delete the stacks and show the shared data remains"
     )
+    parser.add_argument(
+        "--no-enforce",
+        action="store_true",
+        help="serve every request without deciding it by the policies (proves the wiring only, and says so)",
+    )
     args = parser.parse_args(argv)
     config = load_config_or_report(args.config)
     if config is None:
@@ -35,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         approve=args.approve,
         destroy=args.destroy,
         ask=ask,
+        enforce=not args.no_enforce,
     ).run()
 
 

@@ -1,10 +1,11 @@
 """The AWS emulator of the rehearsal: moto's server on 127.0.0.1, in this process.
 
 moto enforces neither bucket policies nor cross-account trust (it acts in the account of whichever credentials sign
-a request, and evaluates no resource policy): the
-rehearsal proves wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not
-permissions. The few gaps of moto's CloudFormation support that the project's templates hit are mended
-here, in the emulator, never by changing what the stacks deploy.
+a request, and evaluates no resource policy): with enforce, every request of an emulated principal is decided first
+by the policies the emulator holds (tools/rehearsal/enforcement.py), so the rehearsal proves the permissions as well
+as the wiring (names, ARNs, outputs, order, the credential chain, the runtime code). The few gaps of moto's
+CloudFormation support that the project's templates hit are mended here, in the emulator, never by changing what
+the stacks deploy.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from moto.server import ThreadedMotoServer
 
 from pipeline_steps.prove_consumers import new_session
 from toolchain import RUNTIME_DIR
-from tools.rehearsal import sql
+from tools.rehearsal import enforcement, iam_requests, sql
+from tools.rehearsal.enforcement import Enforcer
 from tools.rehearsal.hosts import sitecustomize as hosts
 
 _mended = False
@@ -44,6 +46,8 @@ def _mend_moto() -> None:
         _mend_kms_keys()
         _add_global_tables()
         _add_access_points()
+        _add_bucket_policies()
+        _mend_log_group_arns()
         _add_catalogs()
         _serve_access_points()
         _mend_deletion_policies()
@@ -395,9 +399,10 @@ def _mend_kms_keys() -> None:
 
 def _add_global_tables() -> None:
     """moto's CloudFormation knows AWS::DynamoDB::Table but not AWS::DynamoDB::GlobalTable (what TableV2
-    synthesizes): create the replica of the stack's region as a table. Its resource policy is not modelled."""
+    synthesizes): create the replica of the stack's region as a table, with its resource policy."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
+    from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.table import Table
 
     if "AWS::DynamoDB::GlobalTable" in parsing.get_model_map():
@@ -434,13 +439,95 @@ def _add_global_tables() -> None:
                 **properties.get("SSESpecification", {}),
                 **replica.get("SSESpecification", {}),
             }
-            return Table.create_from_cloudformation_json(
+            created = Table.create_from_cloudformation_json(
                 resource_name, {"Properties": table}, account_id, region_name, **kw
             )
+            # The replica's resource policy (moto's Table takes none from a template): held for the enforcement.
+            document = (replica.get("ResourcePolicy") or {}).get("PolicyDocument")
+            if document:
+                dynamodb_backends[account_id][region_name].put_resource_policy(
+                    created.table_arn, json.dumps(document), None
+                )
+            return created
 
         @classmethod
         def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
             Table.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def _mend_log_group_arns() -> None:
+    """CloudFormation's Fn::GetAtt of a log group's Arn ends in ":*" (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*),
+    which the CDK's grants name so that the log group's streams match; moto's lacks it, and the enforcement would
+    refuse the writes of every stream."""
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_cfn_attribute
+    if getattr(original, "mended", False):
+        return
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        value = original(self, attribute_name)
+        return f"{value}:*" if attribute_name == "Arn" and not str(value).endswith(":*") else value
+
+    get_cfn_attribute.mended = True  # type: ignore[attr-defined]
+    LogGroup.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+
+
+def _add_bucket_policies() -> None:
+    """moto's CloudFormation skips AWS::S3::BucketPolicy (a stack's buckets would have none): write it with moto's S3
+    API on create and update, and delete it with the stack, as CloudFormation does, for the enforcement to read."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket, s3_backends
+
+    if "AWS::S3::BucketPolicy" in parsing.get_model_map():
+        return
+
+    # moto's own check of a bucket policy on object requests ignores its conditions: the TLS-only Deny every bucket of
+    # the project (and the CDK's staging bucket) has would refuse every request. The enforcement decides instead.
+    def no_own_check(self: FakeBucket, action: str, resource: str) -> Any:
+        return PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = no_own_check  # type: ignore[method-assign]
+
+    class BucketPolicy(CloudFormationModel):
+        def __init__(self, bucket: str) -> None:
+            self.bucket = bucket
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.bucket
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::S3::BucketPolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kw):
+            properties = cloudformation_json["Properties"]
+            document = json.dumps(properties["PolicyDocument"]).encode()
+            s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], document)
+            return cls(properties["Bucket"])
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        ):
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)  # type: ignore[no-untyped-call]
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            bucket = cloudformation_json["Properties"]["Bucket"]
+            if bucket in s3_backends[account_id]["aws"].buckets:
+                s3_backends[account_id]["aws"].delete_bucket_policy(bucket)
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            if self.bucket in s3_backends[account_id]["aws"].buckets:
+                s3_backends[account_id]["aws"].delete_bucket_policy(self.bucket)
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
@@ -714,8 +801,11 @@ class Credentials:
 
 
 class Emulator:
-    def __init__(self) -> None:
+    def __init__(self, *, enforce: bool = False, organizations: dict[str, str] | None = None) -> None:
+        """enforce: decide every request of an emulated principal by the policies the emulator holds
+        (tools/rehearsal/enforcement.py); organizations: each account's organization id, for aws:PrincipalOrgID."""
         _mend_moto()
+        self.enforcer: Enforcer | None = Enforcer(iam_requests.DECIDED, organizations) if enforce else None
         # The emulator's request log and its notes on resource types it skips (AWS::S3::BucketPolicy,
         # AWS::CDK::Metadata) are not the rehearsal's output.
         for noisy in ("werkzeug", "moto"):
@@ -738,11 +828,15 @@ class Emulator:
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint
         global _serving
         _serving = True
+        enforcement.activate(self.enforcer)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         global _serving
         _serving = False
+        enforcement.activate(None)
+        if self.enforcer is not None:
+            self.enforcer.close()
         if self._saved_endpoint is None:
             os.environ.pop("AWS_ENDPOINT_URL", None)
         else:

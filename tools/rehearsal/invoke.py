@@ -12,6 +12,8 @@ from typing import Any
 
 from toolchain import RUNTIME_DIR
 from tools.rehearsal.emulator import Credentials, Emulator, runtime_path
+from tools.rehearsal.enforcement import Caller
+from tools.rehearsal.iam_requests import lambda_invoke
 
 RUNTIME = RUNTIME_DIR
 
@@ -28,10 +30,24 @@ class LocalInvoker:
         self._step = step_credentials  # the pipeline test step's role in the tooling account
 
     def __call__(self, function_name: str, region: str, role_arn: str, payload: dict[str, Any]) -> dict[str, Any]:
-        proof_role = self._emulator.credentials(role_arn, session_name="pipeline-consumer-proof", via=self._step)
+        session_name = "pipeline-consumer-proof"
+        self._emulator.credentials(role_arn, session_name=session_name, via=self._step)  # as the step does (AssumeRole)
+        # moto's Lambda would run the function in Docker: the invoke is decided here, and its handler run below.
+        account = role_arn.split(":")[4]
         configuration = (
-            proof_role.session(region).client("lambda").get_function_configuration(FunctionName=function_name)
+            self._emulator.administrator(account)
+            .session(region)
+            .client("lambda")
+            .get_function_configuration(FunctionName=function_name)
         )
+        enforcer = self._emulator.enforcer
+        if enforcer is not None:
+            refusal = enforcer.decide(
+                Caller(role_arn, session_name),
+                lambda_invoke(configuration["FunctionArn"], Caller(role_arn, session_name)),
+            )
+            if refusal is not None:
+                raise RuntimeError(f"AccessDeniedException: {refusal.message()}")
         function_role = self._emulator.credentials(configuration["Role"], session_name=function_name)
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},

@@ -3,18 +3,23 @@ wave exactly as the pipeline does, acting as the tooling account."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from access_report import policies
+from bootstrap.policies import permissions_boundary
 from config import ConfigError
 from config.model import Config
-from config.naming import Bootstrap, DatasetNames, Names
+from config.naming import Bootstrap, DatasetNames, Names, permissions_boundary_name
+from config.regions import partition_of
 from pipeline.app import synthesize
 from pipeline_steps import prove_consumers
 from tools.rehearsal import stand_ins
@@ -25,12 +30,22 @@ from tools.rehearsal.waves import Approval, TestStep, WaveRun, waves_of
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_APPROVAL = 0, 1, 2, 3
 
-NOTES = (
-    "The emulator (moto) enforces neither bucket and key policies nor cross-account trust: this rehearsal "
-    "proves the wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not the "
+UNENFORCED_NOTE = (
+    "--no-enforce: the emulator (moto) enforces neither bucket and key policies nor cross-account trust: this "
+    "rehearsal proves the wiring (names, ARNs, outputs, order, the credential chain, the runtime code), not the "
     "permissions: it cannot prove that a consumer is refused a dataset it was not given (the test step counts "
     "those refusals apart); the access report (make access-report) evaluates every policy offline, and in AWS the "
-    "same step proves each refusal.",
+    "same step proves each refusal."
+)
+ENFORCED_NOTE = (
+    "Every request of the project's principals was decided before the emulator served it, by the policies the "
+    "emulated accounts hold as deployed (identity policies, permissions boundaries, bucket, access point, key, table "
+    "and trust policies, KMS grants, the cross-account rule), with the access report's engine (iam-simulate); a "
+    "refusal answered with the service's own error. Not decided: SCPs and RCPs (none are emulated), session policies, "
+    "and the services counted as not evaluated. The operator's identities (bootstrap, deploy, the emulator's own "
+    "service calls) are exempt."
+)
+NOTES = (
     "Lambda code cannot run in the emulator (no Docker engine): each invoke ran the function's handler in a "
     "local Python process with the function's configuration and its role's credentials.",
     "ECS tasks cannot run in the emulator either: the test step ran each consumer's task through the same ECS "
@@ -75,6 +90,7 @@ class Rehearsal:
         destroy: bool,
         out: TextIO = sys.stdout,
         ask: Callable[[str], bool] | None = None,
+        enforce: bool = True,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -86,7 +102,8 @@ class Rehearsal:
         self.rows: list[Row] = []
         self.wall: dict[str, float] = {}  # phase -> wall seconds (steps of a phase may run side by side)
         self.started = time.perf_counter()
-        self.notes = list(NOTES)
+        self.enforce = enforce
+        self.notes = [ENFORCED_NOTE if enforce else UNENFORCED_NOTE, *NOTES]
         if any(
             dataset.catalog and environment.granted(dataset)
             for environment in config.environments
@@ -99,12 +116,7 @@ class Rehearsal:
         code = EXIT_OK
         try:
             waves = self._timed("synth", self.config_path, "local", lambda: self._synth())
-            with Emulator() as emulator:
-                self.emulator = emulator
-                self.cdk = CdkCli(endpoint=emulator.endpoint, assembly=self.outdir)
-                self.tooling = emulator.administrator(self.config.tooling.account)
-                self._bootstrap(waves)
-                self._stand_ins()
+            with self.accounts(waves):
                 for wave in waves:
                     self._wave(wave)
                 if self.destroy:
@@ -114,6 +126,43 @@ class Rehearsal:
             code = stop.code
         self._summary(code)
         return code
+
+    @contextlib.contextmanager
+    def accounts(self, waves: list[WaveRun]) -> Iterator[Emulator]:
+        """The emulated accounts, bootstrapped, with the config's existing resources, for as long as the block runs."""
+        with Emulator(enforce=self.enforce, organizations=self._organizations()) as emulator:
+            self.emulator = emulator
+            self.cdk = CdkCli(endpoint=emulator.endpoint, assembly=self.outdir)
+            self.tooling = emulator.administrator(self.config.tooling.account)
+            self._bootstrap(waves)
+            self._stand_ins()
+            yield emulator
+
+    def prove_again(self, wave: WaveRun, consumers: set[str] | None = None) -> tuple[bool, str]:
+        """Runs the wave's test step again (only for the consumers named): whether it passed, and what it printed."""
+        printed, saved = io.StringIO(), self.out
+        self.out = printed
+        try:
+            for step in wave.tests + tuple(t for stage in wave.stages for t in stage.tests):
+                if consumers is not None:
+                    step = _for_consumers(step, consumers)
+                self._test(step, wave)
+            return True, printed.getvalue()
+        except Stop as stop:
+            return False, f"{printed.getvalue()}STOPPED: {stop}\n"
+        finally:
+            self.out = saved
+
+    def _organizations(self) -> dict[str, str]:
+        """Every account of the config in its organization, where the config names one (grants by aws:PrincipalOrgID):
+        the emulated accounts are that organization's members."""
+        organization = self.config.organization_id
+        if not organization:
+            return {}
+        accounts = {self.config.tooling.account}
+        for environment in self.config.environments:
+            accounts |= {environment.source.account, *(c.account for c in environment.consumers)}
+        return dict.fromkeys(accounts, organization)
 
     # phases
 
@@ -151,6 +200,18 @@ class Rehearsal:
             self._row("bootstrap", f"{account} {region}", trust, seconds, error or "ok")
             if error:
                 raise Stop(EXIT_FAILED, f"bootstrap of {account} {region}: {error}")
+        self._boundaries(targets)
+
+    def _boundaries(self, targets: list[tuple[str, str]]) -> None:
+        """The project's permissions boundary in each target account, as make bootstrap writes it (the rehearsal's
+        bootstrap gives CloudFormation AdministratorAccess instead of the execution policies): every role of the
+        stacks carries it, and the enforcement reads it."""
+        name = permissions_boundary_name(self.config)
+        for account, region in sorted({(a, r) for a, r in targets}, key=lambda t: t[0]):
+            iam = self.emulator.administrator(account).session(region).client("iam")
+            document = permissions_boundary(self.config, partition_of(region))
+            with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+                iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))
 
     def _stand_ins(self) -> None:
         """What the config names as existing, created in the emulated source accounts as their owners would have it
@@ -208,8 +269,11 @@ class Rehearsal:
         for variable, (stack_path, output) in step.outputs.items():
             environ[variable] = self._output(wave, stack_path, output)
         environ[prove_consumers.WAVE_VARIABLE] = self._in_default_vpcs(environ[prove_consumers.WAVE_VARIABLE])
-        # The emulator enforces no IAM: the step counts a refusal that was not refused apart, and says so.
-        environ[prove_consumers.REFUSALS_VARIABLE] = "unenforced"
+        # The emulator's KMS grants are effective at once: a consumer not proven is not proven later either.
+        environ.pop(prove_consumers.SETTLE_VARIABLE, None)
+        if not self.enforce:  # the step counts a refusal that was not refused apart, and says so
+            environ[prove_consumers.REFUSALS_VARIABLE] = "unenforced"
+        self._create_step_role(step)
         step_credentials = self.emulator.credentials(step.role_arn, session_name=step.name)
         invoke = LocalInvoker(self.emulator, step_credentials)
         # The emulator advances a task's status at each DescribeTasks: no need to wait between them.
@@ -228,6 +292,25 @@ class Rehearsal:
                 f"test step {step.name} failed for {', '.join(failing) or 'its consumers'}; "
                 "later stages were not deployed",
             )
+
+    def _create_step_role(self, step: TestStep) -> None:
+        """The step's role, in the tooling account, as the pipeline's template defines it (its trust and policies):
+        the rehearsal deploys no pipeline stack, and acts as CodeBuild, which assumes the role."""
+        account, region = self.config.tooling.account, self.config.tooling.region
+        iam = self.emulator.administrator(account).session(region).client("iam")
+        name = step.role_arn.rsplit("/", 1)[-1]
+        try:
+            iam.get_role(RoleName=name)
+            return
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        template = self.synthesized.assembly.get_stack_artifact(step.role_stack).template
+        resolve = policies.resolver(template, account, region, f"pipeline stack {step.role_stack}")
+        properties = template["Resources"][step.role_logical_id]["Properties"]
+        trust = resolve.resolve(properties["AssumeRolePolicyDocument"], f"trust of {name}")
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        for number, document in enumerate(policies.identity_policies(template, resolve, name)):
+            iam.put_role_policy(RoleName=name, PolicyName=f"policy-{number}", PolicyDocument=json.dumps(document))
 
     def _in_default_vpcs(self, encoded: str) -> str:
         """The subnets and security groups of a task_network are the user's, which the emulated accounts have not:
@@ -338,11 +421,24 @@ class Rehearsal:
             counts[row.phase] = counts.get(row.phase, 0) + 1
         for phase, count in counts.items():
             self._say(f"  {phase:<9} {count:>3} step(s) {self.wall.get(phase, 0.0):6.1f} s wall")
+        enforcer = getattr(getattr(self, "emulator", None), "enforcer", None)
+        if enforcer is not None:
+            for line in enforcer.summary():
+                self._say(f"  IAM       {line}")
+        elif not self.enforce:
+            self._say("  IAM       not enforced (--no-enforce): no permission was proven")
         verdict = {EXIT_OK: "PASSED", EXIT_APPROVAL: "STOPPED AT AN APPROVAL GATE"}.get(code, "FAILED")
         self._say(f"Result: {verdict}")
         self._say("")
         for note in self.notes:
             self._say(f"Note: {note}")
+
+
+def _for_consumers(step: TestStep, consumers: set[str]) -> TestStep:
+    """The step, proving only the consumers named."""
+    wave = prove_consumers.Wave.decode(step.env[prove_consumers.WAVE_VARIABLE])
+    targets = tuple(target for target in wave.targets if target.consumer in consumers)
+    return replace(step, env={**step.env, prove_consumers.WAVE_VARIABLE: replace(wave, targets=targets).encode()})
 
 
 SAMPLE_KEY = "rehearsal/sample.csv"

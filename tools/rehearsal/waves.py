@@ -34,6 +34,9 @@ class TestStep:
     # variable -> (construct path of the stack, output name), as env_from_cfn_outputs resolves them
     outputs: dict[str, tuple[str, str]]
     role_arn: str
+    # Where the step's role is defined: its stack's artifact and its logical id (the rehearsal creates it as defined).
+    role_stack: str = ""
+    role_logical_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,11 @@ def _test_step(step: pipelines.CodeBuildStep) -> TestStep:
     if role is None:
         raise UnknownStep(f"step {step.id} has no role of fixed name to act as")
     stack = Stack.of(role)
+    logical_id = str(stack.resolve(stack.get_logical_id(role.node.default_child)))  # type: ignore[arg-type]
+    # The name the template gives it (a role's role_name is a reference to it).
+    name = stack.resolve(role.node.default_child.role_name)  # type: ignore[union-attr]
+    # A role without a fixed name: CloudFormation names it; the rehearsal names it by its logical id.
+    name = name if isinstance(name, str) else logical_id
     return TestStep(
         name=step.id,
         commands=tuple(step.commands),
@@ -109,5 +117,7 @@ def _test_step(step: pipelines.CodeBuildStep) -> TestStep:
             name: (reference.stack_description, reference.output_name)
             for name, reference in step.env_from_cfn_outputs.items()
         },
-        role_arn=f"arn:{stack.partition}:iam::{stack.account}:role/{stack.resolve(role.role_name)}",
+        role_arn=f"arn:{stack.partition}:iam::{stack.account}:role/{name}",
+        role_stack=stack.artifact_id,
+        role_logical_id=logical_id,
     )
