@@ -344,3 +344,66 @@ def test_an_access_points_configuration_is_read_with_s3_get_access_point_on_any_
     assert (code, status) == ("AccessDenied", 403)
     iam.put_role_policy(RoleName="locator", PolicyName="p", PolicyDocument=_policy(_allow("s3:GetAccessPoint", "*")))
     assert locator.get_access_point(AccountId=SOURCE, Name="enforced-point")["Bucket"] == BUCKET
+
+
+def test_a_trust_by_organization_admits_the_members_of_the_emulated_organization_only(emulator):
+    iam = emulator.administrator(SOURCE).session(REGION).client("iam")
+    by_organization = _policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg1"}},
+        }
+    )
+    iam.create_role(RoleName="org-role", AssumeRolePolicyDocument=by_organization)
+    sts, role = _reader(emulator, "sts"), f"arn:aws:iam::{SOURCE}:role/org-role"
+    assert _error(lambda: sts.assume_role(RoleArn=role, RoleSessionName="proof"))[0] == "AccessDenied"
+    emulator.enforcer.organizations[CONSUMER] = "o-exampleorg1"
+    try:
+        assert sts.assume_role(RoleArn=role, RoleSessionName="proof")["AssumedRoleUser"]["Arn"].endswith("/proof")
+    finally:
+        del emulator.enforcer.organizations[CONSUMER]
+
+
+def test_an_invoke_is_decided_by_the_callers_policy_and_the_functions(emulator):
+    from tools.rehearsal.enforcement import Caller
+    from tools.rehearsal.iam_requests import lambda_invoke
+
+    function = f"arn:aws:lambda:{REGION}:{CONSUMER}:function:consumer"
+    caller = Caller(READER, "pipeline-consumer-proof")
+    refusal = emulator.enforcer.decide(caller, lambda_invoke(function, caller))
+    assert refusal is not None and refusal.action == "lambda:InvokeFunction" and refusal.resource == function
+    iam = emulator.administrator(CONSUMER).session(REGION).client("iam")
+    iam.put_role_policy(
+        RoleName="reader", PolicyName="invoke", PolicyDocument=_policy(_allow("lambda:InvokeFunction", function))
+    )
+    try:
+        assert emulator.enforcer.decide(caller, lambda_invoke(function, caller)) is None
+    finally:
+        iam.delete_role_policy(RoleName="reader", PolicyName="invoke")
+
+
+def test_running_a_task_needs_to_pass_both_its_roles_to_ecs_tasks(emulator):
+    admin = emulator.administrator(CONSUMER).session(REGION)
+    cluster = admin.client("ecs").create_cluster(clusterName="consumer")["cluster"]["clusterArn"]
+    task_role = f"arn:aws:iam::{CONSUMER}:role/task"
+    definition = admin.client("ecs").register_task_definition(
+        family="consumer",
+        taskRoleArn=task_role,
+        containerDefinitions=[{"name": "c", "image": "consumer:1", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    iam = admin.client("iam")
+    run = _allow("ecs:RunTask", f"arn:aws:ecs:{REGION}:{CONSUMER}:task-definition/consumer:*",
+                 Condition={"ArnEquals": {"ecs:cluster": cluster}})  # fmt: skip
+    iam.put_role_policy(RoleName="reader", PolicyName="run", PolicyDocument=_policy(run))
+    try:
+        ecs = _reader(emulator, "ecs")
+        code, status, message = _error(lambda: ecs.run_task(cluster="consumer", taskDefinition=definition))
+        assert (code, status) == ("AccessDeniedException", 400)
+        assert f"iam:PassRole on resource: {task_role}" in message
+        # In another cluster than the policy's: ecs:cluster, from the request, refuses the task itself.
+        code, _, message = _error(lambda: ecs.run_task(cluster="elsewhere", taskDefinition=definition))
+        assert f"ecs:RunTask on resource: {definition}" in message
+    finally:
+        iam.delete_role_policy(RoleName="reader", PolicyName="run")

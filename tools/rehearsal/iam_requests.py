@@ -328,7 +328,8 @@ def ecs(response: Any, resource: str, caller: Caller, region: str) -> list[Asked
         definition = backend.describe_task_definition(str(body.get("taskDefinition")))
         asked = [Asked("ecs:RunTask", definition.arn, caller.account, None, context)]
         override = (body.get("overrides") or {}).get("taskRoleArn")
-        for role in (override or definition.task_role_arn, definition.execution_role_arn):
+        task_role = override or getattr(definition, "task_role_arn", None)
+        for role in (task_role, getattr(definition, "execution_role_arn", None)):
             if role:
                 asked.append(Asked("iam:PassRole", role, role.split(":")[4], None, {"iam:PassedToService": _ECS_TASKS}))
         return asked
