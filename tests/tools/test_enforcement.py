@@ -407,3 +407,31 @@ def test_running_a_task_needs_to_pass_both_its_roles_to_ecs_tasks(emulator):
         assert f"ecs:RunTask on resource: {definition}" in message
     finally:
         iam.delete_role_policy(RoleName="reader", PolicyName="run")
+
+
+def test_a_grant_is_created_only_for_the_grantee_and_operations_the_policy_names(emulator):
+    """What a key-grants custom resource asks: kms:CreateGrant, decided with the grant's own context keys."""
+    source = emulator.administrator(SOURCE).session(REGION)
+    key = source.client("kms").create_key()["KeyMetadata"]["Arn"]  # the default policy: the account's IAM policies
+    iam = source.client("iam")
+    trust = _policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"}, "Action": "sts:AssumeRole"}
+    )
+    iam.create_role(RoleName="granter", AssumeRolePolicyDocument=trust)
+    grant_to_reader = _allow(
+        "kms:CreateGrant",
+        key,
+        Condition={
+            "StringEquals": {"kms:GranteePrincipal": READER},
+            "ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]},
+        },
+    )
+    iam.put_role_policy(RoleName="granter", PolicyName="p", PolicyDocument=_policy(grant_to_reader))
+    kms = emulator.credentials(f"arn:aws:iam::{SOURCE}:role/granter").session(REGION).client("kms")
+    assert kms.create_grant(KeyId=key, GranteePrincipal=READER, Operations=["Decrypt"])["GrantId"]
+    code, _, message = _error(lambda: kms.create_grant(KeyId=key, GranteePrincipal=READER, Operations=["Encrypt"]))
+    assert code == "AccessDeniedException" and "kms:CreateGrant" in message
+    other = f"arn:aws:iam::{CONSUMER}:role/other"
+    assert _error(lambda: kms.create_grant(KeyId=key, GranteePrincipal=other, Operations=["Decrypt"]))[0] == (
+        "AccessDeniedException"
+    )

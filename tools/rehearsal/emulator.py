@@ -76,9 +76,23 @@ def _run_sdk_custom_resources() -> None:
         if "Create" not in properties:
             return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         call = json.loads(properties["Create"])
+        # As Lambda does: the function's role (the emulator issues its credentials), which then assumes the role the
+        # call names, if any, with those credentials (a request the enforcement decides, as AWS does).
+        own = _function_role(str(properties.get("ServiceToken", "")))
+        role = own or f"arn:aws:iam::{account_id}:role/rehearsal-custom-resource"
         sts = boto3.client("sts", region_name=region_name, aws_access_key_id="x", aws_secret_access_key="x")
-        role = call.get("assumedRoleArn") or f"arn:aws:iam::{account_id}:role/rehearsal-custom-resource"
         issued = sts.assume_role(RoleArn=role, RoleSessionName="custom-resource")["Credentials"]
+        if call.get("assumedRoleArn"):
+            chained = boto3.client(
+                "sts",
+                region_name=region_name,
+                aws_access_key_id=issued["AccessKeyId"],
+                aws_secret_access_key=issued["SecretAccessKey"],
+                aws_session_token=issued["SessionToken"],
+            )
+            issued = chained.assume_role(RoleArn=call["assumedRoleArn"], RoleSessionName="custom-resource")[
+                "Credentials"
+            ]
         client = boto3.client(
             call["service"].removeprefix("@aws-sdk/client-").lower(),
             region_name=call.get("region", region_name),
@@ -97,6 +111,19 @@ def _run_sdk_custom_resources() -> None:
         return resource
 
     custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+def _function_role(function_arn: str) -> str | None:
+    """The role of the function a custom resource's ServiceToken names, where the emulator holds it."""
+    from moto.awslambda.models import lambda_backends
+
+    parts = function_arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        return None
+    try:
+        return str(lambda_backends[parts[4]][parts[3]].get_function(function_arn).role)
+    except Exception:  # moto's not-found: the emulator's own role stands in
+        return None
 
 
 def _flattened(value: Any, path: str = "") -> dict[str, Any]:

@@ -9,6 +9,7 @@ import fnmatch
 import json
 import re
 import urllib.parse
+from dataclasses import replace
 from typing import Any
 
 from access_report.cells import ContextValue, Document
@@ -247,11 +248,22 @@ def _key_use(caller: Caller, arn: str, operation: str, service: str | None, regi
 
 
 def kms(response: Any, resource: str, caller: Caller, region: str) -> list[Asked] | None:
-    key = _body(response).get("KeyId")
+    body = _body(response)
+    key = body.get("KeyId")
     if not key:
         return None
     arn = _key_arn(str(key), caller.account, region)
-    return [_key_use(caller, arn, f"kms:{_operation(response)}", None, region)] if arn else None
+    if not arn:
+        return None
+    asked = _key_use(caller, arn, f"kms:{_operation(response)}", None, region)
+    if _operation(response) == "CreateGrant":  # what the grant is for, which grant policies condition on
+        grant: dict[str, ContextValue] = {
+            "kms:GranteePrincipal": body.get("GranteePrincipal"),
+            "kms:GrantOperations": list(body.get("Operations") or []),
+            "kms:RetiringPrincipal": body.get("RetiringPrincipal"),
+        }
+        asked = replace(asked, context={**asked.context, **{k: v for k, v in grant.items() if v}})
+    return [asked]
 
 
 # DynamoDB
