@@ -435,3 +435,54 @@ def test_a_grant_is_created_only_for_the_grantee_and_operations_the_policy_names
     assert _error(lambda: kms.create_grant(KeyId=key, GranteePrincipal=other, Operations=["Decrypt"]))[0] == (
         "AccessDeniedException"
     )
+
+
+def test_a_query_needs_the_workgroup_the_catalog_and_the_objects_as_the_caller(emulator):
+    """Athena reads the catalog and the table's objects with the caller's own credentials: each is decided."""
+    consumer = emulator.administrator(CONSUMER).session(REGION)
+    consumer.client("athena").create_work_group(Name="queries", Configuration={})
+    glue = consumer.client("glue")
+    glue.create_database(DatabaseInput={"Name": "shared"})
+    glue.create_table(
+        DatabaseName="shared",
+        TableInput={
+            "Name": "rows",
+            "StorageDescriptor": {"Location": f"s3://{BUCKET}/raw/", "Columns": [{"Name": "a", "Type": "string"}]},
+        },
+    )
+    athena = _reader(emulator, "athena")
+
+    def query() -> Any:
+        return athena.start_query_execution(QueryString="SELECT * FROM shared.rows LIMIT 1", WorkGroup="queries")
+
+    assert "athena:StartQueryExecution" in _error(query)[2]
+    glue_arn = f"arn:aws:glue:{REGION}:{CONSUMER}"
+    iam = consumer.client("iam")
+    iam.put_role_policy(
+        RoleName="reader",
+        PolicyName="query",
+        PolicyDocument=_policy(
+            _allow("athena:StartQueryExecution", f"arn:aws:athena:{REGION}:{CONSUMER}:workgroup/queries"),
+            _allow(
+                ["glue:GetDatabase", "glue:GetTable"],
+                [f"{glue_arn}:catalog", f"{glue_arn}:database/shared", f"{glue_arn}:table/shared/rows"],
+            ),
+        ),
+    )
+    try:
+        _bucket_policy(emulator)  # the objects' bucket admits no one
+        code, _, message = _error(query)
+        assert code == "AccessDeniedException" and f"s3:ListBucket on resource: arn:aws:s3:::{BUCKET}" in message
+        admitted = {"Principal": {"AWS": READER}}
+        _bucket_policy(
+            emulator,
+            _allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/raw/*", **admitted),
+            _allow(
+                "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", Condition={"StringLike": {"s3:prefix": "raw/*"}}, **admitted
+            ),
+        )
+        # Allowed: the query reaches the rehearsal's SQL engine (which this bare table, with no format, fails).
+        code, _, message = _error(query)
+        assert code == "InvalidRequestException" and "the rehearsal's SQL engine" in message
+    finally:
+        iam.delete_role_policy(RoleName="reader", PolicyName="query")

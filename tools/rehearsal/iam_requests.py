@@ -378,7 +378,103 @@ def logs(response: Any, resource: str, caller: Caller, region: str) -> list[Aske
     return [Asked(f"logs:{operation}", arn, caller.account)]
 
 
+# Athena: the workgroup's actions, and what Athena does with the caller's own credentials for a query (its forward
+# access session): the catalog's reads of each table it names, the S3 reads of each table's objects, and the write
+# of its results (S3 and, under the workgroup's key, KMS as S3 uses it).
+
+_TABLE_REFERENCE = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z0-9_]+)"?\."?([a-z0-9_]+)"?', re.IGNORECASE)
+
+
+def athena(response: Any, resource: str, caller: Caller, region: str) -> list[Asked] | None:
+    from moto.athena.models import athena_backends
+
+    operation, body = _operation(response), _body(response)
+    backend = athena_backends[caller.account][region]
+    partition = caller.role_arn.split(":")[1]
+    if operation == "StartQueryExecution":
+        workgroup = str(body.get("WorkGroup") or "primary")
+    elif operation in ("GetQueryExecution", "GetQueryResults", "StopQueryExecution"):
+        execution = backend.executions.get(str(body.get("QueryExecutionId")))
+        if execution is None:
+            return []  # Athena answers that it does not know the query, whoever asks
+        workgroup = execution.workgroup.name if execution.workgroup is not None else "primary"
+    else:
+        return None
+    arn = f"arn:{partition}:athena:{region}:{caller.account}:workgroup/{workgroup}"
+    asked = [Asked(f"athena:{operation}", arn, caller.account)]
+    if operation == "StartQueryExecution":
+        for database, table in _TABLE_REFERENCE.findall(str(body.get("QueryString", ""))):
+            asked += _catalog_reads(caller, region, database, table)
+    return asked
+
+
+def _catalog_reads(caller: Caller, region: str, database: str, table: str) -> list[Asked]:
+    """What Athena asks as the caller to read a table: glue:GetTable (of the catalog, the database and the table),
+    and the S3 reads of its location (the bucket, or an access point by its alias)."""
+    from moto.glue.models import glue_backends
+
+    partition, account = caller.role_arn.split(":")[1], caller.account
+    glue = f"arn:{partition}:glue:{region}:{account}"
+    catalog, schema = f"{glue}:catalog", f"{glue}:database/{database}"
+    asked = [Asked("glue:GetDatabase", target, account) for target in (catalog, schema)]
+    asked += [
+        Asked("glue:GetTable", target, account) for target in (catalog, schema, f"{glue}:table/{database}/{table}")
+    ]
+    try:
+        described = glue_backends[account][region].get_table(database, table).as_dict()
+    except Exception:  # moto's not-found: Athena answers TABLE_NOT_FOUND
+        return asked
+    location = str(described.get("StorageDescriptor", {}).get("Location", ""))
+    name, _, prefix = location.removeprefix("s3://").partition("/")
+    asked += _location_reads(caller, region, name, prefix)
+    return asked
+
+
+def _location_reads(caller: Caller, region: str, name: str, prefix: str) -> list[Asked]:
+    """ListBucket of the location's prefix, and GetObject of each object under it, as the caller: through the access
+    point whose alias the location names, or of the bucket."""
+    from moto.s3.models import s3_backends
+    from moto.s3control import s3control_backends
+
+    partition = caller.role_arn.split(":")[1]
+    for account in list(s3control_backends.keys()):
+        for point in s3control_backends[account]["aws"].access_points.get(account, {}).values():
+            if point.alias != name:
+                continue
+            arn = f"arn:{partition}:s3:{region}:{account}:accesspoint/{point.name}"
+            point_policy = _document(point.policy) if point.policy else None
+            bucket = s3_backends[account][partition].buckets.get(point.bucket)
+            bucket_policy = _document(bucket.policy) if bucket is not None and bucket.policy else None
+            through: dict[str, ContextValue] = {"s3:DataAccessPointArn": arn, "s3:DataAccessPointAccount": account}
+            decided = _access_point_conditions_decided(bucket_policy, arn, account)
+            listed = [k for k in (bucket.keys if bucket is not None else {}) if k.startswith(prefix)]
+            return [
+                Asked("s3:ListBucket", arn, account, point_policy, {**through, "s3:prefix": prefix}),
+                Asked(
+                    "s3:ListBucket",
+                    f"arn:{partition}:s3:::{point.bucket}",
+                    account,
+                    decided,
+                    {"s3:prefix": prefix},
+                    identity=False,
+                ),
+                *(Asked("s3:GetObject", f"{arn}/object/{key}", account, point_policy, through) for key in listed),
+            ]
+    owner = s3_backends.bucket_accounts.get(name)
+    if owner is None:
+        return []
+    account = owner[1]
+    bucket = s3_backends[account][partition].buckets.get(name)
+    policy = _document(bucket.policy) if bucket is not None and bucket.policy else None
+    listed = [k for k in (bucket.keys if bucket is not None else {}) if k.startswith(prefix)]
+    return [
+        Asked("s3:ListBucket", f"arn:{partition}:s3:::{name}", account, policy, {"s3:prefix": prefix}),
+        *(Asked("s3:GetObject", f"arn:{partition}:s3:::{name}/{key}", account, policy) for key in listed),
+    ]
+
+
 DECIDED: dict[str, Mapper] = {
+    "athena": athena,
     "s3": s3,
     "kms": kms,
     "dynamodb": dynamodb,

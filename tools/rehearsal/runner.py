@@ -60,7 +60,8 @@ QUERY_NOTE = (
     "Athena's queries ran in DuckDB over the emulated objects: each query check proved the consumer's workgroup, its "
     "results location, the table in its own catalog, and that the table's description (location, format, columns, "
     "loaded partitions) reads its objects; not Athena's engine (its SQL dialect, its SerDes' edge cases, the bytes "
-    "scanned limit) and no permission: in AWS the same check runs the query with the consumer role's own credentials."
+    "scanned limit). With IAM enforced, its permissions were decided as Athena asks them (the workgroup, the catalog, "
+    "the objects) with the consumer role's own credentials."
 )
 
 
