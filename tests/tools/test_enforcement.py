@@ -486,3 +486,19 @@ def test_a_query_needs_the_workgroup_the_catalog_and_the_objects_as_the_caller(e
         assert code == "InvalidRequestException" and "the rehearsal's SQL engine" in message
     finally:
         iam.delete_role_policy(RoleName="reader", PolicyName="query")
+
+
+def test_a_condition_on_a_key_the_request_does_not_carry_is_counted_and_the_tls_version_is_set(emulator):
+    s3 = _reader(emulator, "s3")
+    read = _allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/raw/*", Principal={"AWS": READER})
+    # Only from a VPC endpoint: the rehearsal's requests come from none, as a request over the internet would.
+    _bucket_policy(emulator, {**read, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}})
+    assert _error(lambda: s3.get_object(Bucket=BUCKET, Key="raw/a.csv"))[0] == "AccessDenied"
+    line = next(line for line in emulator.enforcer.summary() if "aws:SourceVpce" in line)
+    assert line.endswith("IAM requests: aws:SourceVpce in a policy of s3:GetObject, absent from the request")
+    # S3 sets the TLS version of each request: the runtime's clients negotiate 1.2 at least.
+    below = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    _bucket_policy(emulator, read, {**below, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}})
+    assert s3.get_object(Bucket=BUCKET, Key="raw/a.csv")["Body"].read() == b"a,b\n"
+    _bucket_policy(emulator, read, {**below, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.3"}}})
+    assert _error(lambda: s3.get_object(Bucket=BUCKET, Key="raw/a.csv"))[0] == "AccessDenied"

@@ -12,6 +12,7 @@ emulator's own service calls) are exempt and counted apart."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import threading
@@ -162,6 +163,8 @@ class Enforcer:
                     self.conditions[request.undecided] += 1
                 for key in sorted(set(ignored) & set(request.context)):
                     self.conditions[f"{key} of {request.action} ignored by the engine (not in its IAM data)"] += 1
+                for key in sorted(_absent_condition_keys(simulation, request.action)):
+                    self.conditions[f"{key} in a policy of {request.action}, absent from the request"] += 1
             if result != "Allowed":
                 refusal = Refusal(caller.session_arn, request.action, request.resource, result, simulation)
                 with self._lock:
@@ -208,6 +211,9 @@ class Enforcer:
             # The runtime's clients use TLS in AWS (boto3's default); the emulator is served over http on this machine.
             "aws:SecureTransport": "true",
         }
+        if asked.action.startswith("s3:"):
+            # S3 sets the TLS version of every request; the runtime's clients (boto3) negotiate 1.2 at least.
+            context["s3:TlsVersion"] = "1.2"
         if caller.account in self.organizations:
             context["aws:PrincipalOrgID"] = self.organizations[caller.account]
         context.update({k: v for k, v in asked.context.items() if v is not None})
@@ -242,6 +248,35 @@ class Enforcer:
             f"{self.operator} requests of the operator's identities (bootstrap, deploy, emulated services), exempt",
         ]
         return lines
+
+
+# Keys the engine or AWS sets for every request (the engine fills in what is not given), never absent.
+_ALWAYS = {"aws:currenttime", "aws:epochtime", "aws:principaltype", "aws:userid", "aws:username", "aws:requestedregion"}
+
+
+def _absent_condition_keys(simulation: dict[str, Any], action: str) -> set[str]:
+    """The condition keys of the statements that concern the action (in any policy of the simulation) that the
+    request does not carry: the engine decides each such condition as AWS would for a missing key, which is right
+    only where AWS would not set it either (kms:EncryptionContext:*, aws:SourceVpce, aws:CalledVia, for example)."""
+    request = simulation["request"]
+    given = {key.lower() for key in request["contextVariables"]}
+    documents = [
+        p["policy"] for group in ("identityPolicies", "permissionBoundaryPolicies") for p in simulation.get(group, [])
+    ]
+    documents += [simulation["resourcePolicy"]] if simulation.get("resourcePolicy") else []
+    absent = set()
+    for document in documents:
+        for statement in document.get("Statement", []):
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+                continue
+            for keys in (statement.get("Condition") or {}).values():
+                for key in keys:
+                    lowered = key.lower()
+                    if lowered not in given and lowered not in _ALWAYS and not lowered.startswith("aws:principaltag/"):
+                        absent.add(key)
+    return absent
 
 
 def access_denied(service: str, refusal: Refusal) -> Exception:
