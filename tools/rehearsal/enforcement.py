@@ -3,10 +3,11 @@ the policies as the emulator holds them (the caller's identity policies and perm
 policy, the cross-account rule), with the offline engine of the access report (@cloud-copilot/iam-simulate, one
 long-lived process, its decisions cached). A refusal answers with the service's own error (code, status).
 
-Which requests are decided (requests.py maps them to IAM requests): S3 (list, get, head, put, delete; through an
-access point, its policy and the bucket's delegation; KMS as S3 uses it), DynamoDB items and tables (by name or ARN;
-KMS as DynamoDB uses it), KMS, STS AssumeRole (the role's trust), ECS RunTask (with iam:PassRole), DescribeTasks and
-StopTask, CloudWatch Logs, and Lambda invokes (asked by the local invoker). Anything else passes undecided and is
+Which requests are decided (iam_requests.py maps them to IAM requests): S3 (list, get, head, put, delete; through an
+access point, its policy and the bucket's; KMS as S3 uses it; S3 Control's GetAccessPoint), DynamoDB items and tables
+(by name or ARN; KMS as DynamoDB uses it), KMS, STS AssumeRole (the role's trust), ECS RunTask (with iam:PassRole),
+DescribeTasks and StopTask, CloudWatch Logs, Athena (with its catalog and S3 reads as the caller), and Lambda invokes
+(asked by the local invoker). Anything else passes undecided and is
 counted by service. The operator's identities (the rehearsal's administrator, the CDK's bootstrap roles, the
 emulator's own service calls) are exempt and counted apart."""
 
