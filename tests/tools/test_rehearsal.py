@@ -341,3 +341,15 @@ def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_
     bucket = s3_backends["222222222222"]["aws"].buckets["corp-lake"]
     assert [s["Sid"] for s in json.loads(bucket.policy)["Statement"]] == ["DelegateToTheAccessPointsOfLake"]
     assert sorted(bucket.keys) == ["curated/stand-in.csv", "raw/stand-in.csv"]
+
+
+def test_with_grants_by_organization_every_account_of_the_config_is_a_member_of_it(tmp_path):
+    """The enforcement decides aws:PrincipalOrgID by the emulated organization: the config's, holding its accounts."""
+    from tests.conftest import ORGANIZATION_CONFIG
+
+    config = parse_config(ORGANIZATION_CONFIG)
+    rehearsal = Rehearsal(config=config, config_path="org.yaml", outdir=tmp_path, approve=True, destroy=False)
+    members = rehearsal._organizations()
+    assert members == dict.fromkeys(["111111111111", "222222222222", "333333333333", "444444444444"], "o-abcdefghij")
+    assert Rehearsal(config=load_config(EXAMPLE), config_path="x", outdir=tmp_path, approve=True,
+                     destroy=False)._organizations() == {}  # fmt: skip
