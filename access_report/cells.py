@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,33 +57,70 @@ class Cell:
         return f"{self.environment} | {self.who} | {self.action} | {self.resource}"
 
     def context(self) -> dict[str, ContextValue]:
-        variables: dict[str, ContextValue] = {
-            "aws:PrincipalArn": self.principal,
-            "aws:PrincipalAccount": self.principal_account,
-            # AWS sets it from the resource; the engine takes it only from the request.
-            "aws:ResourceAccount": self.resource_account,
-            "aws:SecureTransport": "true",
-        }
-        if self.organization:
-            variables["aws:PrincipalOrgID"] = self.organization
-        variables.update({k: v for k, v in self.request.context.items() if v is not None})
-        return variables
+        return request_context(self.principal, self.principal_account, self.resource_account, self.organization,
+                               self.request.context)  # fmt: skip
 
     def simulation(self) -> dict[str, Any]:
         """The request as @cloud-copilot/iam-simulate takes it."""
-        simulation: dict[str, Any] = {
-            "request": {
-                "principal": self.principal,
-                "action": self.action,
-                "resource": {"resource": self.resource, "accountId": self.resource_account},
-                "contextVariables": self.context(),
-            },
-            "identityPolicies": [{"name": f"identity-{i}", "policy": p} for i, p in enumerate(self.identity_policies)],
-            "serviceControlPolicies": [],
-            "resourceControlPolicies": [],
-        }
-        if self.request.resource_policy:
-            simulation["resourcePolicy"] = self.request.resource_policy
-        if self.boundary:
-            simulation["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": self.boundary}]
-        return simulation
+        return simulation(
+            self.principal,
+            self.action,
+            self.resource,
+            self.resource_account,
+            self.context(),
+            self.identity_policies,
+            resource_policy=self.request.resource_policy,
+            boundary=self.boundary,
+        )
+
+
+def request_context(
+    principal: str,
+    principal_account: str,
+    resource_account: str,
+    organization: str | None,
+    context: Mapping[str, ContextValue],
+) -> dict[str, ContextValue]:
+    """The context keys of a request: the principal's and the resource's, which AWS sets and the engine takes only from
+    the request, then the request's own (None: not set)."""
+    variables: dict[str, ContextValue] = {
+        "aws:PrincipalArn": principal,
+        "aws:PrincipalAccount": principal_account,
+        # AWS sets it from the resource; the engine takes it only from the request.
+        "aws:ResourceAccount": resource_account,
+        "aws:SecureTransport": "true",
+    }
+    if organization:
+        variables["aws:PrincipalOrgID"] = organization
+    variables.update({k: v for k, v in context.items() if v is not None})
+    return variables
+
+
+def simulation(
+    principal: str,
+    action: str,
+    resource: str,
+    resource_account: str,
+    context: Mapping[str, ContextValue],
+    identity_policies: Sequence[Document],
+    *,
+    resource_policy: Document | None = None,
+    boundary: Document | None = None,
+) -> dict[str, Any]:
+    """An IAM request as @cloud-copilot/iam-simulate takes it (no SCPs or RCPs)."""
+    found: dict[str, Any] = {
+        "request": {
+            "principal": principal,
+            "action": action,
+            "resource": {"resource": resource, "accountId": resource_account},
+            "contextVariables": dict(context),
+        },
+        "identityPolicies": [{"name": f"identity-{i}", "policy": p} for i, p in enumerate(identity_policies)],
+        "serviceControlPolicies": [],
+        "resourceControlPolicies": [],
+    }
+    if resource_policy:
+        found["resourcePolicy"] = resource_policy
+    if boundary:
+        found["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": boundary}]
+    return found

@@ -339,11 +339,13 @@ def test_an_access_points_configuration_is_read_with_s3_get_access_point_on_any_
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"}, "Action": "sts:AssumeRole"}
     )
     iam.create_role(RoleName="locator", AssumeRolePolicyDocument=trust)
+    control = emulator.administrator(SOURCE).session(REGION).client("s3control")
+    control.create_access_point(AccountId=SOURCE, Name="located-point", Bucket=BUCKET)
     locator = emulator.credentials(f"arn:aws:iam::{SOURCE}:role/locator").session(REGION).client("s3control")
-    code, status, _ = _error(lambda: locator.get_access_point(AccountId=SOURCE, Name="enforced-point"))
+    code, status, _ = _error(lambda: locator.get_access_point(AccountId=SOURCE, Name="located-point"))
     assert (code, status) == ("AccessDenied", 403)
     iam.put_role_policy(RoleName="locator", PolicyName="p", PolicyDocument=_policy(_allow("s3:GetAccessPoint", "*")))
-    assert locator.get_access_point(AccountId=SOURCE, Name="enforced-point")["Bucket"] == BUCKET
+    assert locator.get_access_point(AccountId=SOURCE, Name="located-point")["Bucket"] == BUCKET
 
 
 def test_a_trust_by_organization_admits_the_members_of_the_emulated_organization_only(emulator):
@@ -372,14 +374,14 @@ def test_an_invoke_is_decided_by_the_callers_policy_and_the_functions(emulator):
 
     function = f"arn:aws:lambda:{REGION}:{CONSUMER}:function:consumer"
     caller = Caller(READER, "pipeline-consumer-proof")
-    refusal = emulator.enforcer.decide(caller, lambda_invoke(function, caller))
+    refusal = emulator.enforcer.decide(caller, lambda_invoke(function))
     assert refusal is not None and refusal.action == "lambda:InvokeFunction" and refusal.resource == function
     iam = emulator.administrator(CONSUMER).session(REGION).client("iam")
     iam.put_role_policy(
         RoleName="reader", PolicyName="invoke", PolicyDocument=_policy(_allow("lambda:InvokeFunction", function))
     )
     try:
-        assert emulator.enforcer.decide(caller, lambda_invoke(function, caller)) is None
+        assert emulator.enforcer.decide(caller, lambda_invoke(function)) is None
     finally:
         iam.delete_role_policy(RoleName="reader", PolicyName="invoke")
 
@@ -438,25 +440,30 @@ def test_a_grant_is_created_only_for_the_grantee_and_operations_the_policy_names
 
 
 def test_a_query_needs_the_workgroup_the_catalog_and_the_objects_as_the_caller(emulator):
-    """Athena reads the catalog and the table's objects with the caller's own credentials: each is decided."""
-    consumer = emulator.administrator(CONSUMER).session(REGION)
+    """Athena reads the catalog and the table's objects with the caller's own credentials: each is decided, and so is
+    the key of each object, as S3 uses it."""
+    source, consumer = emulator.administrator(SOURCE).session(REGION), emulator.administrator(CONSUMER).session(REGION)
+    source.client("s3").put_object(Bucket=BUCKET, Key="queried/a.csv", Body=b"a\n")
     consumer.client("athena").create_work_group(Name="queries", Configuration={})
     glue = consumer.client("glue")
     glue.create_database(DatabaseInput={"Name": "shared"})
+    location = f"s3://{BUCKET}/queried/"
     glue.create_table(
         DatabaseName="shared",
         TableInput={
             "Name": "rows",
-            "StorageDescriptor": {"Location": f"s3://{BUCKET}/raw/", "Columns": [{"Name": "a", "Type": "string"}]},
+            "StorageDescriptor": {"Location": location, "Columns": [{"Name": "a", "Type": "string"}]},
         },
     )
     athena = _reader(emulator, "athena")
 
     def query() -> Any:
-        return athena.start_query_execution(QueryString="SELECT * FROM shared.rows LIMIT 1", WorkGroup="queries")
+        return athena.start_query_execution(QueryString='SELECT * FROM "shared"."rows" LIMIT 1', WorkGroup="queries")
 
     assert "athena:StartQueryExecution" in _error(query)[2]
     glue_arn = f"arn:aws:glue:{REGION}:{CONSUMER}"
+    objects = f"arn:aws:s3:::{BUCKET}/queried/*"
+    under_prefix = {"StringLike": {"s3:prefix": "queried/*"}}
     iam = consumer.client("iam")
     iam.put_role_policy(
         RoleName="reader",
@@ -467,6 +474,8 @@ def test_a_query_needs_the_workgroup_the_catalog_and_the_objects_as_the_caller(e
                 ["glue:GetDatabase", "glue:GetTable"],
                 [f"{glue_arn}:catalog", f"{glue_arn}:database/shared", f"{glue_arn}:table/shared/rows"],
             ),
+            _allow("s3:GetObject", objects),
+            _allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET}", Condition=under_prefix),
         ),
     )
     try:
@@ -476,14 +485,23 @@ def test_a_query_needs_the_workgroup_the_catalog_and_the_objects_as_the_caller(e
         admitted = {"Principal": {"AWS": READER}}
         _bucket_policy(
             emulator,
-            _allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/raw/*", **admitted),
-            _allow(
-                "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", Condition={"StringLike": {"s3:prefix": "raw/*"}}, **admitted
-            ),
+            _allow("s3:GetObject", objects, **admitted),
+            _allow("s3:ListBucket", f"arn:aws:s3:::{BUCKET}", Condition=under_prefix, **admitted),
         )
-        # Allowed: the query reaches the rehearsal's SQL engine (which this bare table, with no format, fails).
+        assert query()["QueryExecutionId"]
+        # An object under a key whose policy admits only its own account: Athena cannot decrypt it for the caller.
+        root = {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+        key = source.client("kms").create_key(Policy=_policy(root))["KeyMetadata"]["Arn"]
+        source.client("s3").put_object(
+            Bucket=BUCKET, Key="queried/locked.csv", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key
+        )
         code, _, message = _error(query)
-        assert code == "InvalidRequestException" and "the rehearsal's SQL engine" in message
+        assert code == "AccessDeniedException" and f"kms:Decrypt on resource: {key}" in message
     finally:
         iam.delete_role_policy(RoleName="reader", PolicyName="query")
 

@@ -564,7 +564,7 @@ def test_doctor_fails_a_consumer_table_left_on_the_alias_of_an_access_point_crea
             TableInput={"Name": "lake", "StorageDescriptor": {"Location": f"s3://{alias}/raw/"}},
         )
         assert _table_aliases_status(config, target, consumer, sessions) == (
-            "1 tables on their access points' aliases",
+            "tables on their access points' current aliases: 1",
             "",
         )
         s3control.delete_access_point(AccountId="222222222222", Name="ops-dev-lake")

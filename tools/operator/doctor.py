@@ -622,7 +622,7 @@ def _table_aliases_status(
                         f"take {n.name} out of {where} and release the pipeline, then give it back and release again: "
                         "the table is made again on the new alias (the stack reads the alias only when it makes it)",
                     )
-    return (f"{checked} tables on their access points' aliases" if checked else ""), ""
+    return (f"tables on their access points' current aliases: {checked}" if checked else ""), ""
 
 
 def _key_grants_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:

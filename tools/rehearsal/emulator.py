@@ -775,13 +775,8 @@ TABLE_REFERENCE = sql.TABLE_REFERENCE
 def access_point_bucket(name: str) -> str | None:
     """The bucket behind a name S3 would route to an access point: NAME-ACCOUNT (the host of a request that names
     the access point by its ARN) or the access point's alias."""
-    from moto.s3control import s3control_backends
-
-    for account in list(s3control_backends.keys()):
-        for point in s3control_backends[account]["aws"].access_points.get(account, {}).values():
-            if name in (f"{point.name}-{account}", point.alias):
-                return str(point.bucket)
-    return None
+    found = iam_requests.access_point_named(name)
+    return str(found[1].bucket) if found is not None else None
 
 
 def _serve_access_points() -> None:

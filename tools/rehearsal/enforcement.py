@@ -14,6 +14,7 @@ emulator's own service calls) are exempt and counted apart."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 import threading
@@ -24,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from access_report.cells import ContextValue, Document
+from access_report.cells import ALLOW_ALL, ContextValue, Document, request_context, simulation
 from access_report.engine import Evaluator
 
 # Roles that stand for the people and services that operate the accounts, not for the project's principals.
@@ -94,8 +95,6 @@ class Refusal:
 # What IAM decides of a request moto is about to serve: (response, resource, caller, region) -> the IAM requests, or
 # None for an operation not decided.
 Mapper = Callable[[Any, str, Caller, str], "list[Asked] | None"]
-
-ALLOW_ALL: Document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 class Enforcer:
@@ -205,37 +204,24 @@ class Enforcer:
 
     def simulation(self, caller: Caller, asked: Asked) -> dict[str, Any]:
         """The IAM request as the engine takes it (the access report's form, access_report/cells.py)."""
-        context: dict[str, ContextValue] = {
-            "aws:PrincipalArn": caller.role_arn,
-            "aws:PrincipalAccount": caller.account,
-            "aws:ResourceAccount": asked.account,
-            # The runtime's clients use TLS in AWS (boto3's default); the emulator is served over http on this machine.
-            "aws:SecureTransport": "true",
-        }
+        own: dict[str, ContextValue] = {}
         if asked.action.startswith("s3:"):
             # S3 sets the TLS version of every request; the runtime's clients (boto3) negotiate 1.2 at least.
-            context["s3:TlsVersion"] = "1.2"
-        if caller.account in self.organizations:
-            context["aws:PrincipalOrgID"] = self.organizations[caller.account]
-        context.update({k: v for k, v in asked.context.items() if v is not None})
-        identity = _identity_policies(caller) if asked.identity else [ALLOW_ALL]
-        simulation: dict[str, Any] = {
-            "request": {
-                "principal": caller.role_arn,
-                "action": asked.action,
-                "resource": {"resource": asked.resource, "accountId": asked.account},
-                "contextVariables": context,
-            },
-            "identityPolicies": [{"name": f"identity-{i}", "policy": p} for i, p in enumerate(identity)],
-            "serviceControlPolicies": [],
-            "resourceControlPolicies": [],
-        }
-        if asked.policy:
-            simulation["resourcePolicy"] = asked.policy
-        boundary = _boundary(caller) if asked.identity else None
-        if boundary:
-            simulation["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": boundary}]
-        return simulation
+            own["s3:TlsVersion"] = "1.2"
+        organization = self.organizations.get(caller.account)
+        context = request_context(
+            caller.role_arn, caller.account, asked.account, organization, {**own, **asked.context}
+        )
+        return simulation(
+            caller.role_arn,
+            asked.action,
+            asked.resource,
+            asked.account,
+            context,
+            _identity_policies(caller) if asked.identity else [ALLOW_ALL],
+            resource_policy=asked.policy,
+            boundary=_boundary(caller) if asked.identity else None,
+        )
 
     def summary(self) -> list[str]:
         """The rehearsal's lines on what was decided."""
@@ -382,11 +368,16 @@ def _managed(policy: Any) -> Document | None:
     versions = getattr(policy, "versions", None)
     if versions:
         return _document(next(v.document for v in versions if v.is_default))
+    found = _aws_managed().get(getattr(policy, "name", ""))
+    return found["Document"] if found else None
+
+
+@functools.cache
+def _aws_managed() -> dict[str, Any]:
+    """moto's copy of the AWS managed policies, by name (parsed once: it is large)."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-    known = json.loads(aws_managed_policies_data)
-    found = known.get(getattr(policy, "name", ""))
-    return found["Document"] if found else None
+    return dict(json.loads(aws_managed_policies_data))
 
 
 def _document(text: Any) -> Document:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from access_report.cells import ContextValue, Document
+from tools.rehearsal import sql
 from tools.rehearsal.enforcement import Asked, Caller, Mapper, _document, _role
 
 _TABLE_ARN = re.compile(
@@ -68,18 +69,58 @@ def _s3_action(method: str, key: str, query: dict[str, Any], headers: Any) -> st
     return None
 
 
-def _access_point(response: Any) -> tuple[str, str, Document | None] | None:
-    """(name, account, policy) of the access point a request came by: its NAME-ACCOUNT host, or its alias as the
-    bucket (a host's first label or the path's first segment)."""
+def access_point_named(name: str) -> tuple[str, Any] | None:
+    """(account, access point) of a name S3 routes to an access point, in whichever emulated account holds it:
+    NAME-ACCOUNT (the host of a request that names the access point by its ARN) or the access point's alias."""
     from moto.s3control import s3control_backends
 
-    host = str(response.headers.get("Host", "")).split(":", 1)[0]
-    labels = {host.split(".", 1)[0], str(getattr(response, "path", "") or "").lstrip("/").split("/", 1)[0]}
     for account in list(s3control_backends.keys()):
         for point in s3control_backends[account]["aws"].access_points.get(account, {}).values():
-            if labels & {f"{point.name}-{account}", point.alias}:
-                return point.name, account, _document(point.policy) if point.policy else None
+            if name in (f"{point.name}-{account}", point.alias):
+                return account, point
     return None
+
+
+def _access_point(response: Any) -> tuple[str, Any] | None:
+    """The access point a request came by: its NAME-ACCOUNT host, or its alias as the bucket (a host's first label or
+    the path's first segment)."""
+    host = str(response.headers.get("Host", "")).split(":", 1)[0]
+    path = str(getattr(response, "path", "") or "").lstrip("/").split("/", 1)[0]
+    return access_point_named(host.split(".", 1)[0]) or (access_point_named(path) if path else None)
+
+
+def _through_point(
+    action: str,
+    key: str,
+    found: tuple[str, Any],
+    bucket_policy: Document | None,
+    context: dict[str, ContextValue],
+    partition: str,
+    region: str,
+) -> list[Asked]:
+    """A request through an access point: the access point decides (its policy, the caller's), and so does the bucket
+    (only its policy, not the caller's): by delegating to the access point, or by granting the caller itself, and any
+    Deny of it applies (S3 user guide, "Configuring IAM policies for using access points"). The engine ignores
+    s3:DataAccessPoint* on a bucket (AWS's service reference lists them for access points only; S3 sets them on the
+    bucket's evaluation too): they are decided here, and the engine decides the rest of each statement."""
+    account, point = found
+    arn = f"arn:{partition}:s3:{region}:{account}:accesspoint/{point.name}"
+    bucket = f"arn:{partition}:s3:::{point.bucket}"
+    point_policy = _document(point.policy) if point.policy else None
+    through = {**context, "s3:DataAccessPointArn": arn, "s3:DataAccessPointAccount": account,
+               "s3:AccessPointNetworkOrigin": "Internet"}  # fmt: skip
+    return [
+        Asked(action, f"{arn}/object/{key}" if key else arn, account, point_policy, through),
+        Asked(
+            action,
+            f"{bucket}/{key}" if key else bucket,
+            account,
+            _access_point_conditions_decided(bucket_policy, arn, account),
+            context,
+            identity=False,
+            undecided="s3:DataAccessPoint* of a bucket's policy, decided before the engine (it ignores them there)",
+        ),
+    ]
 
 
 _S3_CONTROL = re.compile(r"^/v20180820/accesspoint/(?P<name>[a-z0-9-]+)$")
@@ -111,38 +152,18 @@ def s3(response: Any, resource: str, caller: Caller, region: str) -> list[Asked]
     context: dict[str, ContextValue] = {}
     if action == "s3:ListBucket":
         context["s3:prefix"] = query["prefix"][0] if "prefix" in query else None
-    asked = []
     missing = action.startswith("s3:GetObject") and found is not None and key not in found.keys
     point = _access_point(response)
     if point is not None:
-        name, point_account, point_policy = point
-        arn = f"arn:{partition}:s3:{region}:{point_account}:accesspoint/{name}"
-        through = {**context, "s3:DataAccessPointArn": arn, "s3:DataAccessPointAccount": point_account,
-                   "s3:AccessPointNetworkOrigin": "Internet"}  # fmt: skip
-        asked.append(Asked(action, f"{arn}/object/{key}" if key else arn, point_account, point_policy, through))
-        # The bucket decides too (only its policy, not the caller's): by delegating to the access point, or by
-        # granting the caller itself, and any Deny of it applies (S3 user guide, "Configuring IAM policies for using
-        # access points"). The engine ignores s3:DataAccessPoint* on a bucket (AWS's service reference lists them for
-        # access points only; S3 sets them on the bucket's evaluation too): they are decided here, and the engine
-        # decides the rest of each statement.
-        asked.append(
-            Asked(
-                action,
-                resource,
-                account,
-                _access_point_conditions_decided(policy, arn, point_account),
-                context,
-                identity=False,
-                undecided="s3:DataAccessPoint* of a bucket's policy, decided before the engine (it ignores them there)",
-            )
-        )
-        if missing:
-            asked.append(Asked("s3:ListBucket", arn, point_account, point_policy, {k: v for k, v in through.items()
-                                                                                   if k != "s3:prefix"}))  # fmt: skip
+        asked = _through_point(action, key, point, policy, context, partition, region)
     else:
-        asked.append(Asked(action, resource, account, policy, context))
-        if missing:  # S3 answers 404 for a missing key only to a caller who may list the bucket; anyone else 403
-            asked.append(Asked("s3:ListBucket", f"arn:{partition}:s3:::{bucket}", account, policy))
+        asked = [Asked(action, resource, account, policy, context)]
+    if missing:  # S3 answers 404 for a missing key only to a caller who may list the bucket; anyone else 403
+        asked += (
+            _through_point("s3:ListBucket", "", point, policy, {}, partition, region)
+            if point is not None
+            else [Asked("s3:ListBucket", f"arn:{partition}:s3:::{bucket}", account, policy)]
+        )
     key_arn = _s3_key(found, key, action, response.method, response.headers, account, region)
     if key_arn:
         operation = "kms:Decrypt" if action.startswith("s3:GetObject") else "kms:GenerateDataKey"
@@ -379,10 +400,8 @@ def logs(response: Any, resource: str, caller: Caller, region: str) -> list[Aske
 
 
 # Athena: the workgroup's actions, and what Athena does with the caller's own credentials for a query (its forward
-# access session): the catalog's reads of each table it names, the S3 reads of each table's objects, and the write
-# of its results (S3 and, under the workgroup's key, KMS as S3 uses it).
-
-_TABLE_REFERENCE = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z0-9_]+)"?\."?([a-z0-9_]+)"?', re.IGNORECASE)
+# access session): the catalog's reads of each table it names, and the S3 reads of each table's objects (with KMS as
+# S3 uses it). Not the write of its results, which moto makes itself.
 
 
 def athena(response: Any, resource: str, caller: Caller, region: str) -> list[Asked] | None:
@@ -403,7 +422,7 @@ def athena(response: Any, resource: str, caller: Caller, region: str) -> list[As
     arn = f"arn:{partition}:athena:{region}:{caller.account}:workgroup/{workgroup}"
     asked = [Asked(f"athena:{operation}", arn, caller.account)]
     if operation == "StartQueryExecution":
-        for database, table in _TABLE_REFERENCE.findall(str(body.get("QueryString", ""))):
+        for database, table in sql.TABLE_REFERENCE.findall(str(body.get("QueryString", ""))):
             asked += _catalog_reads(caller, region, database, table)
     return asked
 
@@ -431,46 +450,33 @@ def _catalog_reads(caller: Caller, region: str, database: str, table: str) -> li
 
 
 def _location_reads(caller: Caller, region: str, name: str, prefix: str) -> list[Asked]:
-    """ListBucket of the location's prefix, and GetObject of each object under it, as the caller: through the access
-    point whose alias the location names, or of the bucket."""
+    """ListBucket of the location's prefix, and GetObject of each object under it (and its key's use, through S3), as
+    the caller: through the access point whose alias the location names, or of the bucket."""
     from moto.s3.models import s3_backends
-    from moto.s3control import s3control_backends
 
     partition = caller.role_arn.split(":")[1]
-    for account in list(s3control_backends.keys()):
-        for point in s3control_backends[account]["aws"].access_points.get(account, {}).values():
-            if point.alias != name:
-                continue
-            arn = f"arn:{partition}:s3:{region}:{account}:accesspoint/{point.name}"
-            point_policy = _document(point.policy) if point.policy else None
-            bucket = s3_backends[account][partition].buckets.get(point.bucket)
-            bucket_policy = _document(bucket.policy) if bucket is not None and bucket.policy else None
-            through: dict[str, ContextValue] = {"s3:DataAccessPointArn": arn, "s3:DataAccessPointAccount": account}
-            decided = _access_point_conditions_decided(bucket_policy, arn, account)
-            listed = [k for k in (bucket.keys if bucket is not None else {}) if k.startswith(prefix)]
-            return [
-                Asked("s3:ListBucket", arn, account, point_policy, {**through, "s3:prefix": prefix}),
-                Asked(
-                    "s3:ListBucket",
-                    f"arn:{partition}:s3:::{point.bucket}",
-                    account,
-                    decided,
-                    {"s3:prefix": prefix},
-                    identity=False,
-                ),
-                *(Asked("s3:GetObject", f"{arn}/object/{key}", account, point_policy, through) for key in listed),
-            ]
-    owner = s3_backends.bucket_accounts.get(name)
+    point = access_point_named(name)
+    bucket_name = point[1].bucket if point is not None else name
+    owner = s3_backends.bucket_accounts.get(bucket_name)
     if owner is None:
         return []
     account = owner[1]
-    bucket = s3_backends[account][partition].buckets.get(name)
+    bucket = s3_backends[account][partition].buckets.get(bucket_name)
     policy = _document(bucket.policy) if bucket is not None and bucket.policy else None
     listed = [k for k in (bucket.keys if bucket is not None else {}) if k.startswith(prefix)]
-    return [
-        Asked("s3:ListBucket", f"arn:{partition}:s3:::{name}", account, policy, {"s3:prefix": prefix}),
-        *(Asked("s3:GetObject", f"arn:{partition}:s3:::{name}/{key}", account, policy) for key in listed),
-    ]
+
+    def reads(action: str, key: str, context: dict[str, ContextValue]) -> list[Asked]:
+        if point is not None:
+            return _through_point(action, key, point, policy, context, partition, region)
+        resource = f"arn:{partition}:s3:::{bucket_name}" + (f"/{key}" if key else "")
+        return [Asked(action, resource, account, policy, context)]
+
+    asked = reads("s3:ListBucket", "", {"s3:prefix": prefix})
+    for key in listed:
+        asked += reads("s3:GetObject", key, {})
+        used = _s3_key(bucket, key, "s3:GetObject", "GET", {}, account, region)
+        asked += [_key_use(caller, used, "kms:Decrypt", "s3", region)] if used else []
+    return asked
 
 
 DECIDED: dict[str, Mapper] = {
@@ -484,7 +490,7 @@ DECIDED: dict[str, Mapper] = {
 }
 
 
-def lambda_invoke(function_arn: str, caller: Caller) -> list[Asked]:
+def lambda_invoke(function_arn: str) -> list[Asked]:
     """What an invoke of a function asks (the invoker runs the handler locally; moto's Lambda never serves it)."""
     from moto.awslambda.models import lambda_backends
 

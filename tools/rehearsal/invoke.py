@@ -42,10 +42,7 @@ class LocalInvoker:
         )
         enforcer = self._emulator.enforcer
         if enforcer is not None:
-            refusal = enforcer.decide(
-                Caller(role_arn, session_name),
-                lambda_invoke(configuration["FunctionArn"], Caller(role_arn, session_name)),
-            )
+            refusal = enforcer.decide(Caller(role_arn, session_name), lambda_invoke(configuration["FunctionArn"]))
             if refusal is not None:
                 raise RuntimeError(f"AccessDeniedException: {refusal.message()}")
         function_role = self._emulator.credentials(configuration["Role"], session_name=function_name)
