@@ -267,3 +267,23 @@ def test_the_emulator_holds_a_templates_bucket_policy_table_policy_and_log_group
         cloudformation.delete_stack(StackName="held")
         with pytest.raises(ClientError):
             source.client("s3").get_bucket_policy(Bucket="held-x")
+
+
+def test_the_emulators_sql_engine_serves_athena_only_while_it_serves():
+    """The emulator mends moto in this process: outside a rehearsal (other tests of the same worker, after one ran),
+    moto's Athena answers as moto does, without the rehearsal's catalog and SQL."""
+    import boto3
+    from moto import mock_aws
+
+    from tools.rehearsal.emulator import Emulator
+
+    Emulator()  # mends moto, serves nothing
+    with mock_aws():
+        athena = boto3.client("athena", region_name="eu-west-1")
+        athena.create_work_group(Name="queries")
+        started = athena.start_query_execution(
+            QueryString="SELECT * FROM nowhere.missing LIMIT 1",
+            WorkGroup="queries",
+            ResultConfiguration={"OutputLocation": "s3://results/"},
+        )
+        assert started["QueryExecutionId"]

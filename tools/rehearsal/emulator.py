@@ -707,6 +707,8 @@ def _add_catalogs() -> None:
     start = AthenaBackend.start_query_execution
 
     def start_query_execution(self: AthenaBackend, query, context, config, workgroup, execution_parameters):
+        if not _serving:  # moto as it is, for whoever uses it in this process outside a rehearsal
+            return start(self, query, context, config, workgroup, execution_parameters)
         group = self.work_groups.get(workgroup)
         enforced = group.configuration if group is not None else {}
         if enforced.get("EnforceWorkGroupConfiguration") or not config:
