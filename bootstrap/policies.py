@@ -22,16 +22,29 @@ from config import actions
 from config import quotas as aws
 from config.loader import ConfigError
 from config.model import Config
-from config.naming import Bootstrap, Names, ecr_repository_arn, execution_policy_names, permissions_boundary_name
+from config.naming import (
+    API_STAGE,
+    Bootstrap,
+    Names,
+    ecr_repository_arn,
+    execution_policy_names,
+    permissions_boundary_name,
+)
 
 # What the sharing and consumer stacks create (a test checks this against their synthesized templates).
 STACK_RESOURCE_TYPES = (
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Stage",
     "AWS::DynamoDB::GlobalTable",
     "AWS::ECS::Cluster",
     "AWS::ECS::TaskDefinition",
     "AWS::KMS::Alias",
     "AWS::KMS::Key",
     "AWS::Lambda::Function",
+    "AWS::Lambda::Permission",
     "AWS::Logs::LogGroup",
     "AWS::Glue::Database",
     "AWS::Glue::Table",
@@ -132,6 +145,14 @@ FENCES: dict[str, tuple[str, ...]] = {
         "arn:{partition}:glue:*:{account}:connection/{project}-*",
     ),
     "athena": ("arn:{partition}:athena:*:{account}:workgroup/{project}-*",),
+    # The shared APIs: REST APIs and what they hold, and their tags; never the account's API Gateway settings, API
+    # keys, usage plans, domain names or VPC links. API Gateway names a REST API by an id of its own choosing, so this
+    # fence cannot tell the project's REST APIs from others of a source account (docs/shared-api.md).
+    "apigateway": (
+        "arn:{partition}:apigateway:*::/restapis",
+        "arn:{partition}:apigateway:*::/restapis/*",
+        "arn:{partition}:apigateway:*::/tags/*",
+    ),
 }
 
 # The property that names a resource of a fenced service, per resource type: a consumer stack with workloads of your
@@ -289,9 +310,11 @@ def project_arns(action: str, project: str, account: str, partition: str) -> lis
     templates = _authorization_data("resourceTypes", action.split(":")[0])
     arns = []
     for kind in types:
-        arn = templates[kind.lower()]["arn"].replace("${Partition}", partition).replace("${Account}", account)
-        for name in (f"{project}-x", f"{glue_prefix(project)}_x"):
-            arns.append(re.sub(r"\$\{[^}]+\}", name, arn.replace("${Region}", "eu-west-1")))
+        # A type may list several forms, comma-separated (API Gateway's authorizers: of HTTP and of REST APIs).
+        for form in templates[kind.lower()]["arn"].split(","):
+            arn = form.strip().replace("${Partition}", partition).replace("${Account}", account)
+            for name in (f"{project}-x", f"{glue_prefix(project)}_x"):
+                arns.append(re.sub(r"\$\{[^}]+\}", name, arn.replace("${Region}", "eu-west-1")))
     return sorted(set(arns))
 
 
@@ -536,6 +559,28 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Action": [*actions.TABLE_READ, *actions.TABLE_WRITE],
                 "Resource": [f"arn:{partition}:dynamodb:*:*:table/{project}-*"],
                 "Condition": ours,
+            },
+            {
+                # A consumer's locator role reads its APIs' ids from the sharing stack (cdk_constructs/catalog.py).
+                "Sid": "WhereTheProjectsApisAre",
+                "Effect": "Allow",
+                "Action": list(actions.LOCATE_API),
+                "Resource": [
+                    f"arn:{partition}:cloudformation:*:{source}:stack/{project}-*/*"
+                    for source in sorted({environment.source.account for environment in config.environments})
+                ],
+            },
+            {
+                # The project's shared APIs: their stage, methods and items' path, in the source accounts (API Gateway
+                # names an API by an id of its choosing: each consumer's policy names the APIs it is given by their
+                # ids). The accounts are in the ARNs: aws:ResourceAccount is not documented for execute-api.
+                "Sid": "TheProjectsApis",
+                "Effect": "Allow",
+                "Action": list(actions.INVOKE),
+                "Resource": [
+                    f"arn:{partition}:execute-api:*:{source}:*/{API_STAGE}/*/{actions.API_PATH}"
+                    for source in sorted({environment.source.account for environment in config.environments})
+                ],
             },
             {
                 # Keys only through S3 and DynamoDB, never directly: what a role may then decrypt is what it may read

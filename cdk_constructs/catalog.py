@@ -8,7 +8,9 @@ may own it). Athena reads the objects with the caller's own credentials, which t
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -22,7 +24,7 @@ from cdk_constructs.keys import RETAINED, project_key
 from cdk_constructs.sdk_calls import sdk_call_role
 from config import actions
 from config.model import Consumer, DatasetCatalog
-from config.naming import DatasetNames, Names
+from config.naming import DatasetNames, Names, api_logical_id
 
 # How Glue and Athena read each format: the input and output formats and the SerDe (Athena's documented ones).
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -75,7 +77,14 @@ class QueryCatalog(Construct):
     """The consumer's Glue database and tables of its datasets, and the Athena workgroup to query them in."""
 
     def __init__(
-        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, datasets: list[DatasetNames]
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        consumer: Consumer,
+        datasets: list[DatasetNames],
+        lookups: SourceLookups | None,
     ) -> None:
         super().__init__(scope, id)
         # The consumer's roles use it through S3, by their identity policies (the key's default statement).
@@ -145,7 +154,7 @@ class QueryCatalog(Construct):
                 description=f"Datasets {names.project} {names.environment} shares (source {names.source_account})",
             ),
         )
-        aliases = AccessPointAliases(self, "Aliases", names=names, consumer=consumer, datasets=datasets).aliases
+        aliases = AccessPointAliases(self, "Aliases", lookups=lookups, datasets=datasets).aliases if lookups else {}
         self.tables = []
         for n in datasets:
             catalog = n.dataset.catalog
@@ -162,50 +171,106 @@ class QueryCatalog(Construct):
             self.tables.append(table)
 
 
-class AccessPointAliases(Construct):
-    """The aliases of the access points of the consumer's tables over existing buckets, read from the source account.
+# The logical ids the lookups' role and log group had when only the tables' aliases were looked up (under
+# Catalog/Aliases): kept, as CloudFormation cannot replace a named role or log group by one of the same name.
+LOOKUP_LOGICAL_IDS = {"role": "CatalogAliasesRoleB378C81D", "logs": "CatalogAliasesLogsD04F9260"}
 
-    S3 makes an access point's alias when it creates the access point, in the source stage; a table's location names
-    the alias (Athena and Glue take no access point ARN), and the consumer account cannot read it: the source account's
-    GetAccessPoint is not granted across accounts. So a custom resource of this stack asks it in the source account,
-    as the consumer's role of the source stack (SourceLocator), which may read access points' configuration only."""
+
+class SourceLookups(Construct):
+    """What the consumer stack reads in the source account at deploy, where the consumer account cannot: the aliases
+    of the access points of its tables over existing buckets, and the ids API Gateway gave the environment's APIs.
+
+    S3 makes an access point's alias, and API Gateway an API's id, when the source stage creates them; the consumer
+    account has no right to ask either. So the stack's custom resources ask as the consumer's role of the source stack
+    (SourceLocator), which may read access points' configuration and the sharing stack's resources only."""
 
     def __init__(
-        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, datasets: list[DatasetNames]
+        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, apis: list[DatasetNames]
     ) -> None:
         super().__init__(scope, id)
-        self.aliases: dict[str, str] = {}
-        located = [n for n in datasets if n.dataset.catalog and n.through_access_point]
-        if not located:
-            return
-        name = names.consumer_locate_role
-        source_role = names.role_arn(names.source_account, names.locate_role(consumer))
-        role, log_group = sdk_call_role(
-            self, name, f"Reads the access point aliases of {names.project} {names.environment}'s tables"
+        self.names = names
+        self.function_name = names.consumer_locate_role
+        self.source_role = names.role_arn(names.source_account, names.locate_role(consumer))
+        self.role, self.log_group = sdk_call_role(
+            self, self.function_name, f"Reads where {names.project} {names.environment}'s datasets are in the source"
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[source_role]))
-        for n in located:
-            call = cr.AwsSdkCall(
+        for what, construct in (("role", self.role), ("logs", self.log_group)):
+            cast(CfnElement, construct.node.default_child).override_logical_id(LOOKUP_LOGICAL_IDS[what])
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[self.source_role]))
+        # Each API's id, and how cdk-nag names it in a finding of a policy that holds it.
+        self.api_ids: dict[str, str] = {}
+        self.api_findings: dict[str, str] = {}
+        field = "StackResourceDetail.PhysicalResourceId"
+        for n in apis:
+            resource = self.call(
+                self,
+                f"{actions.sid(n.name)}ApiId",
+                service="CloudFormation",
+                action="describeStackResource",
+                parameters={"StackName": names.sharing_stack, "LogicalResourceId": api_logical_id(n.name)},
+                field=field,
+            )
+            self.api_ids[n.name] = resource.get_response_field(field)
+            logical_id = Stack.of(self).resolve(
+                Stack.of(self).get_logical_id(cast(CfnElement, resource.node.find_child("Resource").node.default_child))
+            )
+            self.api_findings[n.name] = f"<{logical_id}.{field}>"
+
+    def read(
+        self, scope: Construct, id: str, *, service: str, action: str, parameters: dict[str, str], field: str
+    ) -> str:
+        """One field of an SDK call's answer in the source account and region, as the source locator."""
+        return self.call(
+            scope, id, service=service, action=action, parameters=parameters, field=field
+        ).get_response_field(field)
+
+    def call(
+        self, scope: Construct, id: str, *, service: str, action: str, parameters: dict[str, str], field: str
+    ) -> cr.AwsCustomResource:
+        """One field of an SDK call's answer in the source account and region, as the source locator, read at
+        create and again whenever the call's parameters change."""
+        call = cr.AwsSdkCall(
+            service=service,
+            action=action,
+            parameters=parameters,
+            region=self.names.source_region,  # the resource's: S3 Control and CloudFormation answer for their region
+            assumed_role_arn=self.source_role,
+            physical_resource_id=cr.PhysicalResourceId.from_response(field),
+            output_paths=[field],  # a custom resource answers in at most 4 KB
+        )
+        # The CDK runs every AwsCustomResource of a stack in one function, whose role and name are the first's
+        # (aws/aws-cdk#13601): the consumer stack has none but these, all with this role.
+        resource = cr.AwsCustomResource(
+            scope,
+            id,
+            on_create=call,
+            on_update=call,
+            role=self.role,
+            function_name=self.function_name,
+            log_group=self.log_group,
+            install_latest_aws_sdk=False,
+        )
+        resource.node.add_dependency(self.role)
+        return resource
+
+
+class AccessPointAliases(Construct):
+    """The aliases of the access points of the consumer's tables over existing buckets (a table's location names the
+    alias: Athena and Glue take no access point ARN), read from the source account (SourceLookups)."""
+
+    def __init__(self, scope: Construct, id: str, *, lookups: SourceLookups, datasets: list[DatasetNames]) -> None:
+        super().__init__(scope, id)
+        names = lookups.names
+        self.aliases = {
+            # On a change of its properties (the access point's name): the alias is the new access point's.
+            n.name: lookups.read(
+                self,
+                f"{actions.sid(n.name)}Alias",
                 service="S3Control",
                 action="getAccessPoint",
                 parameters={"AccountId": names.source_account, "Name": n.access_point},
-                region=names.source_region,  # the access point's: S3 Control answers for its own region
-                assumed_role_arn=source_role,
-                physical_resource_id=cr.PhysicalResourceId.from_response("Alias"),
-                output_paths=["Alias"],  # a custom resource answers in at most 4 KB
+                field="Alias",
             )
-            # The CDK runs every AwsCustomResource of a stack in one function, whose role and name are the first's
-            # (aws/aws-cdk#13601): the consumer stack has none but these, all with this role.
-            resource = cr.AwsCustomResource(
-                self,
-                f"{actions.sid(n.name)}Alias",
-                on_create=call,
-                # On a change of its properties (the access point's name): the alias is the new access point's.
-                on_update=call,
-                role=role,
-                function_name=name,
-                log_group=log_group,
-                install_latest_aws_sdk=False,
-            )
-            resource.node.add_dependency(role)
-            self.aliases[n.name] = resource.get_response_field("Alias")
+            for n in datasets
+            if n.dataset.catalog and n.through_access_point
+        }

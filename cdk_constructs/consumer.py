@@ -8,6 +8,7 @@ accounts, and the key, whose id is unknown before the source stage deploys, is r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import cast
 
 from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
@@ -19,8 +20,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs.documents import consumer_policy, runtime_environment
+from cdk_constructs.documents import consumer_policy
 from cdk_constructs.findings import acknowledge
+from config import actions
 from config import quotas as aws
 from config.model import Consumer, Environment
 from config.naming import Names, ecr_repository_arn
@@ -57,10 +59,19 @@ class SharedDataAccess(Construct):
     each grant (the source account's policies are the other), as cdk_constructs/documents.py computes it."""
 
     def __init__(
-        self, scope: Construct, id: str, *, names: Names, environment: Environment, consumer: Consumer
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        environment: Environment,
+        consumer: Consumer,
+        api_ids: Mapping[str, str],
+        api_findings: Mapping[str, str],
     ) -> None:
+        """api_ids: the ids of the environment's APIs (tokens: SourceLookups), api_findings: how cdk-nag names each."""
         super().__init__(scope, id)
-        document = consumer_policy(names, environment, consumer)
+        document = consumer_policy(names, environment, consumer, api_ids)
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -69,7 +80,7 @@ class SharedDataAccess(Construct):
             document=iam.PolicyDocument.from_json(document),
         )
         acknowledgements = {}
-        for dataset, _ in environment.datasets_of(consumer):
+        for dataset, access in environment.datasets_of(consumer):
             n = names.dataset(dataset)
             if n.owns_bucket:
                 acknowledgements[f"Resource::{n.objects_arn}"] = (
@@ -83,6 +94,13 @@ class SharedDataAccess(Construct):
                 acknowledgements[f"Resource::{n.table_arn}/index/*"] = (
                     f"Queries on the indexes of dataset {dataset.name}'s table; the table is fixed."
                 )
+            if n.has_api:
+                for method in actions.api_methods(access):
+                    finding = n.api_arn(api_findings[n.name], method, actions.API_PATH)
+                    acknowledgements[f"Resource::{finding}"] = (
+                        f"{method} of any item of dataset {dataset.name}'s API (its items are data); the API, "
+                        "stage and method are fixed."
+                    )
         if any(
             s["Sid"] == "LocateBuckets" and names.dataset_buckets_pattern in s["Resource"]
             for s in document["Statement"]
@@ -144,6 +162,7 @@ class ConsumerFunction(Construct):
         environment: Environment,
         consumer: Consumer,
         data_access: iam.IManagedPolicy,
+        runtime: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id)
         self.role = workload_role(
@@ -173,7 +192,7 @@ class ConsumerFunction(Construct):
                 str(RUNTIME_DIR), exclude=["Dockerfile", "requirements.txt", "**/__pycache__"]
             ),
             role=self.role,
-            environment=runtime_environment(names, environment, consumer),
+            environment=dict(runtime),
             timeout=Duration.seconds(
                 function_timeout_seconds(consumer, len(names.catalog_datasets(environment, consumer)))
             ),
@@ -208,6 +227,7 @@ class ConsumerTask(Construct):
         consumer: Consumer,
         data_access: iam.IManagedPolicy,
         image: str | None,
+        runtime: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id)
         self.role = workload_role(
@@ -255,7 +275,7 @@ class ConsumerTask(Construct):
         self.task_definition.add_container(
             CONTAINER,
             image=self._image(image),
-            environment=runtime_environment(names, environment, consumer),
+            environment=dict(runtime),
             logging=ecs.LogDriver.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=self.log_group),
             readonly_root_filesystem=True,
             essential=True,

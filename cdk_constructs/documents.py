@@ -8,6 +8,7 @@ than the ARNs of each dataset it is given."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from config import actions
@@ -36,8 +37,20 @@ def _statement(sid: str, allowed: tuple[str, ...] | list[str], resources: list[s
     return statement
 
 
-def consumer_policy(names: Names, environment: Environment, consumer: Consumer) -> Document:
-    """Everything the consumer's roles may do with the datasets it is given: their side of each grant."""
+# An API's id as long as API Gateway's (10 characters), for measuring a policy before the API exists.
+API_ID_STAND_IN = "a0b1c2d3e4"
+
+
+def api_id(api_ids: Mapping[str, str] | None, dataset: str) -> str:
+    """The id of a dataset's API: the consumer stack's token for it (SourceLookups), or a stand-in for measuring."""
+    return (api_ids or {}).get(dataset, API_ID_STAND_IN)
+
+
+def consumer_policy(
+    names: Names, environment: Environment, consumer: Consumer, api_ids: Mapping[str, str] | None = None
+) -> Document:
+    """Everything the consumer's roles may do with the datasets it is given: their side of each grant. api_ids: the
+    ids of the environment's APIs (tokens of the consumer stack; a stand-in of their length without)."""
     whole_buckets: list[str] = []
     # The prefix datasets' buckets in one statement, with all their prefixes: on this side only, which is safe as
     # each bucket's own policy admits its prefix alone, and a cross-account request needs both sides.
@@ -46,6 +59,8 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
     locate: list[str] = []  # where Athena, Glue and EMR ask the bucket's location (of an access point: its ARN)
     objects: dict[str, list[str]] = {"read": [], "write": []}
     tables: dict[str, list[str]] = {"read": [], "write": []}
+    # An API's methods by level: its side of the API's resource policy, which admits the same.
+    apis: dict[str, list[str]] = {"read": [], "write": []}
     # The source account's keys, used only through S3 or DynamoDB: what the role may then decrypt is what the buckets
     # and tables it is given let it read (and each key's own policy admits only the consumers of its dataset). Not
     # narrowed by the keys' aliases, which KMS takes up to five minutes to authorize by, nor by encryption context,
@@ -86,6 +101,11 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
             for level in levels:
                 tables[level] += [n.table_arn, f"{n.table_arn}/index/*"]
                 levels_by_service[(level, "dynamodb")] = True
+        if n.has_api:
+            identifier = api_id(api_ids, n.name)
+            apis["read"] += [n.api_arn(identifier, m, actions.API_PATH) for m in actions.API_READ_METHODS]
+            if access == "read-write":
+                apis["write"] += [n.api_arn(identifier, m, actions.API_PATH) for m in actions.API_WRITE_METHODS]
     statements = []
     if whole_buckets:
         statements.append(_statement("ListBuckets", actions.BUCKET_LIST, whole_buckets))
@@ -99,6 +119,8 @@ def consumer_policy(names: Names, environment: Environment, consumer: Consumer) 
         ("write", "objects", actions.OBJECT_WRITE, objects["write"]),
         ("read", "tables", actions.TABLE_READ, tables["read"]),
         ("write", "tables", actions.TABLE_WRITE, tables["write"]),
+        ("read", "apis", actions.INVOKE, apis["read"]),
+        ("write", "apis", actions.INVOKE, apis["write"]),
     ]
     statements += [
         _statement(actions.sid(level, what), allowed, arns) for level, what, allowed, arns in grouped if arns
@@ -164,13 +186,16 @@ ENTRY_KEYS = {
     "canary_item": "ci",
     "reads_only": "ro",
     "catalog_table": "q",
+    "api": "u",
 }
 
 
-def _dataset_entry(n: DatasetNames, access: Access | None) -> dict[str, Any]:
+def _dataset_entry(n: DatasetNames, access: Access | None, api_ids: Mapping[str, str] | None) -> dict[str, Any]:
     """A dataset as the runtime code reads it: short keys, no empty ones, its table by name (TABLE_ARN_PREFIX says
-    where)."""
+    where), its API by the URL of its stage."""
     entry: dict[str, Any] = {"name": n.name}
+    if n.has_api:
+        entry["api"] = n.api_url(api_id(api_ids, n.name))
     if access:
         entry["access"] = access
         entry["reads_only"] = access == "read-write" and n.dataset.proof == "read-only"
@@ -188,7 +213,9 @@ def _dataset_entry(n: DatasetNames, access: Access | None) -> dict[str, Any]:
     return {ENTRY_KEYS[k]: (1 if v is True else v) for k, v in entry.items() if v is not False}
 
 
-def runtime_environment(names: Names, environment: Environment, consumer: Consumer) -> dict[str, str]:
+def runtime_environment(
+    names: Names, environment: Environment, consumer: Consumer, api_ids: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """What the runtime code reads (runtime/consumer_app/settings.py): the datasets the consumer is given, and the
     others of the environment, which its self-check must be refused."""
     given = environment.datasets_of(consumer)
@@ -204,10 +231,10 @@ def runtime_environment(names: Names, environment: Environment, consumer: Consum
         "CANARY_KEY": CANARY_KEY,
         "CANARY_ITEM": compact(CANARY_ITEM),
         "TABLE_ARN_PREFIX": names.table_arn_prefix,
-        "DATASETS": compact([_dataset_entry(names.dataset(d), access) for d, access in given]),
+        "DATASETS": compact([_dataset_entry(names.dataset(d), access, api_ids) for d, access in given]),
     }
     if refused:
-        environ["REFUSED_DATASETS"] = compact([_dataset_entry(names.dataset(d), None) for d in refused])
+        environ["REFUSED_DATASETS"] = compact([_dataset_entry(names.dataset(d), None, api_ids) for d in refused])
     if names.catalog_datasets(environment, consumer):
         environ |= {
             "QUERY_WORKGROUP": names.query_workgroup,

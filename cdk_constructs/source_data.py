@@ -23,6 +23,7 @@ from cdk_constructs.documents import source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from cdk_constructs.keys import RETAINED, project_key
+from cdk_constructs.shared_api import SharedApi
 from config import actions
 from config.actions import Access, Level
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
@@ -93,19 +94,23 @@ class SharedDataset(Construct):
         self.bucket: s3.IBucket | None = None
         self.table: dynamodb.ITableV2 | None = None
         self.access_point = self._access_point(n) if n.through_access_point else None
+        self.api: SharedApi | None = None
         if not n.has_key:
             return
-        self.key = project_key(
+        key = project_key(
             self,
             "Key",
             alias=n.key_alias,
             description=f"Dataset {dataset.name} shared by {names.project} {names.environment}",
             execution_role_arn=names.execution_role_arn,
         )
+        self.key = key
         if n.owns_bucket:
             self.bucket = self._bucket(n, access_logs)
         if n.owns_table:
             self.table = self._table(n, dataset)
+        if dataset.api is not None:
+            self.api = SharedApi(self, "Api", names=n, settings=dataset.api, levels=self.levels, key=key)
 
     def _grant_key(self, service: str, names: Names) -> None:
         if self.key is None:
@@ -302,10 +307,14 @@ class SourceRole(Construct):
 
 
 class SourceLocator(Construct):
-    """Where one consumer's tables over existing buckets are: a role that the consumer stack's custom resource alone
-    may assume (cdk_constructs/catalog.py, AccessPointAliases), to read the aliases of the access points."""
+    """What one consumer's stack must read in the source account, where the consumer account cannot: the aliases of
+    the access points of its tables over existing buckets (cdk_constructs/catalog.py, AccessPointAliases), and the
+    ids API Gateway gave the APIs it is given (SourceLookups.api_id). A role that the consumer stack's custom resource
+    alone may assume, allowed to read access points' configuration and this stack's APIs' ids, nothing else."""
 
-    def __init__(self, scope: Construct, id: str, *, names: Names, consumer: Consumer) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, aliases: bool, apis: bool
+    ) -> None:
         super().__init__(scope, id)
         reader = names.role_arn(consumer.account, names.consumer_locate_role)
         self.role = iam.Role(
@@ -315,20 +324,30 @@ class SourceLocator(Construct):
             assumed_by=iam.PrincipalWithConditions(
                 iam.AccountPrincipal(consumer.account), {"ArnEquals": {"aws:PrincipalArn": [reader]}}
             ),
-            description=f"Tells {names.project} {names.environment} consumer {consumer.name} its access point aliases",
+            description=f"Tells {names.project} {names.environment} consumer {consumer.name} where its datasets are",
             max_session_duration=Duration.hours(1),
         )
-        # GetAccessPoint names no resource in IAM (the Service Authorization Reference lists none): any access point of
-        # the account and region. It answers with an access point's configuration (name, bucket, alias, network
-        # origin), never its policy or data.
-        self.role.add_to_policy(iam.PolicyStatement(actions=list(actions.LOCATE_ACCESS_POINT), resources=["*"]))
-        acknowledge(
-            self.role,
-            {
-                "AwsSolutions-IAM5[Resource::*]": (
-                    "s3:GetAccessPoint takes no resource in IAM: the configuration of the account's access points "
-                    "(names, buckets, aliases), never their policies or data; only the consumer's alias reader may "
-                    "assume the role."
-                )
-            },
-        )
+        findings = {}
+        if aliases:
+            # GetAccessPoint names no resource in IAM (the Service Authorization Reference lists none): any access point
+            # of the account and region. It answers with an access point's configuration (name, bucket, alias, network
+            # origin), never its policy or data.
+            self.role.add_to_policy(iam.PolicyStatement(actions=list(actions.LOCATE_ACCESS_POINT), resources=["*"]))
+            findings["AwsSolutions-IAM5[Resource::*]"] = (
+                "s3:GetAccessPoint takes no resource in IAM: the configuration of the account's access points "
+                "(names, buckets, aliases), never their policies or data; only the consumer's alias reader may "
+                "assume the role."
+            )
+        if apis:
+            # The APIs' ids, as this stack's resources (their logical ids are fixed): of this stack only, whose
+            # resources' physical ids are names and ids, no data.
+            stack_arn = (
+                f"arn:{names.partition}:cloudformation:{names.source_region}:{names.source_account}:"
+                f"stack/{names.sharing_stack}/*"
+            )
+            self.role.add_to_policy(iam.PolicyStatement(actions=list(actions.LOCATE_API), resources=[stack_arn]))
+            findings[f"AwsSolutions-IAM5[Resource::{stack_arn}]"] = (
+                "The sharing stack by its name: CloudFormation ends a stack's ARN with an id of its own choosing."
+            )
+        if findings:
+            acknowledge(self.role, findings)

@@ -53,6 +53,16 @@ RESULTS_OBJECTS = (
     "s3:ListMultipartUploadParts",
 )
 RESULTS_KEY = ("kms:GenerateDataKey", "kms:Decrypt")
+# A shared API: its callers invoke it (API Gateway's IAM authorization); readers GET an item, writers also PUT and
+# DELETE one. Its resource path, as its ARNs name it (API_RESOURCE, without the leading /).
+INVOKE = ("execute-api:Invoke",)
+API_RESOURCE = "items/{id}"
+API_PATH = "items/*"
+# A consumer stack learns the ids API Gateway gave its APIs from the sharing stack's resources (their logical ids are
+# fixed: config.naming.api_logical_id).
+LOCATE_API = ("cloudformation:DescribeStackResource",)
+API_READ_METHODS = ("GET",)
+API_WRITE_METHODS = ("PUT", "DELETE")
 KEY_DECRYPT = ("kms:Decrypt",)
 KEY_ENCRYPT = ("kms:GenerateDataKey",)
 
@@ -63,6 +73,10 @@ def object_actions(access: Access) -> tuple[str, ...]:
 
 def table_actions(access: Access) -> tuple[str, ...]:
     return TABLE_READ + (TABLE_WRITE if access == "read-write" else ())
+
+
+def api_methods(access: Access) -> tuple[str, ...]:
+    return API_READ_METHODS + (API_WRITE_METHODS if access == "read-write" else ())
 
 
 def key_actions(access: Access) -> tuple[str, ...]:

@@ -334,13 +334,25 @@ class DatasetCatalog(_Frozen):
         return self
 
 
+class DatasetApi(_Frozen):
+    """A REST API of the source account (regional) that serves the dataset's items from a table of its own, through a
+    small function: consumers call it with their roles' own credentials (SigV4, IAM authorization), GET for read, PUT
+    and DELETE too for read-write. Its resource policy admits exactly the consumers given it, per method."""
+
+    # API Gateway's stage throttling: a steady rate and a burst, for all callers together (API Gateway quotas: 10,000
+    # requests per second and a burst of 5,000 per account and region, shared by every API of the account).
+    rate_limit: Annotated[float, Field(gt=0, le=aws.APIGATEWAY_ACCOUNT_RATE)] = 50
+    """Requests per second the API serves, all consumers together (then 429); at most 10,000, the account's quota."""
+    burst_limit: Annotated[int, Field(ge=1, le=aws.APIGATEWAY_ACCOUNT_BURST)] = 100
+    """Requests the API takes at once above the rate; at most 5,000, the account's quota."""
+
+
 DatasetName = Annotated[StrictStr, AfterValidator(_name(20))]
 
 
 class Dataset(_Frozen):
-    """Something the source account shares: objects (a bucket, or a prefix of one), a table, or both. Each
-    consumer gets it only where its `grants` name it. (A dataset of another kind, an API, would be a variant of
-    this entry with a key of its own.)"""
+    """Something the source account shares: objects (a bucket, or a prefix of one), a table, or both; or an API
+    that serves items. Each consumer gets it only where its `grants` name it."""
 
     name: DatasetName
     """1-20 lower-case letters, digits or hyphens, unique in the environment: it names the dataset's bucket
@@ -352,6 +364,9 @@ class Dataset(_Frozen):
     catalog: DatasetCatalog | None = None
     """The table its objects make, queried with SQL (Athena) in each consumer's account: format, columns, partition keys
     (docs/data-lake.md). For a new bucket, or an existing one through an access point."""
+    api: DatasetApi | None = None
+    """An API that serves the dataset's items instead of the data itself, {} for the defaults (docs/shared-api.md):
+    consumers call it, and never reach its table. A dataset with an API has no bucket or table."""
     # What the test step's self-check proves of a consumer given the dataset read-write: "full" writes and deletes an
     # object and an item of its own; "read-only" proves the reads only, for an existing bucket or table the self-check
     # must not write (Object Lock keeps every object it writes; a table's stream hands its items to the owner's code).
@@ -362,8 +377,20 @@ class Dataset(_Frozen):
 
     @model_validator(mode="after")
     def _something(self) -> Dataset:
+        if self.api is not None:
+            if self.bucket is not None or self.table is not None:
+                raise ValueError(
+                    "api: a dataset with an API shares the API alone (its items are in a table of the API's own): "
+                    "make the bucket or table another dataset"
+                )
+            if self.proof == "read-only":
+                raise ValueError(
+                    "proof: 'read-only' is for an existing bucket or table; an API's self-check writes "
+                    "and deletes an item of its own"
+                )
+            return self
         if self.bucket is None and self.table is None:
-            raise ValueError("bucket: a dataset shares a bucket, a table, or both: give at least one")
+            raise ValueError("bucket: a dataset shares a bucket, a table, or an API: give at least one")
         if self.bucket and self.bucket.through_access_point and self.name.endswith(("-s3alias", "-ext-s3alias")):
             # The access point is PROJECT-ENV-NAME, and S3 keeps these endings for access point aliases.
             raise ValueError("name: an access point's name cannot end in -s3alias or -ext-s3alias (S3 reserves them)")

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from config.actions import Access
 from config.model import DEFAULT_DATASET, SELF_CHECK_PREFIX, Config, Consumer, Dataset, Environment, dataset_bucket
-from config.regions import partition_of, service_endpoint, via_service_values
+from config.regions import dns_suffix, partition_of, service_endpoint, via_service_values
 
+# The stage of every shared API: its URL's path and its ARNs' first segment after the API's id.
+API_STAGE = "live"
 # The CDK's context key of the bootstrap qualifier the stacks' synthesizers use.
 QUALIFIER_CONTEXT = "@aws-cdk/core:bootstrapQualifier"
 
@@ -162,6 +164,12 @@ class Names:
     def _prefix(self) -> str:
         return f"{self.project}-{self.environment}"
 
+    @property
+    def sharing_stack(self) -> str:
+        """The sharing stage's stack (stage_stack_name of sharing_stage_id), which a consumer stack reads its APIs'
+        ids from."""
+        return f"{self._prefix}-sharing"
+
     # Source account
     def dataset(self, dataset: Dataset) -> DatasetNames:
         return DatasetNames(self, dataset)
@@ -221,6 +229,15 @@ class Names:
         """The consumer's tables over existing buckets: their location is the access point's alias, which S3 makes when
         it creates the access point and which the consumer stack reads from the source account (locate_role)."""
         return [n for n, _ in self.catalog_datasets(environment, consumer) if n.through_access_point]
+
+    def api_datasets(self, environment: Environment) -> list[DatasetNames]:
+        """The environment's APIs: each consumer stack reads their ids from the sharing stack (locate_role), to call
+        those it is given and to prove it is refused the others."""
+        return [self.dataset(d) for d in environment.datasets if d.api is not None]
+
+    def looks_up(self, environment: Environment, consumer: Consumer) -> bool:
+        """Whether the consumer stack reads anything in the source account at deploy (its SourceLookups)."""
+        return bool(self.alias_datasets(environment, consumer) or self.api_datasets(environment))
 
     def locate_role(self, consumer: Consumer) -> str:
         """The role in the source account that reads the aliases of one consumer's access points (GetAccessPoint)."""
@@ -400,6 +417,12 @@ def role_arn(partition: str, account: str, name: str) -> str:
     return f"arn:{partition}:iam::{account}:role/{name}"
 
 
+def api_logical_id(dataset: str) -> str:
+    """The logical id of a dataset's REST API in the sharing stack: what a consumer stack asks CloudFormation for, to
+    learn the API's id (API Gateway chooses it; nothing else names it)."""
+    return f"Api{''.join(part.capitalize() for part in dataset.split('-'))}"
+
+
 def pre_datasets_layout(dataset: Dataset) -> bool:  # until 1.0: docs/upgrading.md
     """The default dataset `data` with a new bucket of its own (no prefix) and a new table: what a deployment made
     before datasets shared as "the share". Wherever it is (alone, or among datasets added later), it keeps that
@@ -468,8 +491,39 @@ class DatasetNames:
 
     @property
     def has_key(self) -> bool:
-        """Whether the sharing stage makes a key for the dataset: for the bucket and table it creates."""
-        return self.owns_bucket or self.owns_table
+        """Whether the sharing stage makes a key for the dataset: for the bucket and table it creates, or its API's
+        table and logs."""
+        return self.owns_bucket or self.owns_table or self.has_api
+
+    @property
+    def has_api(self) -> bool:
+        return self.dataset.api is not None
+
+    @property
+    def api(self) -> str:
+        """The REST API's name (API Gateway gives it an id of its own, which the consumer stacks read: SourceLocator),
+        and the name of its function, the function's role and log group, and its table."""
+        return f"{self.names._prefix}-{self.name}"
+
+    @property
+    def api_function(self) -> str:
+        return f"{self.api}-api"
+
+    @property
+    def api_access_logs(self) -> str:
+        return f"{self.api}-api-access"
+
+    def api_arn(self, api_id: str, method: str = "*", path: str = "*") -> str:
+        """What execute-api:Invoke names: the API's stage, method and resource path (path without its leading /)."""
+        n = self.names
+        return (
+            f"arn:{n.partition}:execute-api:{n.source_region}:{n.source_account}:{api_id}/{API_STAGE}/{method}/{path}"
+        )
+
+    def api_url(self, api_id: str) -> str:
+        """The stage's URL, as API Gateway serves a regional API."""
+        n = self.names
+        return f"https://{api_id}.execute-api.{n.source_region}.{dns_suffix(n.partition)}/{API_STAGE}"
 
     @property
     def table(self) -> str | None:

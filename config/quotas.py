@@ -43,3 +43,9 @@ CODEBUILD_ENVIRONMENT_VALUE_CHARACTERS = 4096
 # Amazon S3 User Guide, "General purpose bucket naming rules": prefixes and suffixes S3 reserves.
 S3_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 S3_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3")
+
+# Amazon API Gateway Developer Guide, "Amazon API Gateway quotas": per account and region, 10,000 requests per second
+# with a burst of 5,000 across all its APIs; a REST API's resource policy at most 8,192 characters.
+APIGATEWAY_ACCOUNT_RATE = 10_000
+APIGATEWAY_ACCOUNT_BURST = 5_000
+APIGATEWAY_RESOURCE_POLICY_CHARACTERS = 8192

@@ -15,7 +15,7 @@ from bootstrap.policies import (
     STACK_RESOURCE_TYPES,
     boundary_actions,
 )
-from cdk_constructs.catalog import QueryCatalog
+from cdk_constructs.catalog import QueryCatalog, SourceLookups
 from cdk_constructs.consumer import (
     ConsumerFunction,
     ConsumerTask,
@@ -52,10 +52,22 @@ class ConsumerStack(Stack):
             iam.ManagedPolicy.from_managed_policy_name(self, "PermissionsBoundary", permissions_boundary_name(config))
         )
         self.names, self.consumer, self.config = names, consumer, config
+        lookups = (
+            SourceLookups(self, "Lookups", names=names, consumer=consumer, apis=names.api_datasets(environment))
+            if names.looks_up(environment, consumer)
+            else None
+        )
+        api_ids = lookups.api_ids if lookups else {}
         # What the demo function and task read (runtime/consumer_app/settings.py), for a workload that reads it too.
-        self.runtime_environment = runtime_environment(names, environment, consumer)
+        self.runtime_environment = runtime_environment(names, environment, consumer, api_ids)
         data_access = SharedDataAccess(
-            self, "SharedDataAccess", names=names, environment=environment, consumer=consumer
+            self,
+            "SharedDataAccess",
+            names=names,
+            environment=environment,
+            consumer=consumer,
+            api_ids=api_ids,
+            api_findings=lookups.api_findings if lookups else {},
         ).policy
         self.data_access = data_access
         function = ConsumerFunction(
@@ -65,6 +77,7 @@ class ConsumerStack(Stack):
             environment=environment,
             consumer=consumer,
             data_access=data_access,
+            runtime=self.runtime_environment,
         ).function
         task = ConsumerTask(
             self,
@@ -74,10 +87,13 @@ class ConsumerStack(Stack):
             consumer=consumer,
             data_access=data_access,
             image=config.consumer_image,
+            runtime=self.runtime_environment,
         )
         catalog = names.catalog_datasets(environment, consumer)
         if catalog:
-            QueryCatalog(self, "Catalog", names=names, consumer=consumer, datasets=[n for n, _ in catalog])
+            QueryCatalog(
+                self, "Catalog", names=names, consumer=consumer, datasets=[n for n, _ in catalog], lookups=lookups
+            )
         proof_role = ProofRole(
             self,
             "Proof",

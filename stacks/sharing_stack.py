@@ -54,6 +54,8 @@ class SharingStack(Stack):
             if shared.access_point:
                 # What Athena's and Glue's table locations name (s3://ALIAS/prefix/): S3 makes it at creation.
                 CfnOutput(self, f"{actions.sid(dataset.name)}AccessPointAlias", value=shared.access_point.attr_alias)
+            if shared.api:
+                CfnOutput(self, f"{actions.sid(dataset.name)}ApiUrl", value=shared.api.api.url)
         canary = Canary(self, "Canary", names=names, datasets=list(datasets.values()))
         for shared in datasets.values():
             if shared.names.pre_datasets_layout:
@@ -74,8 +76,16 @@ class SharingStack(Stack):
                     consumer=consumer,
                     datasets=through_role,
                 )
-            if names.alias_datasets(environment, consumer):
-                SourceLocator(self, f"Locator{actions.sid(consumer.name)}", names=names, consumer=consumer)
+            aliases, apis = bool(names.alias_datasets(environment, consumer)), bool(names.api_datasets(environment))
+            if aliases or apis:
+                SourceLocator(
+                    self,
+                    f"Locator{actions.sid(consumer.name)}",
+                    names=names,
+                    consumer=consumer,
+                    aliases=aliases,
+                    apis=apis,
+                )
 
 
 # The logical ids the one share had before datasets (its constructs' paths then, the pre-datasets layout): an

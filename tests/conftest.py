@@ -72,6 +72,34 @@ environments:
 """
 
 
+# A shared API (#23): a reader, a writer, a consumer not given it (which also has an access point's table, so that its
+# stack reads both an alias and the API's id with one role).
+API_CONFIG = """
+project: apishare
+tooling: {account: "111111111111", region: eu-west-1}
+repository: {codecommit_repository: data-sharing, branch: main}
+environments:
+  - name: prod
+    approval: true
+    source: {account: "222222222222", region: eu-west-1}
+    datasets:
+      - {name: orders, api: {rate_limit: 20, burst_limit: 40}}
+      - {name: sales, bucket: {}}
+      - name: raw
+        bucket: {existing: corp-lake, prefix: raw/, access: access-point}
+        catalog: {format: json, columns: {id: string}}
+    consumers:
+      - {name: analytics, account: "333333333333", region: eu-west-1, grants: {orders: read, sales: read}}
+      - {name: billing, account: "444444444444", region: eu-west-1, grants: {orders: read-write}}
+      - {name: reporting, account: "555555555555", region: eu-west-1, grants: {sales: read, raw: read}}
+"""
+
+
+@pytest.fixture(scope="session")
+def shared_api(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(parse_config(API_CONFIG), tmp_path_factory.mktemp("shared-api"))
+
+
 @pytest.fixture(scope="session")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(load_config(EXAMPLE), tmp_path_factory.mktemp("example"))

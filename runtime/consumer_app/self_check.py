@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from consumer_app.api_client import Answer, ApiClient
 from consumer_app.queries import QueryFailed, delete_results, first_row_sql, run_query
 from consumer_app.settings import DatasetSettings
 from consumer_app.shared_data import Dataset, SharedData
@@ -29,6 +30,8 @@ READ_BYTES = 1024
 LISTED_FOR_READ = 20
 # What AWS answers a request no policy allows (S3, DynamoDB, STS, KMS through them).
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"})
+# An item id of the APIs' that the self-check never writes: a GET of it answers 404 from the API's function.
+ABSENT_ITEM = "__consumer-self-check__.absent"
 # What the self-check's own items say in their "note" attribute.
 SELF_CHECK_NOTE = "the consumer's self-check"
 # The key value of the self-check's own entries in a table, by attribute type.
@@ -86,6 +89,15 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
             checks.append(_attempt(READS_ONLY, lambda: NOT_WRITTEN, settings.name))
     if settings.catalog_table:
         checks.append(_attempt("query-table", lambda: _query_table(data, settings), settings.name))
+    if settings.api_url:
+        api = data.api(settings)
+        checks.append(_attempt("call-api", lambda: _call_api(api), settings.name))
+        if settings.writes:
+            checks.append(_attempt("write-api", lambda: _write_api(data, api, run_id), settings.name))
+        else:
+            # A reader's write is refused by the API's resource policy and its own identity policy alike.
+            own = _own_item_id(data, run_id)
+            checks.append(_refusal("write-api", partial(api.put_item, own, {"note": SELF_CHECK_NOTE}), settings.name))
     if settings.table_arn:
         checks += [
             _attempt(
@@ -113,6 +125,8 @@ def _refused(data: SharedData, settings: DatasetSettings) -> list[Check]:
             ]
         if settings.table_arn:
             checks.append(_refusal(f"read-table as {who}", partial(dataset.get_item, _canary_key(data)), settings.name))
+        if settings.api_url and not via_role:  # the source role is no caller of the APIs: nothing grants it them
+            checks.append(_refusal(f"call-api as {who}", partial(data.api(settings).item, ABSENT_ITEM), settings.name))
     return checks
 
 
@@ -229,6 +243,37 @@ def _assume_source_role(data: SharedData) -> str:
     if identity["Account"] != source_account:
         raise _CheckFailed(f"assumed identity {identity['Arn']} is not in the source account {source_account}")
     return f"acting as {identity['Arn']}"
+
+
+def _call_api(api: ApiClient) -> str:
+    """GET of an item the self-check never writes: its 404 comes from the API's function, so API Gateway let the call
+    through (IAM authorization and the resource policy)."""
+    answer = api.item(ABSENT_ITEM)
+    if answer.status not in {200, 404}:
+        raise _CheckFailed(f"GET /items/{ABSENT_ITEM} answered {answer.status}: {answer.body}")
+    return f"GET /items/{ABSENT_ITEM} answered {answer.status}: execute-api:Invoke allowed, the function reached"
+
+
+def _own_item_id(data: SharedData, run_id: str) -> str:
+    return f"__consumer-self-check__.{data.settings.consumer}.{run_id}"
+
+
+def _write_api(data: SharedData, api: ApiClient, run_id: str) -> str:
+    """PUT, GET and DELETE of an item of the self-check's own."""
+    item_id = _own_item_id(data, run_id)
+    value = {"note": SELF_CHECK_NOTE, "run": run_id}
+    steps: list[tuple[str, Callable[[], Answer], set[int]]] = [
+        ("PUT", partial(api.put_item, item_id, value), {200}),
+        ("GET", partial(api.item, item_id), {200}),
+        ("DELETE", partial(api.delete_item, item_id), {200, 204}),
+    ]
+    for step, answer, expected in steps:
+        got = answer()
+        if got.status not in expected:
+            raise _CheckFailed(f"{step} /items/{item_id} answered {got.status}: {got.body}")
+        if step == "GET" and (not isinstance(got.body, dict) or got.body.get("value") != value):
+            raise _CheckFailed(f"GET /items/{item_id} answered {got.body}, not what was written")
+    return f"wrote, read back and deleted item {item_id} through the API"
 
 
 def _canary_key(data: SharedData) -> dict[str, Any]:

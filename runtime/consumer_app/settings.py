@@ -29,6 +29,7 @@ class DatasetSettings:
     canary_item: bool = False  # the sharing stage wrote the canary item (a table it created)
     reads_only: bool = False  # read-write, but the config asks for a proof of the reads only (proof: read-only)
     catalog_table: str | None = None  # its table in the consumer's own catalog (CATALOG_DATABASE), to query
+    api_url: str | None = None  # its API's stage (https://ID.execute-api.REGION.amazonaws.com/STAGE), to call
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any], table_arn_prefix: str) -> DatasetSettings:
@@ -47,6 +48,7 @@ class DatasetSettings:
             canary_item=bool(entry.get("ci")),
             reads_only=bool(entry.get("ro")),
             catalog_table=entry.get("q"),
+            api_url=entry.get("u"),
         )
 
     @property

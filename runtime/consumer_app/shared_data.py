@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
+from consumer_app.api_client import ApiClient
 from consumer_app.credentials import assumed_role_session
 from consumer_app.settings import DatasetSettings, Settings
 
@@ -51,6 +52,16 @@ class SharedData:
                 raise RuntimeError("this consumer has no source role (SOURCE_ROLE_ARN is not set)")
             return self._source[service]
         return self._own[service]
+
+    def api(self, settings: DatasetSettings) -> ApiClient:
+        """The dataset's API, called with the consumer's own role (the API's resource policy admits it): its
+        credentials as the session refreshes them."""
+        if not settings.api_url:
+            raise RuntimeError(f"dataset {settings.name} has no API")
+        credentials = self.own_session.get_credentials()
+        if credentials is None:
+            raise RuntimeError("no credentials to sign the API's requests with")
+        return ApiClient(settings.api_url, credentials, region=self.settings.source_region)
 
     def credentials(self) -> list[tuple[str, bool]]:
         """Every identity the consumer acts as: its own role and, where it has one, its source role."""

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import cdk_constructs.consumer
+import stacks.consumer_stack
 from config import DEFAULT_CONFIG, load_config
 from config.loader import parse_config
 from tests.configs import config_text
@@ -122,16 +122,16 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
 
 @pytest.mark.e2e
 def test_a_broken_consumer_fails_its_test_step_and_later_environments_are_not_deployed(tmp_path, monkeypatch):
-    original = cdk_constructs.consumer.runtime_environment
+    original = stacks.consumer_stack.runtime_environment
 
-    def wrong_source_role(names, environment_, consumer):
+    def wrong_source_role(names, environment_, consumer, api_ids=None):
         # A consumer that computes the source role in the wrong account: the table is not there.
-        environment = original(names, environment_, consumer)
+        environment = original(names, environment_, consumer, api_ids)
         if names.environment == "dev":
             environment["SOURCE_ROLE_ARN"] = environment["SOURCE_ROLE_ARN"].replace("222222222222", "999999999999")
         return environment
 
-    monkeypatch.setattr(cdk_constructs.consumer, "runtime_environment", wrong_source_role)
+    monkeypatch.setattr(stacks.consumer_stack, "runtime_environment", wrong_source_role)
     code, out, rehearsal = _rehearse(tmp_path)
     assert code == EXIT_FAILED
     assert _steps(rehearsal, "deploy") == ["dev-sharing/Sharing", "dev-analytics/Consumer"]

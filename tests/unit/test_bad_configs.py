@@ -209,7 +209,7 @@ CORPUS = [
             "        table:\n          access: resource-policy",
             "      - name: reference",
         ),
-        "environments[prod].datasets[reference].bucket: a dataset shares a bucket, a table, or both",
+        "environments[prod].datasets[reference].bucket: a dataset shares a bucket, a table, or an API",
     ),
     Bad(
         "prefix without its slash",

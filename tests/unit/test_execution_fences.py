@@ -19,6 +19,7 @@ from bootstrap.policies import (
     PROJECT_TAG,
     STACK_RESOURCE_TYPES,
     UnfencedService,
+    _authorization_data,
     _fences,
     check_fences,
     execution_policies,
@@ -178,8 +179,21 @@ def test_every_fenced_action_is_still_allowed_on_the_projects_resources(example)
         cells += [_cell(documents, action, arn, {}, "allow") for arn in ours]
     verdicts = evaluate(cells)
     assert len(verdicts) > 150
+    # IAM's data lists some of API Gateway's types as two ARNs in one (an HTTP API's and a REST API's authorizers,
+    # comma-separated), which the evaluator cannot match a request to: it says so, and those cells are left out.
+    unmatched = [v for v in verdicts if "no.resource.types" in str(v.result)]
+    listed_twice = [
+        re.compile(re.sub(r"\\\$\\\{[^}]+\\\}", "[^/]+", re.escape(form.strip())))
+        for kind in _authorization_data("resourceTypes", "apigateway").values()
+        if "," in kind["arn"]
+        for form in kind["arn"].split(",")
+    ]
+    assert all(
+        v.cell.action.startswith("apigateway:") and any(p.fullmatch(v.cell.resource) for p in listed_twice)
+        for v in unmatched
+    ), [(v.cell.action, v.cell.resource) for v in unmatched]
     wrong = [f"{v.cell.action} {v.cell.resource}: {v.result}" for v in verdicts if not v.as_expected]
-    assert wrong == []
+    assert wrong == [f"{v.cell.action} {v.cell.resource}: {v.result}" for v in unmatched]
 
 
 def test_a_service_no_fence_keeps_to_the_project_is_refused(monkeypatch):

@@ -673,6 +673,46 @@ def _key_grants_status(config: Config, target: OperatedAccount, session: Any) ->
     return (f"{checked} KMS grants of existing keys held" if checked else ""), ""
 
 
+# What API Gateway needs to write a stage's access log: a role of the account's settings (one per account and region,
+# shared by every API there), trusted by API Gateway, with AWS's managed policy for it.
+API_LOGS_ROLE = "apigateway-cloudwatch-logs"
+API_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+def _api_logging_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
+    """(detail, fix) of a source account that shares an API: API Gateway refuses a stage with access logging
+    ("CloudWatch Logs role ARN must be set in account settings to enable logging") unless the account's settings in
+    that region name a role it writes logs with. The stacks do not set it: it is the account's, and another team's
+    APIs may already log with a role of theirs."""
+    shares = [
+        e for e in config.environments
+        if (e.source.account, e.source.region) == (target.account, target.region) and any(d.api for d in e.datasets)
+    ]  # fmt: skip
+    if not shares:
+        return "", ""
+    role = session.client("apigateway").get_account().get("cloudwatchRoleArn")
+    if role:
+        return f"API Gateway logs with {role}", ""
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        },
+        separators=(",", ":"),
+    )
+    return (
+        f"API Gateway has no CloudWatch Logs role in {target.region}: the stage of {shares[0].name}'s API cannot log "
+        "its calls, and its deploy fails",
+        f"as an administrator of this account: aws iam create-role --role-name {API_LOGS_ROLE} "
+        f"--assume-role-policy-document '{trust}' && aws iam attach-role-policy --role-name {API_LOGS_ROLE} "
+        f"--policy-arn {API_LOGS_POLICY} && aws apigateway update-account --region {target.region} "
+        f"--patch-operations op=replace,path=/cloudwatchRoleArn,value=arn:aws:iam::{target.account}:role/"
+        f"{API_LOGS_ROLE} (docs/shared-api.md)",
+    )
+
+
 def _deployed(cloudformation: Any, stack: str) -> bool:
     try:
         status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
@@ -941,6 +981,7 @@ def bootstrap_args(target: OperatedAccount, tooling: str, execution_policy: str,
 
 # What doctor checks in a source or consumer account once its bootstrap and policies are right, in order.
 TARGET_CHECKS = (
+    _api_logging_status,
     _task_network_status,
     _own_roles_status,
     _existing_data_status,
