@@ -31,6 +31,8 @@ OUTSIDER_ORGANIZATION = "o-outsider000"
 OBJECT_KEY = "reports/sample.csv"
 OUTSIDE_PREFIX = "elsewhere/sample.csv"  # under no dataset's prefix
 INDEX = "by-date"
+ITEM = "order-1"  # an item of a shared API
+STACK_UUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"  # CloudFormation ends a stack's ARN with an id of its choosing
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
         cells += _outsider_probes(share, outsiders)
         if consumer.name in share.source.roles:
             cells += _through_source_role(share, consumer)
-        if names.alias_datasets(environment, consumer):
+        if names.looks_up(environment, consumer):
             reader = identity_policies(template, resolve, names.consumer_locate_role)
             cells += _locating(share, consumer, reader)
     third = names.role_arn(OUTSIDER, names.function_role)
@@ -190,6 +192,11 @@ def _objects(n: DatasetNames) -> str:
 
 def _point_objects(n: DatasetNames) -> str:
     return f"{n.access_point_objects_arn.removesuffix('*')}{OBJECT_KEY}"
+
+
+def _item(n: DatasetNames, policies: DatasetPolicies, method: str) -> str:
+    """An item of a shared API as API Gateway authorizes a call to it: the stage, the method and the item's path."""
+    return n.api_arn(str(policies.api_id), method, f"items/{ITEM}")
 
 
 def _list_context(n: DatasetNames) -> dict[str, ContextValue]:
@@ -250,6 +257,17 @@ def _given(
                     Request("objects", "s3:GetObject", f"{n.bucket_arn}/{OUTSIDE_PREFIX}", bucket),
                     f"{principal.who} outside {n.prefix}",
                 ),
+            ]
+    if n.has_api:
+        api = policies.api_policy
+        cells += [
+            allow(Request("api", actions.INVOKE[0], _item(n, policies, m), api)) for m in actions.api_methods(access)
+        ]
+        if access == "read":
+            # A reader's writes: refused by the API's policy, whatever the caller's own allow.
+            cells += [
+                alone(Request("api", actions.INVOKE[0], _item(n, policies, m), api), f"{principal.who} writing")
+                for m in actions.API_WRITE_METHODS
             ]
     if n.catalog_table and principal.account == consumer.account:
         cells += _catalog(share, consumer, principal, identity, n)
@@ -391,15 +409,22 @@ def _locating(share: _Share, consumer: Consumer, reader: Sequence[Document]) -> 
         organization,
     )
     role = Principal(f"{consumer.name} locator role", arn, names.source_account, organization)
-    cells = [
-        share.cell(own, Request("locator role", "sts:AssumeRole", arn, locator.trust), "allow", reader),
-        share.cell(
-            role,
-            # GetAccessPoint names no resource in IAM: a request on "*", as the Service Authorization Reference has it.
-            Request("access point", "s3:GetAccessPoint", "*", None),
-            "allow",
-            locator.policies,
-        ),
+    cells = [share.cell(own, Request("locator role", "sts:AssumeRole", arn, locator.trust), "allow", reader)]
+    if names.alias_datasets(share.environment, consumer):
+        # GetAccessPoint names no resource in IAM: a request on "*", as the Service Authorization Reference has it.
+        cells.append(
+            share.cell(role, Request("access point", "s3:GetAccessPoint", "*", None), "allow", locator.policies)
+        )
+    if names.api_datasets(share.environment):
+        # The APIs' ids, read from the sharing stack's resources; never another stack's.
+        stack = f"arn:{names.partition}:cloudformation:{names.source_region}:{names.source_account}:stack"
+        stacks: list[tuple[str, Expected]] = [(names.sharing_stack, "allow"), (f"{names.project}-other", "deny")]
+        cells += [
+            share.cell(role, Request("sharing stack", actions.LOCATE_API[0], f"{stack}/{name}/{STACK_UUID}", None),
+                       expected, locator.policies)
+            for name, expected in stacks
+        ]  # fmt: skip
+    cells += [
         # Another role of the consumer's account, whatever its own policies allow: the trust names the reader alone.
         share.cell(
             Principal(
@@ -459,6 +484,8 @@ def _reads(share: _Share, dataset: Dataset, caller_account: str) -> list[Request
             Request("access point", "s3:ListBucket", n.access_point_arn, point, _list_context(n)),
             Request("access point objects", "s3:GetObject", _point_objects(n), point),
         ]
+    if n.has_api:
+        requests.append(Request("api", actions.INVOKE[0], _item(n, policies, "GET"), policies.api_policy))
     if n.owns_table and not n.table_through_role:
         requests += [
             Request("table", "dynamodb:GetItem", n.table_arn, policies.table_policy),

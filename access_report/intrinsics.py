@@ -10,6 +10,7 @@ key, whose id AWS assigns at creation, gets the stand-in id `stand-in-<logical i
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,7 +119,7 @@ class Resolver:
             "AWS::CodePipeline::Pipeline": "Name",
             "AWS::ECS::TaskDefinition": "Family",
         }
-        if kind == "AWS::KMS::Key":
+        if kind in ("AWS::KMS::Key", "AWS::ApiGateway::RestApi"):
             return f"stand-in-{logical_id}"
         if kind in names:
             name = properties.get(names[kind])
@@ -133,6 +134,8 @@ class Resolver:
     def _get_att(self, argument: Any, path: str) -> str:
         logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
         resource = self.template.get("Resources", {}).get(logical_id)
+        if resource is not None and attribute == LOOKED_UP_ID:
+            return self._looked_up_id(logical_id, resource, path)
         if resource is None or attribute != "Arn":
             raise Unresolvable(f"{self.where}: {path}: Fn::GetAtt {logical_id}.{attribute} is not supported")
         name = self._physical_id(logical_id, resource, path)
@@ -154,6 +157,15 @@ class Resolver:
             )
         return arns[resource["Type"]]
 
+    def _looked_up_id(self, logical_id: str, resource: dict[str, Any], path: str) -> str:
+        """A consumer stack's custom resource that reads a resource's physical id in the sharing stack
+        (CloudFormation DescribeStackResource): the stand-in id of that resource, as a Ref to it there resolves."""
+        create = self.resolve(resource.get("Properties", {}).get("Create"), path)
+        call = json.loads(create) if isinstance(create, str) else {}
+        if call.get("action") != "describeStackResource" or "LogicalResourceId" not in call.get("parameters", {}):
+            raise Unresolvable(f"{self.where}: {path}: Fn::GetAtt {logical_id}.{LOOKED_UP_ID} reads nothing known")
+        return f"stand-in-{call['parameters']['LogicalResourceId']}"
+
     def _sub(self, argument: Any, path: str) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
         values = {k: self.resolve(v, path) for k, v in variables.items()}
@@ -168,6 +180,10 @@ class Resolver:
             return ",".join(resolved) if isinstance(resolved, list) else str(resolved)
 
         return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+
+
+# The attribute of a consumer stack's lookup of a sharing stack's resource (cdk_constructs/catalog.py, SourceLookups).
+LOOKED_UP_ID = "StackResourceDetail.PhysicalResourceId"
 
 
 def _flatten(values: Any) -> list[Any]:

@@ -98,6 +98,8 @@ class DatasetPolicies:
     key_arn: str | None
     table_policy: Document | None
     access_point_policy: Document | None = None  # an existing bucket's dataset reached through an access point
+    api_policy: Document | None = None  # a shared API's resource policy, its short form expanded
+    api_id: str | None = None  # the API's id (a stand-in, as the consumer stacks' lookups of it resolve)
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,16 @@ def source_policies(inputs: Inputs, environment: Environment, names: Names) -> S
             access_point_policy = resolve.resolve(
                 point["Properties"]["Policy"], f"access point policy of {dataset.name}"
             )
-        datasets[dataset.name] = DatasetPolicies(bucket_policy, key_policy, key_arn, table_policy, access_point_policy)
+        api_policy = api_id = None
+        if n.has_api:
+            api_logical, api = one("AWS::ApiGateway::RestApi", lambda p, n=n: p.get("Name") == n.api, n.api)
+            api_id = str(resolve.resolve({"Ref": api_logical}, "API id"))
+            api_policy = expand_api_policy(
+                resolve.resolve(api["Properties"]["Policy"], f"API policy of {dataset.name}"), n.api_arn(api_id, "", "")
+            )
+        datasets[dataset.name] = DatasetPolicies(
+            bucket_policy, key_policy, key_arn, table_policy, access_point_policy, api_policy, api_id
+        )
 
     def roles_named(name_of: Any) -> dict[str, SourceRolePolicies]:
         """The consumers' roles of one kind in the source account (for the consumers that have one), by consumer."""
@@ -170,6 +181,22 @@ def source_policies(inputs: Inputs, environment: Environment, names: Names) -> S
 
     roles, locators = roles_named(names.source_role), roles_named(names.locate_role)
     return SourcePolicies(datasets=datasets, roles=roles, locators=locators)
+
+
+def expand_api_policy(policy: Document, api_arn: str) -> Document:
+    """An API's resource policy as API Gateway stores it: its short form execute-api:/STAGE/METHOD/PATH expanded to the
+    API's ARN (the engine, like IAM, knows only ARNs). api_arn: the API's ARN up to its id and a /, then the rest."""
+    prefix = api_arn.split("/", 1)[0] + "/"
+
+    def expand(resource: str) -> str:
+        return prefix + resource.removeprefix("execute-api:/") if resource.startswith("execute-api:/") else resource
+
+    statements = []
+    for statement in policy["Statement"]:
+        resources = statement.get("Resource", [])
+        expanded = [expand(r) for r in resources] if isinstance(resources, list) else expand(resources)
+        statements.append({**statement, "Resource": expanded})
+    return {**policy, "Statement": statements}
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from access_report.cells import Cell
 from access_report.dataset_cells import CONSUMERS_OWN, OUTSIDER
 from access_report.engine import Verdict
 from access_report.execution import PATH as EXECUTION
+from config import actions
 
 ENGINE = "@cloud-copilot/iam-simulate"
 
@@ -79,12 +81,27 @@ def _picture(verdicts: list[Verdict]) -> list[str]:
         lines.append(f"  subgraph a{account}[account {account}]")
         lines += [f'    {_id(node)}["{node}"]' for node in sorted(nodes)]
         lines.append("  end")
-    for (source, target), actions in sorted(edges.items()):
-        lines.append(f'  {_id(source)} -- "{", ".join(sorted(actions))}" --> {_id(target)}')
+    for (source, target), allowed in sorted(edges.items()):
+        lines.append(f'  {_id(source)} -- "{", ".join(sorted(allowed))}" --> {_id(target)}')
     return lines
 
 
 WRITES = ("s3:PutObject", "dynamodb:PutItem", "kms:GenerateDataKey")
+
+
+def _label(cell: Cell) -> str:
+    """A cell's action as the matrices show it: an API's call with its method (execute-api:Invoke PUT), for which
+    the method says whether it writes."""
+    if cell.action in actions.INVOKE:
+        return f"{cell.action} {cell.resource.split('/')[2]}"
+    return cell.action
+
+
+def _writes(cell: Cell) -> bool:
+    return cell.action in WRITES or _label(cell) in API_WRITES
+
+
+API_WRITES = tuple(f"{actions.INVOKE[0]} {method}" for method in actions.API_WRITE_METHODS)
 
 
 def _datasets_picture(verdicts: list[Verdict]) -> list[str]:
@@ -101,13 +118,13 @@ def _datasets_picture(verdicts: list[Verdict]) -> list[str]:
         consumer = f"{cell.environment}/{cell.who.split()[0]}"
         datasets[cell.resource_account].add(dataset)
         consumers[cell.principal_account].add(consumer)
-        writes = cell.action in WRITES or edges.get((consumer, dataset)) == "read-write"
+        writes = _writes(cell) or edges.get((consumer, dataset)) == "read-write"
         edges[(consumer, dataset)] = "read-write" if writes else "read"
     for o in verdicts:  # what a consumer does through its source role, inside the source account
         cell = o.cell
         key = (f"{cell.environment}/{cell.who.split()[0]}", f"{cell.environment}/{cell.dataset}")
         inside = cell.principal_account == cell.resource_account
-        if o.actual == "allow" and inside and key in edges and cell.action in WRITES:
+        if o.actual == "allow" and inside and key in edges and _writes(cell):
             edges[key] = "read-write"
     lines = ["flowchart LR"]
     for kind, groups in (("source", datasets), ("consumer", consumers)):
@@ -149,8 +166,8 @@ def _consumer_matrix(verdicts: list[Verdict]) -> list[str]:
             for consumer in names:
                 these = found[environment, dataset, consumer]
                 # the dataset's own resources decide the level: writing its query results is not writing the dataset
-                allowed = {o.cell.action for o in these if o.actual == "allow" and o.cell.path not in CONSUMERS_OWN}
-                level = "read-write" if allowed & set(WRITE_ACTIONS) else "read" if allowed else "-"
+                allowed = {_label(o.cell) for o in these if o.actual == "allow" and o.cell.path not in CONSUMERS_OWN}
+                level = "read-write" if allowed & {*WRITE_ACTIONS, *API_WRITES} else "read" if allowed else "-"
                 cells.append(level if all(o.as_expected for o in these) else f"{level} **DIFFERS**")
             lines.append(f"| {dataset} | {' | '.join(cells)} |")
         lines.append("")
@@ -164,7 +181,7 @@ def _dataset_matrix(verdicts: list[Verdict]) -> list[str]:
         key = (o.cell.environment, str(o.cell.dataset), o.cell.who)
         allowed, denied = rows.get(key, (set(), 0))
         if o.actual == "allow":
-            allowed.add(o.cell.action)
+            allowed.add(_label(o.cell))
         else:
             denied += 1
         rows[key] = (allowed, denied)

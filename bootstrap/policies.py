@@ -23,7 +23,6 @@ from config import quotas as aws
 from config.loader import ConfigError
 from config.model import Config
 from config.naming import (
-    API_STAGE,
     Bootstrap,
     Names,
     ecr_repository_arn,
@@ -571,14 +570,16 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 ],
             },
             {
-                # The project's shared APIs: their stage, methods and items' path, in the source accounts (API Gateway
-                # names an API by an id of its choosing: each consumer's policy names the APIs it is given by their
-                # ids). The accounts are in the ARNs: aws:ResourceAccount is not documented for execute-api.
+                # The APIs of the source accounts (API Gateway names an API by an id of its choosing: each consumer's
+                # policy names the APIs it is given by their ids, stage, methods and path). The accounts are in the
+                # ARNs: aws:ResourceAccount is not documented for execute-api. Not narrowed to the stage and path
+                # after a wildcard id (*/live/...): the offline evaluator reads an ARN's first segment as a resource
+                # type, where IAM allows no wildcard, and would refuse every call.
                 "Sid": "TheProjectsApis",
                 "Effect": "Allow",
                 "Action": list(actions.INVOKE),
                 "Resource": [
-                    f"arn:{partition}:execute-api:*:{source}:*/{API_STAGE}/*/{actions.API_PATH}"
+                    f"arn:{partition}:execute-api:*:{source}:*"
                     for source in sorted({environment.source.account for environment in config.environments})
                 ],
             },
