@@ -39,6 +39,12 @@ def check_unique(config: Config) -> None:
                 claim(("table", source.account, source.region, n.table or ""), owner)
             if n.has_key:
                 claim(("key alias", source.account, source.region, n.key_alias), owner)
+            if n.has_api:
+                claim(("table", source.account, source.region, n.api), owner)
+                claim(("function", source.account, source.region, n.api_function), owner)
+                claim(("role", source.account, n.api_function), owner)
+                for group in (n.api_function, n.api_access_logs):
+                    claim(("log group", source.account, source.region, group), owner)
         if owns_bucket:
             claim(("bucket", names.access_logs_bucket), f"{where} ({environment.name}'s access logs)")
         fixed = f"{where} ({environment.name})"
@@ -53,7 +59,7 @@ def check_unique(config: Config) -> None:
                 claim(("role", source.account, grants), owner)
                 claim(("function", source.account, source.region, grants), owner)
                 claim(("log group", source.account, source.region, grants), owner)
-            located = names.alias_datasets(environment, consumer)
+            located = names.looks_up(environment, consumer)
             if located:
                 claim(("role", source.account, names.locate_role(consumer)), owner)
             # Every consumer account of an environment has the same names: one account, one region per environment.

@@ -415,6 +415,7 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
     reads_only: set[str] = set()  # read-write, but the config asks for a proof of the reads only
     queried: set[str] = set()  # its table answered a query (Athena, in the consumer's workgroup)
     within: set[str] = set()  # given a prefix, refused the rest of the bucket
+    writes_refused: set[str] = set()  # an API given read, whose write was refused
     for check in checks:
         dataset = check.get("dataset")
         if not dataset or not check.get("ok"):
@@ -423,6 +424,8 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
             reads_only.add(dataset)
         elif check["name"] == "refused list-outside-prefix":
             within.add(dataset)
+        elif check["name"] == "refused write-api":
+            writes_refused.add(dataset)
         elif check.get("refusal"):
             refused.add(dataset)
         elif check["name"] == "query-table":
@@ -433,6 +436,7 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
         ", ".join(
             f"{name} {access}"
             + (" (its prefix only)" if name in within else "")
+            + (" (its writes refused)" if name in writes_refused else "")
             + (" and queried" if name in queried else "")
             + (" (writes not proven: proof read-only)" if name in reads_only else "")
             for name, access in given.items()

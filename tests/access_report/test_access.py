@@ -108,10 +108,10 @@ def test_forbidden_probes_are_denied(example_verdicts):
     for who in ("third account, same role name", "reporting account: another role", "reporting account: root"):
         probes = _find(example_verdicts, environment="prod", who=who)
         assert {o.cell.action for o in probes} == {
-            "s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem", "sts:AssumeRole"
+            "s3:ListBucket", "s3:GetObject", "kms:Decrypt", "dynamodb:GetItem", "sts:AssumeRole", "execute-api:Invoke"
         }  # fmt: skip
         assert {o.cell.dataset for o in probes if o.cell.dataset} == {
-            "sales", "events", "reference", "lake-raw", "lake-curated"
+            "sales", "events", "reference", "lake-raw", "lake-curated", "orders"
         }  # fmt: skip
         assert all(o.actual == "deny" for o in probes)
     (no_tls,) = _find(example_verdicts, who="reporting function role without TLS")

@@ -316,3 +316,15 @@ def test_a_prefix_dataset_refused_the_rest_of_its_bucket_is_said_to_be_read_with
     ]
     ok, failures, proved = _checks({"ok": True, "checks": checks})
     assert (ok, failures, proved) == (True, (), "events read (its prefix only); refused sales")
+
+
+def test_an_api_given_read_whose_write_was_refused_is_said_so_and_not_counted_refused():
+    from pipeline_steps.prove_consumers import _checks
+
+    checks = [
+        {"name": "call-api", "ok": True, "dataset": "orders"},
+        {"name": "refused write-api", "ok": True, "dataset": "orders", "refusal": True},
+        {"name": "refused call-api as own role", "ok": True, "dataset": "billing", "refusal": True},
+    ]
+    ok, failures, proved = _checks({"ok": True, "checks": checks})
+    assert (ok, failures, proved) == (True, (), "orders read (its writes refused); refused billing")

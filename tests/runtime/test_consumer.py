@@ -327,12 +327,15 @@ def test_the_runtime_reads_the_datasets_as_the_consumer_stack_writes_them(exampl
          None, False),
         ("lake-curated", "read", "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-curated",
          "curated/", False, None, False),
+        ("orders", "read", None, "", False, None, False),
     ]  # fmt: skip
+    # The API by its stage's URL, with a stand-in of its id where no stack has read it.
+    assert settings.dataset("orders").api_url == "https://a0b1c2d3e4.execute-api.eu-west-1.amazonaws.com/live"
     assert [d.name for d in settings.refused] == []
     assert settings.source_role_arn == "arn:aws:iam::444444444444:role/datashare-prod-source-analytics"
     assert settings.source_account == "444444444444"
     # events and lake-curated describe a table: queried in the consumer's own workgroup and database, in its region.
-    assert [d.catalog_table for d in settings.datasets] == [None, "events", None, None, "lake_curated"]
+    assert [d.catalog_table for d in settings.datasets] == [None, "events", None, None, "lake_curated", None]
     assert (settings.query_workgroup, settings.catalog_database, settings.query_region) == (
         "datashare-prod-queries",
         "datashare_prod",

@@ -78,7 +78,7 @@ def _denied(out: str, who: str, action: str, resource: str) -> bool:
 def test_the_unbroken_example_proves_every_grant_and_refusal(deployed):
     ok, out = deployed.prove("reporting")
     assert ok, out
-    assert "PASS  reporting (task): sales read, reference read; refused events, lake-curated, lake-raw" in out
+    assert "PASS  reporting (task): sales read, reference read; refused events, lake-curated, lake-raw, orders" in out
 
 
 def test_the_emulator_holds_the_policies_the_templates_define(deployed):
@@ -256,3 +256,71 @@ def test_a_boundary_that_forbids_what_a_workload_needs_fails_with_the_refusal_na
         ok, out = deployed.prove("reporting")
     assert not ok
     assert "sales: read-object: AccessDenied" in out and "is not authorized to perform: s3:GetObject" in out
+
+
+def _api(deployed: Deployed) -> tuple[Any, str]:
+    """The API Gateway client of the source account, and the id of the example's API."""
+    client = deployed.session(SOURCE).client("apigateway")
+    (api,) = [a["id"] for a in client.get_rest_apis()["items"] if a["name"] == "datashare-prod-orders"]
+    return client, api
+
+
+def _api_policy(deployed: Deployed, change: Change) -> contextlib.AbstractContextManager[None]:
+    client, api = _api(deployed)
+    return _changed(
+        lambda: json.loads(client.get_rest_api(restApiId=api)["policy"]),
+        lambda document: client.update_rest_api(
+            restApiId=api, patchOperations=[{"op": "replace", "path": "/policy", "value": json.dumps(document)}]
+        ),
+        change,
+    )
+
+
+def test_the_apis_calls_are_decided_by_its_policy_and_the_callers(deployed):
+    """The unbroken example: the reader's write and a consumer not given the API were refused by the enforcement (the
+    writer nothing), with API Gateway's answer."""
+    _, api = _api(deployed)
+    enforcer = deployed.rehearsal.emulator.enforcer
+    assert enforcer is not None
+    refusals = {
+        (r.caller.split(":")[4], r.caller.split("/")[1], r.resource.split(f"{api}/live/")[1].split("/")[0])
+        for r in enforcer.refusals
+        if r.action == "execute-api:Invoke"
+    }
+    assert (ANALYTICS, "datashare-prod-consumer-function", "PUT") in refusals  # a reader's write
+    assert (REPORTING, "datashare-prod-consumer-task", "GET") in refusals  # a consumer not given it
+    assert not any(account == "777777777777" for account, _, _ in refusals)  # the writer: nothing refused
+    ok, out = deployed.prove("analytics")
+    assert ok and "orders read (its writes refused)" in out, out
+
+
+def test_a_reader_missing_from_the_apis_policy_fails_with_the_refusal_named(deployed):
+    _, api = _api(deployed)
+    with _api_policy(deployed, lambda document: _without_account(document, ANALYTICS)):
+        ok, out = deployed.prove("analytics")
+    assert not ok
+    resource = f"arn:aws:execute-api:eu-west-1:{SOURCE}:{api}/live/GET/items/__consumer-self-check__.absent"
+    assert _denied(out, "datashare-prod-consumer-task/", "execute-api:Invoke", resource), out
+    assert "orders: call-api: Forbidden" in out
+
+
+def test_a_reader_given_the_apis_writes_fails_its_refusal(deployed):
+    """The write statement widened to the reader's account, and its identity policy given PUT: its write answers."""
+    _, api = _api(deployed)
+
+    def widened(document: dict[str, Any]) -> dict[str, Any]:
+        statements = {s["Sid"]: s for s in document["Statement"]}
+        statements["ConsumersWriteApi"]["Principal"] = statements["ConsumersReadApi"]["Principal"]
+        return {**document, "Statement": list(statements.values())}
+
+    put = f"arn:aws:execute-api:eu-west-1:{SOURCE}:{api}/live/PUT/items/*"
+    with (
+        _api_policy(deployed, widened),
+        _managed_policy(
+            deployed, ANALYTICS, deployed.names.shared_data_policy,
+            _added({"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": put}),
+        ),
+    ):  # fmt: skip
+        ok, out = deployed.prove("analytics")
+    assert not ok
+    assert "orders: refused write-api: allowed: a dataset not given to this consumer answered" in out

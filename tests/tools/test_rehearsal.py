@@ -88,28 +88,29 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     # Each consumer's function and task passed; the task printed its self-check through its log.
     assert out.count("PASS  analytics (function)") == 2 and out.count("PASS  analytics (task)") == 2
     # Every refusal proven: the emulator decided each request by the policies as deployed.
-    assert "PASS  reporting (task): sales read, reference read; refused events, lake-curated, lake-raw" in out
+    assert "PASS  reporting (task): sales read, reference read; refused events, lake-curated, lake-raw, orders" in out
     assert (
-        "PASS  ingest (function): events read-write (its prefix only) and queried; refused lake-curated, lake-raw, "
-        "reference, sales" in out
+        "PASS  ingest (function): events read-write (its prefix only) and queried, orders read-write; refused "
+        "lake-curated, lake-raw, reference, sales" in out
     )
     assert "not provable" not in out
     assert re.search(
-        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 48 refused; "
+        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 52 refused; "
         r"12 not evaluated: ec2 8, ecs 4\n",
         out,
     ), out
     assert "Athena's queries ran in DuckDB over the emulated objects" in out  # events describes a table
     assert (
         "PASS  analytics (task): sales read, events read (its prefix only) and queried, reference read, lake-raw read "
-        "(its prefix only), lake-curated read (its prefix only) and queried" in out
+        "(its prefix only), lake-curated read (its prefix only) and queried, orders read (its writes refused)" in out
     )
+    assert "API Gateway is not served by the emulator: it served each shared API's calls itself" in out
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "approved (--approve)" in out
     retained = [row for row in rehearsal.rows if row.phase == "retained"]
     assert [(row.name, row.result) for row in retained] == [
         ("sales", "buckets, objects, tables and items remain"),
-        ("sales, events, reference", "buckets, objects, tables and items remain"),
+        ("sales, events, reference, orders", "buckets, objects, tables and items remain"),
     ]
     # What `make local` printed, but for --destroy's rows, is what the README shows (make docs rewrites it).
     shown = "\n".join(line for line in out.splitlines() if not re.match(r"  (destroy|retained) ", line)) + "\n"

@@ -94,5 +94,5 @@ def test_make_validate_says_what_it_checked(capsys):
 
     assert main(["config/example.yaml"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "ok: config/example.yaml: 2 environments, 4 consumers, 6 datasets"
+    assert lines[0] == "ok: config/example.yaml: 2 environments, 4 consumers, 7 datasets"
     assert lines[1:] == [f"  {check}" for check in CHECKS]

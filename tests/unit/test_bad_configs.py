@@ -37,10 +37,15 @@ def _overlap(path: Path) -> None:
         "      - name: reference       #",
     )
     text = text.replace(
-        "lake-curated: read}",
-        "lake-curated: read, old: read, new: read}",
+        "lake-curated: read, orders: read}",
+        "lake-curated: read, orders: read, old: read, new: read}",
     )
-    path.write_text(text.replace("grants: {events: read-write}", "grants: {events: read-write, new: read}"))
+    path.write_text(
+        text.replace(
+            "grants: {events: read-write, orders: read-write}",
+            "grants: {events: read-write, orders: read-write, new: read}",
+        )
+    )
 
 
 def _replace(old: str, new: str, count: int = 1) -> Callable[[Path], None]:
@@ -183,7 +188,7 @@ CORPUS = [
         "grant of an unknown dataset",
         _replace("grants: {sales: read, reference: read}", "grants: {sales: read, referense: read}"),
         "environments[prod].consumers[reporting].grants.referense: no dataset 'referense' in the environment (did you "
-        "mean 'reference'? its datasets: events, lake-curated, lake-raw, reference, sales)",
+        "mean 'reference'? its datasets: events, lake-curated, lake-raw, orders, reference, sales)",
     ),
     Bad(
         "dataset nobody is granted",
@@ -194,7 +199,7 @@ CORPUS = [
     ),
     Bad(
         "consumer given nothing",
-        _replace("grants: {events: read-write}", "grants: {}"),
+        _replace("grants: {events: read-write, orders: read-write}", "grants: {}"),
         "environments[prod].consumers[ingest].grants: 'ingest' is given no dataset",
     ),
     Bad(
@@ -706,6 +711,36 @@ CORPUS = [
             )
         ),
         "both make the key alias alias/shop/dev/shared-data",
+    ),
+    Bad(
+        "an API whose function's role is a consumer's source role",
+        _text(
+            config_text(
+                "shop",
+                """  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    datasets: [{name: source-x, api: {}}, {name: t, table: {}}]
+    consumers: [{name: x-api, account: "333333333333", region: eu-west-1, grants: {source-x: read, t: read}}]
+""",
+            )
+        ),
+        "environments[dev].consumers[x-api] (dev/x-api) and environments[dev].datasets[source-x] (dev/source-x) "
+        "both make the role shop-dev-source-x-api: rename one of them",
+    ),
+    Bad(
+        "an API's table beside a dataset's",
+        _text(
+            config_text(
+                "shop",
+                """  - name: dev
+    source: {account: "222222222222", region: eu-west-1}
+    datasets: [{name: data, bucket: {}, table: {}}, {name: shared, api: {}}]
+    consumers: [{name: a, account: "333333333333", region: eu-west-1, grants: {data: read, shared: read}}]
+""",
+            )
+        ),
+        "environments[dev].datasets[shared] (dev/shared) and environments[dev].datasets[data] (dev/data) both make "
+        "the table shop-dev-shared: rename one of them",
     ),
     Bad(
         "two environments of one source account making one bucket",

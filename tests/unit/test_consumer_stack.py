@@ -87,60 +87,68 @@ def test_no_cloudformation_reference_crosses_accounts(example):
         assert "444444444444" in text  # the source account appears only inside computed names and ARNs
 
 
+def _joined(value: Any) -> str:
+    """A value of the template with the API's id (the custom resource's attribute that reads it) as ID."""
+    if isinstance(value, str):
+        return value
+    parts = value["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else "ID" for p in parts)
+
+
 def test_function_runs_the_consumer_code_with_the_shared_names(example):
-    example.template(example.consumer("prod", 1)).has_resource_properties(
-        "AWS::Lambda::Function",
-        {
-            "Handler": "consumer_app.handler.handler",
-            "Runtime": f"python{PYTHON_VERSION}",
-            "Environment": {
-                "Variables": {
-                    "CONSUMER_NAME": "reporting",
-                    "DATASETS": json.dumps(
-                        [
-                            {
-                                "n": "sales",
-                                "a": "read",
-                                "b": "datashare-prod-sales-444444444444-eu-west-1",
-                                "c": 1,
-                                "t": "datashare-prod-sales",
-                                "tr": 1,
-                                "ci": 1,
-                            },
-                            {"n": "reference", "a": "read", "t": "datashare-prod-reference", "ci": 1},
-                        ],
-                        separators=(",", ":"),
-                    ),
-                    "REFUSED_DATASETS": json.dumps(
-                        [
-                            {
-                                "n": "events",
-                                "b": "datashare-prod-events-444444444444-eu-west-1",
-                                "c": 1,
-                                "p": "raw/events/",
-                            },
-                            # An existing bucket's datasets by their access points' ARNs (boto3 takes them as Bucket).
-                            {
-                                "n": "lake-raw",
-                                "b": "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-raw",
-                                "p": "raw/",
-                            },
-                            {
-                                "n": "lake-curated",
-                                "b": "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-curated",
-                                "p": "curated/",
-                            },
-                        ],
-                        separators=(",", ":"),
-                    ),
-                    "TABLE_ARN_PREFIX": "arn:aws:dynamodb:eu-west-1:444444444444:table/",
-                    "SOURCE_ACCOUNT": "444444444444",
-                    "SOURCE_REGION": "eu-west-1",
-                    "SOURCE_ROLE_ARN": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
-                }
-            },
-        },
-    )
+    template = example.template_json(example.consumer("prod", 1))
+    (function,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::Function").values()
+        if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
+    ]
+    assert (function["Handler"], function["Runtime"]) == ("consumer_app.handler.handler", f"python{PYTHON_VERSION}")
+    variables = function["Environment"]["Variables"]
+    assert {k: _joined(v) for k, v in variables.items()} == {
+        "CONSUMER_NAME": "reporting",
+        "CANARY_KEY": "__consumer-self-check__/canary",
+        "CANARY_ITEM": json.dumps(
+            {"pk": {"S": "__consumer-self-check__"}, "sk": {"S": "canary"}}, separators=(",", ":")
+        ),
+        "DATASETS": json.dumps(
+            [
+                {
+                    "n": "sales",
+                    "a": "read",
+                    "b": "datashare-prod-sales-444444444444-eu-west-1",
+                    "c": 1,
+                    "t": "datashare-prod-sales",
+                    "tr": 1,
+                    "ci": 1,
+                },
+                {"n": "reference", "a": "read", "t": "datashare-prod-reference", "ci": 1},
+            ],
+            separators=(",", ":"),
+        ),
+        "REFUSED_DATASETS": json.dumps(
+            [
+                {"n": "events", "b": "datashare-prod-events-444444444444-eu-west-1", "c": 1, "p": "raw/events/"},
+                # An existing bucket's datasets by their access points' ARNs (boto3 takes them as Bucket).
+                {
+                    "n": "lake-raw",
+                    "b": "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-raw",
+                    "p": "raw/",
+                },
+                {
+                    "n": "lake-curated",
+                    "b": "arn:aws:s3:eu-west-1:444444444444:accesspoint/datashare-prod-lake-curated",
+                    "p": "curated/",
+                },
+                # An API by its stage's URL, its id read from the sharing stack: the self-check must be refused it.
+                {"n": "orders", "u": "https://ID.execute-api.eu-west-1.amazonaws.com/live"},
+            ],
+            separators=(",", ":"),
+        ),
+        "TABLE_ARN_PREFIX": "arn:aws:dynamodb:eu-west-1:444444444444:table/",
+        "SOURCE_ACCOUNT": "444444444444",
+        "SOURCE_REGION": "eu-west-1",
+        "SOURCE_ROLE_ARN": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
+    }
 
 
 def test_task_definition_is_fargate_with_the_task_role_and_logs(example):
@@ -216,7 +224,11 @@ def test_proof_role_trusts_only_the_environments_proof_step_and_may_only_run_its
             },
         }
     ]
-    function_id = next(iter(resources(template, "AWS::Lambda::Function")))
+    (function_id,) = [
+        k
+        for k, r in resources(template, "AWS::Lambda::Function").items()
+        if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
+    ]
     task_role = role_named(template, "datashare-prod-consumer-task")
     execution_role = role_named(template, "datashare-prod-consumer-task-exec")
     (log_group,) = [k for k, r in resources(template, "AWS::Logs::LogGroup").items() if k.startswith("TaskLogs")]
@@ -375,7 +387,7 @@ def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_fo
     from pipeline_steps import prove_consumers
 
     analytics = example.config.environments[1].consumers[0]
-    assert len(analytics.grants) == 5
+    assert len(analytics.grants) == 6
     template = example.template_json(example.consumer("prod", 0))
     (function,) = [
         r["Properties"]
@@ -383,7 +395,7 @@ def test_the_function_has_time_for_every_dataset_it_proves_and_the_step_waits_fo
         if r["Properties"].get("FunctionName") == "datashare-prod-consumer"
     ]
     # analytics is given two datasets with a table to query (events, lake-curated): an Athena query's wait more each.
-    assert function["Timeout"] == function_timeout_seconds(analytics, queries=2) == 80 + 2 * 130
+    assert function["Timeout"] == function_timeout_seconds(analytics, queries=2) == 90 + 2 * 130
     assert (
         function_timeout_seconds(analytics.model_copy(update={"grants": {f"d{i}": "read" for i in range(200)}})) == 900
     )
@@ -469,7 +481,8 @@ def test_a_consumer_given_a_dataset_with_a_table_queries_it_in_its_own_account(e
     environment = function["Environment"]["Variables"]
     assert environment["QUERY_WORKGROUP"] == "datashare-prod-queries"
     assert environment["CATALOG_DATABASE"] == "datashare_prod" and environment["QUERY_REGION"] == "eu-west-1"
-    assert [d.get("q") for d in json.loads(environment["DATASETS"])] == [None, "events", None, None, "lake_curated"]
+    datasets = json.loads(_joined(environment["DATASETS"]))
+    assert [d.get("q") for d in datasets] == [None, "events", None, None, "lake_curated", None]
 
 
 def test_a_table_over_an_existing_bucket_is_located_by_its_access_points_alias(example):
@@ -518,9 +531,13 @@ def test_a_table_over_an_existing_bucket_is_located_by_its_access_points_alias(e
         if "s3:GetAccessPoint" in json.dumps(s)
     ]
     assert granted == [("s3:GetAccessPoint", "*")]
-    # No locator for a consumer without such a table, and none in its stack.
-    assert "datashare-prod-locate-reporting" not in json.dumps(source)
-    assert not resources(example.template_json(example.consumer("prod", 2)), "Custom::AWS")  # ingest: events only
+    # A consumer without such a table reads no alias (the environment's API's id only: docs/shared-api.md).
+    for index, consumer in ((1, "reporting"), (2, "ingest")):
+        calls = [json.loads(_joined(r["Properties"]["Create"])) for r in resources(
+            example.template_json(example.consumer("prod", index)), "Custom::AWS").values()]  # fmt: skip
+        assert [c["action"] for c in calls] == ["describeStackResource"], consumer
+        reads = inline_statements(source, role_named(source, f"datashare-prod-locate-{consumer}"))
+        assert [s["Action"] for s in reads] == ["cloudformation:DescribeStackResource"], consumer
 
 
 def test_a_consumer_given_no_dataset_with_a_table_has_no_catalog_and_no_query_grants(example):

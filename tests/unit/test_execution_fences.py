@@ -132,7 +132,7 @@ def test_each_key_of_the_stacks_lets_cloudformation_do_what_its_handlers_do_and_
         for s in k["Properties"]["KeyPolicy"]["Statement"]
         if s.get("Sid") == "CloudFormationManagesTheKey"
     ]
-    assert len(granted) == len(keys) == 3
+    assert len(granted) == len(keys) == 4
     assert all(s["Principal"] == {"AWS": role} and sorted(s["Action"]) == sorted(KEY_ACTIONS) for s in granted)
     documents = execution_policies(example.config, source, REGION, "aws")
     ours = {"Version": "2012-10-17", "Statement": [granted[0]]}

@@ -196,7 +196,8 @@ def test_no_policy_of_the_sharing_stack_grants_wildcard_actions_to_consumers(exa
 def test_each_dataset_key_rotates_and_lets_its_consumers_use_it_only_through_its_service(example):
     template = example.template_json(example.sharing("prod"))
     keys = list(resources(template, "AWS::KMS::Key").values())
-    assert len(keys) == 3 and all(k["Properties"]["EnableKeyRotation"] for k in keys)  # sales, events, reference
+    # sales, events, reference, orders (its API's table and access log)
+    assert len(keys) == 4 and all(k["Properties"]["EnableKeyRotation"] for k in keys)
     sales = by_sid(_key_policy(template, "alias/datashare/prod/sales"))
     assert sales["ConsumersReadThroughS3"]["Action"] == "kms:Decrypt"
     assert sales["ConsumersReadThroughS3"]["Principal"] == _root(ANALYTICS, REPORTING)
@@ -216,8 +217,13 @@ def test_each_dataset_key_rotates_and_lets_its_consumers_use_it_only_through_its
 def test_each_new_table_has_recovery_deletion_protection_and_its_datasets_key(example):
     template = example.template_json(example.sharing("prod"))
     tables = {r["Properties"]["TableName"]: r for r in resources(template, "AWS::DynamoDB::GlobalTable").values()}
-    assert sorted(tables) == ["datashare-prod-reference", "datashare-prod-sales"]
-    for name, key in (("sales", "DatasetSalesKey"), ("reference", "DatasetReferenceKey")):
+    assert sorted(tables) == ["datashare-prod-orders", "datashare-prod-reference", "datashare-prod-sales"]
+    # orders: the table of its API's own, which only the API's function reaches
+    for name, key in (
+        ("sales", "DatasetSalesKey"),
+        ("reference", "DatasetReferenceKey"),
+        ("orders", "DatasetOrdersKey"),
+    ):
         properties = tables[f"datashare-prod-{name}"]["Properties"]
         assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
         (replica,) = properties["Replicas"]
@@ -305,7 +311,8 @@ def test_names_are_those_the_consumer_accounts_compute(example):
         str(names.dataset(d).bucket) for d in prod.datasets if names.dataset(d).owns_bucket
     )
     tables = sorted(r["Properties"]["TableName"] for r in resources(template, "AWS::DynamoDB::GlobalTable").values())
-    assert tables == sorted(str(names.dataset(d).table) for d in prod.datasets if names.dataset(d).owns_table)
+    owned = [str(names.dataset(d).table) for d in prod.datasets if names.dataset(d).owns_table]
+    assert tables == sorted(owned + [names.dataset(d).api for d in prod.datasets if names.dataset(d).has_api])
     aliases = sorted(r["Properties"]["AliasName"] for r in resources(template, "AWS::KMS::Alias").values())
     assert aliases == sorted(names.dataset(d).key_alias for d in prod.datasets if names.dataset(d).has_key)
     points = sorted(r["Properties"]["Name"] for r in resources(template, "AWS::S3::AccessPoint").values())

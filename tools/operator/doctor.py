@@ -284,7 +284,8 @@ def _expected_stacks(config: Config, target: OperatedAccount) -> dict[str, list[
                 if any(names.dataset(environment.dataset(d)).through_role for d in c.grants)
             ]  # fmt: skip
             roles = [names.canary_role, *(names.source_role(c) for c in through_role)]
-            roles += [names.locate_role(c) for c in environment.consumers if names.alias_datasets(environment, c)]
+            roles += [names.locate_role(c) for c in environment.consumers if names.looks_up(environment, c)]
+            roles += [names.dataset(d).api_function for d in environment.datasets if d.api]
             expected[stage_stack_name(config, sharing_stage_id(environment))] = roles
             for consumer in environment.consumers:
                 if names.key_grant_datasets(environment, consumer):
@@ -294,7 +295,7 @@ def _expected_stacks(config: Config, target: OperatedAccount) -> dict[str, list[
             if (consumer.account, consumer.region) == (target.account, target.region):
                 roles = [*names.consumer_role_names, names.task_execution_role, names.proof_role]
                 roles += [names.workload_role(w) for w in consumer.workloads]
-                roles += [names.consumer_locate_role] if names.alias_datasets(environment, consumer) else []
+                roles += [names.consumer_locate_role] if names.looks_up(environment, consumer) else []
                 expected[stage_stack_name(config, consumer_stage_id(environment, consumer))] = roles
     return expected
 

@@ -30,7 +30,8 @@ from moto.server import ThreadedMotoServer
 
 from pipeline_steps.prove_consumers import new_session
 from toolchain import RUNTIME_DIR
-from tools.rehearsal import enforcement, iam_requests, sql
+from tools.rehearsal import apis, enforcement, iam_requests, sql
+from tools.rehearsal.apis import issue
 from tools.rehearsal.enforcement import Enforcer
 from tools.rehearsal.hosts import sitecustomize as hosts
 
@@ -57,6 +58,7 @@ def _mend_moto() -> None:
         mend_tables_by_arn()
         mend_default_security_groups()  # first: it reads RunTask's arguments by moto's own signature
         _run_fargate_containers()
+        apis.mend()
         _mended = True
 
 
@@ -274,7 +276,7 @@ def _run_container(backend: Any, task: Any) -> None:
     definition = backend.describe_task_definition(task.task_definition_arn)
     container = definition.container_definitions[0]
     variables = {item["name"]: item["value"] for item in container.get("environment", [])}
-    task_role = _issue(definition.task_role_arn, region, "ecs-task")
+    task_role = issue(definition.task_role_arn, region, "ecs-task")
     environment = {
         **{k: os.environ[k] for k in _HOST_VARIABLES if k in os.environ},
         **variables,
@@ -303,7 +305,7 @@ def _run_container(backend: Any, task: Any) -> None:
         logs = boto3.client(
             "logs",
             region_name=region,
-            **{_CLIENT_ARGUMENT[k]: v for k, v in _issue(definition.execution_role_arn, region, "ecs-agent").items()},
+            **{_CLIENT_ARGUMENT[k]: v for k, v in issue(definition.execution_role_arn, region, "ecs-agent").items()},
         )
         stream = f"{options['awslogs-stream-prefix']}/{container['name']}/{task.task_arn.rsplit('/', 1)[-1]}"
         logs.create_log_stream(logGroupName=options["awslogs-group"], logStreamName=stream)
@@ -323,18 +325,6 @@ _CLIENT_ARGUMENT = {
     "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
     "AWS_SESSION_TOKEN": "aws_session_token",
 }
-
-
-def _issue(role_arn: str, region: str, session_name: str) -> dict[str, str]:
-    """Credentials of a role, as AWS variables: what ECS gives the container (task role) or its agent (execution
-    role)."""
-    sts = boto3.client("sts", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
-    issued = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    return {
-        "AWS_ACCESS_KEY_ID": issued["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": issued["SecretAccessKey"],
-        "AWS_SESSION_TOKEN": issued["SessionToken"],
-    }
 
 
 def _mend_deletion_policies() -> None:

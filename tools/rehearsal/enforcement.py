@@ -295,6 +295,17 @@ def access_denied(service: str, refusal: Refusal) -> Exception:
 _active: Enforcer | None = None
 
 
+def active() -> Enforcer | None:
+    """The enforcer deciding the emulator's requests, if any (the API Gateway it serves decides its calls with it)."""
+    return _active
+
+
+def signed_by(headers: Mapping[str, str]) -> Caller | None:
+    """The assumed role whose access key signed a request (its Authorization header), without an enforcer."""
+    found = _CREDENTIAL.search(headers.get("Authorization", "") or "")
+    return _assumed_role(found.group(1)) if found else None
+
+
 def activate(enforcer: Enforcer | None) -> None:
     """Decide every request the emulator serves with this enforcer from now on (None: stop)."""
     global _active

@@ -479,8 +479,26 @@ def _location_reads(caller: Caller, region: str, name: str, prefix: str) -> list
     return asked
 
 
+# CloudFormation
+
+
+def cloudformation(response: Any, resource: str, caller: Caller, region: str) -> list[Asked] | None:
+    """A stack's resource read by a role of the project: a consumer's locator reading its APIs' ids (the operator
+    deploys with the CDK's roles, which are exempt)."""
+    if response._get_action() != "DescribeStackResource":
+        return None
+    from moto.cloudformation.models import cloudformation_backends
+
+    name = str(response._get_param("StackName"))
+    stacks = cloudformation_backends[caller.account][region].stacks.values()
+    found = [s for s in stacks if name in (s.name, s.stack_id) and s.status != "DELETE_COMPLETE"]
+    arn = found[0].stack_id if found else f"arn:aws:cloudformation:{region}:{caller.account}:stack/{name}/*"
+    return [Asked("cloudformation:DescribeStackResource", arn, caller.account)]
+
+
 DECIDED: dict[str, Mapper] = {
     "athena": athena,
+    "cloudformation": cloudformation,
     "s3": s3,
     "kms": kms,
     "dynamodb": dynamodb,

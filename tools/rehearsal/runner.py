@@ -64,6 +64,17 @@ QUERY_NOTE = (
     "the objects) with the consumer role's own credentials."
 )
 
+# An item of a shared API's table, written before the stacks are deleted.
+API_ITEM_KEY = {"id": {"S": "rehearsal-sample"}}
+# Where an environment shares an API.
+API_NOTE = (
+    "API Gateway is not served by the emulator: it served each shared API's calls itself (tools/rehearsal/apis.py), "
+    "sent over HTTP to ID.execute-api.localhost as the runtime signs them: the stage, the resource and the method "
+    "found, the caller taken from the SigV4 signature, execute-api:Invoke decided by the API's resource policy and "
+    "the caller's policies (with IAM enforced), and the API's function run in a local Python process with its code, "
+    "environment and role. Not emulated: throttling, access logs, API Gateway's own invoke of the function."
+)
+
 
 class Stop(Exception):
     def __init__(self, code: int, message: str) -> None:
@@ -111,6 +122,8 @@ class Rehearsal:
             for dataset in environment.datasets
         ):
             self.notes.append(QUERY_NOTE)
+        if any(dataset.api for environment in config.environments for dataset in environment.datasets):
+            self.notes.append(API_NOTE)
 
     def run(self) -> int:
         self._say(f"Rehearsing {self.config_path} on emulated AWS accounts (moto server, real CDK CLI)")
@@ -358,6 +371,9 @@ class Rehearsal:
                 if dataset.owns_table:
                     item = session.client("dynamodb").get_item(TableName=dataset.table, Key=SAMPLE_ITEM_KEY)
                     kept.append("Item" in item)
+                if dataset.has_api:
+                    item = session.client("dynamodb").get_item(TableName=dataset.api, Key=API_ITEM_KEY)
+                    kept.append("Item" in item)
             # The deletion was real: what is not retained (the source roles) is gone.
             roles = {role["RoleName"] for role in session.client("iam").list_roles()["Roles"]}
             for consumer in self.config_environment(environment).consumers:
@@ -391,6 +407,10 @@ class Rehearsal:
                 if dataset.owns_table:
                     session.client("dynamodb").put_item(
                         TableName=dataset.table, Item={**SAMPLE_ITEM_KEY, "note": {"S": "kept"}}
+                    )
+                if dataset.has_api:  # the items its API serves, in its table
+                    session.client("dynamodb").put_item(
+                        TableName=dataset.api, Item={**API_ITEM_KEY, "value": {"S": "1"}}
                     )
             seeded[environment.name] = (session, names, owned)
         return seeded
