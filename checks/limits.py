@@ -83,6 +83,13 @@ def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quot
             "AccessPointPolicySize", "access point policy", aws.S3_ACCESS_POINT_POLICY_CHARACTERS, grow_fix
         ),
         "AWS::KMS::Key": Quota("KeyPolicySize", "key policy", aws.KMS_KEY_POLICY_CHARACTERS, grow_fix),
+        "AWS::ApiGateway::RestApi": Quota(
+            "ApiPolicySize",
+            "API resource policy",
+            aws.APIGATEWAY_RESOURCE_POLICY_CHARACTERS,
+            grow_fix + "; or have API Gateway's quota on a resource policy's length raised and give fewer consumers "
+            "the API in one environment",
+        ),
         "AWS::DynamoDB::GlobalTable": Quota(
             "TablePolicySize", "table resource policy", aws.DYNAMODB_RESOURCE_POLICY_CHARACTERS, grow_fix
         ),
@@ -105,6 +112,16 @@ def quotas(trust_policy_quota: int, *, pipeline: bool = False) -> dict[str, Quot
             unit="policies",
         ),
     }
+
+
+# An API's ARN as long as any before its path: API Gateway stores its resource policy with each short form
+# execute-api:/STAGE/... expanded to arn:PARTITION:execute-api:REGION:ACCOUNT:ID/STAGE/..., and counts that.
+LONGEST_API_ARN = "arn:aws-us-gov:execute-api:ap-southeast-5:123456789012:a0b1c2d3e4/"
+
+
+def expanded_api_policy(document: Any) -> Any:
+    """An API's resource policy as API Gateway stores (and measures) it, the API's ARN as long as any."""
+    return json.loads(json.dumps(document).replace('"execute-api:/', f'"{LONGEST_API_ARN}'))
 
 
 def size(document: Any) -> int:
@@ -149,6 +166,7 @@ def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quo
         PolicyKind.BUCKET: limits["AWS::S3::BucketPolicy"],
         PolicyKind.ACCESS_POINT: limits["AWS::S3::AccessPoint"],
         PolicyKind.KEY: limits["AWS::KMS::Key"],
+        PolicyKind.API: limits["AWS::ApiGateway::RestApi"],
         PolicyKind.TABLE: limits["AWS::DynamoDB::GlobalTable"],
         PolicyKind.TRUST: limits["trust"],
         PolicyKind.MANAGED: limits["AWS::IAM::ManagedPolicy"],
@@ -159,7 +177,7 @@ def measure(template: dict[str, Any], trust_policy_quota: int) -> list[tuple[Quo
         logical_id: len(managed_policy_arns(r)) for logical_id, r in resources.items() if r["Type"] == "AWS::IAM::Role"
     }
     for policy in policy_documents(template):
-        measured = size(policy.document)
+        measured = size(expanded_api_policy(policy.document) if policy.kind is PolicyKind.API else policy.document)
         quota = per_document.get(policy.kind)
         if quota is not None and measured > quota.limit:
             found.append((quota, policy.logical_id, measured))

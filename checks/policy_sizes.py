@@ -51,7 +51,8 @@ class PolicySizeChecks:
                 violations.append(
                     PolicyViolation(
                         rule_name=quota.rule,
-                        description=f"{quota.what.capitalize()} of {logical_id}: {measured:,} {quota.unit}; AWS "
+                        description=f"{quota.what[:1].upper()}{quota.what[1:]} of {logical_id}: {measured:,} "
+                        f"{quota.unit}; AWS "
                         f"allows {quota.limit:,}.",
                         fix=quota.fix,
                         violating_resources=[

@@ -19,6 +19,7 @@ class PolicyKind(Enum):
     TRUST = "role trust policy"
     INLINE = "inline policy"  # AWS::IAM::Policy, or one of a role's Policies
     MANAGED = "managed policy"  # AWS::IAM::ManagedPolicy
+    API = "API resource policy"  # AWS::ApiGateway::RestApi
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ def policy_documents(template: Template) -> Iterator[PolicyDocument]:
             yield PolicyDocument(
                 PolicyKind.ACCESS_POINT, logical_id, properties["Policy"], protects=properties.get("Name")
             )
+        elif kind == "AWS::ApiGateway::RestApi" and properties.get("Policy"):
+            yield PolicyDocument(PolicyKind.API, logical_id, properties["Policy"], protects=properties.get("Name"))
         elif kind == "AWS::KMS::Key" and properties.get("KeyPolicy"):
             yield PolicyDocument(PolicyKind.KEY, logical_id, properties["KeyPolicy"])
         elif kind == "AWS::DynamoDB::GlobalTable":

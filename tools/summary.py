@@ -22,9 +22,11 @@ from typing import Any
 from bootstrap.policies import extension_boundary
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, actions, load_config_or_report
-from config.naming import Names
+from config.naming import API_STAGE, Names
 
-RESOURCE_POLICIES = (PolicyKind.BUCKET, PolicyKind.ACCESS_POINT, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE)
+RESOURCE_POLICIES = (
+    PolicyKind.BUCKET, PolicyKind.ACCESS_POINT, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE, PolicyKind.API
+)  # fmt: skip
 DEPLOY_ROLE = re.compile(r":iam::(\d{12}):role/cdk-[a-z0-9]+-deploy-role")
 
 
@@ -108,6 +110,11 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 else ""
             )
             parts.append(f"objects {n.bucket}/{n.prefix}{through}")
+        if dataset.api:
+            parts.append(
+                f"API {n.api} (REST, stage {API_STAGE}: GET for read, PUT and DELETE for read-write; "
+                f"{dataset.api.rate_limit:g} requests/s, burst {dataset.api.burst_limit}; table {n.api})"
+            )
         if n.table:
             reached = "role" if n.table_through_role else "its policy"
             parts.append(f"table {n.table} ({'existing; ' if not n.owns_table else ''}{reached})")
@@ -284,6 +291,8 @@ def _where(template: dict[str, Any], policy: PolicyDocument) -> str:
         return f"bucket {bucket.get('BucketName', '')} policy"
     if policy.kind is PolicyKind.ACCESS_POINT:
         return f"access point {properties.get('Name', '')} policy"
+    if policy.kind is PolicyKind.API:
+        return f"API {properties.get('Name', '')} policy"
     if policy.kind is PolicyKind.KEY:
         aliases = [
             r["Properties"]["AliasName"]

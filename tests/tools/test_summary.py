@@ -49,6 +49,13 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
     assert "kms:Decrypt" in prod and "via s3" in prod
     assert "dynamodb:DescribeTable, dynamodb:GetItem, dynamodb:Query" in prod
     assert "role datashare-prod-source-reporting may" in prod and "on table datashare-prod-sales" in prod
+    # The shared API: what it is, and its resource policy's grants (readers, then the writers).
+    assert "  orders: API datashare-prod-orders (REST, stage live: GET for read, PUT and DELETE for read-write;" in prod
+    (reads, writes) = [
+        i for i, line in enumerate(lines) if line == "  API datashare-prod-orders policy: execute-api:Invoke"
+    ]
+    assert lines[reads + 1] == "      granted to: accounts 555555555555, 777777777777"
+    assert lines[writes + 1] == "      granted to: accounts 777777777777"
 
 
 def test_summary_in_organization_mode_names_the_organization(organization, capsys, tmp_path, monkeypatch):

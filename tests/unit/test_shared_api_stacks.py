@@ -265,3 +265,22 @@ def test_doctor_asks_for_api_gateways_logging_role_in_a_source_account_that_shar
         assert _api_logging_status(config, source, session) == (f"API Gateway logs with {role}", "")
         consumer = OperatedAccount("333333333333", "eu-west-1", ("consumer analytics of prod",))
         assert _api_logging_status(config, consumer, session) == ("", "")
+
+
+def test_an_api_policy_over_api_gateways_quota_is_caught_at_synth(shared_api, monkeypatch):
+    """API Gateway stores a resource policy with its short forms expanded to the API's ARN, and allows 8,192
+    characters: the synth-time check measures it so (a config whose consumers outgrow it fails with the fix named)."""
+    from checks import limits
+    from config import quotas
+
+    short = {"Statement": [{"Resource": "execute-api:/live/GET/items/*"}]}
+    assert limits.size(limits.expanded_api_policy(short)) == (
+        limits.size(short) + len(limits.LONGEST_API_ARN) - len("execute-api:/")
+    )
+    template = shared_api.template_json(shared_api.sharing("prod"))
+    assert not [q for q, _, _ in limits.measure(template, 2048) if q.rule == "ApiPolicySize"]
+    (api,) = [r["Properties"]["Policy"] for r in resources(template, "AWS::ApiGateway::RestApi").values()]
+    measured = limits.size(limits.expanded_api_policy(api))
+    monkeypatch.setattr(quotas, "APIGATEWAY_RESOURCE_POLICY_CHARACTERS", measured - 1)
+    (found,) = [(q.what, where, size) for q, where, size in limits.measure(template, 2048) if q.rule == "ApiPolicySize"]
+    assert found == ("API resource policy", "ApiOrders", measured)
