@@ -245,24 +245,35 @@ def test_an_api_dataset_is_checked_with_one_line(edit, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
-def test_doctor_asks_for_api_gateways_logging_role_in_a_source_account_that_shares_an_api():
+def test_doctor_asks_for_api_gateways_logging_role_and_bootstrap_sets_one_where_the_account_has_none():
     import boto3
     from moto import mock_aws
 
     from tools.operator.accounts import OperatedAccount
+    from tools.operator.bootstrap import ensure_api_logging
     from tools.operator.doctor import _api_logging_status
 
     config = parse_config(API_CONFIG)
     source = OperatedAccount("222222222222", "eu-west-1", ("source of prod",))
+    role = "arn:aws:iam::123456789012:role/apigateway-cloudwatch-logs"  # moto's account of the mock's credentials
     with mock_aws():
         session = boto3.Session(region_name="eu-west-1")
         detail, fix = _api_logging_status(config, source, session)
-        assert "has no CloudWatch Logs role in eu-west-1" in detail and "aws apigateway update-account" in fix
-        role = "arn:aws:iam::222222222222:role/apigateway-cloudwatch-logs"
-        session.client("apigateway").update_account(
-            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}]
-        )
+        assert "has no CloudWatch Logs role in eu-west-1" in detail and fix.startswith("make bootstrap sets one")
+        assert ensure_api_logging(session, source) == role
+        iam = session.client("iam")
+        policy = iam.get_role_policy(RoleName="apigateway-cloudwatch-logs", PolicyName="push-to-cloudwatch-logs")
+        assert "logs:PutLogEvents" in policy["PolicyDocument"]["Statement"][0]["Action"]
+        trust = iam.get_role(RoleName="apigateway-cloudwatch-logs")["Role"]["AssumeRolePolicyDocument"]
+        assert trust["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
         assert _api_logging_status(config, source, session) == (f"API Gateway logs with {role}", "")
+        # One set already, whoever's, is never replaced.
+        theirs = "arn:aws:iam::123456789012:role/their-logging-role"
+        session.client("apigateway").update_account(
+            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": theirs}]
+        )
+        assert ensure_api_logging(session, source) is None
+        assert session.client("apigateway").get_account()["cloudwatchRoleArn"] == theirs
         consumer = OperatedAccount("333333333333", "eu-west-1", ("consumer analytics of prod",))
         assert _api_logging_status(config, consumer, session) == ("", "")
 

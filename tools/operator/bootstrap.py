@@ -26,7 +26,7 @@ from config.model import Config
 from config.naming import Bootstrap, permissions_boundary_name
 from config.regions import partition_of
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
-from tools.operator.doctor import AccountStatus, bootstrap_args, diagnose
+from tools.operator.doctor import API_LOGS_ROLE, AccountStatus, bootstrap_args, diagnose
 from tools.operator.failures import Rerun, explain
 
 # By the ending of the policy's name.
@@ -36,6 +36,22 @@ DESCRIPTIONS = {
     "execution policy)",
 }
 CLI_SECONDS = 900
+# What AWS's managed policy AmazonAPIGatewayPushToCloudWatchLogs allows, as the role's own policy (the same in every
+# partition, and what API Gateway needs for the logs of any API of the account, which this role serves).
+API_LOGS_POLICY_NAME = "push-to-cloudwatch-logs"
+API_LOGS_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
+                "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents",
+            ],
+            "Resource": "*",
+        }
+    ],
+}  # fmt: skip
 ADMIN_WARNING = (
     "warning: --admin: the CloudFormation execution role of every target account gets AdministratorAccess, "
     "and anyone who can change the tooling account's pipeline can use it"
@@ -49,6 +65,7 @@ class Step:
     skip: str | None  # why nothing needs doing, or None
     policies: dict[str, dict[str, Any]]  # name -> document of the policies to create (or update) first
     policies_only: bool = False  # bootstrapped: only the project's policies change
+    api_logging: bool = False  # a source account sharing an API: API Gateway's logging role set where none is
 
     @property
     def policy_arns(self) -> list[str]:
@@ -80,7 +97,12 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
         args = bootstrap_args(target, config.tooling.account, execution, Bootstrap.of(config))
         status = statuses.get((target.account, target.region))
         skip = f"already bootstrapped: {status.detail}" if status and status.ok else None
-        steps.append(Step(target, args, skip, policies, policies_only=bool(status and status.policies_only)))
+        api = any(
+            (e.source.account, e.source.region) == (target.account, target.region) and any(d.api for d in e.datasets)
+            for e in config.environments
+        )
+        only = bool(status and status.policies_only)
+        steps.append(Step(target, args, skip, policies, policies_only=only, api_logging=api))
     return steps
 
 
@@ -151,6 +173,8 @@ def _prepare(step: Step, sessions: SessionFactory) -> Any:
     session = sessions(step.target.account, step.target.region)
     for name, document in step.policies.items():
         _ensure_policy(session, name, document)
+    if step.api_logging:
+        ensure_api_logging(session, step.target)
     credentials = session.get_credentials()
     if credentials is None:
         raise NoCredentialsError()
@@ -180,3 +204,35 @@ def _ensure_policy(session: Any, name: str, document: dict[str, Any]) -> None:
         oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
         iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)
+
+
+def ensure_api_logging(session: Any, target: OperatedAccount) -> str | None:
+    """API Gateway's logging role of the account and region, which a stage with access logging needs: set to the role
+    apigateway-cloudwatch-logs (created where it does not exist, with what AWS's managed policy for it allows) only
+    where the account has none; one already set, whoever's, is never replaced (every API of the account logs with
+    it). The role's ARN, or None where one was set already."""
+    apigateway = session.client("apigateway")
+    if apigateway.get_account().get("cloudwatchRoleArn"):
+        return None
+    iam = session.client("iam")
+    try:
+        arn = str(iam.get_role(RoleName=API_LOGS_ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        arn = str(
+            iam.create_role(
+                RoleName=API_LOGS_ROLE,
+                AssumeRolePolicyDocument=json.dumps(trust),
+                Description="API Gateway writes the account's APIs' logs with it (its account settings)",
+            )["Role"]["Arn"]
+        )
+        iam.put_role_policy(
+            RoleName=API_LOGS_ROLE, PolicyName=API_LOGS_POLICY_NAME, PolicyDocument=json.dumps(API_LOGS_POLICY)
+        )
+    apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+    return arn

@@ -677,7 +677,6 @@ def _key_grants_status(config: Config, target: OperatedAccount, session: Any) ->
 # What API Gateway needs to write a stage's access log: a role of the account's settings (one per account and region,
 # shared by every API there), trusted by API Gateway, with AWS's managed policy for it.
 API_LOGS_ROLE = "apigateway-cloudwatch-logs"
-API_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 def _api_logging_status(config: Config, target: OperatedAccount, session: Any) -> tuple[str, str]:
@@ -694,23 +693,10 @@ def _api_logging_status(config: Config, target: OperatedAccount, session: Any) -
     role = session.client("apigateway").get_account().get("cloudwatchRoleArn")
     if role:
         return f"API Gateway logs with {role}", ""
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        },
-        separators=(",", ":"),
-    )
     return (
         f"API Gateway has no CloudWatch Logs role in {target.region}: the stage of {shares[0].name}'s API cannot log "
         "its calls, and its deploy fails",
-        f"as an administrator of this account: aws iam create-role --role-name {API_LOGS_ROLE} "
-        f"--assume-role-policy-document '{trust}' && aws iam attach-role-policy --role-name {API_LOGS_ROLE} "
-        f"--policy-arn {API_LOGS_POLICY} && aws apigateway update-account --region {target.region} "
-        f"--patch-operations op=replace,path=/cloudwatchRoleArn,value=arn:aws:iam::{target.account}:role/"
-        f"{API_LOGS_ROLE} (docs/shared-api.md)",
+        f"make bootstrap sets one (the role {API_LOGS_ROLE}) where the account has none (docs/shared-api.md)",
     )
 
 
