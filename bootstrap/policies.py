@@ -560,12 +560,13 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 "Condition": ours,
             },
             {
-                # A consumer's locator role reads its APIs' ids from the sharing stack (cdk_constructs/catalog.py).
+                # A consumer's locator role reads its APIs' ids from the sharing stacks (cdk_constructs/catalog.py):
+                # PROJECT-ENV-sharing, config.naming.Names.sharing_stack.
                 "Sid": "WhereTheProjectsApisAre",
                 "Effect": "Allow",
                 "Action": list(actions.LOCATE_API),
                 "Resource": [
-                    f"arn:{partition}:cloudformation:*:{source}:stack/{project}-*/*"
+                    f"arn:{partition}:cloudformation:*:{source}:stack/{project}-*-sharing/*"
                     for source in sorted({environment.source.account for environment in config.environments})
                 ],
             },
@@ -573,8 +574,11 @@ def permissions_boundary(config: Config, partition: str) -> dict[str, Any]:
                 # The APIs of the source accounts (API Gateway names an API by an id of its choosing: each consumer's
                 # policy names the APIs it is given by their ids, stage, methods and path). The accounts are in the
                 # ARNs: aws:ResourceAccount is not documented for execute-api. Not narrowed to the stage and path
-                # after a wildcard id (*/live/...): the offline evaluator reads an ARN's first segment as a resource
-                # type, where IAM allows no wildcard, and would refuse every call.
+                # after a wildcard id (*/live/...), which IAM would take: the offline evaluator reads an ARN's first
+                # segment as a resource type, where IAM allows no wildcard, and would refuse every call. So in a
+                # source account, where an identity policy alone may call an API of the account that has no resource
+                # policy, the boundary does not keep a project role to the project's APIs: the stacks' identity
+                # policies do (exact API ids), and only the consumers' roles are given any.
                 "Sid": "TheProjectsApis",
                 "Effect": "Allow",
                 "Action": list(actions.INVOKE),

@@ -2,8 +2,15 @@
 execute-api, the API's region), retried with backoff and jitter on throttling (429) and on API Gateway's and the
 function's transient errors (500, 502, 503, 504), as the AWS SDKs retry their own calls.
 
-An answer of 403 is raised as a ClientError of code Forbidden (with API Gateway's message), as boto3 raises AWS's
-refusals; any other answer is returned, its status with it."""
+A 403 is raised as a ClientError, as boto3 raises AWS's refusals: of code AccessDenied where API Gateway says IAM
+refused the call ("... is not authorized to perform: execute-api:Invoke ..."), MissingAuthenticationToken where it
+found no such stage, resource or method (or the request was not signed), and Forbidden otherwise (a web ACL, an
+expired token): only the first proves a refusal of the grants. Any other answer is returned, its status with it.
+
+Retries: 429 is refused before the function runs; a 5xx or a lost connection may come after the function wrote, and
+the call is made again: a PUT writes the same value again and a DELETE deletes the same item, but with several
+writers of one item the later may be undone (make the items yours, or the function conditional, where that
+matters)."""
 
 from __future__ import annotations
 
@@ -19,14 +26,17 @@ from urllib.parse import urlsplit
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from botocore.httpsession import URLLib3Session
 
 RETRIED = frozenset({429, 500, 502, 503, 504})
 ATTEMPTS = 5
 BASE_DELAY_SECONDS = 0.2
 MAX_DELAY_SECONDS = 5.0
-TIMEOUT_SECONDS = 10
+# Longer than the API's function may take (10 s) with API Gateway's own time and a cold start.
+TIMEOUT_SECONDS = 15
+IAM_REFUSAL = "is not authorized to perform"
+NO_ROUTE = "Missing Authentication Token"
 
 
 @dataclass(frozen=True)
@@ -70,18 +80,30 @@ class ApiClient:
             request = AWSRequest(method=method, url=f"{self.url}{path}", data=data, headers=self._headers(data))
             # Signed afresh each attempt: a signature holds its time, and the credentials may have been refreshed.
             SigV4Auth(self.credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
-            response = self._send(request.prepare())
-            status = int(response.status_code)
-            if status not in RETRIED or attempt == ATTEMPTS:
-                break
+            try:
+                response = self._send(request.prepare())
+            except (ConnectionError, HTTPClientError):
+                if attempt == ATTEMPTS:
+                    raise
+            else:
+                status = int(response.status_code)
+                if status not in RETRIED or attempt == ATTEMPTS:
+                    break
             self._sleep(min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt) * random.uniform(0.5, 1))
         answer = Answer(status, _body(response.content))
         if status == 403:
-            # API Gateway's own refusals say "Message"; the function's answers say "message".
+            # API Gateway's own refusals say "Message" or "message".
             body = answer.body if isinstance(answer.body, dict) else {}
-            message = body.get("Message") or body.get("message") or str(answer.body)
+            message = str(body.get("Message") or body.get("message") or answer.body)
+            code = (
+                "AccessDenied"
+                if IAM_REFUSAL in message
+                else "MissingAuthenticationToken"
+                if NO_ROUTE in message
+                else "Forbidden"
+            )
             raise ClientError(
-                {"Error": {"Code": "Forbidden", "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+                {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}},
                 f"{method} {path}",
             )
         return answer

@@ -32,6 +32,9 @@ LISTED_FOR_READ = 20
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"})
 # An item id of the APIs' that the self-check never writes: a GET of it answers 404 from the API's function.
 ABSENT_ITEM = "__consumer-self-check__.absent"
+# What proves an API refused a call: IAM's refusal (consumer_app/api_client.py), not a 403 of a stage, resource or
+# method API Gateway does not have, nor a web ACL's.
+API_DENIED = frozenset({"AccessDenied"})
 # What the self-check's own items say in their "note" attribute.
 SELF_CHECK_NOTE = "the consumer's self-check"
 # The key value of the self-check's own entries in a table, by attribute type.
@@ -97,7 +100,8 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
         else:
             # A reader's write is refused by the API's resource policy and its own identity policy alike.
             own = _own_item_id(data, run_id)
-            checks.append(_refusal("write-api", partial(api.put_item, own, {"note": SELF_CHECK_NOTE}), settings.name))
+            write = partial(api.put_item, own, {"note": SELF_CHECK_NOTE})
+            checks.append(_refusal("write-api", write, settings.name, API_DENIED))
     if settings.table_arn:
         checks += [
             _attempt(
@@ -126,7 +130,8 @@ def _refused(data: SharedData, settings: DatasetSettings) -> list[Check]:
         if settings.table_arn:
             checks.append(_refusal(f"read-table as {who}", partial(dataset.get_item, _canary_key(data)), settings.name))
         if settings.api_url and not via_role:  # the source role is no caller of the APIs: nothing grants it them
-            checks.append(_refusal(f"call-api as {who}", partial(data.api(settings).item, ABSENT_ITEM), settings.name))
+            call = partial(data.api(settings).item, ABSENT_ITEM)
+            checks.append(_refusal(f"call-api as {who}", call, settings.name, API_DENIED))
     return checks
 
 
@@ -141,13 +146,13 @@ def _attempt(name: str, probe: Callable[[], str], dataset: str | None = None) ->
         return Check(name, False, f"{type(error).__name__}: {error}", dataset)
 
 
-def _refusal(name: str, probe: Callable[[], Any], dataset: str) -> Check:
+def _refusal(name: str, probe: Callable[[], Any], dataset: str, denied: frozenset[str] = DENIED) -> Check:
     """Passes when AWS refuses the request; anything it answers otherwise is a failure (and says what it was)."""
     try:
         probe()
     except ClientError as error:
         code = str(error.response["Error"].get("Code"))
-        if code in DENIED:
+        if code in denied:
             return Check(f"refused {name}", True, f"refused: {code}", dataset, refusal=True)
         return Check(f"refused {name}", False, f"expected AccessDenied, got {_error(error)}", dataset, refusal=True)
     except (BotoCoreError, RuntimeError) as error:

@@ -91,11 +91,51 @@ def test_retries_stop_after_the_last_attempt_and_say_the_status():
     assert len(api.requests) == api_client.ATTEMPTS
 
 
-def test_a_refusal_is_a_client_error_forbidden_with_api_gateways_message():
+def test_a_refusal_is_a_client_error_access_denied_with_api_gateways_message():
     with pytest.raises(ClientError) as refused:
         _client(FakeApi({"GET"})).put_item("x", {"a": 1})
-    assert refused.value.response["Error"]["Code"] == "Forbidden"
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
     assert "not authorized to perform: execute-api:Invoke" in refused.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"message": "Missing Authentication Token"}', "MissingAuthenticationToken"),  # no such stage or method
+        (b'{"message": "Forbidden"}', "Forbidden"),  # a web ACL
+        (b'{"message": "The security token included in the request is expired"}', "Forbidden"),
+    ],
+)
+def test_a_403_that_is_not_iams_refusal_is_no_proof_of_one(monkeypatch, body, code):
+    def send(request):
+        return Response(403, body)
+
+    with pytest.raises(ClientError) as refused:
+        ApiClient(URL, CREDENTIALS, region="eu-west-1", send=send).item("x")
+    assert refused.value.response["Error"]["Code"] == code
+    # The self-check's refusal of an API not given fails on it, and says what it got.
+    monkeypatch.setattr(
+        SharedData, "api", lambda self, settings: ApiClient(URL, CREDENTIALS, region="eu-west-1", send=send)
+    )
+    environ = {"CONSUMER_NAME": "analytics", "SOURCE_REGION": "eu-west-1", "DATASETS": "[]",
+               "REFUSED_DATASETS": json.dumps([{"n": "orders", "u": URL}])}  # fmt: skip
+    session = boto3.Session(aws_access_key_id="a", aws_secret_access_key="b", region_name="eu-west-1")
+    result = run(SharedData(Settings.from_environment(environ), own_session=session), run_id="run1")
+    (check,) = result["checks"]
+    assert not check["ok"] and check["detail"].startswith(f"expected AccessDenied, got {code}")
+
+
+def test_a_lost_connection_is_retried():
+    from botocore.exceptions import ConnectionClosedError
+
+    api, failures = FakeApi({"GET"}), [ConnectionClosedError(endpoint_url=URL)]
+
+    def send(request):
+        if failures:
+            raise failures.pop()
+        return api(request)
+
+    assert ApiClient(URL, CREDENTIALS, region="eu-west-1", send=send, sleep=lambda s: None).item("x").status == 404
 
 
 def test_with_an_emulators_endpoint_the_request_goes_there_under_the_apis_id(monkeypatch):
@@ -122,7 +162,7 @@ def test_a_reader_calls_the_api_and_is_refused_its_writes(monkeypatch):
     checks = _self_check(monkeypatch, {"n": "orders", "a": "read", "u": URL}, FakeApi({"GET"}))
     assert checks["ok"]
     assert checks["call-api"]["ok"] and f"GET /items/{ABSENT_ITEM} answered 404" in checks["call-api"]["detail"]
-    assert checks["refused write-api"]["ok"] and checks["refused write-api"]["detail"] == "refused: Forbidden"
+    assert checks["refused write-api"]["ok"] and checks["refused write-api"]["detail"] == "refused: AccessDenied"
 
 
 def test_a_reader_allowed_to_write_fails_its_self_check(monkeypatch):
@@ -139,7 +179,7 @@ def test_a_writer_puts_reads_back_and_deletes_an_item_of_its_own(monkeypatch):
 
 def test_a_writer_refused_its_writes_fails(monkeypatch):
     checks = _self_check(monkeypatch, {"n": "orders", "a": "read-write", "u": URL}, FakeApi({"GET"}))
-    assert not checks["ok"] and "Forbidden" in checks["write-api"]["detail"]
+    assert not checks["ok"] and "AccessDenied" in checks["write-api"]["detail"]
 
 
 def test_an_api_not_given_must_refuse_the_consumer(monkeypatch):

@@ -301,7 +301,7 @@ def test_a_reader_missing_from_the_apis_policy_fails_with_the_refusal_named(depl
     assert not ok
     resource = f"arn:aws:execute-api:eu-west-1:{SOURCE}:{api}/live/GET/items/__consumer-self-check__.absent"
     assert _denied(out, "datashare-prod-consumer-task/", "execute-api:Invoke", resource), out
-    assert "orders: call-api: Forbidden" in out
+    assert "orders: call-api: AccessDenied" in out
 
 
 def test_a_reader_given_the_apis_writes_fails_its_refusal(deployed):

@@ -199,7 +199,8 @@ def test_the_boundary_lets_roles_invoke_the_projects_apis_and_locate_them_in_the
     assert invoke["Action"] == ["execute-api:Invoke"]
     assert invoke["Resource"] == ["arn:aws:execute-api:*:222222222222:*"]
     assert locate["Action"] == ["cloudformation:DescribeStackResource"]
-    assert locate["Resource"] == ["arn:aws:cloudformation:*:222222222222:stack/apishare-*/*"]
+    assert locate["Resource"] == ["arn:aws:cloudformation:*:222222222222:stack/apishare-*-sharing/*"]
+    assert Names.of(shared_api.config, shared_api.config.environments[0]).sharing_stack == "apishare-prod-sharing"
 
 
 def test_every_action_the_stacks_grant_their_roles_is_one_the_boundary_allows(shared_api):
@@ -276,6 +277,54 @@ def test_doctor_asks_for_api_gateways_logging_role_and_bootstrap_sets_one_where_
         assert session.client("apigateway").get_account()["cloudwatchRoleArn"] == theirs
         consumer = OperatedAccount("333333333333", "eu-west-1", ("consumer analytics of prod",))
         assert _api_logging_status(config, consumer, session) == ("", "")
+
+
+def test_bootstrap_waits_for_a_new_role_to_reach_api_gateway_and_mends_a_role_without_its_policy():
+    """IAM is eventually consistent: API Gateway refuses a role created a moment before until it has propagated
+    (moto does not: its answer is stood in for here). A role left without its policy by a stopped run gets it."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from tools.operator import bootstrap
+    from tools.operator.accounts import OperatedAccount
+
+    source = OperatedAccount("222222222222", "eu-west-1", ("source of prod",))
+    not_yet = ClientError(
+        {"Error": {"Code": "BadRequestException", "Message": "The role ARN does not have required permissions set "
+                   "to API Gateway"}}, "UpdateAccount")  # fmt: skip
+    with mock_aws():
+        session = boto3.Session(region_name="eu-west-1")
+        iam = session.client("iam")
+        iam.create_role(RoleName="apigateway-cloudwatch-logs", AssumeRolePolicyDocument="{}")  # a stopped run's
+        real = session.client
+
+        class Refusing:
+            def __init__(self, refusals: int) -> None:
+                self.client, self.refusals = real("apigateway"), refusals
+
+            def get_account(self):
+                return self.client.get_account()
+
+            def update_account(self, **kwargs):
+                if self.refusals:
+                    self.refusals -= 1
+                    raise not_yet
+                return self.client.update_account(**kwargs)
+
+        refusing = Refusing(2)
+        session.client = lambda name, **kw: refusing if name == "apigateway" else real(name, **kw)  # type: ignore[method-assign]
+        waits: list[float] = []
+        assert bootstrap.ensure_api_logging(session, source, sleep=waits.append).endswith("apigateway-cloudwatch-logs")
+        assert waits == [20, 20]  # API Gateway takes one UpdateAccount every 20 s
+        assert iam.get_role_policy(RoleName="apigateway-cloudwatch-logs", PolicyName="push-to-cloudwatch-logs")
+        session.client("apigateway").client.update_account(
+            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}]
+        )
+        refusing.refusals = 100  # never propagates: the error, after two minutes
+        with pytest.raises(ClientError, match="does not have required permissions"):
+            bootstrap.ensure_api_logging(session, source, sleep=waits.append)
+        assert sum(waits) - 40 == bootstrap.API_LOGS_SETTLE_SECONDS
 
 
 def test_an_api_policy_over_api_gateways_quota_is_caught_at_synth(shared_api, monkeypatch):

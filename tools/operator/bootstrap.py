@@ -9,11 +9,14 @@ right trust are skipped; a bootstrap stack is never deleted or recreated (its as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import tempfile
+import time
 import urllib.parse
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,33 +209,52 @@ def _ensure_policy(session: Any, name: str, document: dict[str, Any]) -> None:
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=text, SetAsDefault=True)
 
 
-def ensure_api_logging(session: Any, target: OperatedAccount) -> str | None:
+# IAM is eventually consistent: API Gateway refuses a role created a moment before ("The role ARN does not have
+# required permissions...") until it has propagated, which tools wait up to two minutes for; and it takes one
+# UpdateAccount per account every 20 seconds (API Gateway quotas: fixed).
+API_LOGS_SETTLE_SECONDS = 120
+UPDATE_ACCOUNT_INTERVAL_SECONDS = 20
+_NOT_YET = ("does not have required permissions", "could not successfully write to CloudWatch Logs")
+
+
+def ensure_api_logging(
+    session: Any, target: OperatedAccount, *, sleep: Callable[[float], None] = time.sleep
+) -> str | None:
     """API Gateway's logging role of the account and region, which a stage with access logging needs: set to the role
-    apigateway-cloudwatch-logs (created where it does not exist, with what AWS's managed policy for it allows) only
-    where the account has none; one already set, whoever's, is never replaced (every API of the account logs with
+    apigateway-cloudwatch-logs (created where it does not exist, its policy what AWS's managed policy for it allows)
+    only where the account has none; one already set, whoever's, is never replaced (every API of the account logs with
     it). The role's ARN, or None where one was set already."""
     apigateway = session.client("apigateway")
     if apigateway.get_account().get("cloudwatchRoleArn"):
         return None
     iam = session.client("iam")
-    try:
-        arn = str(iam.get_role(RoleName=API_LOGS_ROLE)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-        arn = str(
-            iam.create_role(
-                RoleName=API_LOGS_ROLE,
-                AssumeRolePolicyDocument=json.dumps(trust),
-                Description="API Gateway writes the account's APIs' logs with it (its account settings)",
-            )["Role"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    # Made by an earlier run, or by the step of another region of the account, where it exists.
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(
+            RoleName=API_LOGS_ROLE,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description="API Gateway writes the account's APIs' logs with it (its account settings)",
         )
-        iam.put_role_policy(
-            RoleName=API_LOGS_ROLE, PolicyName=API_LOGS_POLICY_NAME, PolicyDocument=json.dumps(API_LOGS_POLICY)
-        )
-    apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
-    return arn
+    # Written every time: a run that stopped after the role was created leaves a role without its policy.
+    iam.put_role_policy(
+        RoleName=API_LOGS_ROLE, PolicyName=API_LOGS_POLICY_NAME, PolicyDocument=json.dumps(API_LOGS_POLICY)
+    )
+    arn = str(iam.get_role(RoleName=API_LOGS_ROLE)["Role"]["Arn"])
+    waited = 0.0
+    while True:
+        try:
+            apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+            return arn
+        except ClientError as error:
+            code, message = error.response["Error"].get("Code", ""), str(error.response["Error"].get("Message", ""))
+            settling = code == "BadRequestException" and any(text in message for text in _NOT_YET)
+            if not (settling or code == "TooManyRequestsException") or waited >= API_LOGS_SETTLE_SECONDS:
+                raise
+        sleep(UPDATE_ACCOUNT_INTERVAL_SECONDS)
+        waited += UPDATE_ACCOUNT_INTERVAL_SECONDS

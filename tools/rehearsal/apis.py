@@ -209,7 +209,10 @@ def serve(api_id: str, environ: dict[str, Any]) -> tuple[int, dict[str, str], st
             policy = expand_api_policy(json.loads(api.policy), arn) if api.policy else None
             refusal = enforcer.decide(caller, [enforcement.Asked("execute-api:Invoke", arn, account, policy)])
             if refusal is not None:
-                return _json(403, {"Message": refusal.message()})
+                # API Gateway's words: the caller, the action, the resource (which AWS masks in part).
+                explicit = " with an explicit deny" if refusal.result == "ExplicitlyDenied" else ""
+                message = f"User: {refusal.caller} is not authorized to perform: execute-api:Invoke on resource: {arn}"
+                return _json(403, {"Message": message + explicit})
     integration = found.method_integration
     function = LAMBDA_URI.search(str(getattr(integration, "uri", "") or ""))
     if integration is None or function is None:
@@ -229,10 +232,10 @@ def serve(api_id: str, environ: dict[str, Any]) -> tuple[int, dict[str, str], st
             "stage": stage,
             "httpMethod": method,
             "resourcePath": template,
+            # AWS also gives caller and user (the role's unique id and the session): not emulated.
             "identity": {
                 "userArn": caller.session_arn if caller else None,
                 "accountId": caller.account if caller else None,
-                "caller": caller.role_arn if caller else None,
             },
         },
     }
