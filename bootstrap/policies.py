@@ -51,6 +51,7 @@ STACK_RESOURCE_TYPES = (
     "AWS::S3::AccessPoint",
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
+    "AWS::WAFv2::WebACLAssociation",
 )
 # What your extensions' workloads need beyond the datasets (a Glue job reading its script, a function in a VPC making
 # its network interfaces, X-Ray), beside the resource types they add: boundary statements, each with a Sid and listed
@@ -151,6 +152,12 @@ FENCES: dict[str, tuple[str, ...]] = {
         "arn:{partition}:apigateway:*::/restapis",
         "arn:{partition}:apigateway:*::/restapis/*",
         "arn:{partition}:apigateway:*::/tags/*",
+    ),
+    # A web ACL associated with an API's stage (api.web_acl_arn): the account's web ACLs, which the config names and
+    # no stack changes, and REST APIs' stages, never another kind of resource a web ACL protects.
+    "wafv2": (
+        "arn:{partition}:wafv2:*:{account}:regional/webacl/*",
+        "arn:{partition}:apigateway:*::/restapis/*/stages/*",
     ),
 }
 
@@ -275,6 +282,34 @@ NOT_CALLED = frozenset(
         "glue:UpdateConnection",
         "glue:PassConnection",
         "glue:GetSchemaVersion",
+        # A web ACL's association's handlers, for the resources other than an API Gateway stage it can protect (the
+        # stacks associate one with their APIs' stages only), and for rule groups' sharing.
+        "amplify:AssociateWebACL",
+        "amplify:DisassociateWebACL",
+        "amplify:GetWebACLForResource",
+        "apprunner:AssociateWebAcl",
+        "apprunner:DescribeWebAclForService",
+        "apprunner:DisassociateWebAcl",
+        "appsync:AssociateWebACL",
+        "appsync:DisassociateWebACL",
+        "appsync:GetWebACLForResource",
+        "appsync:SetWebACL",
+        "bedrock-agentcore:GatewayAssociateWebACL",
+        "bedrock-agentcore:GatewayDisassociateWebACL",
+        "bedrock-agentcore:GatewayGetWebACLForResource",
+        "cognito-idp:AssociateWebACL",
+        "cognito-idp:DisassociateWebACL",
+        "cognito-idp:GetWebACLForResource",
+        "ec2:AssociateVerifiedAccessInstanceWebAcl",
+        "ec2:DescribeVerifiedAccessInstanceWebAclAssociations",
+        "ec2:DisassociateVerifiedAccessInstanceWebAcl",
+        "ec2:GetVerifiedAccessInstanceWebAcl",
+        "elasticloadbalancing:CreateWebACLAssociation",
+        "elasticloadbalancing:DeleteWebACLAssociation",
+        "elasticloadbalancing:GetLoadBalancerWebACL",
+        "elasticloadbalancing:SetWebACL",
+        "wafv2:GetPermissionPolicy",
+        "wafv2:PutPermissionPolicy",
     }
 )
 # One managed policy holds at most 6,144 characters (without whitespace); the role takes up to 10 by default.

@@ -24,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from cdk_constructs.consumer import lambda_runtime
@@ -198,6 +199,11 @@ class SharedApi(Construct):
         for method in (*actions.API_READ_METHODS, *actions.API_WRITE_METHODS):
             item.add_method(method, integration)
         self.stage = self.api.deployment_stage
+        if settings.web_acl_arn:
+            association = wafv2.CfnWebACLAssociation(
+                self, "WebAcl", resource_arn=self.stage.stage_arn, web_acl_arn=settings.web_acl_arn
+            )
+            association.node.add_dependency(self.stage)  # its ARN names the stage, which must exist first
         acknowledge(
             self,
             {
@@ -212,9 +218,16 @@ class SharedApi(Construct):
                 "AwsSolutions-COG4": (
                     "IAM authorization: the callers are the consumers' roles, admitted by the resource policy."
                 ),
-                "AwsSolutions-APIG3": (
-                    "Only the consumers' roles may call (IAM authorization and the resource policy, both required "
-                    "across accounts), within the stage's throttling; no web ACL yet (docs/shared-api.md)."
+                **(
+                    {}
+                    if settings.web_acl_arn
+                    else {
+                        "AwsSolutions-APIG3": (
+                            "Only the consumers' roles may call (IAM authorization and the resource policy, both "
+                            "required across accounts), within the stage's throttling; a web ACL is the config's "
+                            "choice (api.web_acl_arn)."
+                        )
+                    }
                 ),
             },
         )

@@ -334,6 +334,11 @@ class DatasetCatalog(_Frozen):
         return self
 
 
+WEB_ACL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}$"
+)
+
+
 class DatasetApi(_Frozen):
     """A REST API of the source account (regional) that serves the dataset's items from a table of its own, through a
     small function: consumers call it with their roles' own credentials (SigV4, IAM authorization), GET for read, PUT
@@ -345,6 +350,11 @@ class DatasetApi(_Frozen):
     """Requests per second the API serves, all consumers together (then 429); at most 10,000, the account's quota."""
     burst_limit: Annotated[int, Field(ge=1, le=aws.APIGATEWAY_ACCOUNT_BURST)] = 100
     """Requests the API takes at once above the rate; at most 5,000, the account's quota."""
+    web_acl_arn: Annotated[StrictStr, AfterValidator(_pattern(WEB_ACL_ARN, "a regional WAFv2 web ACL ARN"))] | None = (
+        None
+    )
+    """A WAFv2 web ACL of the source account and region (scope REGIONAL, arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/
+    NAME/ID) in front of the API; none by default (IAM authorization and the resource policy decide who calls)."""
 
 
 DatasetName = Annotated[StrictStr, AfterValidator(_name(20))]
@@ -757,6 +767,13 @@ class Config(_Frozen):
         for e, environment in enumerate(self.environments):
             source = environment.source
             for d, dataset in enumerate(environment.datasets):
+                acl = dataset.api.web_acl_arn if dataset.api else None
+                if acl and (acl.split(":")[3], acl.split(":")[4]) != (source.region, source.account):
+                    raise ValueError(
+                        f"environments[{e}].datasets[{d}].api.web_acl_arn: {acl!r} is not in the source account "
+                        f"{source.account} and region {source.region}: WAF protects an API with a web ACL of its own "
+                        "account and region"
+                    )
                 for part, where in ((dataset.bucket, "bucket"), (dataset.table, "table")):
                     key = part.kms_key if part else None
                     if key and (key.split(":")[3], key.split(":")[4]) != (source.region, source.account):

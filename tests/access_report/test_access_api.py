@@ -121,3 +121,31 @@ def test_the_report_shows_the_writer_read_write_and_each_roles_methods(verdicts)
         "| prod | orders | billing task role | `execute-api:Invoke DELETE`, `execute-api:Invoke GET`, "
         "`execute-api:Invoke PUT` |"
     ) in report
+
+
+def test_by_organization_the_api_admits_any_principal_only_under_the_organization_and_the_roles(tmp_path):
+    """With organization_id the grants name the organization: `Principal: *`, never without aws:PrincipalOrgID and the
+    consumer roles; every cell, a third account's included, as expected."""
+    from config.loader import parse_config
+    from pipeline.app import synthesize
+    from tests.conftest import ORGANIZATION_CONFIG
+
+    text = ORGANIZATION_CONFIG.replace(
+        "      - {name: events, bucket: {}}\n", "      - {name: events, bucket: {}}\n      - {name: orders, api: {}}\n"
+    ).replace("grants: {lake: read-write, events: read}", "grants: {lake: read-write, events: read, orders: read}")
+    built = synthesize(parse_config(text), tmp_path)
+    (api,) = [
+        r["Properties"]["Policy"]
+        for r in built.template_json(built.sharing("prod"))["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::RestApi"
+    ]
+    for statement in api["Statement"]:
+        assert statement["Principal"] == {"AWS": "*"}
+        assert statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-abcdefghij"
+        assert statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    verdicts = evaluate(build(Inputs.from_synthesized(built)), memo=VERDICTS)
+    assert [v.cell.name for v in verdicts if not v.as_expected] == []
+    outsider = [
+        v for v in verdicts if v.cell.action == "execute-api:Invoke" and v.cell.principal_account == "999999999999"
+    ]
+    assert outsider and all(v.actual == "deny" for v in outsider)

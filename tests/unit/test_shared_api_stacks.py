@@ -344,3 +344,50 @@ def test_an_api_policy_over_api_gateways_quota_is_caught_at_synth(shared_api, mo
     monkeypatch.setattr(quotas, "APIGATEWAY_RESOURCE_POLICY_CHARACTERS", measured - 1)
     (found,) = [(q.what, where, size) for q, where, size in limits.measure(template, 2048) if q.rule == "ApiPolicySize"]
     assert found == ("API resource policy", "ApiOrders", measured)
+
+
+WEB_ACL = "arn:aws:wafv2:eu-west-1:222222222222:regional/webacl/edge/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def test_a_web_acl_of_the_config_protects_the_apis_stage(tmp_path):
+    from pipeline.app import synthesize
+
+    text = API_CONFIG.replace("api: {rate_limit: 20, burst_limit: 40}", f"api: {{web_acl_arn: '{WEB_ACL}'}}")
+    built = synthesize(parse_config(text), tmp_path)  # cdk-nag's APIG3 (a stage without a web ACL) not acknowledged
+    template = built.template_json(built.sharing("prod"))
+    (stage_id,) = resources(template, "AWS::ApiGateway::Stage")
+    association = only(template, "AWS::WAFv2::WebACLAssociation")
+    assert association["Properties"]["WebACLArn"] == WEB_ACL
+    arn = json.dumps(association["Properties"]["ResourceArn"])
+    assert "/restapis/" in arn and '{"Ref": "ApiOrders"}' in arn and "/stages/" in arn
+    assert stage_id in association["DependsOn"]
+    # CloudFormation may associate the account's web ACLs with REST APIs' stages, and nothing else.
+    from access_report.engine import evaluate
+    from tests.unit.test_execution_fences import _cell
+
+    documents = execution_policies(built.config, "222222222222", "eu-west-1", "aws")
+    stage = "arn:aws:apigateway:eu-west-1::/restapis/a0b1c2d3e4/stages/live"
+    balancer = "arn:aws:elasticloadbalancing:eu-west-1:222222222222:loadbalancer/app/theirs/50dc6c495c0c9188"
+    cells = [
+        _cell(documents, "wafv2:AssociateWebACL", WEB_ACL, {}, "allow"),
+        _cell(documents, "wafv2:AssociateWebACL", stage, {}, "allow"),
+        # (apigateway:SetWebACL too: the evaluator cannot match a stage's ARN, which IAM's data lists in two forms.)
+        _cell(documents, "wafv2:DisassociateWebACL", balancer, {}, "deny"),
+        _cell(documents, "elasticloadbalancing:SetWebACL", "*", {}, "deny"),
+    ]
+    assert [f"{v.cell.action} {v.cell.resource}: {v.result}" for v in evaluate(cells) if not v.as_expected] == []
+
+
+@pytest.mark.parametrize(
+    ("acl", "message"),
+    [
+        (WEB_ACL.replace("222222222222", "999999999999"), "is not in the source account 222222222222"),
+        (WEB_ACL.replace("eu-west-1", "us-east-1"), "is not in the source account 222222222222 and region eu-west-1"),
+        (WEB_ACL.replace("regional", "global"), "is not a regional WAFv2 web ACL ARN"),
+    ],
+)
+def test_a_web_acl_of_another_account_region_or_scope_is_one_line(acl, message):
+    text = API_CONFIG.replace("api: {rate_limit: 20, burst_limit: 40}", f"api: {{web_acl_arn: '{acl}'}}")
+    with pytest.raises(ConfigError) as error:
+        parse_config(text)
+    assert "api.web_acl_arn" in str(error.value) and message in str(error.value)

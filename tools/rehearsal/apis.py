@@ -14,7 +14,8 @@ function in Docker). So here:
   environment and its role's credentials, and its answer is the response.
 
 Not emulated: throttling (no 429 here), access logs, API Gateway's own invoke of the function (its permission is the
-function's resource policy, which the rehearsal does not decide: the caller is a service, not a role), WAF."""
+function's resource policy, which the rehearsal does not decide: the caller is a service, not a role), a web ACL
+(its association is not deployed: the config's web ACL is not in the emulated accounts)."""
 
 from __future__ import annotations
 
