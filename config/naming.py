@@ -423,6 +423,11 @@ def api_logical_id(dataset: str) -> str:
     return f"Api{''.join(part.capitalize() for part in dataset.split('-'))}"
 
 
+def api_id_output(dataset: str) -> str:
+    """The consumer stack's output of a dataset's API's id (what its own roles' template takes as a parameter)."""
+    return f"{api_logical_id(dataset)}Id"
+
+
 def pre_datasets_layout(dataset: Dataset) -> bool:  # until 1.0: docs/upgrading.md
     """The default dataset `data` with a new bucket of its own (no prefix) and a new table: what a deployment made
     before datasets shared as "the share". Wherever it is (alone, or among datasets added later), it keeps that

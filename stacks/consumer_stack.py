@@ -26,7 +26,7 @@ from cdk_constructs.consumer import (
 from cdk_constructs.documents import runtime_environment
 from config import actions
 from config.model import Config, Consumer, Environment
-from config.naming import Names, permissions_boundary_name
+from config.naming import Names, api_id_output, permissions_boundary_name
 from stacks.extensions import ExtensionError, registered
 
 
@@ -109,6 +109,9 @@ class ConsumerStack(Stack):
         self.function_name = CfnOutput(self, "FunctionName", value=function.function_name)
         self.proof_role_arn = CfnOutput(self, "ProofRoleArn", value=proof_role.role_arn)
         CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)
+        # The APIs' ids as the stack read them: what the consumer's own roles' template takes (make summary).
+        for dataset, api_id in api_ids.items():
+            CfnOutput(self, api_id_output(dataset), value=api_id)
         self._extend()
 
     def workload_name(self, workload: str) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 from bootstrap.policies import extension_boundary
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, actions, load_config_or_report
-from config.naming import API_STAGE, Names
+from config.model import consumer_stage_id
+from config.naming import API_STAGE, Names, api_id_output, api_logical_id, stage_stack_name
 
 RESOURCE_POLICIES = (
     PolicyKind.BUCKET, PolicyKind.ACCESS_POINT, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE, PolicyKind.API
@@ -174,10 +175,15 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                     subsequent_indent="  ",
                 )
             )
-            print(textwrap.indent(json.dumps(document, indent=2), "    "))
+            # An API's id is the consumer stack's, read at its deploy: its output DATASETApiId.
+            lookups = looked_up_apis(template, environment)
+            shown = _joined(_with_api_ids(document, lambda d: f"<{api_id_output(d)}>", lookups))
+            print(textwrap.indent(json.dumps(shown, indent=2), "    "))
+            stack = stage_stack_name(synthesized.config, consumer_stage_id(environment, consumer))
             path = OWN_ROLES_DIR / f"{environment.name}-{consumer.name}.template.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(own_roles_template(names, consumer, document), indent=2) + "\n")
+            own = own_roles_template(names, consumer, document, lookups, stack)
+            path.write_text(json.dumps(own, indent=2) + "\n")
             print(
                 textwrap.fill(
                     f"or deploy {path} in {consumer.account} {consumer.region} (it attaches the policy to them)",
@@ -315,23 +321,36 @@ def _text(value: Any) -> str:
 OWN_ROLES_DIR = Path("reports") / "own-roles"
 
 
-def own_roles_template(names: Names, consumer: Any, document: dict[str, Any]) -> dict[str, Any]:
+def own_roles_template(
+    names: Names, consumer: Any, document: dict[str, Any], api_ids: dict[str, str] | None = None, stack: str = ""
+) -> dict[str, Any]:
     """A CloudFormation template the consumer's team deploys in its account: the shared-data policy of its consumer
     stage, under a name of the team's own (the pipeline rewrites its own policy at every deploy), attached to the roles
-    the config lists for it (by name: a managed policy's Roles take names, without their paths)."""
+    the config lists for it (by name: a managed policy's Roles take names, without their paths). An API's id, which
+    the consumer stack reads at deploy (api_ids: its lookup's logical id -> the dataset), is a parameter: the consumer
+    stack's output DATASETApiId."""
+    api_ids = api_ids or {}
+    parameters: dict[str, Any] = {
+        "PolicyName": {
+            "Type": "String",
+            "Default": f"{names.project}-{names.environment}-{consumer.name}-own-roles",
+            "Description": "A name of your own: not the stage's shared-data policy, which the pipeline rewrites",
+        }
+    }
+    for dataset in api_ids.values():
+        parameters[api_id_output(dataset)] = {
+            "Type": "String",
+            "AllowedPattern": "[a-z0-9]{10}",
+            "Description": f"The id of dataset {dataset}'s API: the output {api_id_output(dataset)} of the stack "
+            f"{stack} in this account (after the pipeline deployed it)",
+        }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
             f"The side of {names.project} {names.environment} consumer {consumer.name}'s own roles: what they may do "
             f"with the datasets it is given (make summary writes this file)"
         ),
-        "Parameters": {
-            "PolicyName": {
-                "Type": "String",
-                "Default": f"{names.project}-{names.environment}-{consumer.name}-own-roles",
-                "Description": "A name of your own: not the stage's shared-data policy, which the pipeline rewrites",
-            }
-        },
+        "Parameters": parameters,
         "Resources": {
             "OwnRolesSharedData": {
                 "Type": "AWS::IAM::ManagedPolicy",
@@ -339,11 +358,48 @@ def own_roles_template(names: Names, consumer: Any, document: dict[str, Any]) ->
                     "ManagedPolicyName": {"Ref": "PolicyName"},
                     "Description": f"Datasets {names.project} {names.environment} gives {consumer.name}",
                     "Roles": [role.rsplit("/", 1)[-1] for role in consumer.roles],
-                    "PolicyDocument": document,
+                    "PolicyDocument": _with_api_ids(document, lambda d: {"Ref": api_id_output(d)}, api_ids),
                 },
             }
         },
     }
+
+
+def looked_up_apis(template: dict[str, Any], environment: Any) -> dict[str, str]:
+    """The consumer stack's lookups of its environment's APIs' ids: the custom resource's logical id -> the dataset."""
+    apis = {api_logical_id(d.name): d.name for d in environment.datasets if d.api}
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        create = resource.get("Properties", {}).get("Create")
+        if resource["Type"] == "Custom::AWS" and isinstance(create, str):
+            call = json.loads(create)
+            if call.get("action") == "describeStackResource" and call["parameters"]["LogicalResourceId"] in apis:
+                found[logical_id] = apis[call["parameters"]["LogicalResourceId"]]
+    return found
+
+
+def _joined(value: Any) -> Any:
+    """Each Fn::Join of strings alone as the string it makes."""
+    if isinstance(value, dict):
+        join = value.get("Fn::Join")
+        if len(value) == 1 and isinstance(join, list) and all(isinstance(p, str) for p in join[1]):
+            return str(join[0]).join(join[1])
+        return {k: _joined(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_joined(v) for v in value]
+    return value
+
+
+def _with_api_ids(value: Any, replace: Any, api_ids: dict[str, str]) -> Any:
+    """The document with each lookup's attribute (an API's id) replaced."""
+    if isinstance(value, dict):
+        get = value.get("Fn::GetAtt")
+        if len(value) == 1 and isinstance(get, list) and get[0] in api_ids:
+            return replace(api_ids[get[0]])
+        return {k: _with_api_ids(v, replace, api_ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_api_ids(v, replace, api_ids) for v in value]
+    return value
 
 
 # A terminal's width: the widest columns wrap onto further lines to stay within it.

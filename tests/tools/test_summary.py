@@ -120,3 +120,32 @@ def test_the_own_roles_side_is_a_template_the_consumers_team_deploys(organizatio
         capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_an_own_roles_template_takes_the_ids_of_the_apis_it_is_given_as_parameters(
+    example, capsys, tmp_path, monkeypatch
+):
+    """The consumer stack reads an API's id at deploy (its lookup), which the own roles' template cannot: it takes it
+    as a parameter, the consumer stack's output, and passes cfn-lint as it is written (a reference to the stack's
+    lookup would be an unresolved resource there)."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(summary, "OWN_ROLES_DIR", tmp_path / "own-roles")
+    summary.render(example)
+    out = capsys.readouterr().out
+    assert "<ApiOrdersId>/live/GET/items/*" in out  # the printed policy names the output to read
+    path = tmp_path / "own-roles" / "prod-analytics.template.json"
+    template = json.loads(path.read_text())
+    assert template["Parameters"]["ApiOrdersId"]["Description"].endswith(
+        "the output ApiOrdersId of the stack datashare-prod-analytics in this account (after the pipeline deployed it)"
+    )
+    document = json.dumps(template["Resources"]["OwnRolesSharedData"]["Properties"]["PolicyDocument"])
+    assert '{"Ref": "ApiOrdersId"}' in document and "Lookups" not in document
+    consumer = example.template_json(example.consumer("prod", 0))
+    assert consumer["Outputs"]["ApiOrdersId"]["Value"]["Fn::GetAtt"][1] == "StackResourceDetail.PhysicalResourceId"
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", "-t", str(path)],
+        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert linted.returncode == 0, linted.stdout + linted.stderr

@@ -35,6 +35,7 @@ from typing import Any
 import boto3
 
 from access_report.policies import expand_api_policy
+from config.regions import partition_of
 from tools.rehearsal import enforcement, hosts
 
 # A request to an API: its id, then execute-api (ID.execute-api.REGION.amazonaws.com in AWS, ID.execute-api.localhost
@@ -205,7 +206,7 @@ def serve(api_id: str, environ: dict[str, Any]) -> tuple[int, dict[str, str], st
         caller = enforcer.caller(headers) if enforcer else enforcement.signed_by(headers)
         if caller is None:
             return missing
-        arn = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method}/{path}"
+        arn = f"arn:{partition_of(region)}:execute-api:{region}:{account}:{api_id}/{stage}/{method}/{path}"
         if enforcer is not None and not enforcer.exempt(caller):
             policy = expand_api_policy(json.loads(api.policy), arn) if api.policy else None
             refusal = enforcer.decide(caller, [enforcement.Asked("execute-api:Invoke", arn, account, policy)])
