@@ -77,8 +77,8 @@ synth: install ## validate the config, then cdk synth into cdk.out/
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c config="$(CONFIG)"
 
-access-report: install ## evaluate every cross-account access path offline (reports/access-report.md)
-	$(RUN) $(PY) -m access_report --config "$(CONFIG)"
+access-report: install ## evaluate every cross-account access path offline (reports/access-report.md); AT=2031-04-01: at that instant
+	$(RUN) $(PY) -m access_report --config "$(CONFIG)" $(if $(AT),--at "$(AT)")
 
 access-diff: install ## who gains or loses which dataset since a git ref (BASE=main): for a pull request
 	$(RUN) $(PY) -m tools.access_diff --base "$(BASE)" --config "$(CONFIG)"

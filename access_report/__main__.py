@@ -1,7 +1,9 @@
-"""python -m access_report [--config PATH] [--output reports/access-report.md]
+"""python -m access_report [--config PATH] [--output reports/access-report.md] [--at INSTANT]
 
-Synthesizes the config, evaluates every access path offline and writes the Markdown report. Exit codes:
-0 every cell as expected, 1 a cell differs (each is named) or a policy cannot be evaluated, 2 bad config.
+Synthesizes the config, evaluates every access path offline and writes the Markdown report. With --at (a date,
+2031-04-01, meaning its first instant, UTC; or a time with its zone), every request is made at that instant: a grant
+that has ended by then is expected refused, and is. Exit codes: 0 every cell as expected, 1 a cell differs (each is
+named) or a policy cannot be evaluated, 2 bad config or --at.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import json
 import sys
 import tempfile
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config import DEFAULT_CONFIG, load_config_or_report
+from config.actions import aws_time
 
 if TYPE_CHECKING:  # imported where used: the CDK loads only once the config is known to be good
     from access_report.inputs import Inputs
@@ -24,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m access_report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--output", default="reports/access-report.md")
+    parser.add_argument("--at", help="the instant the requests are made at (default: now)")
     args = parser.parse_args(argv)
+    try:
+        at = instant(args.at) if args.at else datetime.now(UTC).replace(microsecond=0)
+    except ValueError as error:
+        print(f"error: --at: {error}", file=sys.stderr)
+        return 2
     config = load_config_or_report(args.config)
     if config is None:
         return 2
@@ -39,10 +49,25 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         inputs = Inputs.from_synthesized(synthesized)
     print(f"synthesized {args.config} in {time.perf_counter() - started:.1f} s")
-    return run(inputs, args.config, Path(args.output))
+    return run(inputs, args.config, Path(args.output), at)
 
 
-def run(inputs: Inputs, config_path: str, output: Path) -> int:
+def instant(text: str) -> datetime:
+    """--at: a date (its first instant, UTC) or a time with its zone."""
+    try:
+        if "T" not in text:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date (2031-04-01) or a time with its zone (2031-03-31T17:00:00Z)"
+        ) from None
+    if found.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone: add one (Z for UTC, or +02:00)")
+    return found.astimezone(UTC)
+
+
+def run(inputs: Inputs, config_path: str, output: Path, at: datetime | None = None) -> int:
     from access_report.engine import EngineError, evaluate
     from access_report.intrinsics import Unresolvable
     from access_report.matrix import build
@@ -51,18 +76,23 @@ def run(inputs: Inputs, config_path: str, output: Path) -> int:
 
     started = time.perf_counter()
     try:
-        verdicts = evaluate(build(inputs))
+        at = at or datetime.now(UTC).replace(microsecond=0)
+        verdicts = evaluate(build(inputs, at))
     except (Unresolvable, PolicyError, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(config_path, verdicts, engine_version=_engine_version()))
+    output.write_text(render(config_path, verdicts, engine_version=_engine_version(), at=at))
     finished = time.perf_counter()
     differing = [o for o in verdicts if not o.as_expected]
     for verdict in differing:
         print(f"DIFFERS: {verdict.cell.name}: expected {verdict.cell.expected}, got {verdict.result}", file=sys.stderr)
     seconds = finished - started
-    print(f"{len(verdicts)} access cells evaluated ({len(differing)} differ) in {seconds:.1f} s; report: {output}")
+    ended = [f"{c.name}'s {d.name}" for e in inputs.config.environments for c, d, ends in e.expiring() if ends <= at]
+    print(
+        f"{len(verdicts)} access cells evaluated at {aws_time(at)} ({len(differing)} differ) in {seconds:.1f} s; "
+        f"report: {output}" + (f"; grants ended by then, refused: {', '.join(ended)}" if ended else "")
+    )
     return 1 if differing else 0
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from config.actions import aws_time
 
 Expected = Literal["allow", "deny"]
 Document = dict[str, Any]
@@ -39,6 +42,7 @@ class Cell:
     organization: str | None = None  # the principal's organization, where grants name one
     boundary: Document | None = None  # the principal's permissions boundary, where it has one
     dataset: str | None = None  # the dataset the request is about, for the cells of shared data
+    at: datetime | None = None  # when the request is made (aws:CurrentTime); None: now
 
     @property
     def path(self) -> str:
@@ -58,7 +62,7 @@ class Cell:
 
     def context(self) -> dict[str, ContextValue]:
         return request_context(self.principal, self.principal_account, self.resource_account, self.organization,
-                               self.request.context)  # fmt: skip
+                               self.request.context, at=self.at)  # fmt: skip
 
     def simulation(self) -> dict[str, Any]:
         """The request as @cloud-copilot/iam-simulate takes it."""
@@ -80,10 +84,14 @@ def request_context(
     resource_account: str,
     organization: str | None,
     context: Mapping[str, ContextValue],
+    *,
+    at: datetime | None = None,
 ) -> dict[str, ContextValue]:
     """The context keys of a request: the principal's and the resource's, which AWS sets and the engine takes only from
-    the request, then the request's own (None: not set)."""
+    the request, then the request's own (None: not set). at: when it is made (aws:CurrentTime, set in every request
+    AWS authorizes; the grants that end by themselves compare it); None: now."""
     variables: dict[str, ContextValue] = {
+        "aws:CurrentTime": aws_time(at or datetime.now(UTC)),
         "aws:PrincipalArn": principal,
         "aws:PrincipalAccount": principal_account,
         # AWS sets it from the resource; the engine takes it only from the request.

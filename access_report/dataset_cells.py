@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
@@ -21,6 +22,7 @@ from access_report.policies import (
     source_policies,
 )
 from bootstrap.policies import permissions_boundary
+from cdk_constructs.documents import source_role_ends
 from config import actions
 from config.actions import Access
 from config.model import Consumer, Dataset, Environment, consumer_stage_id
@@ -52,6 +54,7 @@ class _Share:
     source: SourcePolicies
     organization: str | None
     boundary: Document  # what every role of the project carries (bootstrap/policies.py)
+    at: datetime  # when the requests are made: a grant that has ended by then is expected refused
 
     def policies(self, dataset: Dataset) -> DatasetPolicies:
         return self.source.datasets[dataset.name]
@@ -85,6 +88,7 @@ class _Share:
             identity_policies=tuple(identity),
             organization=principal.organization,
             dataset=dataset,
+            at=self.at,
             # Every role the project writes carries the boundary `make bootstrap` creates: cells with the role's real
             # policies are decided with it, so a grant the boundary would cut (an existing bucket it does not name)
             # shows. A probe of what the source account's policies alone allow has none: the principal's account
@@ -95,11 +99,11 @@ class _Share:
         )
 
 
-def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
+def environment_cells(inputs: Inputs, environment: Environment, at: datetime) -> list[Cell]:
     names = Names.of(inputs.config, environment)
     organization = inputs.config.organization_id
     boundary = permissions_boundary(inputs.config, names.partition)
-    share = _Share(environment, names, source_policies(inputs, environment, names), organization, boundary)
+    share = _Share(environment, names, source_policies(inputs, environment, names), organization, boundary, at)
     cells: list[Cell] = []
     for consumer in environment.consumers:
         template = inputs.consumers[(environment.name, consumer.name)]
@@ -135,7 +139,7 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
             ]
         for principal, identity in principals:
             for dataset in environment.datasets:
-                access = consumer.grants.get(dataset.name)
+                access = _access_at(consumer, dataset, at)
                 if access:
                     cells += _given(share, consumer, principal, identity, dataset, access)
                 else:
@@ -169,6 +173,15 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
         cells += _outsider_probes(share, outsiders)
         if consumer.name in share.source.roles:
             cells += _through_source_role(share, consumer)
+            ends = source_role_ends(names, environment, consumer)
+            if ends and ends <= at:
+                # Every grant it reached through its source role has ended: so has the role's trust in it.
+                arn = names.source_role_arn(consumer)
+                cells += [
+                    share.cell(principal, Request("source role", "sts:AssumeRole", arn, _trust(share, consumer)),
+                               "deny", identity)
+                    for principal, identity in principals
+                ]  # fmt: skip
         if names.looks_up(environment, consumer):
             reader = identity_policies(template, resolve, names.consumer_locate_role)
             cells += _locating(share, consumer, reader)
@@ -184,6 +197,12 @@ def environment_cells(inputs: Inputs, environment: Environment) -> list[Cell]:
         outsiders = [Principal("third account, same role name", third, OUTSIDER, None)]
     cells += _outsider_probes(share, outsiders)
     return cells
+
+
+def _access_at(consumer: Consumer, dataset: Dataset, at: datetime) -> Access | None:
+    """What the consumer is given of a dataset at that instant: nothing once its grant has ended."""
+    grant = consumer.grants.get(dataset.name)
+    return grant.access if grant and grant.active(at) else None
 
 
 def _objects(n: DatasetNames) -> str:
@@ -558,7 +577,7 @@ def _through_source_role(share: _Share, consumer: Consumer) -> list[Cell]:
 
     for dataset in share.environment.datasets:
         n, dataset_policies = names.dataset(dataset), share.policies(dataset)
-        access = consumer.grants.get(dataset.name)
+        access = _access_at(consumer, dataset, share.at)
         table = dataset_policies.table_policy
         if n.table_through_role:
             if access:

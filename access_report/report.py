@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import datetime
 
 from access_report.cells import Cell
 from access_report.dataset_cells import CONSUMERS_OWN, OUTSIDER
 from access_report.engine import Verdict
 from access_report.execution import PATH as EXECUTION
 from config import actions
+from config.actions import aws_time
 
 ENGINE = "@cloud-copilot/iam-simulate"
 
 
-def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) -> str:
+def render(config_path: str, verdicts: list[Verdict], *, engine_version: str, at: datetime | None = None) -> str:
     differing = [o for o in verdicts if not o.as_expected]
     allowed = sum(o.actual == "allow" for o in verdicts)
     lines = [
@@ -23,7 +25,12 @@ def render(config_path: str, verdicts: list[Verdict], *, engine_version: str) ->
         f"Every access path of the configuration, evaluated offline from the synthesized templates by {ENGINE} "
         f"{engine_version}: the principal's identity policies, the resource's policy and the cross-account rule "
         "together. Probes of principals that must get nothing are given an identity policy that allows "
-        "everything, so only the source account's own policies decide them.",
+        "everything, so only the source account's own policies decide them."
+        + (
+            f" Every request is made at {aws_time(at)} (aws:CurrentTime): a grant ended by then is expected refused."
+            if at
+            else ""
+        ),
         "",
         f"**{len(verdicts)} requests: {allowed} allowed, {len(verdicts) - allowed} denied; "
         + (f"{len(differing)} differ from the expectation.**" if differing else "all as expected.**"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from config import actions
@@ -25,9 +26,18 @@ ENCRYPTION_CONTEXT = {
 }
 
 
-def _statement(sid: str, allowed: tuple[str, ...] | list[str], resources: list[str], condition: Any = None) -> Document:
+def _statement(
+    sid: str,
+    allowed: tuple[str, ...] | list[str],
+    resources: list[str],
+    condition: Any = None,
+    *,
+    ends: datetime | None = None,
+) -> Document:
+    """An Allow statement; with ends, one that allows only before that instant (its sid says until when)."""
+    condition = {**(condition or {}), **actions.until_condition(ends)}
     statement: Document = {
-        "Sid": sid,
+        "Sid": sid + actions.until_sid(ends),
         "Effect": "Allow",
         "Action": list(allowed) if len(allowed) > 1 else allowed[0],
         "Resource": resources if len(resources) > 1 else resources[0],
@@ -35,6 +45,24 @@ def _statement(sid: str, allowed: tuple[str, ...] | list[str], resources: list[s
     if condition:
         statement["Condition"] = condition
     return statement
+
+
+def _never_first(item: tuple[datetime | None, Any]) -> datetime:
+    """Groups by the end of their grants: the one that never ends first, then by their end."""
+    return item[0] or datetime.min.replace(tzinfo=UTC)
+
+
+def _last(ends: list[datetime | None]) -> datetime | None:
+    """When something every one of these grants uses ends: never, if one of them never does; else at the last end."""
+    return None if None in ends else max(e for e in ends if e is not None)
+
+
+def source_role_ends(names: Names, environment: Environment, consumer: Consumer) -> datetime | None:
+    """When the consumer's role in the source account may no longer be assumed: when every grant it reaches through
+    that role has ended (None: one never does, or it has no such grant). Each grant's statements in the role's policy
+    end at their own instant; the trust ends with the last."""
+    ends = [consumer.ends(d.name) for d, _ in environment.datasets_of(consumer) if names.dataset(d).through_role]
+    return _last(ends) if ends else None
 
 
 # An API's id as long as API Gateway's (10 characters), for measuring a policy before the API exists.
@@ -51,27 +79,27 @@ def consumer_policy(
 ) -> Document:
     """Everything the consumer's roles may do with the datasets it is given: their side of each grant. api_ids: the
     ids of the environment's APIs (tokens of the consumer stack; a stand-in of their length without)."""
-    whole_buckets: list[str] = []
+    # Each kind of statement apart for each end of the grants in it (None: never ends), so that a grant that ends by
+    # itself ends on this side too, at the same instant as on the source's (aws:CurrentTime).
+    whole_buckets: dict[datetime | None, list[str]] = {}
     # The prefix datasets' buckets in one statement, with all their prefixes: on this side only, which is safe as
     # each bucket's own policy admits its prefix alone, and a cross-account request needs both sides.
-    prefixed_buckets: list[str] = []
-    prefixes: list[str] = []
+    prefixed_buckets: dict[datetime | None, tuple[list[str], list[str]]] = {}
     locate: list[str] = []  # where Athena, Glue and EMR ask the bucket's location (of an access point: its ARN)
-    objects: dict[str, list[str]] = {"read": [], "write": []}
-    tables: dict[str, list[str]] = {"read": [], "write": []}
-    # An API's methods by level: its side of the API's resource policy, which admits the same.
-    apis: dict[str, list[str]] = {"read": [], "write": []}
+    grouped: dict[tuple[str, str, datetime | None], list[str]] = {}
     # The source account's keys, used only through S3 or DynamoDB: what the role may then decrypt is what the buckets
     # and tables it is given let it read (and each key's own policy admits only the consumers of its dataset). Not
     # narrowed by the keys' aliases, which KMS takes up to five minutes to authorize by, nor by encryption context,
-    # which the offline evaluator cannot decide (access_report/).
-    levels_by_service: dict[tuple[str, str], bool] = {}
+    # which the offline evaluator cannot decide (access_report/). One statement a level and service for all keys:
+    # it ends where every grant that uses it does, at the last of them.
+    levels_by_service: dict[tuple[str, str], list[datetime | None]] = {}
     through_role = False
     # Athena, Glue and EMR ask a bucket's region before they read it: the consumer's own roles and workloads may be
     # those, and its tables are queried with Athena. The demo function and task never ask.
     asks_location = bool(consumer.roles or consumer.workloads or names.catalog_datasets(environment, consumer))
     for dataset, access in environment.datasets_of(consumer):
         n = names.dataset(dataset)
+        ends = consumer.ends(dataset.name)
         levels = ["read", "write"] if access == "read-write" else ["read"]
         through_role |= n.through_role
         if n.owns_bucket and asks_location and names.dataset_buckets_pattern not in locate:
@@ -87,53 +115,62 @@ def consumer_policy(
             if n.through_access_point:
                 locate.append(n.access_point_arn)
             if n.prefix:
-                prefixed_buckets.append(bucket)
+                buckets, prefixes = prefixed_buckets.setdefault(ends, ([], []))
+                buckets.append(bucket)
                 prefixes.append(f"{n.prefix}*")
             else:
-                whole_buckets.append(bucket)
+                whole_buckets.setdefault(ends, []).append(bucket)
             for level in levels:
-                objects[level].append(objects_arn)
+                grouped.setdefault((level, "objects", ends), []).append(objects_arn)
                 # The key of an existing bucket is the source account's too: key_arn_pattern covers it. Its key
                 # policy is not the project's to write: KMS grants give the consumer's roles its use.
                 if n.owns_bucket or (dataset.bucket and dataset.bucket.kms_key):
-                    levels_by_service[(level, "s3")] = True
+                    levels_by_service.setdefault((level, "s3"), []).append(ends)
         if n.owns_table and not n.table_through_role:
             for level in levels:
-                tables[level] += [n.table_arn, f"{n.table_arn}/index/*"]
-                levels_by_service[(level, "dynamodb")] = True
+                grouped.setdefault((level, "tables", ends), []).extend([n.table_arn, f"{n.table_arn}/index/*"])
+                levels_by_service.setdefault((level, "dynamodb"), []).append(ends)
         if n.has_api:
             identifier = api_id(api_ids, n.name)
-            apis["read"] += [n.api_arn(identifier, m, actions.API_PATH) for m in actions.API_READ_METHODS]
-            if access == "read-write":
-                apis["write"] += [n.api_arn(identifier, m, actions.API_PATH) for m in actions.API_WRITE_METHODS]
+            for level in levels:
+                methods = actions.API_READ_METHODS if level == "read" else actions.API_WRITE_METHODS
+                arns = [n.api_arn(identifier, m, actions.API_PATH) for m in methods]
+                grouped.setdefault((level, "apis", ends), []).extend(arns)
     statements = []
-    if whole_buckets:
-        statements.append(_statement("ListBuckets", actions.BUCKET_LIST, whole_buckets))
+    for ends, arns in sorted(whole_buckets.items(), key=_never_first):
+        statements.append(_statement("ListBuckets", actions.BUCKET_LIST, arns, ends=ends))
     if locate:
+        # Where a bucket is, not what it holds: one statement whatever the grants' ends (the bucket's own policy
+        # ends its readers' location with their reads).
         statements.append(_statement("LocateBuckets", actions.BUCKET_LOCATION, locate))
-    if prefixed_buckets:
+    for ends, (arns, prefixes) in sorted(prefixed_buckets.items(), key=_never_first):
         condition = {"StringLike": {"s3:prefix": prefixes}}
-        statements.append(_statement("ListUnderPrefixes", actions.BUCKET_LIST, prefixed_buckets, condition))
-    grouped: list[tuple[str, str, tuple[str, ...], list[str]]] = [
-        ("read", "objects", actions.OBJECT_READ, objects["read"]),
-        ("write", "objects", actions.OBJECT_WRITE, objects["write"]),
-        ("read", "tables", actions.TABLE_READ, tables["read"]),
-        ("write", "tables", actions.TABLE_WRITE, tables["write"]),
-        ("read", "apis", actions.INVOKE, apis["read"]),
-        ("write", "apis", actions.INVOKE, apis["write"]),
-    ]
-    statements += [
-        _statement(actions.sid(level, what), allowed, arns) for level, what, allowed, arns in grouped if arns
-    ]
+        statements.append(_statement("ListUnderPrefixes", actions.BUCKET_LIST, arns, condition, ends=ends))
+    allowed_by_kind = {
+        ("read", "objects"): actions.OBJECT_READ,
+        ("write", "objects"): actions.OBJECT_WRITE,
+        ("read", "tables"): actions.TABLE_READ,
+        ("write", "tables"): actions.TABLE_WRITE,
+        ("read", "apis"): actions.INVOKE,
+        ("write", "apis"): actions.INVOKE,
+    }
+    for level, what in allowed_by_kind:
+        for (lv, wh, ends), arns in sorted(grouped.items(), key=lambda item: _never_first((item[0][2], None))):
+            if (lv, wh) == (level, what):
+                statements.append(_statement(actions.sid(level, what), allowed_by_kind[(lv, wh)], arns, ends=ends))
     if through_role:
-        statements.append(_statement("AssumeSourceRole", ("sts:AssumeRole",), [names.source_role_arn(consumer)]))
-    for level, service in levels_by_service:
+        role_ends = source_role_ends(names, environment, consumer)
+        statements.append(
+            _statement("AssumeSourceRole", ("sts:AssumeRole",), [names.source_role_arn(consumer)], ends=role_ends)
+        )
+    for (level, service), all_ends in levels_by_service.items():
         statements.append(
             _statement(
                 actions.sid("key", level, "through", service),
                 actions.KEY_DECRYPT if level == "read" else actions.KEY_ENCRYPT,
                 [names.key_arn_pattern],
                 actions.via_services(*names.via(service)),
+                ends=_last(all_ends),
             )
         )
     statements += catalog_statements(names, environment, consumer)
@@ -187,13 +224,18 @@ ENTRY_KEYS = {
     "reads_only": "ro",
     "catalog_table": "q",
     "api": "u",
+    "until": "x",
 }
 
 
-def _dataset_entry(n: DatasetNames, access: Access | None, api_ids: Mapping[str, str] | None) -> dict[str, Any]:
+def _dataset_entry(
+    n: DatasetNames, access: Access | None, api_ids: Mapping[str, str] | None, ends: datetime | None = None
+) -> dict[str, Any]:
     """A dataset as the runtime code reads it: short keys, no empty ones, its table by name (TABLE_ARN_PREFIX says
-    where), its API by the URL of its stage."""
+    where), its API by the URL of its stage, when its grant ends (its self-check is refused from then on)."""
     entry: dict[str, Any] = {"name": n.name}
+    if ends:
+        entry["until"] = actions.aws_time(ends)
     if n.has_api:
         entry["api"] = n.api_url(api_id(api_ids, n.name))
     if access:
@@ -231,7 +273,9 @@ def runtime_environment(
         "CANARY_KEY": CANARY_KEY,
         "CANARY_ITEM": compact(CANARY_ITEM),
         "TABLE_ARN_PREFIX": names.table_arn_prefix,
-        "DATASETS": compact([_dataset_entry(names.dataset(d), access, api_ids) for d, access in given]),
+        "DATASETS": compact(
+            [_dataset_entry(names.dataset(d), access, api_ids, consumer.ends(d.name)) for d, access in given]
+        ),
     }
     if refused:
         environ["REFUSED_DATASETS"] = compact([_dataset_entry(names.dataset(d), None, api_ids) for d in refused])
@@ -243,6 +287,9 @@ def runtime_environment(
         }
     if any(names.dataset(dataset).through_role for dataset, _ in given):
         environ["SOURCE_ROLE_ARN"] = names.source_role_arn(consumer)
+        role_ends = source_role_ends(names, environment, consumer)
+        if role_ends:
+            environ["SOURCE_ROLE_UNTIL"] = actions.aws_time(role_ends)
     return environ
 
 
@@ -262,12 +309,14 @@ def source_role_policy(
     statements = []
     for dataset, access in environment.datasets_of(consumer):
         n = names.dataset(dataset)
+        ends = consumer.ends(dataset.name)  # each statement of the dataset ends with its grant
         if n.table_through_role:
             statements.append(
                 _statement(
                     actions.sid(dataset.name, "table"),
                     actions.table_actions(access),
                     [n.table_arn, f"{n.table_arn}/index/*"],
+                    ends=ends,
                 )
             )
             if n.owns_table and not measuring and dataset.name not in (key_arns or {}):
@@ -281,6 +330,7 @@ def source_role_policy(
                         actions.key_actions(access),
                         [key],
                         actions.via_services(*names.via("dynamodb")),
+                        ends=ends,
                     )
                 )
         if n.bucket_through_role and dataset.bucket:
@@ -290,10 +340,13 @@ def source_role_policy(
                     actions.BUCKET_LIST,
                     [n.bucket_arn],
                     actions.prefix_condition(n.prefix),
+                    ends=ends,
                 )
             )
             statements.append(
-                _statement(actions.sid(dataset.name, "objects"), actions.object_actions(access), [n.objects_arn])
+                _statement(
+                    actions.sid(dataset.name, "objects"), actions.object_actions(access), [n.objects_arn], ends=ends
+                )
             )
             if dataset.bucket.kms_key:
                 statements.append(
@@ -302,6 +355,7 @@ def source_role_policy(
                         actions.key_actions(access),
                         [dataset.bucket.kms_key],
                         actions.via_services(*names.via("s3")),
+                        ends=ends,
                     )
                 )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aws_cdk import aws_iam as iam
 
+from config.actions import until_condition, until_sid
 from config.model import Consumer
 from config.naming import Names
 
@@ -26,6 +28,9 @@ from config.naming import Names
 class Grantees:
     principals: tuple[iam.IPrincipal, ...]
     conditions: dict[str, dict[str, Any]]
+    # When their grant ends by itself: every statement that admits them carries aws:CurrentTime before it, and a sid
+    # that says so (statements of one level that end at different times are apart).
+    ends: datetime | None = None
 
     @classmethod
     def consumer_roles(
@@ -35,6 +40,7 @@ class Grantees:
         *,
         organization_id: str | None,
         whole_environment: bool,
+        ends: datetime | None = None,
     ) -> Grantees:
         # A consumer's own roles are named exactly, with their account: a name alone could be any account's role.
         own = [arn for consumer in consumers for arn in names.own_role_arns(consumer)]
@@ -46,6 +52,7 @@ class Grantees:
             # whole environment, the organization) say which accounts, the pattern which roles in them.
             demo = names.consumer_role_arn_patterns()
         only_consumer_roles: dict[str, dict[str, Any]] = {"ArnLike": {"aws:PrincipalArn": [*demo, *own]}}
+        only_consumer_roles |= until_condition(ends)
         if organization_id:
             if whole_environment:
                 # The pattern names the roles in any account: the accounts are pinned too, so that a consumer
@@ -53,19 +60,23 @@ class Grantees:
                 # (CDK Pipelines never deletes a removed stage's stacks).
                 accounts = sorted({consumer.account for consumer in consumers})
                 only_consumer_roles["StringEquals"] = {"aws:PrincipalAccount": accounts}
-            return cls(principals=(iam.OrganizationPrincipal(organization_id),), conditions=only_consumer_roles)
+            principals = (iam.OrganizationPrincipal(organization_id),)
+            return cls(principals=principals, conditions=only_consumer_roles, ends=ends)
         return cls(
             principals=tuple(iam.AccountPrincipal(consumer.account) for consumer in consumers),
             conditions=only_consumer_roles,
+            ends=ends,
         )
 
     @classmethod
-    def one_consumer(cls, names: Names, consumer: Consumer) -> Grantees:
-        """The roles of one consumer, by exact ARN: whom that consumer's source role trusts."""
+    def one_consumer(cls, names: Names, consumer: Consumer, *, ends: datetime | None = None) -> Grantees:
+        """The roles of one consumer, by exact ARN: whom that consumer's source role trusts (until ends, where every
+        grant it reaches through that role ends)."""
         roles = names.consumer_role_arns(consumer)
         return cls(
             principals=(iam.AccountPrincipal(consumer.account),),
-            conditions={"ArnEquals": {"aws:PrincipalArn": roles}},
+            conditions={"ArnEquals": {"aws:PrincipalArn": roles}} | until_condition(ends),
+            ends=ends,
         )
 
     def statement(
@@ -80,7 +91,7 @@ class Grantees:
         for operator, values in (extra_conditions or {}).items():
             conditions.setdefault(operator, {}).update(values)
         return iam.PolicyStatement(
-            sid=sid,
+            sid=sid + until_sid(self.ends),
             principals=list(self.principals),
             actions=list(actions),
             resources=list(resources),

@@ -10,6 +10,7 @@ its policy. Only the source roles' identity policies name it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -19,22 +20,31 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.buckets import hardened
-from cdk_constructs.documents import source_role_policy
+from cdk_constructs.documents import source_role_ends, source_role_policy
 from cdk_constructs.findings import acknowledge
 from cdk_constructs.grantees import Grantees
 from cdk_constructs.keys import RETAINED, project_key
 from cdk_constructs.shared_api import SharedApi
 from config import actions
-from config.actions import Access, Level
+from config.actions import Level
 from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
 from config.naming import DatasetNames, Names
 
+NEVER = datetime.min.replace(tzinfo=UTC)  # sorts a grant that never ends first
 
-def access_levels(granted: Sequence[tuple[Consumer, Access]]) -> list[tuple[Level, list[Consumer]]]:
-    """A dataset's grants by level: everyone given it reads; those given read-write also write."""
-    levels: list[tuple[Level, list[Consumer]]] = [("read", [consumer for consumer, _ in granted])]
-    writers = [consumer for consumer, access in granted if access == "read-write"]
-    return levels + ([("write", writers)] if writers else [])
+
+def access_levels(environment: Environment, dataset: Dataset) -> list[tuple[Level, datetime | None, list[Consumer]]]:
+    """A dataset's grants by level: everyone given it reads; those given read-write also write. Consumers whose grants
+    end at different times are apart (never ending first, then by their end), so that each statement ends when its
+    consumers' grants do."""
+    granted = environment.granted(dataset)
+    found: list[tuple[Level, datetime | None, list[Consumer]]] = []
+    for level in ("read", "write"):
+        who = [consumer for consumer, access in granted if level == "read" or access == "read-write"]
+        ends = sorted({consumer.ends(dataset.name) for consumer in who}, key=lambda e: e or NEVER)
+        for end in ends:
+            found.append((level, end, [consumer for consumer in who if consumer.ends(dataset.name) == end]))
+    return found
 
 
 def level_actions(level: Level, read: Sequence[str], write: Sequence[str]) -> list[str]:
@@ -86,9 +96,10 @@ class SharedDataset(Construct):
                     who,
                     organization_id=organization_id,
                     whole_environment=len(who) == len(environment.consumers),
+                    ends=ends,
                 ),
             )
-            for level, who in access_levels(environment.granted(dataset))
+            for level, ends, who in access_levels(environment, dataset)
         ]
         self.key: kms.IKey | None = None
         self.bucket: s3.IBucket | None = None
@@ -282,7 +293,9 @@ class SourceRole(Construct):
             self,
             "Role",
             role_name=names.source_role(consumer),
-            assumed_by=Grantees.one_consumer(names, consumer).trust(),
+            assumed_by=Grantees.one_consumer(
+                names, consumer, ends=source_role_ends(names, environment, consumer)
+            ).trust(),
             description=(
                 f"Assumed by {names.project} {names.environment} consumer {consumer.name} to reach its datasets"
             ),

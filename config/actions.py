@@ -5,6 +5,7 @@ Exact actions, never wildcards such as s3:Get* (which also grants GetObjectAcl, 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Literal
 
 # What a consumer is given of a dataset (config: grants).
@@ -133,6 +134,24 @@ def sid(*words: str) -> str:
     """A statement id from words and names (IAM allows only letters and digits): ("read", "raw-events") ->
     ReadRawEvents."""
     return "".join(part[:1].upper() + part[1:] for word in words for part in word.replace("_", "-").split("-"))
+
+
+def until_condition(ends: datetime | None) -> dict[str, dict[str, str]]:
+    """A grant that ends by itself: allowed only before that instant. aws:CurrentTime is set in every request AWS
+    authorizes (a global key), so the statement stops allowing at that instant, with no deploy."""
+    return {"DateLessThan": {"aws:CurrentTime": aws_time(ends)}} if ends else {}
+
+
+def until_sid(ends: datetime | None) -> str:
+    """The end of a statement's grant in its sid: Until20270401 (at midnight UTC) or Until20270331T1500."""
+    if ends is None:
+        return ""
+    return "Until" + (f"{ends:%Y%m%d}" if ends.time() == time(0) else f"{ends:%Y%m%dT%H%M%S}".removesuffix("00"))
+
+
+def aws_time(instant: datetime) -> str:
+    """An instant as IAM's date conditions take it (ISO 8601, UTC, to the second)."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def prefix_condition(prefix: str) -> dict[str, dict[str, list[str]]]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from config.model import REPOSITORY_TAGS, Config
+from config.model import NOW, PAST_ENDS_ALLOWED, REPOSITORY_TAGS, Config
 
 PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # A check that spans fields starts its message with the field it found wrong: consumers[0].account, kms_key.
@@ -40,7 +41,7 @@ class _Refused(Exception):
 
 def shown(value: Any) -> str:
     """A value as an error line shows it: its repr, shortened."""
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, (date, datetime)) else repr(value)
     return text if len(text) <= SHOWN else text[: SHOWN - 5] + "…" + text[-4:]
 
 
@@ -151,7 +152,11 @@ def load_config_or_report(path: str | Path) -> Config | None:
         return None
 
 
-def parse_config(text: str, *, source: str = "<config>") -> Config:
+def parse_config(
+    text: str, *, source: str = "<config>", now: datetime | None = None, past_ends_allowed: bool = False
+) -> Config:
+    """The config a YAML text holds. now: the instant its grants' end dates must be after (default: now);
+    past_ends_allowed: take end dates in the past (a config of before, whose expired grants give nothing)."""
     try:
         # Booleans and numbers stay YAML's, but the schema is strict: an unquoted account id is an
         # integer and is rejected with a message rather than silently reformatted.
@@ -168,7 +173,7 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(data, context={NOW: now, PAST_ENDS_ALLOWED: past_ends_allowed})
     except ValidationError as error:
         raise ConfigError(f"{source}: {named(describe(error), data)}") from None
     from config.physical_names import NameCollision, check_unique  # it builds on the names the model gives

@@ -10,22 +10,26 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     StrictBool,
     StrictStr,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
 from config import quotas as aws
-from config.actions import Access
+from config.actions import Access, aws_time
 from config.regions import known_regions, partition_of
 
 # Regions where CloudFormation has no AWS::CodeStarNotifications::NotificationRule (the CDK's template validation
@@ -511,6 +515,76 @@ def _workload(value: str) -> str:
 WorkloadName = Annotated[StrictStr, AfterValidator(_name(20)), AfterValidator(_workload)]
 
 
+# Within this many days of its end a grant is listed as expiring (make doctor, make summary).
+EXPIRY_WARNING_DAYS = 14
+# What a validation's context may say (config/loader.py, parse_config): the instant the config is read at, against
+# which an end date must be in the future; and whether an end date in the past is taken (a config of before, as the
+# access diff reads its base: its expired grants give nothing).
+NOW = "now"
+PAST_ENDS_ALLOWED = "past_ends_allowed"
+
+
+def _short_grant(value: object) -> object:
+    """`sales: read` is `sales: {access: read}`."""
+    if isinstance(value, str):
+        if value not in ("read", "read-write"):
+            raise ValueError("must be 'read' or 'read-write' (or {access: read, until: 2027-03-31})")
+        return {"access": value}
+    return value
+
+
+def _end(value: object) -> object:
+    """An end date as the instant it means, in UTC: a date's end (2027-03-31: 2027-04-01T00:00:00Z), or a time with
+    its zone."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(_NOT_AN_END) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("has no time zone: add one (Z for UTC, or +02:00), or give a date")
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value + timedelta(days=1), time(0), tzinfo=UTC)
+    raise ValueError(_NOT_AN_END)
+
+
+_NOT_AN_END = "is not a date (2027-03-31) or a time with its zone (2027-03-31T17:00:00+02:00)"
+EndDate = Annotated[datetime, BeforeValidator(_end)]
+
+
+class Grant(_Frozen):
+    """A dataset given to a consumer: its access, and, optionally, when that access ends by itself."""
+
+    access: Access
+    """read or read-write."""
+    # Every statement that carries the grant ends at that instant by itself (aws:CurrentTime), without a deploy.
+    until: EndDate | None = None
+    """When the access ends, by itself and without a deploy (every statement that carries it has an aws:CurrentTime
+    condition): a date (access ends at the end of that day, UTC: 2027-03-31 ends at 2027-04-01T00:00:00Z) or a time
+    with its zone (2027-03-31T17:00:00+02:00). Must be in the future when the config is read; take the grant out of
+    the config once it has passed (the config refuses it then)."""
+
+    @field_validator("until")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        context = info.context or {}
+        now: datetime = context.get(NOW) or datetime.now(UTC)
+        if value is not None and value <= now and not context.get(PAST_ENDS_ALLOWED):
+            raise ValueError(f"has passed ({aws_time(value)}): the grant has ended, take it out of the config")
+        return value
+
+    @property
+    def ends(self) -> datetime | None:
+        """The instant the access ends (UTC), or None."""
+        return self.until
+
+    def active(self, at: datetime) -> bool:
+        """Whether the grant gives its access at that instant."""
+        return self.until is None or at < self.until
+
+
 class Consumer(_Frozen):
     name: ConsumerName
     """1-20 lower-case letters, digits or hyphens, unique in the environment; ENV-NAME names its stage, so not
@@ -530,9 +604,10 @@ class Consumer(_Frozen):
     """The consumer's own roles (Glue, Athena, applications) by name, with their path, in its account: the grants
     admit them as they admit the demo workloads (docs/extending.md)."""
     # Which of the environment's datasets this consumer gets, and how: {dataset: read | read-write}. Nothing else.
-    grants: dict[DatasetName, Access] = Field(default_factory=dict)
-    """{dataset: read | read-write}: the datasets this consumer gets; it is refused every other one. Without datasets
-    in the environment: {data: read}."""
+    grants: dict[DatasetName, Annotated[Grant, BeforeValidator(_short_grant)]] = Field(default_factory=dict)
+    """{dataset: read | read-write}, or {dataset: {access: read, until: 2027-03-31}} for access that ends by itself:
+    the datasets this consumer gets; it is refused every other one. Without datasets in the environment: {data:
+    read}."""
     # Workloads your own code adds to this consumer's stage (extensions/), by name: each gets the role
     # PROJECT-ENV-consumer-NAME, which every grant of the consumer's datasets admits.
     workloads: Annotated[tuple[WorkloadName, ...], AfterValidator(_distinct)] = ()
@@ -541,6 +616,16 @@ class Consumer(_Frozen):
     @property
     def env(self) -> AccountRegion:
         return AccountRegion(account=self.account, region=self.region)
+
+    def access_to(self, dataset: str) -> Access | None:
+        """The consumer's access to a dataset, or None where it is not given it."""
+        grant = self.grants.get(dataset)
+        return grant.access if grant else None
+
+    def ends(self, dataset: str) -> datetime | None:
+        """When the consumer's grant of a dataset ends, or None (it does not, or there is none)."""
+        grant = self.grants.get(dataset)
+        return grant.ends if grant else None
 
 
 class Environment(_Frozen):
@@ -641,15 +726,15 @@ class Environment(_Frozen):
                         raise ValueError(
                             f"datasets[{i}].bucket.prefix: {a or '(whole bucket)'!r} of {first.bucket.existing} "
                             f"overlaps dataset {second.name!r} ({b or 'whole bucket'}), and {consumer.name!r} gets "
-                            f"{consumer.grants.get(first.name, 'nothing')} on one and "
-                            f"{consumer.grants.get(second.name, 'nothing')} on the other: grant overlapping datasets "
+                            f"{_described(consumer.grants.get(first.name))} on one and "
+                            f"{_described(consumer.grants.get(second.name))} on the other: grant overlapping datasets "
                             "alike, or make their prefixes disjoint"
                         )
         return self
 
     def granted(self, dataset: Dataset) -> list[tuple[Consumer, Access]]:
         """The consumers given the dataset, with their access, in the config's order."""
-        return [(c, c.grants[dataset.name]) for c in self.consumers if dataset.name in c.grants]
+        return [(c, c.grants[dataset.name].access) for c in self.consumers if dataset.name in c.grants]
 
     def dataset(self, name: str) -> Dataset:
         (found,) = [dataset for dataset in self.datasets if dataset.name == name]
@@ -657,7 +742,17 @@ class Environment(_Frozen):
 
     def datasets_of(self, consumer: Consumer) -> list[tuple[Dataset, Access]]:
         """The datasets the consumer is given, with its access, in the config's order of datasets."""
-        return [(d, consumer.grants[d.name]) for d in self.datasets if d.name in consumer.grants]
+        return [(d, consumer.grants[d.name].access) for d in self.datasets if d.name in consumer.grants]
+
+    def expiring(self) -> list[tuple[Consumer, Dataset, datetime]]:
+        """The grants that end by themselves: consumer, dataset, when, in the config's order."""
+        return [(c, d, ends) for c in self.consumers for d in self.datasets if (ends := c.ends(d.name)) is not None]
+
+
+def _described(grant: Grant | None) -> str:
+    if grant is None:
+        return "nothing"
+    return grant.access + (f" until {aws_time(grant.ends)}" if grant.ends else "")
 
 
 class Notifications(_Frozen):

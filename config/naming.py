@@ -107,6 +107,12 @@ def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 
 
+def access_records_bucket(config: Config) -> str:
+    """The tooling account's bucket of what each environment last deployed (deployed/ENV.yaml, written by its last test
+    step once it passes) and of the access changes its next approval shows (access-diff/ENV.txt, by the synth step)."""
+    return f"{config.project}-access-records-{config.tooling.account}-{config.tooling.region}"
+
+
 def execution_policy_names(config: Config, count: int) -> list[str]:
     """The managed policies `make bootstrap` creates in each target account for CloudFormation to act with, as many as
     their statements need (bootstrap/policies.py): PROJECT-cdk-execution, PROJECT-cdk-execution-2, ..."""

@@ -408,6 +408,11 @@ def _checks(result: Any, *, refusals_enforced: bool = True) -> tuple[bool, tuple
     return ok, failures or (() if ok else ("self-check reported failure",)), _proved(checks, unproven)
 
 
+# How the self-check names the checks of a dataset whose grant has ended (runtime/consumer_app/self_check.py says the
+# same; a test keeps them equal): the step runs apart from the runtime code and does not import it.
+GRANT_ENDED = "grant ended"
+
+
 def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str:
     """'sales read-write, events read; refused reference' from the checks that passed."""
     given: dict[str, str] = {}
@@ -427,7 +432,7 @@ def _proved(checks: list[dict[str, Any]], unproven: list[dict[str, Any]]) -> str
         elif check["name"] == "refused write-api":
             writes_refused.add(dataset)
         elif check.get("refusal"):
-            refused.add(dataset)
+            refused.add(f"{dataset} (its grant ended)" if f"({GRANT_ENDED} " in check["name"] else dataset)
         elif check["name"] == "query-table":
             queried.add(dataset)
         else:

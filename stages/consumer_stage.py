@@ -54,7 +54,10 @@ class ConsumerStage(Stage):
             self.key_grants.add_stack_dependency(self.stack)
         # The consumer stacks of one environment and region, given the same datasets at the same access and the same
         # workloads, are built by the same code from inputs that differ only in the consumer's account and name.
-        given = ", ".join(f"{name} {access}" for name, access in sorted(consumer.grants.items()))
+        given = ", ".join(
+            f"{name} {grant.access}" + (f" until {grant.until:%Y-%m-%dT%H:%M:%SZ}" if grant.until else "")
+            for name, grant in sorted(consumer.grants.items())
+        )
         self.family = f"consumers of {environment.name} in {consumer.region} given {given}"
         if consumer.workloads:
             self.family += f" with {', '.join(consumer.workloads)}"

@@ -13,11 +13,15 @@ import argparse
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from config import DEFAULT_CONFIG, ConfigError, load_config
+from config.actions import aws_time
 from config.loader import parse_config
 from config.model import Config, Environment
+from pipeline_steps.record_deployed import record_key
 from toolchain import ROOT, NotInRepository, repository_path
 
 LEVEL = {None: 0, "read": 1, "read-write": 2}
@@ -30,10 +34,46 @@ class Change:
     widens: bool  # gives access (or more of it), or admits a principal
 
 
-def _grants(environment: Environment | None) -> dict[tuple[str, str], str]:
+def _grants(environment: Environment | None, at: datetime) -> dict[tuple[str, str], tuple[str, datetime | None]]:
+    """(consumer, dataset) -> (access, when it ends), of the grants still in force at that instant."""
     if environment is None:
         return {}
-    return {(c.name, d): access for c in environment.consumers for d, access in c.grants.items()}
+    return {
+        (c.name, d): (grant.access, grant.until)
+        for c in environment.consumers
+        for d, grant in c.grants.items()
+        if grant.active(at)
+    }
+
+
+def _until(ends: datetime | None) -> str:
+    return f"until {aws_time(ends)}" if ends else "with no end"
+
+
+def _grant_change(consumer: str, dataset: str, was: tuple[str, datetime | None] | None,
+                  now: tuple[str, datetime | None] | None) -> tuple[str, bool]:  # fmt: skip
+    """One grant's change as a line, and whether it widens access (more of it, or for longer)."""
+    if was is None:
+        access, ends = now or ("", None)
+        return f"{consumer} gains {dataset} ({access}{', ' + _until(ends) if ends else ''})", True
+    if now is None:
+        return f"{consumer} loses {dataset} (was {was[0]})", False
+    (was_access, was_ends), (now_access, now_ends) = was, now
+    if was_access != now_access:
+        wider = LEVEL[now_access] > LEVEL[was_access]
+        line = f"{consumer} {'widens' if wider else 'narrows'} {dataset}: {was_access} -> {now_access}"
+        if was_ends != now_ends:
+            line += f", {_until(now_ends)} (was {_until(was_ends)})"
+            wider = wider or _later(now_ends, was_ends)
+        return line, wider
+    if _later(now_ends, was_ends):
+        return f"{consumer}'s {dataset} ({now_access}) is extended: {_until(now_ends)} (was {_until(was_ends)})", True
+    return f"{consumer}'s {dataset} ({now_access}) now ends sooner: {_until(now_ends)} (was {_until(was_ends)})", False
+
+
+def _later(ends: datetime | None, than: datetime | None) -> bool:
+    """Whether a grant ending at ends lasts longer than one ending at than (None: never ends)."""
+    return than is not None and (ends is None or ends > than)
 
 
 def _roles(environment: Environment | None) -> dict[str, tuple[str, set[str]]]:
@@ -43,55 +83,54 @@ def _roles(environment: Environment | None) -> dict[str, tuple[str, set[str]]]:
     return {c.name: (c.account, set(c.roles)) for c in environment.consumers}
 
 
-def changes(base: Config, head: Config) -> list[Change]:
+def changes(base: Config, head: Config, at: datetime | None = None) -> list[Change]:
     """What the head config gives and takes compared with the base, environment by environment (in the head's order,
-    then environments only the base has)."""
-    found: list[Change] = []
+    then environments only the base has), as at that instant (default: now): a base grant that has ended by then
+    gives nothing."""
     before = {e.name: e for e in base.environments}
     after = {e.name: e for e in head.environments}
+    found: list[Change] = []
     for name in [*after, *(n for n in before if n not in after)]:
-        old, new = before.get(name), after.get(name)
-        if old is None:
-            found.append(Change(name, "new environment: its consumers get what the config grants below", True))
-        elif new is None:
-            found.append(Change(name, "environment removed from the config: its stacks stay until deleted", False))
-        old_roles, new_roles = _roles(old), _roles(new)
-        for consumer in [c for c in new_roles if c not in old_roles]:
-            found.append(Change(name, f"consumer {consumer} added (account {new_roles[consumer][0]})", True))
-        for consumer in [c for c in old_roles if c not in new_roles]:
-            found.append(Change(name, f"consumer {consumer} removed: it loses every dataset", False))
-        for consumer, (account, roles) in new_roles.items():
-            if consumer not in old_roles:
-                continue
-            old_account, old_own = old_roles[consumer]
-            if old_account != account:
-                found.append(Change(name, f"consumer {consumer} moves from account {old_account} to {account}", True))
-            for role in sorted(roles - old_own):
-                found.append(Change(name, f"{consumer}'s own role {role} is admitted to its datasets", True))
-            for role in sorted(old_own - roles):
-                found.append(Change(name, f"{consumer}'s own role {role} is no longer admitted", False))
-        old_datasets = {d.name for d in old.datasets} if old else set()
-        new_datasets = {d.name for d in new.datasets} if new else set()
-        for dataset in sorted(new_datasets - old_datasets):
-            found.append(Change(name, f"dataset {dataset} added", True))
-        for dataset in sorted(old_datasets - new_datasets):
-            found.append(
-                Change(name, f"dataset {dataset} removed (a bucket or table of its own stays, retained)", False)
-            )
-        old_grants, new_grants = _grants(old), _grants(new)
-        for consumer, dataset in sorted({*old_grants, *new_grants}):
-            was, now = old_grants.get((consumer, dataset)), new_grants.get((consumer, dataset))
-            if was == now:
-                continue
-            if was is None:
-                line, widens = f"{consumer} gains {dataset} ({now})", True
-            elif now is None:
-                line, widens = f"{consumer} loses {dataset} (was {was})", False
-            elif LEVEL[now] > LEVEL[was]:
-                line, widens = f"{consumer} widens {dataset}: {was} -> {now}", True
-            else:
-                line, widens = f"{consumer} narrows {dataset}: {was} -> {now}", False
-            found.append(Change(name, line, widens))
+        found += environment_changes(name, before.get(name), after.get(name), at)
+    return found
+
+
+def environment_changes(
+    name: str, old: Environment | None, new: Environment | None, at: datetime | None = None
+) -> list[Change]:
+    """What one environment's grants give and take, from old (None: never deployed) to new (None: removed)."""
+    at = at or datetime.now(UTC)
+    found: list[Change] = []
+    if old is None:
+        found.append(Change(name, "new environment: its consumers get what the config grants below", True))
+    elif new is None:
+        found.append(Change(name, "environment removed from the config: its stacks stay until deleted", False))
+    old_roles, new_roles = _roles(old), _roles(new)
+    for consumer in [c for c in new_roles if c not in old_roles]:
+        found.append(Change(name, f"consumer {consumer} added (account {new_roles[consumer][0]})", True))
+    for consumer in [c for c in old_roles if c not in new_roles]:
+        found.append(Change(name, f"consumer {consumer} removed: it loses every dataset", False))
+    for consumer, (account, roles) in new_roles.items():
+        if consumer not in old_roles:
+            continue
+        old_account, old_own = old_roles[consumer]
+        if old_account != account:
+            found.append(Change(name, f"consumer {consumer} moves from account {old_account} to {account}", True))
+        for role in sorted(roles - old_own):
+            found.append(Change(name, f"{consumer}'s own role {role} is admitted to its datasets", True))
+        for role in sorted(old_own - roles):
+            found.append(Change(name, f"{consumer}'s own role {role} is no longer admitted", False))
+    old_datasets = {d.name for d in old.datasets} if old else set()
+    new_datasets = {d.name for d in new.datasets} if new else set()
+    for dataset in sorted(new_datasets - old_datasets):
+        found.append(Change(name, f"dataset {dataset} added", True))
+    for dataset in sorted(old_datasets - new_datasets):
+        found.append(Change(name, f"dataset {dataset} removed (a bucket or table of its own stays, retained)", False))
+    old_grants, new_grants = _grants(old, at), _grants(new, at)
+    for consumer, dataset in sorted({*old_grants, *new_grants}):
+        was, now = old_grants.get((consumer, dataset)), new_grants.get((consumer, dataset))
+        if was != now:
+            found.append(Change(name, *_grant_change(consumer, dataset, was, now)))
     return found
 
 
@@ -110,6 +149,44 @@ def render(found: list[Change]) -> list[str]:
     return lines
 
 
+# Where the synth step writes each environment's changes for its approval's review link (pipeline/approval.py).
+CHANGES_PREFIX = "access-changes/"
+
+
+def deployed(s3: Any, bucket: str, environment: str) -> tuple[Config | None, str]:
+    """The config an environment last deployed, as its last test step recorded it (pipeline_steps/record_deployed.py),
+    and its commit; (None, "") where nothing is recorded (its first deployment)."""
+    key = record_key(environment)
+    try:
+        record = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.NoSuchKey:
+        return None, ""
+    text = record["Body"].read().decode("utf-8")
+    source = f"s3://{bucket}/{key}"
+    return parse_config(text, source=source, past_ends_allowed=True), record.get("Metadata", {}).get("commit", "")
+
+
+def changes_since_deployed(head: Config, bucket: str, s3: Any) -> dict[str, list[str]]:
+    """Each environment's access changes since what it deployed: a heading line, then render()'s lines."""
+    found = {}
+    for environment in head.environments:
+        try:
+            base, commit = deployed(s3, bucket, environment.name)
+        except ConfigError as error:
+            # A record of an older version of the project that this one no longer reads: said, and not a failure.
+            found[environment.name] = [
+                f"access changes of {environment.name}: not known, the record does not read: {error}"
+            ]
+            continue
+        old = next((e for e in base.environments if e.name == environment.name), None) if base else None
+        since = f"since the deployed commit {commit[:12]}" if base else "(nothing deployed yet)"
+        found[environment.name] = [
+            f"access changes of {environment.name} {since}:",
+            *render(environment_changes(environment.name, old, environment)),
+        ]
+    return found
+
+
 def config_at(ref: str, path: str, root: Path | None = None) -> Config:
     """The config file as committed at a git ref of the repository at root (this one by default)."""
     root = root or ROOT
@@ -126,14 +203,20 @@ def config_at(ref: str, path: str, root: Path | None = None) -> Config:
     if shown.returncode != 0:
         why = (shown.stderr.strip().splitlines() or ["git failed"])[-1]
         raise ConfigError(f"{path} at {ref}: {why}")
-    return parse_config(shown.stdout, source=f"{path} at {ref}")
+    # A config of before may hold grants that have ended since: they give nothing now (changes()), and are no error.
+    return parse_config(shown.stdout, source=f"{path} at {ref}", past_ends_allowed=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, s3: Any = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.access_diff", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", required=True, help="the git ref to compare with (a branch, tag or commit)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--base", help="the git ref to compare with (a branch, tag or commit)")
+    which.add_argument("--records", help="the access records bucket: compare with what each environment deployed")
     parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--out", default="reports/access-changes", help="with --records: where to write ENV.txt")
     args = parser.parse_args(argv)
+    if args.records:
+        return _since_deployed(args.records, args.config, Path(args.out), s3)
     try:
         base = config_at(args.base, args.config)
         head = load_config(args.config)
@@ -143,6 +226,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"access changes of {args.config} since {args.base}:")
     for line in render(changes(base, head)):
         print(line)
+    return 0
+
+
+def _since_deployed(bucket: str, config_path: str, out: Path, s3: Any) -> int:
+    """The synth step's part: each environment's changes since what it deployed, written to OUT/ENV.txt (the app puts
+    them in the approval's comment, pipeline/approval.py) and to the records bucket (the approval's review link)."""
+    try:
+        head = load_config(config_path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if s3 is None:
+        import boto3
+
+        s3 = boto3.client("s3")
+    found = changes_since_deployed(head, bucket, s3)
+    out.mkdir(parents=True, exist_ok=True)
+    for environment, lines in found.items():
+        text = "\n".join(lines) + "\n"
+        (out / f"{environment}.txt").write_text(text)
+        s3.put_object(
+            Bucket=bucket, Key=f"{CHANGES_PREFIX}{environment}.txt", Body=text.encode(), ContentType="text/plain"
+        )
+        print(text, end="")
     return 0
 
 

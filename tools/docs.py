@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -132,7 +133,7 @@ def configuration_reference() -> str:
     """Every field of the config, from the model itself (config/model.py): its path, type, default and description."""
     from pydantic import BaseModel
 
-    from config.model import Config
+    from config.model import Config, Grant
 
     def models_in(annotation: Any) -> list[type[BaseModel]]:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -154,9 +155,12 @@ def configuration_reference() -> str:
             return f"list of {type_of(arguments[0])}"
         if origin is dict:
             return f"mapping of {type_of(arguments[0])} to {type_of(arguments[1])}"
+        if annotation is Grant:  # its short form is its access alone (config/model.py, _short_grant)
+            return "read or read-write, or a mapping"
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return "mapping"
-        return {str: "string", bool: "true or false", int: "number"}.get(annotation, str(annotation))
+        named = {str: "string", bool: "true or false", int: "number", datetime: "date, or time with its zone"}
+        return named.get(annotation, str(annotation))
 
     def default_of(field: Any) -> str:
         if field.is_required():

@@ -16,14 +16,16 @@ import sys
 import textwrap
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bootstrap.policies import extension_boundary
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, actions, load_config_or_report
-from config.model import consumer_stage_id
+from config.model import Consumer, consumer_stage_id
 from config.naming import API_STAGE, Names, api_id_output, api_logical_id, stage_stack_name
+from tools.expiry import expiring_lines
 
 RESOURCE_POLICIES = (
     PolicyKind.BUCKET, PolicyKind.ACCESS_POINT, PolicyKind.KEY, PolicyKind.TRUST, PolicyKind.TABLE, PolicyKind.API
@@ -97,8 +99,10 @@ def print_environment(synthesized: Any, environment: Any) -> None:
     # Who gets which dataset first, one column per consumer; then what each dataset is.
     _table(
         ("dataset", *(c.name for c in consumers)),
-        [(d.name, *(c.grants.get(d.name, "-") for c in consumers)) for d in environment.datasets],
+        [(d.name, *(_given_as(c, d.name) for c in consumers)) for d in environment.datasets],
     )
+    for line in expiring_lines(environment, datetime.now(UTC)):
+        print(f"  {line}")
     for dataset in environment.datasets:
         n = names.dataset(dataset)
         parts = []
@@ -270,7 +274,17 @@ def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
     prefix = condition.get("StringLike", {}).get("s3:prefix")
     if prefix:
         only_if += "; prefix " + ", ".join(_as_list(prefix))
+    ends = condition.get("DateLessThan", {}).get("aws:CurrentTime")
+    if ends:
+        only_if += f"; before {ends}"
     return ", ".join(sorted(actions)), who, only_if
+
+
+def _given_as(consumer: Consumer, dataset: str) -> str:
+    grant = consumer.grants.get(dataset)
+    if grant is None:
+        return "-"
+    return grant.access + (f", ends {grant.until:%Y-%m-%d %H:%M}Z" if grant.until else "")
 
 
 def _role(arn: str) -> str:

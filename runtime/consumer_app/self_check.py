@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from consumer_app import settings as settings_module
 from consumer_app.api_client import Answer, ApiClient
 from consumer_app.queries import QueryFailed, delete_results, first_row_sql, run_query
 from consumer_app.settings import DatasetSettings
@@ -35,6 +36,8 @@ ABSENT_ITEM = "__consumer-self-check__.absent"
 # What proves an API refused a call: IAM's refusal (consumer_app/api_client.py), not a 403 of a stage, resource or
 # method API Gateway does not have, nor a web ACL's.
 API_DENIED = frozenset({"AccessDenied"})
+# How the checks of a dataset whose grant has ended say so (the test step's summary reads it).
+GRANT_ENDED = "grant ended"
 # What the self-check's own items say in their "note" attribute.
 SELF_CHECK_NOTE = "the consumer's self-check"
 # The key value of the self-check's own entries in a table, by attribute type.
@@ -58,11 +61,20 @@ def run(data: SharedData, *, run_id: str | None = None) -> dict[str, Any]:
     # Each run writes under a name of its own: the function and the task of a consumer run at the same time, and
     # one's delete must not remove what the other is about to read back.
     run_id = run_id or uuid.uuid4().hex[:12]
+    at = settings_module.now()
     checks: list[Check] = []
-    if data.source_session is not None:
+    role_until = data.settings.source_role_until
+    if data.source_session is not None and role_until is not None and at >= role_until:
+        # Every grant it reached through its source role has ended: so has the role's trust in it.
+        checks.append(_refusal("assume-source-role", lambda: _assume_source_role(data)))
+    elif data.source_session is not None:
         checks.append(_attempt("assume-source-role", lambda: _assume_source_role(data)))
     for settings in data.settings.datasets:
-        checks += _given(data, Dataset(data, settings), run_id)
+        if settings.ended(at):
+            # A grant that has ended by itself is refused, as a dataset never given is: AWS decides it by the time.
+            checks += _refused(data, settings, ended=True)
+        else:
+            checks += _given(data, Dataset(data, settings), run_id)
     for settings in data.settings.refused:
         checks += _refused(data, settings)
     return {
@@ -116,10 +128,13 @@ def _given(data: SharedData, dataset: Dataset, run_id: str) -> list[Check]:
     return checks
 
 
-def _refused(data: SharedData, settings: DatasetSettings) -> list[Check]:
-    """A dataset not given: every identity the consumer has is refused its objects and its table."""
-    checks = []
+def _refused(data: SharedData, settings: DatasetSettings, *, ended: bool = False) -> list[Check]:
+    """A dataset not given (or whose grant has ended): every identity the consumer has is refused its objects and its
+    table."""
+    checks: list[Check] = []
     for who, via_role in data.credentials():
+        if ended:
+            who += f" ({GRANT_ENDED} {settings.until:%Y-%m-%dT%H:%M:%SZ})"
         dataset = Dataset(data, settings, via_role=via_role)
         if settings.bucket:
             canary = dataset.key(PROOF_PREFIX + "canary")
@@ -146,7 +161,7 @@ def _attempt(name: str, probe: Callable[[], str], dataset: str | None = None) ->
         return Check(name, False, f"{type(error).__name__}: {error}", dataset)
 
 
-def _refusal(name: str, probe: Callable[[], Any], dataset: str, denied: frozenset[str] = DENIED) -> Check:
+def _refusal(name: str, probe: Callable[[], Any], dataset: str | None = None, denied: frozenset[str] = DENIED) -> Check:
     """Passes when AWS refuses the request; anything it answers otherwise is a failure (and says what it was)."""
     try:
         probe()

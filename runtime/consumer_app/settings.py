@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -30,6 +31,7 @@ class DatasetSettings:
     reads_only: bool = False  # read-write, but the config asks for a proof of the reads only (proof: read-only)
     catalog_table: str | None = None  # its table in the consumer's own catalog (CATALOG_DATABASE), to query
     api_url: str | None = None  # its API's stage (https://ID.execute-api.REGION.amazonaws.com/STAGE), to call
+    until: datetime | None = None  # when its grant ends by itself (AWS refuses it from then on), if it does
 
     @classmethod
     def from_entry(cls, entry: Mapping[str, Any], table_arn_prefix: str) -> DatasetSettings:
@@ -49,11 +51,16 @@ class DatasetSettings:
             reads_only=bool(entry.get("ro")),
             catalog_table=entry.get("q"),
             api_url=entry.get("u"),
+            until=_instant(entry["x"]) if entry.get("x") else None,
         )
 
     @property
     def table_name(self) -> str | None:
         return self.table_arn.rsplit("/", 1)[-1] if self.table_arn else None
+
+    def ended(self, at: datetime) -> bool:
+        """Whether its grant has ended by that instant."""
+        return self.until is not None and at >= self.until
 
     @property
     def writes(self) -> bool:
@@ -81,6 +88,8 @@ class Settings:
     query_workgroup: str | None = None
     catalog_database: str | None = None
     query_region: str | None = None
+    # When the source role's trust in this consumer ends: when every grant it reaches through that role has.
+    source_role_until: datetime | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +117,7 @@ class Settings:
             query_workgroup=environ.get("QUERY_WORKGROUP") or None,
             catalog_database=environ.get("CATALOG_DATABASE") or None,
             query_region=environ.get("QUERY_REGION") or None,
+            source_role_until=_instant(environ["SOURCE_ROLE_UNTIL"]) if environ.get("SOURCE_ROLE_UNTIL") else None,
         )
 
     def dataset(self, name: str) -> DatasetSettings:
@@ -122,3 +132,16 @@ class Settings:
 
 
 _REQUIRED = ("CONSUMER_NAME", "SOURCE_REGION", "DATASETS")
+
+
+def _instant(text: str) -> datetime:
+    """An instant as the stacks write it (2027-04-01T00:00:00Z)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(f"{text!r} is not an instant (2027-04-01T00:00:00Z)") from None
+
+
+def now() -> datetime:
+    """The instant the self-check judges the grants' ends by."""
+    return datetime.now(UTC)

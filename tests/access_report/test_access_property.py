@@ -105,7 +105,7 @@ def test_random_grants_synthesize_and_the_evaluation_allows_exactly_what_the_con
     (environment,) = config.environments
     for consumer in environment.consumers:
         for dataset in environment.datasets:
-            assert _observed(verdicts, consumer.name, dataset.name) == consumer.grants.get(dataset.name), (
+            assert _observed(verdicts, consumer.name, dataset.name) == consumer.access_to(dataset.name), (
                 consumer.name,
                 dataset.name,
             )

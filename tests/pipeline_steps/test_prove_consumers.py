@@ -328,3 +328,19 @@ def test_an_api_given_read_whose_write_was_refused_is_said_so_and_not_counted_re
     ]
     ok, failures, proved = _checks({"ok": True, "checks": checks})
     assert (ok, failures, proved) == (True, (), "orders read (its writes refused); refused billing")
+
+
+def test_a_dataset_whose_grant_has_ended_is_said_refused_because_it_ended():
+    from consumer_app.self_check import GRANT_ENDED as SELF_CHECK_WORDS
+    from pipeline_steps.prove_consumers import GRANT_ENDED, _checks
+
+    # The step reads the self-check's words without importing the runtime: they must be the same.
+    assert SELF_CHECK_WORDS == GRANT_ENDED
+    checks = [
+        {"name": "read-table", "ok": True, "dataset": "sales"},
+        {"name": f"refused read-table as own role ({GRANT_ENDED} 2031-04-01T00:00:00Z)", "ok": True,
+         "dataset": "reference", "refusal": True},
+        {"name": "refused read-table as own role", "ok": True, "dataset": "secret", "refusal": True},
+    ]  # fmt: skip
+    ok, failures, proved = _checks({"ok": True, "checks": checks})
+    assert (ok, failures, proved) == (True, (), "sales read; refused reference (its grant ended), secret")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -81,6 +82,34 @@ def test_a_refusal_passes_only_on_access_denied(accounts, monkeypatch):
     # Any other error is no proof of a refusal.
     missing = _checks(run(_data(accounts, datasets=[SALES], refused=[{"n": "gone", "b": "no-such-bucket-x"}])))
     assert "expected AccessDenied, got NoSuchBucket" in missing["gone: refused read-object as own role"]["detail"]
+
+
+def test_a_grant_that_has_ended_is_checked_as_refused_and_so_is_the_source_role_once_all_it_served_have(
+    accounts, monkeypatch
+):
+    from consumer_app import settings as runtime_settings
+
+    ends = "2031-04-01T00:00:00Z"
+    sales = {**SALES, "x": ends}
+    before = _checks(run(_data(accounts, datasets=[sales, EVENTS], refused=[], SOURCE_ROLE_UNTIL=ends)))
+    monkeypatch.setattr(runtime_settings, "now", lambda: datetime(2031, 4, 1, tzinfo=UTC))
+    after = _checks(run(_data(accounts, datasets=[sales, EVENTS], refused=[], SOURCE_ROLE_UNTIL=ends)))
+    # Before its end the grant is proven as given (moto answers all of it).
+    assert "sales: read-object" in before and before["assume-source-role"]["ok"] is True
+    assert not any(check["refusal"] for name, check in before.items() if name.startswith("sales"))
+    # From its end on, every identity must be refused it, the checks say why, and the source role must be refused too.
+    assert [name for name in after if name.startswith("sales")] == [
+        f"sales: refused list-objects as own role (grant ended {ends})",
+        f"sales: refused read-object as own role (grant ended {ends})",
+        f"sales: refused read-table as own role (grant ended {ends})",
+        f"sales: refused list-objects as source role (grant ended {ends})",
+        f"sales: refused read-object as source role (grant ended {ends})",
+        f"sales: refused read-table as source role (grant ended {ends})",
+    ]
+    assert after["refused assume-source-role"]["refusal"] is True
+    assert "events: list-objects" in after  # a grant that does not end is proven as before
+    # moto enforces nothing: what AWS would refuse it answers, and the check fails, as for a dataset never given.
+    assert after[f"sales: refused read-object as own role (grant ended {ends})"]["ok"] is False
 
 
 def test_a_prefix_dataset_lists_under_its_prefix_only(accounts):

@@ -4,6 +4,7 @@ the config changes a pull request makes."""
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def _diff(edit: str, new: str, count: int = 1) -> list[str]:
     return access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head)))
 
 
-REPORTING = "        grants: {sales: read, reference: read}"
+REPORTING = "          sales: read\n"
 
 
 @pytest.mark.parametrize(
@@ -30,13 +31,13 @@ REPORTING = "        grants: {sales: read, reference: read}"
         # a grant added
         (
             REPORTING,
-            "        grants: {sales: read, reference: read, events: read}",
+            "          sales: read\n          events: read\n",
             ["prod:", "  + reporting gains events (read)"],
         ),
         # widened
         (
             REPORTING,
-            "        grants: {sales: read-write, reference: read}",
+            "          sales: read-write\n",
             ["prod:", "  + reporting widens sales: read -> read-write"],
         ),
         # narrowed: only removes
@@ -52,12 +53,38 @@ REPORTING = "        grants: {sales: read, reference: read}"
         # removed
         (
             REPORTING,
-            "        grants: {sales: read}",
+            "",
             [
                 "only removes access: nobody gains a dataset or a wider access",
                 "prod:",
-                "  - reporting loses reference (was read)",
+                "  - reporting loses sales (was read)",
             ],
+        ),
+        # given an end
+        (
+            "grants: {events: read-write, orders: read-write}",
+            "grants: {events: read-write, orders: {access: read-write, until: 2031-06-30}}",
+            [
+                "only removes access: nobody gains a dataset or a wider access",
+                "prod:",
+                "  - ingest's orders (read-write) now ends sooner: until 2031-07-01T00:00:00Z (was with no end)",
+            ],
+        ),
+        # extended
+        (
+            "until: 2031-03-31",
+            "until: 2031-09-30",
+            [
+                "prod:",
+                "  + reporting's reference (read) is extended: until 2031-10-01T00:00:00Z (was until "
+                "2031-04-01T00:00:00Z)",
+            ],
+        ),
+        # its end taken away: it never ends
+        (
+            "            until: 2031-03-31 #",
+            "            #",
+            ["prod:", "  + reporting's reference (read) is extended: with no end (was until 2031-04-01T00:00:00Z)"],
         ),
     ],
 )  # fmt: skip
@@ -87,8 +114,10 @@ def test_a_consumer_added_and_one_removed():
 
 
 def test_a_dataset_renamed_is_removed_and_added_and_its_consumers_lose_and_gain_it():
-    head = BASE.replace("      - name: reference       #", "      - name: lookups         #").replace(
-        "reference: read", "lookups: read"
+    head = (
+        BASE.replace("      - name: reference       #", "      - name: lookups         #")
+        .replace("reference: read", "lookups: read")
+        .replace("          reference:   ", "          lookups:   ")
     )
     lines = access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head)))
     assert lines == [
@@ -97,7 +126,7 @@ def test_a_dataset_renamed_is_removed_and_added_and_its_consumers_lose_and_gain_
         "  - dataset reference removed (a bucket or table of its own stays, retained)",
         "  + analytics gains lookups (read)",
         "  - analytics loses reference (was read)",
-        "  + reporting gains lookups (read)",
+        "  + reporting gains lookups (read, until 2031-04-01T00:00:00Z)",
         "  - reporting loses reference (was read)",
     ]
 
@@ -128,7 +157,7 @@ def test_the_command_compares_the_config_at_a_ref_with_the_file_and_says_a_bad_r
     tmp_path, monkeypatch, capsys
 ):
     root = _repository(tmp_path)
-    (root / "config.yaml").write_text(BASE.replace(REPORTING, "        grants: {sales: read-write, reference: read}"))
+    (root / "config.yaml").write_text(BASE.replace(REPORTING, "          sales: read-write\n"))
     monkeypatch.setattr(access_diff, "ROOT", root)
     monkeypatch.chdir(root)
     assert access_diff.main(["--base", "main", "--config", "config.yaml"]) == 0
@@ -140,3 +169,21 @@ def test_the_command_compares_the_config_at_a_ref_with_the_file_and_says_a_bad_r
     assert access_diff.main(["--base", "no-such-ref", "--config", "config.yaml"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("error: config.yaml at no-such-ref:")
+
+
+def test_a_grant_that_has_ended_gives_nothing_so_taking_it_out_changes_nothing():
+    # The base may hold a grant whose end has passed (a config of before): it is read, and gives nothing.
+    after_its_end = datetime(2031, 4, 1, tzinfo=UTC)
+    head = (
+        BASE.replace("          reference:   ", "          #reference:   ")
+        .replace("            access: read      #", "            #")
+        .replace("            until: 2031-03-31 #", "            #")
+    )
+    assert access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head), at=after_its_end)) == [
+        "no access changes: every consumer keeps exactly what it had"
+    ]
+    assert access_diff.render(access_diff.changes(parse_config(BASE), parse_config(head))) == [
+        "only removes access: nobody gains a dataset or a wider access",
+        "prod:",
+        "  - reporting loses reference (was read)",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -98,9 +99,32 @@ def test_doctor_finds_a_missing_repository_and_credentials_in_the_wrong_account(
     emulator.cdk.bootstrap(emulator.administrator("111111111111"), "eu-west-1", trust=None, bootstrap=OPS)
     other = tmp_path / "other.yaml"
     other.write_text(CONFIG.replace("codecommit_repository: data-sharing", "codecommit_repository: missing"))
+    # A grant that ends within 14 days is a warning (AWS ends it by itself), one that ends later a line.
+    soon, later = date.today() + timedelta(days=3), date.today() + timedelta(days=40)
+    other.write_text(
+        CONFIG.replace("codecommit_repository: data-sharing", "codecommit_repository: missing")
+        .replace(
+            '{name: reporting, account: "444444444444", region: eu-west-1}',
+            '{name: reporting, account: "444444444444", region: eu-west-1, grants: '
+            f"{{data: {{access: read, until: {soon}}}}}}}",
+        )
+        .replace(
+            '{name: analytics, account: "333333333333", region: eu-west-1}',
+            f'{{name: analytics, account: "333333333333", region: eu-west-1, grants: {{data: {{access: read, until: '
+            f"{later}}}}}}}",
+        )
+    )
     code, out = _run(["doctor"], emulator, other)
     assert code == 1
     assert "FAIL  111111111111 eu-west-1 (tooling): CodeCommit repository missing not found" in out
+    ends = f"{soon + timedelta(days=1)}T00:00:00Z"
+    (warning,) = [line for line in out.splitlines() if "reporting's grant" in line]
+    assert re.fullmatch(
+        rf"dev: WARNING: ends in 3\.\d days: reporting's grant of data \(read\) ends at {ends}: renew it \(a later "
+        r"until\) or let it end; then take it out of the config",
+        warning,
+    ), warning
+    assert f"dev: analytics's grant of data (read) ends at {later + timedelta(days=1)}T00:00:00Z" in out
     out_wrong = io.StringIO()
     same = emulator.administrator("111111111111")
     operator.main(["doctor", "--config", str(config_file)], sessions=lambda a, r: same.session(r), out=out_wrong)

@@ -80,7 +80,9 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
         # analytics' grants of the data lake's existing key, in the source account, after its roles exist
         "prod-analytics/Consumer + prod-analytics/KeyGrants + prod-reporting/Consumer + prod-ingest/Consumer",
     ]
-    assert _steps(rehearsal, "test") == ["Prove-dev", "Prove-prod"]
+    # Then reporting's grant of reference ends (the end of 2031-03-31): at that instant, with no deploy, its test step
+    # again, refused what it was given (the enforcement decides by aws:CurrentTime, the self-check expects it).
+    assert _steps(rehearsal, "test") == ["Prove-dev", "Prove-prod", "Prove-prod at 2031-04-01T00:00:00Z"]
     assert _steps(rehearsal, "approve") == ["Broadening-prod", "Approve-prod"]
     phases = [row.phase for row in rehearsal.rows]
     assert phases.index("approve") == phases.index("test") + 1  # after dev's check, before prod deploys
@@ -94,9 +96,18 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
         "lake-curated, lake-raw, reference, sales" in out
     )
     assert "not provable" not in out
+    ended = out.split("At 2031-04-01T00:00:00Z, when reporting's grant of reference in prod ends")[1]
+    assert (
+        "PASS  reporting (function): sales read; refused events, lake-curated, lake-raw, orders, reference (its grant "
+        "ended)" in ended
+    )
+    assert (
+        "PASS  reporting (task): sales read; refused events" in ended
+        and "analytics" not in ended.split("\n  destroy")[0]
+    )
     assert re.search(
-        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 52 refused; "
-        r"12 not evaluated: ec2 8, ecs 4\n",
+        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 58 refused; "
+        r"15 not evaluated: ec2 10, ecs 5\n",
         out,
     ), out
     assert "Athena's queries ran in DuckDB over the emulated objects" in out  # events describes a table

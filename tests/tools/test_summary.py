@@ -35,7 +35,12 @@ def test_summary_shows_stages_in_order_with_accounts_and_every_grant(example, ca
     assert "s3:DeleteObject, s3:PutObject" in out.split("Environment prod")[0]  # dev gives sales read-write
     prod = out.split("Environment prod")[1]
     # Who gets which dataset first, one column per consumer; then what each dataset is.
-    assert "  dataset       analytics  reporting  ingest" in prod
+    assert "  dataset       analytics  reporting                     ingest" in prod
+    (reference,) = [line for line in prod.splitlines() if line.startswith("  reference ")]
+    assert [cell.strip() for cell in reference.split("  ") if cell.strip()] == [
+        "reference", "read", "read, ends 2031-04-01 00:00Z", "-"
+    ]  # fmt: skip
+    assert "  reporting's grant of reference (read) ends at 2031-04-01T00:00:00Z" in prod
     (events,) = [line for line in prod.splitlines() if line.startswith("  events ")]
     assert events.split()[1:] == ["read", "-", "read-write"]
     assert "  events: objects datashare-prod-events-444444444444-eu-west-1/raw/events/" in prod

@@ -30,10 +30,12 @@ def test_function_and_task_roles_have_the_names_the_source_account_admits(exampl
 
 
 def test_consumer_policy_reaches_exactly_its_datasets_by_computed_names_only(example):
-    # reporting (prod, index 1) is given sales (bucket + table by role) and reference (table by its own policy).
+    # reporting (prod, index 1) is given sales (bucket + table by role) and reference (table by its own policy) until
+    # the end of 2031-03-31: the statements of reference end then by themselves, and say so in their sids.
     statements = _managed_policy(example.template_json(example.consumer("prod", 1)))
     assert set(statements) == {
-        "ListBuckets", "ReadObjects", "ReadTables", "AssumeSourceRole", "KeyReadThroughS3", "KeyReadThroughDynamodb"
+        "ListBuckets", "ReadObjects", "ReadTablesUntil20310401", "AssumeSourceRole", "KeyReadThroughS3",
+        "KeyReadThroughDynamodbUntil20310401",
     }  # fmt: skip
     assert statements["ListBuckets"]["Resource"] == "arn:aws:s3:::datashare-prod-sales-444444444444-eu-west-1"
     assert statements["ReadObjects"]["Action"] == "s3:GetObject"
@@ -44,10 +46,14 @@ def test_consumer_policy_reaches_exactly_its_datasets_by_computed_names_only(exa
         "Effect": "Allow",
         "Resource": "arn:aws:iam::444444444444:role/datashare-prod-source-reporting",
     }
-    assert statements["ReadTables"]["Resource"] == [
+    assert statements["ReadTablesUntil20310401"]["Resource"] == [
         "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference",
         "arn:aws:dynamodb:eu-west-1:444444444444:table/datashare-prod-reference/index/*",
     ]
+    assert statements["ReadTablesUntil20310401"]["Condition"] == {
+        "DateLessThan": {"aws:CurrentTime": "2031-04-01T00:00:00Z"}
+    }
+    assert "Condition" not in statements["ReadObjects"]  # sales does not end
     assert "events" not in json.dumps(statements)  # not given
 
 
@@ -73,8 +79,10 @@ def test_consumer_uses_keys_of_the_source_account_only_through_s3_and_dynamodb_n
     assert key["Action"] == "kms:Decrypt"
     assert key["Resource"] == "arn:aws:kms:eu-west-1:444444444444:key/*"
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": ["s3.eu-west-1.amazonaws.com"]}}
-    assert statements["KeyReadThroughDynamodb"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]}
+    # Only reference (ending) uses a key through DynamoDB: that statement ends with it.
+    assert statements["KeyReadThroughDynamodbUntil20310401"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": ["dynamodb.eu-west-1.amazonaws.com"]},
+        "DateLessThan": {"aws:CurrentTime": "2031-04-01T00:00:00Z"},
     }
     assert "KeyWriteThroughS3" not in statements  # reporting reads only
 
@@ -121,7 +129,7 @@ def test_function_runs_the_consumer_code_with_the_shared_names(example):
                     "tr": 1,
                     "ci": 1,
                 },
-                {"n": "reference", "a": "read", "t": "datashare-prod-reference", "ci": 1},
+                {"n": "reference", "x": "2031-04-01T00:00:00Z", "a": "read", "t": "datashare-prod-reference", "ci": 1},
             ],
             separators=(",", ":"),
         ),

@@ -236,7 +236,9 @@ def test_consumer_stacks_are_validated_by_family_of_the_same_grants(example):
     # CloudFormation's template validation runs once per family: consumers given other datasets are other stacks.
     families = [stage.family for stage in example.consumer_stages("prod")]
     assert len(set(families)) == 3  # analytics, reporting and ingest are given different datasets
-    assert families[1] == "consumers of prod in eu-central-1 given reference read, sales read"
+    assert (
+        families[1] == "consumers of prod in eu-central-1 given reference read until 2031-04-01T00:00:00Z, sales read"
+    )
 
 
 def test_every_stack_uses_the_projects_own_bootstrap_never_the_accounts_default(example):

@@ -236,9 +236,14 @@ def test_the_table_shared_by_its_own_policy_admits_exactly_its_consumers_and_the
     template = example.template_json(example.sharing("prod"))
     tables = {r["Properties"]["TableName"]: r for r in resources(template, "AWS::DynamoDB::GlobalTable").values()}
     (replica,) = tables["datashare-prod-reference"]["Properties"]["Replicas"]
-    (statement,) = replica["ResourcePolicy"]["PolicyDocument"]["Statement"]
+    # analytics reads it with no end; reporting until the end of 2031-03-31: a statement of its own, that ends then.
+    (statement, ending) = replica["ResourcePolicy"]["PolicyDocument"]["Statement"]
     assert sorted(statement["Action"]) == ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"]
-    assert statement["Principal"] == _root(ANALYTICS, REPORTING)
+    assert statement["Principal"] == _root(ANALYTICS)
+    assert "DateLessThan" not in statement["Condition"]
+    assert (ending["Sid"], ending["Principal"]) == ("ConsumersReadTableUntil20310401", _root(REPORTING))
+    assert ending["Action"] == statement["Action"]
+    assert ending["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2031-04-01T00:00:00Z"}
     (sales,) = tables["datashare-prod-sales"]["Properties"]["Replicas"]
     assert "ResourcePolicy" not in sales  # shared by role
 

@@ -14,11 +14,13 @@ import argparse
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from config import DEFAULT_CONFIG, load_config_or_report
 from config.naming import pipeline_stack_id
 from toolchain import CDK_CLI, ROOT
+from tools.expiry import expiring_lines
 
 CLI = CDK_CLI
 
@@ -91,6 +93,10 @@ def _doctor(config: Config, args: argparse.Namespace, sessions: SessionFactory, 
     print(*doctor.lines(statuses), sep="\n", file=out)
     failing = sum(not f.ok for f in statuses)
     print(f"{len(statuses) - failing} of {len(statuses)} accounts ready", file=out)
+    # Grants that end by themselves (a warning, not a failure: AWS ends them with no deploy).
+    for environment in config.environments:
+        for line in expiring_lines(environment, datetime.now(UTC)):
+            print(f"{environment.name}: {line}", file=out)
     return 1 if failing else 0
 
 

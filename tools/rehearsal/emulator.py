@@ -267,7 +267,10 @@ def runtime_path() -> str:
 
 
 # What the local "container" inherits from this machine: enough to start Python, nothing a real task would lack.
-_HOST_VARIABLES = ("PATH", "HOME", "LANG", "SYSTEMROOT")
+# The instant the runtime's self-check judges the grants' ends at, where the rehearsal moves it past one (the hosts'
+# sitecustomize reads it): the stand-ins of the containers take it too.
+REHEARSAL_AT = "REHEARSAL_AT"
+_HOST_VARIABLES = ("PATH", "HOME", "LANG", "SYSTEMROOT", REHEARSAL_AT)
 _CONTAINER_SECONDS = 120
 
 

@@ -23,6 +23,7 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from access_report.cells import ALLOW_ALL, ContextValue, Document, request_context, simulation
@@ -115,6 +116,9 @@ class Enforcer:
         self.conditions: Counter[str] = Counter()
         self._callers: dict[str, Caller | None] = {}
         self._lock = threading.Lock()
+        # The instant every request is decided at (aws:CurrentTime): the rehearsal's start, fixed so that decisions
+        # stay cached; moved past a grant's end to rehearse its expiry (runner.py).
+        self.at = datetime.now(UTC).replace(microsecond=0)
 
     def close(self) -> None:
         self.engine.close()
@@ -210,7 +214,7 @@ class Enforcer:
             own["s3:TlsVersion"] = "1.2"
         organization = self.organizations.get(caller.account)
         context = request_context(
-            caller.role_arn, caller.account, asked.account, organization, {**own, **asked.context}
+            caller.role_arn, caller.account, asked.account, organization, {**own, **asked.context}, at=self.at
         )
         return simulation(
             caller.role_arn,

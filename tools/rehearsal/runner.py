@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any, TextIO
 
 from access_report import policies
 from bootstrap.policies import permissions_boundary
-from config import ConfigError
+from config import ConfigError, actions
 from config.model import Config
 from config.naming import Bootstrap, DatasetNames, Names, permissions_boundary_name
 from config.regions import partition_of
@@ -24,7 +25,7 @@ from pipeline.app import synthesize
 from pipeline_steps import prove_consumers
 from tools.rehearsal import stand_ins
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
-from tools.rehearsal.emulator import Emulator
+from tools.rehearsal.emulator import REHEARSAL_AT, Emulator
 from tools.rehearsal.invoke import LocalInvoker
 from tools.rehearsal.waves import Approval, TestStep, WaveRun, waves_of
 
@@ -133,6 +134,7 @@ class Rehearsal:
             with self.accounts(waves):
                 for wave in waves:
                     self._wave(wave)
+                self._after_a_grant_ends(waves)
                 if self.destroy:
                     self._destroy(waves)
         except Stop as stop:
@@ -256,6 +258,36 @@ class Rehearsal:
         for step in wave.tests + tuple(t for stage in wave.stages for t in stage.tests):
             self._test(step, wave)
 
+    def _after_a_grant_ends(self, waves: list[WaveRun]) -> None:
+        """The first grant of the config that ends by itself, rehearsed: every request decided at the instant it ends
+        (aws:CurrentTime, as AWS sets it), and the consumer's test step run again there, which must be refused what
+        that grant gave. Nothing is deployed: the policies deployed before end it by themselves."""
+        enforcer = getattr(self.emulator, "enforcer", None)
+        ending = sorted(
+            (ends, environment.name, consumer, dataset.name)
+            for environment in self.config.environments
+            for consumer, dataset, ends in environment.expiring()
+        )
+        if not ending or enforcer is None:
+            return
+        ends, environment, consumer, dataset = ending[0][0], ending[0][1], ending[0][2], ending[0][3]
+        at = actions.aws_time(ends)
+        self._say(
+            f"At {at}, when {consumer.name}'s grant of {dataset} in {environment} ends (no deploy: the policies end "
+            "it), the test step again:"
+        )
+        before, enforcer.at = enforcer.at, ends
+        os.environ[REHEARSAL_AT] = at
+        try:
+            for wave in waves:
+                for step in wave.tests + tuple(t for stage in wave.stages for t in stage.tests):
+                    targets = prove_consumers.Wave.decode(step.env[prove_consumers.WAVE_VARIABLE]).targets
+                    if any((t.consumer, t.account) == (consumer.name, consumer.account) for t in targets):
+                        self._test(_for_consumers(step, {consumer.name}), wave, f"at {at}")
+        finally:
+            enforcer.at = before
+            os.environ.pop(REHEARSAL_AT, None)
+
     def _approval(self, gate: Approval, wave: WaveRun) -> None:
         if self.approve:
             self._row("approve", gate.name, wave.name, 0.0, "approved (--approve)")
@@ -275,7 +307,7 @@ class Rehearsal:
             )
         self._row("approve", gate.name, wave.name, time.perf_counter() - started, "approved")
 
-    def _test(self, step: TestStep, wave: WaveRun) -> None:
+    def _test(self, step: TestStep, wave: WaveRun, when: str = "") -> None:
         if step.commands != (prove_consumers.COMMAND,):
             raise Stop(EXIT_FAILED, f"step {step.name} runs {list(step.commands)}, which the rehearsal cannot run")
         started = time.perf_counter()
@@ -296,7 +328,7 @@ class Rehearsal:
         code = prove_consumers.main(environ, invoke, tasks, out=printed)
         lines = [line for line in printed.getvalue().splitlines() if line.strip()]
         result = "passed" if code == 0 else "FAILED"
-        self._row("test", step.name, wave.name, time.perf_counter() - started, result)
+        self._row("test", f"{step.name} {when}".strip(), wave.name, time.perf_counter() - started, result)
         for line in lines:
             self._say(f"    {line}")
         if code != 0:
