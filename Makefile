@@ -75,7 +75,7 @@ validate: install ## check the config without the CDK (CONFIG=...): what it chec
 synth: install ## validate the config, then cdk synth into cdk.out/
 	$(RUN) $(PY) -m tools.validate "$(CONFIG)"
 	rm -rf cdk.out
-	$(CDK) synth --quiet -c config="$(CONFIG)"
+	$(CDK) synth --quiet -c config="$(CONFIG)" $(if $(ACCESS_CHANGES),-c access_changes="$(ACCESS_CHANGES)")
 
 access-report: install ## evaluate every cross-account access path offline (reports/access-report.md); AT=2031-04-01: at that instant
 	$(RUN) $(PY) -m access_report --config "$(CONFIG)" $(if $(AT),--at "$(AT)")
@@ -115,7 +115,9 @@ bench: install ## synth time, memory and sizes for 1 to 1,000 consumers (SIZES="
 deployable: install ## refuse a config the pipeline could not read (not tracked by git, outside the repository)
 	$(RUN) $(PY) -m tools.validate --deployable "$(CONFIG)"
 
-pipeline-synth: deployable test access-report synth ## what the pipeline's synth step runs
+pipeline-synth: deployable test access-report ## what the pipeline's synth step runs (ACCESS_RECORDS: its records bucket)
+	$(if $(ACCESS_RECORDS),$(RUN) $(PY) -m tools.access_diff --records "$(ACCESS_RECORDS)" --config "$(CONFIG)" --out reports/access-changes)
+	$(MAKE) synth CONFIG="$(CONFIG)" $(if $(ACCESS_RECORDS),ACCESS_CHANGES=reports/access-changes)
 docs: install ## regenerate every example output in README.md from the commands (ARGS=--check compares only)
 	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.docs $(ARGS)

@@ -29,7 +29,8 @@ def cli_context() -> dict[str, Any]:
 
 
 def main() -> int:
-    config_path = cli_context().get("config") or DEFAULT_CONFIG
+    context = cli_context()
+    config_path = context.get("config") or DEFAULT_CONFIG
     # Read and validated before the CDK and its Node.js process load: a bad config is reported at once and
     # writes nothing to cdk.out.
     config = load_config_or_report(config_path)
@@ -37,11 +38,14 @@ def main() -> int:
         return 2
     import aws_cdk as cdk
 
+    from pipeline import approval
     from pipeline.app import build_app
 
+    # The synth step's access changes since what each environment deployed, for the approvals (Makefile).
+    changes = approval.read_changes(context[approval.CONTEXT]) if context.get(approval.CONTEXT) else None
     try:
         app = cdk.App()
-        build_app(config, config_path=config_path, app=app)  # preflight first (pipeline/preflight.py)
+        build_app(config, config_path=config_path, app=app, access_changes=changes)  # preflight first
     except ConfigError as error:
         print(f"error: {config_path}: {error}", file=sys.stderr)
         return 2

@@ -86,8 +86,15 @@ class SharedDataset(Construct):
         super().__init__(scope, id)
         self.names = names.dataset(dataset)
         n = self.names
-        # In organization mode a level that every consumer of the environment has may name the demo roles by pattern;
-        # one only some have must name each of their roles (the organization admits every account of it).
+        # In organization mode a level that every consumer of the environment has may name the demo roles by pattern
+        # (with the accounts of each group of it pinned); one only some have must name each of their roles (the
+        # organization admits every account of it). Decided per level, before its consumers are grouped by the end of
+        # their grants, so that one end does not turn every group into role ARNs (a policy several times larger).
+        groups = access_levels(environment, dataset)
+        everyone = {
+            level: sum(len(who) for lv, _, who in groups if lv == level) == len(environment.consumers)
+            for level in ("read", "write")
+        }
         self.levels = [
             (
                 level,
@@ -95,11 +102,11 @@ class SharedDataset(Construct):
                     names,
                     who,
                     organization_id=organization_id,
-                    whole_environment=len(who) == len(environment.consumers),
+                    whole_environment=everyone[level],
                     ends=ends,
                 ),
             )
-            for level, ends, who in access_levels(environment, dataset)
+            for level, ends, who in groups
         ]
         self.key: kms.IKey | None = None
         self.bucket: s3.IBucket | None = None

@@ -544,7 +544,8 @@ def _end(value: object) -> object:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("has no time zone: add one (Z for UTC, or +02:00), or give a date")
-        return value.astimezone(UTC)
+        # To the second, as IAM's conditions and the statements' sids name it: two ends within a second are one.
+        return value.astimezone(UTC).replace(microsecond=0)
     if isinstance(value, date):
         return datetime.combine(value + timedelta(days=1), time(0), tzinfo=UTC)
     raise ValueError(_NOT_AN_END)

@@ -107,6 +107,10 @@ def pipeline_name(config: Config) -> str:
     return f"{config.project}-data-sharing"
 
 
+# The records bucket's folder of each environment's access changes, as its next approval shows them.
+ACCESS_CHANGES_PREFIX = "access-changes/"
+
+
 def access_records_bucket(config: Config) -> str:
     """The tooling account's bucket of what each environment last deployed (deployed/ENV.yaml, written by its last test
     step once it passes) and of the access changes its next approval shows (access-diff/ENV.txt, by the synth step)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ def build_app(
     app: cdk.App | None = None,
     outdir: Path | None = None,
     consumers_per_wave: int = capacity.CONSUMERS_PER_WAVE,
+    access_changes: Mapping[str, Sequence[str]] | None = None,
 ) -> BuiltApp:
     """The one composition root: the App, its checks, every Stage and stack the pipeline deploys, and the pipeline
     stack that places them. `app`: the CDK CLI's (pipeline_app.py); by default a new App with cdk.json's context,
@@ -90,7 +92,12 @@ def build_app(
         for stage in (stage for wave in waves for stage in wave):
             checks.add_to_family(stage.stack, stage.family)
     pipeline = PipelineStack(
-        app, pipeline_stack_id(config), config=config, config_path=config_path, deployables=deployables
+        app,
+        pipeline_stack_id(config),
+        config=config,
+        config_path=config_path,
+        deployables=deployables,
+        access_changes=access_changes,
     )
     capacity.after_construction(pipeline, pipeline.pipeline, config)
     built = BuiltApp(config=config, app=app, pipeline=pipeline)
@@ -143,8 +150,14 @@ class Synthesized(BuiltApp):
         return template
 
 
-def synthesize(config: Config, outdir: Path, *, config_path: str = DEFAULT_CONFIG) -> Synthesized:
-    built = build_app(config, config_path=config_path, outdir=outdir)
+def synthesize(
+    config: Config,
+    outdir: Path,
+    *,
+    config_path: str = DEFAULT_CONFIG,
+    access_changes: Mapping[str, Sequence[str]] | None = None,
+) -> Synthesized:
+    built = build_app(config, config_path=config_path, outdir=outdir, access_changes=access_changes)
     return Synthesized(config=built.config, app=built.app, pipeline=built.pipeline, assembly=built.app.synth())
 
 

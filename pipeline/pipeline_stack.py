@@ -5,17 +5,21 @@ consumer stages in waves, each wave followed by one test step that proves its co
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aws_cdk import Duration, RemovalPolicy, Stack, pipelines
 from aws_cdk import Environment as CdkEnvironment
-from aws_cdk import Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_constructs.buckets import hardened
+from cdk_constructs.findings import acknowledge
 from cdk_constructs.notifications import PipelineNotifications
 from config.model import (
     WITHOUT_PIPELINE_NOTIFICATIONS,
@@ -24,10 +28,13 @@ from config.model import (
     ConnectionRepository,
     Environment,
 )
-from config.naming import pipeline_events_rule, pipeline_name
+from config.naming import ACCESS_CHANGES_PREFIX, access_records_bucket, pipeline_events_rule, pipeline_name
+from pipeline import approval
+from pipeline.approval import review_url as approval_review_url
 from pipeline.findings import acknowledge_pipeline_findings
 from pipeline.proof_step import proof_step
 from pipeline.replication import ReplicationStack
+from pipeline_steps import record_deployed
 from stages.consumer_stage import ConsumerStage
 from stages.sharing_stage import SharingStage
 from toolchain import NotInRepository, cdk_cli_version, repository_path
@@ -57,8 +64,11 @@ class PipelineStack(Stack):
         config: Config,
         config_path: str,
         deployables: Deployables,
+        access_changes: Mapping[str, Sequence[str]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """access_changes: each environment's access changes since what it deployed, for its approval's comment
+        (pipeline/approval.py; the synth step computes them)."""
         super().__init__(
             scope,
             id,
@@ -66,8 +76,12 @@ class PipelineStack(Stack):
             **kwargs,
         )
         self.config = config
+        self.config_path = _in_repository(config_path)
         self.deployables = deployables
+        self.comments = approval.comments(config, access_changes or {})
         self.source = _source(self, config)
+        self.records = _access_records(self, config)
+        records = self.records.bucket_arn
         self.notifications = PipelineNotifications(self, "Notifications", emails=config.notifications.emails)
         for replication in deployables.replication.values():
             self.add_stack_dependency(replication, "the pipeline copies its artifacts to this region's bucket")
@@ -91,13 +105,28 @@ class PipelineStack(Stack):
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
             ),
-            synth=pipelines.ShellStep(
+            synth=pipelines.CodeBuildStep(
                 "Synth",
                 input=self.source,
                 # The same Makefile as developers and CI: unit tests and static checks run before
                 # `cdk synth`, so a failing test stops the pipeline before anything deploys.
                 commands=[synth_command(config_path)],
                 primary_output_directory="cdk.out",
+                # What each environment deployed (its last test step recorded it), to show each approval the access
+                # changes since; and the whole list of them, which the approval links to.
+                env={record_deployed.RECORDS_VARIABLE: access_records_bucket(config)},
+                role_policy_statements=[
+                    # A missing record (an environment's first deployment) answers 404 only to one who may list.
+                    iam.PolicyStatement(actions=["s3:ListBucket"], resources=[records]),
+                    iam.PolicyStatement(
+                        actions=["s3:GetObject"],
+                        resources=[f"{records}/{record_deployed.record_key(e.name)}" for e in config.environments],
+                    ),
+                    iam.PolicyStatement(
+                        actions=["s3:PutObject"],
+                        resources=[f"{records}/{ACCESS_CHANGES_PREFIX}{e.name}.txt" for e in config.environments],
+                    ),
+                ],
             ),
         )
         for environment in config.environments:
@@ -121,8 +150,8 @@ class PipelineStack(Stack):
             )
             approval = pipelines.ManualApprovalStep(
                 f"Approve-{environment.name}",
-                comment=f"Deploy the {environment.name} share from account {environment.source.account} "
-                f"to {len(environment.consumers)} consumer account(s)?",
+                comment=self.comments[environment.name],
+                review_url=approval_review_url(config, environment),
             )
             approval.add_step_dependency(broadening)  # pre steps run side by side unless told otherwise
             pre += [broadening, approval]
@@ -142,6 +171,8 @@ class PipelineStack(Stack):
                     suffix=suffix,
                     stages=stages,
                     source=self.source,
+                    # The last wave's step, once it passes, records what the environment deployed.
+                    record=(self.records, self.config_path) if number == len(waves) else None,
                 )
             )
 
@@ -150,11 +181,36 @@ def synth_command(config_path: str) -> str:
     """The pipeline's synth step: the config by its path in the repository, quoted for the shell. A config outside
     the repository keeps its path here (a local synth of a temporary config); make deploy, make doctor and the
     synth step itself refuse it (tools/validate.py --deployable)."""
+    return f"make pipeline-synth CONFIG={shlex.quote(_in_repository(config_path))}"
+
+
+def _in_repository(config_path: str) -> str:
     try:
-        path = repository_path(config_path)
+        return repository_path(config_path)
     except NotInRepository:
-        path = str(config_path)
-    return f"make pipeline-synth CONFIG={shlex.quote(path)}"
+        return str(config_path)
+
+
+def _access_records(scope: Construct, config: Config) -> s3.Bucket:
+    """The tooling account's records of what each environment deployed and of the access changes its next approval
+    shows: configs and lists of grants, written by the pipeline's own steps only."""
+    bucket = s3.Bucket(
+        scope,
+        "AccessRecords",
+        bucket_name=access_records_bucket(config),
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        removal_policy=RemovalPolicy.RETAIN,
+        **hardened(),
+        lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(365))],
+    )
+    acknowledge(
+        bucket,
+        {
+            "AwsSolutions-S1": "The pipeline's own records (configs as deployed, lists of access changes), written "
+            "only by its synth and test steps' roles; versioned, so every change is kept for a year."
+        },
+    )
+    return bucket
 
 
 def _use_connection_by_its_own_prefix(pipeline: pipelines.CodePipeline, config: Config) -> None:

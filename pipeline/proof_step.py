@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
 from config.model import Config, Environment
-from config.naming import Names, proof_step_role
+from config.naming import Names, access_records_bucket, proof_step_role
+from pipeline_steps import record_deployed
 from pipeline_steps.prove_consumers import (
     COMMAND,
     GRANT_SETTLE_SECONDS,
@@ -34,7 +36,10 @@ def proof_step(
     suffix: str,
     stages: Sequence[ConsumerStage],
     source: pipelines.IFileSetProducer,
+    record: tuple[s3.IBucket, str] | None = None,
 ) -> pipelines.CodeBuildStep:
+    """record: (the access records bucket, the config's path in the repository) for the environment's last wave,
+    whose step then records the config as deployed once every consumer passed (pipeline_steps/record_deployed.py)."""
     names = Names.of(config, environment)
     role = iam.Role(
         scope,
@@ -49,6 +54,20 @@ def proof_step(
             resources=[names.proof_role_arn(stage.consumer) for stage in stages],
         )
     )
+    recording: dict[str, str] = {}
+    if record is not None:
+        bucket, config_path = record
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(record_deployed.record_key(environment.name))],
+            )
+        )
+        recording = {
+            record_deployed.RECORDS_VARIABLE: access_records_bucket(config),  # the bucket's name, known at synth
+            record_deployed.ENVIRONMENT_VARIABLE: environment.name,
+            record_deployed.CONFIG_VARIABLE: config_path,
+        }
     wave_proof = Wave(
         partition=config.tooling.partition,
         function=names.consumer_function,
@@ -62,7 +81,7 @@ def proof_step(
         input=source,
         role=role,
         install_commands=[f"python3 -m pip install --quiet boto3=={pinned_version('boto3')}"],
-        commands=[COMMAND],
+        commands=[COMMAND, *([record_deployed.COMMAND] if record is not None else [])],
         # In the CodeBuild project, not in the pipeline action: CodePipeline allows an action configuration value
         # 1,000 characters, and stack outputs of a wave of consumers (env_from_cfn_outputs) went past it.
         env={
@@ -70,6 +89,7 @@ def proof_step(
             # KMS grants take up to five minutes to be effective everywhere, and S3 uses a key for the caller without
             # its grant token: a consumer given an existing key by grant is proven again until they are.
             **({SETTLE_VARIABLE: str(GRANT_SETTLE_SECONDS)} if any(stage.key_grants for stage in stages) else {}),
+            **recording,
         },
     )
 

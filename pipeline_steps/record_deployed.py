@@ -17,7 +17,7 @@ from typing import Any
 RECORDS_VARIABLE = "ACCESS_RECORDS"
 ENVIRONMENT_VARIABLE = "ACCESS_ENVIRONMENT"
 CONFIG_VARIABLE = "ACCESS_CONFIG"
-COMMAND = "python3 -m pipeline_steps.record_deployed"
+COMMAND = "python3 pipeline_steps/record_deployed.py"
 
 
 def record_key(environment: str) -> str:

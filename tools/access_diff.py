@@ -21,6 +21,7 @@ from config import DEFAULT_CONFIG, ConfigError, load_config
 from config.actions import aws_time
 from config.loader import parse_config
 from config.model import Config, Environment
+from config.naming import ACCESS_CHANGES_PREFIX
 from pipeline_steps.record_deployed import record_key
 from toolchain import ROOT, NotInRepository, repository_path
 
@@ -149,10 +150,6 @@ def render(found: list[Change]) -> list[str]:
     return lines
 
 
-# Where the synth step writes each environment's changes for its approval's review link (pipeline/approval.py).
-CHANGES_PREFIX = "access-changes/"
-
-
 def deployed(s3: Any, bucket: str, environment: str) -> tuple[Config | None, str]:
     """The config an environment last deployed, as its last test step recorded it (pipeline_steps/record_deployed.py),
     and its commit; (None, "") where nothing is recorded (its first deployment)."""
@@ -247,7 +244,7 @@ def _since_deployed(bucket: str, config_path: str, out: Path, s3: Any) -> int:
         text = "\n".join(lines) + "\n"
         (out / f"{environment}.txt").write_text(text)
         s3.put_object(
-            Bucket=bucket, Key=f"{CHANGES_PREFIX}{environment}.txt", Body=text.encode(), ContentType="text/plain"
+            Bucket=bucket, Key=f"{ACCESS_CHANGES_PREFIX}{environment}.txt", Body=text.encode(), ContentType="text/plain"
         )
         print(text, end="")
     return 0

@@ -179,3 +179,35 @@ def test_an_end_is_the_end_of_its_day_in_utc_or_the_instant_given():
     with pytest.raises(ConfigError, match="has passed"):
         parse_config(EXPIRY_CONFIG, now=AT_THE_END)
     assert parse_config(EXPIRY_CONFIG, now=BEFORE).environments[0].consumers[0].ends("orders") == AT_THE_END
+
+
+def test_ends_are_to_the_second_so_two_within_one_second_make_one_statement():
+    text = EXPIRY_CONFIG.replace(
+        "raw: {access: read, until: 2031-03-31}", "raw: {access: read, until: 2031-03-31T17:00:00.25Z}"
+    )
+    text = text.replace("raw: read, orders: read}", "raw: {access: read, until: 2031-03-31T17:00:00.5Z}, orders: read}")
+    config = parse_config(text)
+    analytics, reporting = config.environments[0].consumers
+    assert analytics.ends("raw") == reporting.ends("raw") == datetime(2031, 3, 31, 17, tzinfo=UTC)
+
+
+def test_in_organization_mode_one_end_does_not_turn_a_levels_grant_into_role_arns(tmp_path):
+    # lake is read by both consumers; analytics' read ends. Both groups of the level still name the demo roles by
+    # pattern with their accounts pinned, not by ARN (which made policies about four times larger).
+    from tests.conftest import ORGANIZATION_CONFIG
+
+    text = ORGANIZATION_CONFIG.replace(
+        "grants: {lake: read, finance: read-write, raw: read}",
+        "grants: {lake: {access: read, until: 2031-03-31}, finance: read-write, raw: read}",
+    )
+    synthesized = synthesize(parse_config(text), tmp_path)
+    sharing = synthesized.template_json(synthesized.sharing("prod"))
+    (bucket,) = [p for p in policy_documents(sharing) if p.kind is PolicyKind.BUCKET and "Lake" in p.logical_id]
+    reads = [s for s in bucket.document["Statement"] if s.get("Sid", "").startswith("ConsumersReadObjects")]
+    assert [s["Sid"] for s in reads] == ["ConsumersReadObjects", "ConsumersReadObjectsUntil20310401"]
+    for statement, account in zip(reads, ("444444444444", "333333333333"), strict=True):
+        assert (
+            "arn:aws:iam::*:role/orgshare-prod-consumer-function"
+            in statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        )
+        assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == [account]

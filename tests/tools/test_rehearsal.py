@@ -106,7 +106,7 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
         and "analytics" not in ended.split("\n  destroy")[0]
     )
     assert re.search(
-        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 58 refused; "
+        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 82 refused; "
         r"15 not evaluated: ec2 10, ecs 5\n",
         out,
     ), out
@@ -118,6 +118,14 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     assert "API Gateway is not served by the emulator: it served each shared API's calls itself" in out
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "approved (--approve)" in out
+    # The person's gate shows the access it approves (nothing is deployed yet: everything is new), and each
+    # environment's last test step records what it deployed, which the next push's approvals compare with.
+    assert "Deploy the prod share from account 444444444444 to 3 consumer account(s)? access changes of prod" in out
+    assert "recorded config/example.yaml (commit rehearsal) as what prod has deployed" in out
+    assert (
+        "access changes of prod since the deployed commit rehearsal: no access changes: every consumer keeps exactly "
+        "what it had" in out
+    )
     retained = [row for row in rehearsal.rows if row.phase == "retained"]
     assert [(row.name, row.result) for row in retained] == [
         ("sales", "buckets, objects, tables and items remain"),

@@ -68,7 +68,61 @@ def test_synth_step_runs_the_tests_before_synthesizing(example):
     commands = json.loads(synth["Source"]["BuildSpec"])["phases"]["build"]["commands"]
     assert commands == ["make pipeline-synth CONFIG=config/example.yaml"]
     makefile = (example_root() / "Makefile").read_text()
-    assert "pipeline-synth: deployable test access-report synth" in makefile
+    assert "pipeline-synth: deployable test access-report ##" in makefile
+    # Then the access changes since what each environment deployed, then cdk synth with them (for the approvals).
+    recipe = makefile.split("pipeline-synth: ")[1].split("\n\n")[0]
+    assert "-m tools.access_diff --records" in recipe and "$(MAKE) synth" in recipe
+    variables = {v["Name"]: v["Value"] for v in synth["Environment"]["EnvironmentVariables"]}
+    assert variables["ACCESS_RECORDS"] == "datashare-access-records-111111111111-eu-west-1"
+
+
+def _role_policy(template: dict, project: dict) -> list[dict]:
+    role = project["ServiceRole"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _records(statements: list[dict]) -> list[tuple[str, list[str]]]:
+    found = []
+    for statement in statements:
+        if "AccessRecords" in json.dumps(statement["Resource"]):
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            found.append((statement["Action"], [_joined_arn(r) for r in resources]))
+    return found
+
+
+def _joined_arn(value) -> str:
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(p if isinstance(p, str) else "BUCKET" for p in value["Fn::Join"][1])
+    return "BUCKET" if isinstance(value, dict) else value
+
+
+def test_the_synth_step_reads_what_each_environment_deployed_and_writes_its_changes_and_nothing_else(example):
+    template = example.template_json(example.pipeline)
+    synth = next(p for k, p in _projects(example).items() if "Synth" in k)
+    assert _records(_role_policy(template, synth)) == [
+        ("s3:ListBucket", ["BUCKET"]),
+        ("s3:GetObject", ["BUCKET/deployed/dev.yaml", "BUCKET/deployed/prod.yaml"]),
+        ("s3:PutObject", ["BUCKET/access-changes/dev.txt", "BUCKET/access-changes/prod.txt"]),
+    ]
+    name = "datashare-access-records-111111111111-eu-west-1"
+    (bucket,) = [r for r in template["Resources"].values() if r["Properties"].get("BucketName") == name]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_each_environments_last_test_step_records_what_it_deployed_once_its_consumers_pass(example):
+    template = example.template_json(example.pipeline)
+    proof = next(p for k, p in _projects(example).items() if "Proveprod" in k)
+    commands = json.loads(proof["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    assert commands == ["python3 pipeline_steps/prove_consumers.py", "python3 pipeline_steps/record_deployed.py"]
+    variables = {v["Name"]: v["Value"] for v in proof["Environment"]["EnvironmentVariables"]}
+    assert (variables["ACCESS_ENVIRONMENT"], variables["ACCESS_CONFIG"]) == ("prod", "config/example.yaml")
+    assert _records(_role_policy(template, proof)) == [("s3:PutObject", ["BUCKET/deployed/prod.yaml"])]
 
 
 def test_self_mutation_uses_the_cli_version_pinned_in_package_json(example):
@@ -120,7 +174,7 @@ def test_approval_gates_only_the_marked_environment_before_its_first_deployment(
 def test_one_proof_step_per_wave_names_its_consumers_from_the_config(example):
     proof = next(p for k, p in _projects(example).items() if "Proveprod" in k)
     spec = json.loads(proof["Source"]["BuildSpec"])
-    assert spec["phases"]["build"]["commands"] == ["python3 pipeline_steps/prove_consumers.py"]
+    assert spec["phases"]["build"]["commands"][0] == "python3 pipeline_steps/prove_consumers.py"
     # The step installs the one boto3 pin, the runtime's.
     (pin,) = re.findall(r"^boto3==(\S+)$", (RUNTIME_DIR / "requirements.txt").read_text(), re.M)
     assert spec["phases"]["install"]["commands"] == [f"python3 -m pip install --quiet boto3=={pin}"]

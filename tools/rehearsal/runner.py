@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,8 @@ from config.model import Config
 from config.naming import Bootstrap, DatasetNames, Names, permissions_boundary_name
 from config.regions import partition_of
 from pipeline.app import synthesize
-from pipeline_steps import prove_consumers
+from pipeline_steps import prove_consumers, record_deployed
+from tools.access_diff import changes_since_deployed, environment_changes, render
 from tools.rehearsal import stand_ins
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import REHEARSAL_AT, Emulator
@@ -134,6 +136,7 @@ class Rehearsal:
             with self.accounts(waves):
                 for wave in waves:
                     self._wave(wave)
+                self._next_approvals()
                 self._after_a_grant_ends(waves)
                 if self.destroy:
                     self._destroy(waves)
@@ -183,8 +186,19 @@ class Rehearsal:
     # phases
 
     def _synth(self) -> list[WaveRun]:
+        # The emulated accounts start empty: every environment's approval shows the access it is about to give, as
+        # on a pipeline's first run (tools/access_diff.py; the synth step reads what each environment deployed).
+        changes = {
+            e.name: [
+                f"access changes of {e.name} (nothing deployed yet):",
+                *render(environment_changes(e.name, None, e)),
+            ]
+            for e in self.config.environments
+        }
         try:
-            self.synthesized = synthesize(self.config, self.outdir, config_path=self.config_path)
+            self.synthesized = synthesize(
+                self.config, self.outdir, config_path=self.config_path, access_changes=changes
+            )
         except ConfigError as error:
             raise Stop(EXIT_CONFIG, f"{self.config_path}: {error}") from None
         return waves_of(self.synthesized.pipeline.pipeline)
@@ -257,6 +271,40 @@ class Rehearsal:
         self._row("deploy", " + ".join(paths), where, time.perf_counter() - started, "ok")
         for step in wave.tests + tuple(t for stage in wave.stages for t in stage.tests):
             self._test(step, wave)
+            if record_deployed.COMMAND in step.commands:
+                self._record(step)
+
+    def _record(self, step: TestStep) -> None:
+        """The step's second command, once its proof passed: the config recorded as what the environment deployed, in
+        the tooling account's access records (created here as the pipeline stack would; as the operator, not as the
+        step's role)."""
+        if not Path(self.config_path).is_file():  # a config given as an object (tests): nothing to record
+            return
+        s3 = self.tooling.session(self.config.tooling.region).client("s3")
+        bucket = step.env[record_deployed.RECORDS_VARIABLE]
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.config.tooling.region}
+            )
+        printed = io.StringIO()
+        environ = {
+            **step.env,
+            record_deployed.CONFIG_VARIABLE: self.config_path,
+            "CODEBUILD_RESOLVED_SOURCE_VERSION": "rehearsal",
+        }
+        record_deployed.main(environ, s3, out=printed)
+        self._say(f"    {printed.getvalue().strip()}")
+        self.records = (bucket, s3)
+
+    def _next_approvals(self) -> None:
+        """What the next push's approvals would show, read back from the records as the synth step reads them."""
+        records = getattr(self, "records", None)
+        if records is None:
+            return
+        bucket, s3 = records
+        self._say("The next push's approvals, from the records the test steps wrote:")
+        for lines in changes_since_deployed(self.config, bucket, s3).values():
+            self._say(f"    {' '.join(lines)}")
 
     def _after_a_grant_ends(self, waves: list[WaveRun]) -> None:
         """The first grant of the config that ends by itself, rehearsed: every request decided at the instant it ends
@@ -291,6 +339,8 @@ class Rehearsal:
     def _approval(self, gate: Approval, wave: WaveRun) -> None:
         if self.approve:
             self._row("approve", gate.name, wave.name, 0.0, "approved (--approve)")
+            if gate.name.startswith("Approve-"):  # the person's gate shows the access changes it approves
+                self._say(textwrap.fill(gate.comment, 116, initial_indent="    ", subsequent_indent="    "))
             return
         if self.ask is None:
             self._row("approve", gate.name, wave.name, 0.0, "waiting")
@@ -308,7 +358,7 @@ class Rehearsal:
         self._row("approve", gate.name, wave.name, time.perf_counter() - started, "approved")
 
     def _test(self, step: TestStep, wave: WaveRun, when: str = "") -> None:
-        if step.commands != (prove_consumers.COMMAND,):
+        if step.commands not in ((prove_consumers.COMMAND,), (prove_consumers.COMMAND, record_deployed.COMMAND)):
             raise Stop(EXIT_FAILED, f"step {step.name} runs {list(step.commands)}, which the rehearsal cannot run")
         started = time.perf_counter()
         environ = dict(step.env)
