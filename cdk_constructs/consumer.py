@@ -313,8 +313,8 @@ class ConsumerTask(Construct):
 
 
 class ProofRole(Construct):
-    """Lets the pipeline's test step, and nothing else in the tooling account, invoke the function and run the task
-    (and find where to run it, and read how it ended)."""
+    """Lets the pipeline's test step and its daily proof, and nothing else in the tooling account, invoke the function
+    and run the task (and find where to run it, and read how it ended)."""
 
     def __init__(
         self,
@@ -323,7 +323,7 @@ class ProofRole(Construct):
         *,
         names: Names,
         tooling_account: str,
-        proof_step_role_arn: str,
+        provers: list[str],
         consumer: Consumer,
         function: lambda_.IFunction,
         task: ConsumerTask,
@@ -334,9 +334,10 @@ class ProofRole(Construct):
             "Role",
             role_name=names.proof_role,
             assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
-                {"ArnEquals": {"aws:PrincipalArn": proof_step_role_arn}}
+                # The wave's test step role, and the environment's scheduled proof's (the same checks, daily).
+                {"ArnEquals": {"aws:PrincipalArn": provers[0] if len(provers) == 1 else provers}}
             ),
-            description="Assumed by the pipeline's test step to invoke the consumer function and run its task",
+            description="Assumed by the pipeline's test step and daily proof to invoke the function and run the task",
             max_session_duration=Duration.hours(1),
         )
         ecs_arn = f"arn:{names.partition}:ecs:{consumer.region}:{consumer.account}"

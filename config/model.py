@@ -756,6 +756,31 @@ def _described(grant: Grant | None) -> str:
     return grant.access + (f" until {aws_time(grant.ends)}" if grant.ends else "")
 
 
+DAILY_PROOF = "cron(0 6 * * ? *)"
+SCHEDULE = re.compile(
+    r"^cron\((?P<minute>\S+) \S+ (?P<day>\S+) \S+ (?P<weekday>\S+) \S+\)$"
+    r"|^rate\((?P<value>[1-9][0-9]*) (?P<unit>hours?|days?)\)$"
+)
+
+
+def _schedule(value: str) -> str:
+    """A Scheduler expression at most hourly: cron with the minute a number and ? for the day or the weekday (as
+    cron expressions of EventBridge require), or rate in hours or days (singular for 1, plural above, as EventBridge's
+    rate expressions require)."""
+    found = SCHEDULE.fullmatch(value)
+    if not found:
+        raise ValueError("is not cron(MIN HOUR DAY MONTH WEEKDAY YEAR) or rate(N hours) or rate(N days)")
+    if found["minute"] is not None:
+        if not re.fullmatch(r"[0-9]{1,2}", found["minute"]):
+            # Every minute's or several minutes' proofs would run a task in every consumer account each time.
+            raise ValueError("runs more than once an hour: give the minute as one number (cron(0 6 * * ? *))")
+        if "?" not in (found["day"], found["weekday"]):
+            raise ValueError("needs ? as its day of month or its day of week (cron(0 6 * * ? *)), as EventBridge does")
+    elif (found["value"] == "1") == found["unit"].endswith("s"):
+        raise ValueError("takes a singular unit for 1 and a plural one above: rate(1 day), rate(2 days)")
+    return value
+
+
 class Notifications(_Frozen):
     """Who hears of failed pipeline runs and approvals waiting (an SNS topic in the tooling account)."""
 
@@ -789,6 +814,11 @@ class Config(_Frozen):
     # IAM's quota on a role trust policy: 2048 characters, or 4096 where AWS raised it for the account.
     trust_policy_quota: Literal[2048, 4096] = 2048
     """IAM's quota on a role trust policy in your accounts: 2048, or 4096 where AWS raised it."""
+    # The test step again, by itself, against what every environment deployed: drift shows within a day.
+    proof_schedule: Annotated[StrictStr, AfterValidator(_schedule)] | None = DAILY_PROOF
+    """When the test step runs again by itself against what each environment deployed, and tells the notification
+    topic of a failure (drift): an EventBridge Scheduler cron(MIN HOUR DAY MONTH WEEKDAY YEAR) or rate(N hours|days),
+    in UTC, at most hourly; null for never. Default: every day at 06:00 UTC."""
     environments: Annotated[tuple[Environment, ...], Field(min_length=1)]
     """Each a source account, its datasets and their consumers; deployed in the order listed."""
 

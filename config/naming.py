@@ -113,7 +113,8 @@ ACCESS_CHANGES_PREFIX = "access-changes/"
 
 def access_records_bucket(config: Config) -> str:
     """The tooling account's bucket of what each environment last deployed (deployed/ENV.yaml, written by its last test
-    step once it passes) and of the access changes its next approval shows (access-diff/ENV.txt, by the synth step)."""
+    step once it passes), of the access changes its next approval shows (access-changes/ENV.txt, by the synth step)
+    and of its daily proof's last result (proof-results/ENV.json)."""
     return f"{config.project}-access-records-{config.tooling.account}-{config.tooling.region}"
 
 
@@ -421,6 +422,19 @@ def proof_step_role(config: Config, environment: Environment, wave: int) -> str:
 
 def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> str:
     return role_arn(config.tooling.partition, config.tooling.account, proof_step_role(config, environment, wave))
+
+
+def daily_proof_role(config: Config, environment: Environment) -> str:
+    """The tooling-account role of an environment's scheduled proof (pipeline/daily_proof.py); its consumers' proof
+    roles trust it beside their wave's test step role."""
+    return f"{config.project}-{environment.name}-daily-proof"
+
+
+def daily_proof_role_arn(config: Config, environment: Environment) -> str | None:
+    """Its ARN, or None where the config schedules no proof."""
+    if config.proof_schedule is None:
+        return None
+    return role_arn(config.tooling.partition, config.tooling.account, daily_proof_role(config, environment))
 
 
 def role_arn(partition: str, account: str, name: str) -> str:

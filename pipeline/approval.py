@@ -11,7 +11,9 @@ from pathlib import Path
 from config.model import Config, Environment
 from config.naming import ACCESS_CHANGES_PREFIX, access_records_bucket
 
-# CodePipeline's manual approval action takes a comment (CustomData) of at most 500 characters.
+# CodePipeline takes an action configuration value (the approval's comment, CustomData) of at most 1,000 characters;
+# the comment keeps to half of it, so that the question and the first changes are read at a glance (and in the
+# approval's e-mail), and the review link has the rest.
 COMMENT_LIMIT = 500
 # The app's context key naming the folder of the synth step's ENV.txt files (Makefile, pipeline-synth).
 CONTEXT = "access_changes"

@@ -31,8 +31,9 @@ from config.model import (
 from config.naming import ACCESS_CHANGES_PREFIX, access_records_bucket, pipeline_events_rule, pipeline_name
 from pipeline import approval
 from pipeline.approval import review_url as approval_review_url
+from pipeline.daily_proof import DailyProof
 from pipeline.findings import acknowledge_pipeline_findings
-from pipeline.proof_step import proof_step
+from pipeline.proof_step import Recording, proof_step, proof_wave
 from pipeline.replication import ReplicationStack
 from pipeline_steps import record_deployed
 from stages.consumer_stage import ConsumerStage
@@ -157,6 +158,17 @@ class PipelineStack(Stack):
             pre += [broadening, approval]
         self.pipeline.add_stage(sharing, pre=pre)
         waves = self.deployables.waves[environment.name]
+        if config.proof_schedule is not None:
+            DailyProof(
+                self,
+                f"{environment.name}-DailyProof",
+                config=config,
+                environment=environment,
+                records=self.records,
+                topic=self.notifications.topic,
+                topic_key=self.notifications.key,
+                build_image=BUILD_IMAGE,
+            )
         for number, stages in enumerate(waves, start=1):
             suffix = "" if len(waves) == 1 else f"-{number}"
             wave = self.pipeline.add_wave(f"{environment.name}-consumers{suffix}")
@@ -172,7 +184,13 @@ class PipelineStack(Stack):
                     stages=stages,
                     source=self.source,
                     # The last wave's step, once it passes, records what the environment deployed.
-                    record=(self.records, self.config_path) if number == len(waves) else None,
+                    record=Recording(
+                        self.records,
+                        self.config_path,
+                        waves=[proof_wave(config, environment, wave_stages) for wave_stages in waves],
+                    )
+                    if number == len(waves)
+                    else None,
                 )
             )
 

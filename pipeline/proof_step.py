@@ -5,6 +5,7 @@ pipeline stack a project, a role and a policy."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -27,6 +28,17 @@ from stages.consumer_stage import ConsumerStage
 from toolchain import pinned_version
 
 
+@dataclass(frozen=True)
+class Recording:
+    """What the environment's last test step records once it passes: the config and every wave (and the commit, which
+    CodeBuild gives the step: the source action's CommitId variable would name the source's variable namespace after
+    the repository, past CodePipeline's 100 characters for a long CodeCommit name)."""
+
+    bucket: s3.IBucket
+    config_path: str
+    waves: Sequence[Wave]
+
+
 def proof_step(
     scope: Construct,
     *,
@@ -36,10 +48,10 @@ def proof_step(
     suffix: str,
     stages: Sequence[ConsumerStage],
     source: pipelines.IFileSetProducer,
-    record: tuple[s3.IBucket, str] | None = None,
+    record: Recording | None = None,
 ) -> pipelines.CodeBuildStep:
-    """record: (the access records bucket, the config's path in the repository) for the environment's last wave,
-    whose step then records the config as deployed once every consumer passed (pipeline_steps/record_deployed.py)."""
+    """record: for the environment's last wave, whose step then records what the environment deployed once every
+    consumer passed (pipeline_steps/record_deployed.py)."""
     names = Names.of(config, environment)
     role = iam.Role(
         scope,
@@ -56,26 +68,19 @@ def proof_step(
     )
     recording: dict[str, str] = {}
     if record is not None:
-        bucket, config_path = record
+        keys = (record_deployed.record_key(environment.name), record_deployed.waves_key(environment.name))
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(record_deployed.record_key(environment.name))],
+                actions=["s3:PutObject"], resources=[record.bucket.arn_for_objects(key) for key in keys]
             )
         )
         recording = {
             record_deployed.RECORDS_VARIABLE: access_records_bucket(config),  # the bucket's name, known at synth
             record_deployed.ENVIRONMENT_VARIABLE: environment.name,
-            record_deployed.CONFIG_VARIABLE: config_path,
+            record_deployed.CONFIG_VARIABLE: record.config_path,
+            **record_deployed.wave_variables([wave.encode() for wave in record.waves]),
         }
-    wave_proof = Wave(
-        partition=config.tooling.partition,
-        function=names.consumer_function,
-        cluster=names.consumer_cluster,
-        task_family=names.consumer_task_family,
-        role=names.proof_role,
-        targets=tuple(_target(stage) for stage in stages),
-    )
+    wave_proof = proof_wave(config, environment, stages)
     return pipelines.CodeBuildStep(
         f"Prove-{environment.name}{suffix}",
         input=source,
@@ -91,6 +96,19 @@ def proof_step(
             **({SETTLE_VARIABLE: str(GRANT_SETTLE_SECONDS)} if any(stage.key_grants for stage in stages) else {}),
             **recording,
         },
+    )
+
+
+def proof_wave(config: Config, environment: Environment, stages: Sequence[ConsumerStage]) -> Wave:
+    """What a wave's test step proves (the daily proof proves the same)."""
+    names = Names.of(config, environment)
+    return Wave(
+        partition=config.tooling.partition,
+        function=names.consumer_function,
+        cluster=names.consumer_cluster,
+        task_family=names.consumer_task_family,
+        role=names.proof_role,
+        targets=tuple(_target(stage) for stage in stages),
     )
 
 

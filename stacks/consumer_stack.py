@@ -26,7 +26,7 @@ from cdk_constructs.consumer import (
 from cdk_constructs.documents import runtime_environment
 from config import actions
 from config.model import Config, Consumer, Environment
-from config.naming import Names, api_id_output, permissions_boundary_name
+from config.naming import Names, api_id_output, daily_proof_role_arn, permissions_boundary_name
 from stacks.extensions import ExtensionError, registered
 
 
@@ -99,7 +99,7 @@ class ConsumerStack(Stack):
             "Proof",
             names=names,
             tooling_account=config.tooling.account,
-            proof_step_role_arn=proof_step_role_arn,
+            provers=[proof_step_role_arn, *filter(None, [daily_proof_role_arn(config, environment)])],
             consumer=consumer,
             function=function,
             task=task,

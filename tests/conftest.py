@@ -31,13 +31,14 @@ EXAMPLE = ROOT / "config" / "example.yaml"
 # whose table is shared through its own resource policy, an existing bucket and table shared through the source
 # role, an existing bucket's prefix reached directly through an access point under the bucket's own key,
 # consumers' own roles, consumer tasks run in configured subnets (with and without security groups), from an
-# image of a private ECR repository of another account.
+# image of a private ECR repository of another account; and no daily proof.
 ORGANIZATION_CONFIG = """
 project: orgshare
 tooling: {account: "111111111111", region: eu-west-1}
 repository: {codecommit_repository: data-sharing, branch: main}
 organization_id: o-abcdefghij
 consumer_image: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/data-sharing/consumer:1.0
+proof_schedule: null
 environments:
   - name: prod
     approval: true

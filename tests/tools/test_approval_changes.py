@@ -1,6 +1,6 @@
 """The access change at the approval gate: what each environment deployed is recorded by its last test step once it
 passes; the synth step reads it back, writes each environment's changes since, and the approval's comment shows them
-(with a link to the whole list) within CodePipeline's 500 characters."""
+(with a link to the whole list) within 500 characters, half of CodePipeline's 1,000."""
 
 from __future__ import annotations
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from config.loader import parse_config
-from config.naming import Bootstrap, execution_policy_names
+from config.naming import Bootstrap, access_records_bucket, execution_policy_names
 from tests.configs import config_text
 from tools.operator import __main__ as operator
 from tools.rehearsal.cdk_cli import CLI, CdkCli
@@ -125,6 +125,27 @@ def test_doctor_finds_a_missing_repository_and_credentials_in_the_wrong_account(
         warning,
     ), warning
     assert f"dev: analytics's grant of data (read) ends at {later + timedelta(days=1)}T00:00:00Z" in out
+    # The last daily proof, as its run recorded it in the tooling account.
+    assert "dev: no daily proof yet (the pipeline stack is not deployed)" in out
+    bucket = access_records_bucket(parse_config(CONFIG))
+    s3 = emulator.sessions("111111111111", "eu-west-1").client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert "dev: no daily proof yet (the schedule runs cron(0 6 * * ? *), UTC)" in _run(["doctor"], emulator, other)[1]
+    at = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    failed = {"ok": False, "at": at, "failing": ["FAIL  reporting (function): sales: read-object"]}
+    s3.put_object(Bucket=bucket, Key="proof-results/dev.json", Body=json.dumps(failed).encode())
+    assert (
+        f"dev: daily proof FAILED at {at}: FAIL  reporting (function): sales: read-object"
+        in _run(["doctor"], emulator, other)[1]
+    )
+    # A result older than two of the schedule's periods: the runs stopped recording (a build that fails to start).
+    old = {"ok": True, "at": "2026-01-01T06:00:41Z"}
+    s3.put_object(Bucket=bucket, Key="proof-results/dev.json", Body=json.dumps(old).encode())
+    assert re.search(
+        r"dev: the daily proof last ran at 2026-01-01T06:00:41Z, \d+ hours ago: see its project's builds "
+        r"\(ops-dev-daily-proof\) in the tooling account",
+        _run(["doctor"], emulator, other)[1],
+    )
     out_wrong = io.StringIO()
     same = emulator.administrator("111111111111")
     operator.main(["doctor", "--config", str(config_file)], sessions=lambda a, r: same.session(r), out=out_wrong)
@@ -168,7 +189,8 @@ def test_bootstrap_yes_runs_what_is_missing_skips_what_is_ready_and_doctor_then_
     assert names >= {"ops-cdk-execution", "ops-cdk-execution-4", "ops-permissions-boundary"}
     code, out = _run(["doctor"], emulator, config_file)
     assert code == 0, out
-    assert out.splitlines()[-1] == "4 of 4 accounts ready"
+    assert "4 of 4 accounts ready" in out.splitlines()
+    assert out.splitlines()[-1] == "dev: no daily proof yet (the pipeline stack is not deployed)"
     code, out = _run(["bootstrap", "--yes"], emulator, config_file)
     assert code == 0 and out.count("skip") == 4  # nothing is bootstrapped twice
     # A dataset of an existing bucket changes the boundary (the source roles must reach that bucket): doctor says so,

@@ -106,8 +106,8 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
         and "analytics" not in ended.split("\n  destroy")[0]
     )
     assert re.search(
-        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 82 refused; "
-        r"15 not evaluated: ec2 10, ecs 5\n",
+        r"IAM       \d+ requests of the project's principals evaluated \(\d+ distinct IAM decisions\), 134 refused; "
+        r"27 not evaluated: ec2 18, ecs 9\n",
         out,
     ), out
     assert "Athena's queries ran in DuckDB over the emulated objects" in out  # events describes a table
@@ -118,6 +118,11 @@ def test_the_example_passes_end_to_end_in_pipeline_order_as_the_readme_shows_and
     assert "API Gateway is not served by the emulator: it served each shared API's calls itself" in out
     assert "the rehearsal created stand-ins before the first deploy (key 1a2b3c4d-" in out
     assert "approved (--approve)" in out
+    # Each environment's daily proof, as its schedule starts it: its own role, the proof roles' trust, the same checks.
+    assert [(row.name, row.where, row.result) for row in rehearsal.rows if row.phase == "daily"] == [
+        ("datashare-dev-daily-proof", "dev", "passed"),
+        ("datashare-prod-daily-proof", "prod", "passed"),
+    ]
     # The person's gate shows the access it approves (nothing is deployed yet: everything is new), and each
     # environment's last test step records what it deployed, which the next push's approvals compare with.
     assert "Deploy the prod share from account 444444444444 to 3 consumer account(s)? access changes of prod" in out

@@ -227,8 +227,14 @@ def test_proof_role_trusts_only_the_environments_proof_step_and_may_only_run_its
             "Action": "sts:AssumeRole",
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            # The wave's test step, and the environment's daily proof (the same checks, on a schedule).
             "Condition": {
-                "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/datashare-prod-proof-step-1"}
+                "ArnEquals": {
+                    "aws:PrincipalArn": [
+                        "arn:aws:iam::111111111111:role/datashare-prod-proof-step-1",
+                        "arn:aws:iam::111111111111:role/datashare-prod-daily-proof",
+                    ]
+                }
             },
         }
     ]

@@ -122,7 +122,15 @@ def test_each_environments_last_test_step_records_what_it_deployed_once_its_cons
     assert commands == ["python3 pipeline_steps/prove_consumers.py", "python3 pipeline_steps/record_deployed.py"]
     variables = {v["Name"]: v["Value"] for v in proof["Environment"]["EnvironmentVariables"]}
     assert (variables["ACCESS_ENVIRONMENT"], variables["ACCESS_CONFIG"]) == ("prod", "config/example.yaml")
-    assert _records(_role_policy(template, proof)) == [("s3:PutObject", ["BUCKET/deployed/prod.yaml"])]
+    # Every wave of the environment, which its daily proof then proves.
+    assert [t.consumer for t in Wave.decode(variables["DEPLOYED_WAVE_1"]).targets] == [
+        "analytics",
+        "reporting",
+        "ingest",
+    ]
+    assert _records(_role_policy(template, proof)) == [
+        ("s3:PutObject", ["BUCKET/deployed/prod.waves.json", "BUCKET/deployed/prod.yaml"])
+    ]
 
 
 def test_self_mutation_uses_the_cli_version_pinned_in_package_json(example):
@@ -316,3 +324,44 @@ def test_every_stack_uses_the_projects_own_bootstrap_never_the_accounts_default(
         template = example.template_json(stack)
         assert template["Parameters"]["BootstrapVersion"]["Default"] == "/cdk-bootstrap/datashare/version"
     assert "hnb659fds" not in json.dumps(example.template_json(example.pipeline))
+
+
+def test_each_environment_has_a_daily_proof_that_may_do_only_what_its_test_steps_do(example):
+    template = example.template_json(example.pipeline)
+    resources = template["Resources"]
+    schedules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert [(s["Description"], s["ScheduleExpression"], s["ScheduleExpressionTimezone"]) for s in schedules] == [
+        ("The daily proof of dev", "cron(0 6 * * ? *)", "Etc/UTC"),
+        ("The daily proof of prod", "cron(0 6 * * ? *)", "Etc/UTC"),
+    ]
+    project = next(p for k, p in _projects(example).items() if k.startswith("prodDailyProof"))
+    assert project["Name"] == "datashare-prod-daily-proof"
+    assert project["Source"]["Type"] == "S3"  # this commit's pipeline_steps/, an asset
+    statements = _role_policy(template, project)
+    assumed = next(s for s in statements if s["Action"] == "sts:AssumeRole")
+    assert assumed["Resource"] == [f"arn:aws:iam::{a}:role/datashare-prod-pipeline-proof"
+                                   for a in ("555555555555", "666666666666", "777777777777")]  # fmt: skip
+    # It proves what prod deployed (the waves its last test step recorded), and records its result.
+    assert _records(statements) == [
+        ("s3:ListBucket", ["BUCKET"]),
+        ("s3:GetObject", ["BUCKET/deployed/prod.waves.json"]),
+        ("s3:PutObject", ["BUCKET/proof-results/prod.json"]),
+    ]
+    actions = sorted(json.dumps(s["Action"]) for s in statements)
+    assert not [a for a in actions if "*" in a and "codebuild" not in a and "logs" not in a], actions
+    key = next(s for s in statements if "kms:Decrypt" in s["Action"])
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": ["sns.eu-west-1.amazonaws.com"]}}
+
+
+def test_without_a_schedule_there_is_no_daily_proof_and_the_proof_roles_trust_only_their_test_step(organization):
+    template = organization.template_json(organization.pipeline)
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert "AWS::Scheduler::Schedule" not in kinds
+    assert not [k for k in _projects(organization) if "DailyProof" in k]
+    consumer = organization.template_json(organization.consumer("prod", 0))
+    (role,) = [r for r in consumer["Resources"].values()
+               if r["Properties"].get("RoleName") == "orgshare-prod-pipeline-proof"]  # fmt: skip
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/orgshare-prod-proof-step-1"}
+    }

@@ -97,6 +97,9 @@ def _doctor(config: Config, args: argparse.Namespace, sessions: SessionFactory, 
     for environment in config.environments:
         for line in expiring_lines(environment, datetime.now(UTC)):
             print(f"{environment.name}: {line}", file=out)
+    # What the scheduled proof last found (drift is the next push's to mend, not a failure of the accounts' set-up).
+    for line in doctor.daily_proof_lines(config, sessions):
+        print(line, file=out)
     return 1 if failing else 0
 
 

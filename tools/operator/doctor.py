@@ -8,6 +8,7 @@ import json
 import re
 import urllib.parse
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +20,8 @@ from config.model import CodeCommitRepository, Config, Consumer, Environment, co
 from config.naming import (
     Bootstrap,
     Names,
+    access_records_bucket,
+    daily_proof_role,
     ecr_repository_arn,
     key_grants_stack_name,
     permissions_boundary_name,
@@ -26,6 +29,7 @@ from config.naming import (
     stage_stack_name,
 )
 from config.regions import partition_of
+from pipeline_steps import daily_proof
 from pipeline_steps.prove_consumers import ProofError, ProofTarget, default_subnets
 from tools.operator.accounts import OperatedAccount, SessionFactory, operated_accounts
 from tools.operator.failures import Rerun, explain
@@ -72,6 +76,58 @@ def lines(statuses: list[AccountStatus]) -> list[str]:
 def diagnose(config: Config, sessions: SessionFactory, rerun: Rerun | None = None) -> list[AccountStatus]:
     rerun = rerun or Rerun("doctor")
     return [_diagnose(config, target, sessions, rerun) for target in operated_accounts(config)]
+
+
+def daily_proof_lines(config: Config, sessions: SessionFactory) -> list[str]:
+    """The last scheduled proof of each environment, as its run recorded it in the tooling account's access records
+    (pipeline_steps/daily_proof.py): passed or failed, when, and the failing consumers' lines."""
+    if config.proof_schedule is None:
+        return []
+    try:
+        s3 = sessions(config.tooling.account, config.tooling.region).client("s3")
+    except (ClientError, BotoCoreError) as error:
+        return [f"daily proof: the tooling account cannot be reached ({error})"]
+    lines = []
+    for environment in config.environments:
+        key = daily_proof.result_key(environment.name)
+        try:
+            result = json.loads(s3.get_object(Bucket=access_records_bucket(config), Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            lines.append(f"{environment.name}: no daily proof yet (the schedule runs {config.proof_schedule}, UTC)")
+            continue
+        except s3.exceptions.NoSuchBucket:
+            lines.append(f"{environment.name}: no daily proof yet (the pipeline stack is not deployed)")
+            continue
+        except (ClientError, BotoCoreError, ValueError) as error:
+            lines.append(f"{environment.name}: the daily proof's result cannot be read: {error}")
+            continue
+        stale = _stale(config.proof_schedule, str(result.get("at", "")))
+        if stale:
+            # A run that never reached its script (its build failed to start or install) records nothing.
+            lines.append(
+                f"{environment.name}: the daily proof last ran at {result.get('at')}, {stale}: see its project's "
+                f"builds ({daily_proof_role(config, environment)}) in the tooling account"
+            )
+        elif result.get("ok"):
+            lines.append(f"{environment.name}: daily proof passed at {result.get('at')}")
+        else:
+            failing = "; ".join(result.get("failing", [])) or "see its log"
+            lines.append(f"{environment.name}: daily proof FAILED at {result.get('at')}: {failing}")
+    return lines
+
+
+def _stale(schedule: str, at: str) -> str:
+    """Whether a result is older than two of the schedule's periods, where its period is plain (a rate, or a cron that
+    runs every day), and so says how old; "" otherwise."""
+    rate = re.fullmatch(r"rate\((\d+) (hour|day)s?\)", schedule)
+    every_day = re.fullmatch(r"cron\(\S+ \S+ [*?] \* [*?] \*\)", schedule)
+    period = timedelta(**{f"{rate[2]}s": int(rate[1])}) if rate else timedelta(days=1) if every_day else None
+    try:
+        ran = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    age = datetime.now(UTC) - ran
+    return f"{age.total_seconds() / 3600:.0f} hours ago" if period and age > 2 * period else ""
 
 
 def _diagnose(config: Config, target: OperatedAccount, sessions: SessionFactory, rerun: Rerun) -> AccountStatus:

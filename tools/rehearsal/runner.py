@@ -20,10 +20,10 @@ from access_report import policies
 from bootstrap.policies import permissions_boundary
 from config import ConfigError, actions
 from config.model import Config
-from config.naming import Bootstrap, DatasetNames, Names, permissions_boundary_name
+from config.naming import Bootstrap, DatasetNames, Names, daily_proof_role, permissions_boundary_name, role_arn
 from config.regions import partition_of
 from pipeline.app import synthesize
-from pipeline_steps import prove_consumers, record_deployed
+from pipeline_steps import daily_proof, prove_consumers, record_deployed
 from tools.access_diff import changes_since_deployed, environment_changes, render
 from tools.rehearsal import stand_ins
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
@@ -137,6 +137,7 @@ class Rehearsal:
                 for wave in waves:
                     self._wave(wave)
                 self._next_approvals()
+                self._daily_proofs()
                 self._after_a_grant_ends(waves)
                 if self.destroy:
                     self._destroy(waves)
@@ -289,8 +290,11 @@ class Rehearsal:
         printed = io.StringIO()
         environ = {
             **step.env,
+            # The waves as the rehearsal runs them (in the emulated accounts' default VPCs), and the commit
+            # CodePipeline would set.
+            **record_deployed.wave_variables([self._in_default_vpcs(w) for w in record_deployed.waves_of(step.env)]),
             record_deployed.CONFIG_VARIABLE: self.config_path,
-            "CODEBUILD_RESOLVED_SOURCE_VERSION": "rehearsal",
+            record_deployed.COMMIT_VARIABLE: "rehearsal",
         }
         record_deployed.main(environ, s3, out=printed)
         self._say(f"    {printed.getvalue().strip()}")
@@ -305,6 +309,50 @@ class Rehearsal:
         self._say("The next push's approvals, from the records the test steps wrote:")
         for lines in changes_since_deployed(self.config, bucket, s3).values():
             self._say(f"    {' '.join(lines)}")
+
+    def _daily_proofs(self) -> None:
+        """Each environment's scheduled proof, as EventBridge Scheduler starts its CodeBuild project: the same checks
+        as the test steps, as its own role (created as the pipeline stack defines it), its result recorded and a
+        failure published to a topic (here, the rehearsal's), as the operator."""
+        records = getattr(self, "records", None)
+        if self.config.proof_schedule is None or records is None:
+            return
+        bucket, s3 = records
+        stack = self.synthesized.pipeline
+        template = self.synthesized.template_json(stack)
+        region = self.config.tooling.region
+        sns = self.tooling.session(region).client("sns")
+        topic = sns.create_topic(Name="rehearsal-notifications")["TopicArn"]
+        self._say(f"The daily proof ({self.config.proof_schedule}, UTC), as its schedule starts it:")
+        for environment in self.config.environments:
+            name = daily_proof_role(self.config, environment)
+            (logical_id,) = [k for k, r in template["Resources"].items() if r["Properties"].get("RoleName") == name]
+            self._create_tooling_role(name, stack.artifact_id, logical_id)
+            (project,) = [
+                r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"
+                and r["Properties"].get("Name") == name
+            ]  # fmt: skip
+            environ = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+            environ |= {
+                daily_proof.RECORDS_VARIABLE: bucket,
+                daily_proof.TOPIC_VARIABLE: topic,
+            }
+            credentials = self.emulator.credentials(role_arn(partition_of(region), self.config.tooling.account, name),
+                                                    session_name="daily-proof")  # fmt: skip
+            started, printed = time.perf_counter(), io.StringIO()
+            code = daily_proof.main(
+                environ,
+                invoke=LocalInvoker(self.emulator, credentials),
+                tasks=prove_consumers.FargateTasks(base=credentials.session("us-east-1"), poll_seconds=0),
+                s3=s3,
+                sns=sns,
+                out=printed,
+            )
+            result = "passed" if code == 0 else "FAILED"
+            self._row("daily", name, environment.name, time.perf_counter() - started, result)
+            self._say(f"    result recorded: s3://{bucket}/{daily_proof.result_key(environment.name)}")
+            if code != 0:
+                raise Stop(EXIT_FAILED, f"the daily proof of {environment.name} failed:\n{printed.getvalue()}")
 
     def _after_a_grant_ends(self, waves: list[WaveRun]) -> None:
         """The first grant of the config that ends by itself, rehearsed: every request decided at the instant it ends
@@ -390,19 +438,21 @@ class Rehearsal:
             )
 
     def _create_step_role(self, step: TestStep) -> None:
-        """The step's role, in the tooling account, as the pipeline's template defines it (its trust and policies):
+        self._create_tooling_role(step.role_arn.rsplit("/", 1)[-1], step.role_stack, step.role_logical_id)
+
+    def _create_tooling_role(self, name: str, stack: str, logical_id: str) -> None:
+        """A role of the pipeline stack, in the tooling account, as its template defines it (its trust and policies):
         the rehearsal deploys no pipeline stack, and acts as CodeBuild, which assumes the role."""
         account, region = self.config.tooling.account, self.config.tooling.region
         iam = self.emulator.administrator(account).session(region).client("iam")
-        name = step.role_arn.rsplit("/", 1)[-1]
         try:
             iam.get_role(RoleName=name)
             return
         except iam.exceptions.NoSuchEntityException:
             pass
-        template = self.synthesized.assembly.get_stack_artifact(step.role_stack).template
-        resolve = policies.resolver(template, account, region, f"pipeline stack {step.role_stack}")
-        properties = template["Resources"][step.role_logical_id]["Properties"]
+        template = self.synthesized.assembly.get_stack_artifact(stack).template
+        resolve = policies.resolver(template, account, region, f"pipeline stack {stack}")
+        properties = template["Resources"][logical_id]["Properties"]
         trust = resolve.resolve(properties["AssumeRolePolicyDocument"], f"trust of {name}")
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
         for number, document in enumerate(policies.identity_policies(template, resolve, name)):
