@@ -28,7 +28,13 @@ from config.model import (
     ConnectionRepository,
     Environment,
 )
-from config.naming import ACCESS_CHANGES_PREFIX, access_records_bucket, pipeline_events_rule, pipeline_name
+from config.naming import (
+    ACCESS_CHANGES_PREFIX,
+    access_records_bucket,
+    daily_proof_role,
+    pipeline_events_rule,
+    pipeline_name,
+)
 from pipeline import approval
 from pipeline.approval import review_url as approval_review_url
 from pipeline.daily_proof import DailyProof
@@ -135,6 +141,8 @@ class PipelineStack(Stack):
         # Built now rather than at synth so that the generated constructs exist to be checked.
         self.pipeline.build_pipeline()
         _use_connection_by_its_own_prefix(self.pipeline, config)
+        if config.proof_schedule is not None:
+            self.notifications.failed_builds([daily_proof_role(config, e) for e in config.environments])
         if config.tooling.region not in WITHOUT_PIPELINE_NOTIFICATIONS:
             self.notifications.watch(self.pipeline.pipeline, name=pipeline_events_rule(config))
         acknowledge_pipeline_findings(self, self.pipeline)

@@ -289,8 +289,11 @@ def test_the_notification_key_serves_codestar_notifications_only_through_sns(exa
     (rule_resource,) = resources(template, "AWS::CodeStarNotifications::NotificationRule").values()
     assert policy_id in rule_resource["DependsOn"]  # the topic admits the service before the rule is made
     policy = template["Resources"][policy_id]
-    (publish,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
-    assert publish["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
+    (publish,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
+    ]
     assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
 
 
@@ -365,3 +368,21 @@ def test_without_a_schedule_there_is_no_daily_proof_and_the_proof_roles_trust_on
     assert statement["Condition"] == {
         "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/orgshare-prod-proof-step-1"}
     }
+
+
+def test_a_daily_proof_build_that_fails_before_its_checks_is_told_to_the_topic_by_that_rule_alone(example):
+    resources = example.template_json(example.pipeline)["Resources"]
+    (rule_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::Events::Rule"]
+    rule = resources[rule_id]["Properties"]
+    assert rule["EventPattern"]["detail"] == {
+        "build-status": ["FAILED", "STOPPED", "TIMED_OUT"],
+        "project-name": ["datashare-dev-daily-proof", "datashare-prod-daily-proof"],
+    }
+    (topic_policy,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"]
+    (publish,) = [s for s in topic_policy["PolicyDocument"]["Statement"] if s.get("Sid") == "FailedBuildsPublish"]
+    # That rule only, never any rule of any account (the L2 target's grant has no condition).
+    assert publish["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+    (key,) = [r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::KMS::Key" and "Notifications" in k]
+    (through_sns,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Sid") == "EventBridgePublish"]
+    assert sorted(through_sns["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert through_sns["Condition"] == {"StringEquals": {"kms:ViaService": ["sns.eu-west-1.amazonaws.com"]}}
