@@ -55,12 +55,11 @@ class DailyProof(Construct):
             description=f"Daily proof of {environment.name}: may only assume its consumers' proof roles, record the "
             "result and publish a failure",
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[names.proof_role_arn(c) for c in environment.consumers],
-            )
-        )
+        # The proof role by its name in any account, not each consumer's ARN: an environment's 200 consumers listed
+        # would take 12,000 characters, past IAM's 10,240 for a role's policies (the test steps' roles list a wave's
+        # 49 at most). Each consumer's proof role trusts this role by its exact ARN; the role may assume no other name.
+        proof_roles = f"arn:{config.tooling.partition}:iam::*:role/{names.proof_role}"
+        role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[proof_roles]))
         # What the environment deployed, as its last test step recorded it (a missing record answers 404 only to one
         # who may list), and its own result.
         role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[records.bucket_arn]))
@@ -135,6 +134,14 @@ class DailyProof(Construct):
             # A start that fails (CodeBuild's quota of concurrent builds) is tried again within the hour, not all day.
             target=targets.CodeBuildStartBuild(self.project, retry_attempts=3, max_event_age=Duration.hours(1)),
             description=f"The daily proof of {environment.name}",
+        )
+        acknowledge(
+            role,
+            {
+                f"AwsSolutions-IAM5[Resource::{proof_roles}]": "The consumers' proof roles have one name in every "
+                "consumer account and each trusts only this role and its test step's, by exact ARN; listing every "
+                "consumer's would outgrow IAM's quota on a role's policies."
+            },
         )
         acknowledge(
             self.project,

@@ -238,7 +238,13 @@ def _since_deployed(bucket: str, config_path: str, out: Path, s3: Any) -> int:
         import boto3
 
         s3 = boto3.client("s3")
-    found = changes_since_deployed(head, bucket, s3)
+    from botocore.exceptions import BotoCoreError, ClientError  # only here: the rest never calls AWS
+
+    try:
+        found = changes_since_deployed(head, bucket, s3)
+    except (ClientError, BotoCoreError) as error:  # no such bucket, no permission: the pipeline stack's to mend
+        print(f"error: the access records s3://{bucket} cannot be read: {error}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     for environment, lines in found.items():
         text = "\n".join(lines) + "\n"

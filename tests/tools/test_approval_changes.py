@@ -5,6 +5,10 @@ passes; the synth step reads it back, writes each environment's changes since, a
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -12,6 +16,7 @@ from moto import mock_aws
 
 from config.loader import parse_config
 from pipeline import approval
+from pipeline.app import ROOT, cdk_json_context
 from pipeline_steps import record_deployed
 from tests.conftest import EXAMPLE
 from tools import access_diff
@@ -76,6 +81,8 @@ def test_the_synth_steps_command_writes_each_environments_changes_for_the_app_an
     s3.put_object(Bucket=BUCKET, Key="deployed/dev.yaml", Body=b"project: [")
     assert access_diff.main(["--records", BUCKET, "--config", str(config), "--out", str(out)], s3=s3) == 0
     assert approval.read_changes(out)["dev"][0].startswith("access changes of dev: not known, the record does not read")
+    # A bucket that is not there (the pipeline stack not deployed as this commit wants): one line, exit 2.
+    assert access_diff.main(["--records", "no-such-records", "--config", str(config), "--out", str(out)], s3=s3) == 2
 
 
 def test_the_approval_comment_shows_the_changes_in_whole_lines_within_500_characters():
@@ -103,3 +110,26 @@ def test_the_example_approval_links_to_its_changes(example):
     (gate,) = [a for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["Name"] == "Approve-prod"]
     assert gate["Configuration"]["ExternalEntityLink"].endswith("&prefix=access-changes/prod.txt")
     assert gate["Configuration"]["CustomData"].startswith("Deploy the prod share")
+
+
+def test_the_app_puts_the_synth_steps_changes_in_the_approval_as_cdk_synth_runs_it(tmp_path):
+    # As `make synth ACCESS_CHANGES=...` runs it in the pipeline's synth step: the CLI's context, the app's process.
+    changes = tmp_path / "changes"
+    changes.mkdir()
+    (changes / "prod.txt").write_text(
+        "access changes of prod since the deployed commit 0123456789ab:\nprod:\n  + reporting widens sales: read -> "
+        "read-write\n"
+    )
+    context = json.dumps({**cdk_json_context(), "config": str(EXAMPLE), "access_changes": str(changes)})
+    environment = {**os.environ, "CDK_OUTDIR": str(tmp_path / "out"), "CDK_CONTEXT_JSON": context}
+    result = subprocess.run(
+        [sys.executable, "pipeline_app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    template = json.loads((tmp_path / "out" / "datashare-pipeline.template.json").read_text())
+    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    (gate,) = [a for s in pipeline["Properties"]["Stages"] for a in s["Actions"] if a["Name"] == "Approve-prod"]
+    assert gate["Configuration"]["CustomData"] == (
+        "Deploy the prod share from account 444444444444 to 3 consumer account(s)? access changes of prod since the "
+        "deployed commit 0123456789ab: + reporting widens sales: read -> read-write"
+    )

@@ -342,8 +342,8 @@ def test_each_environment_has_a_daily_proof_that_may_do_only_what_its_test_steps
     assert project["Source"]["Type"] == "S3"  # this commit's pipeline_steps/, an asset
     statements = _role_policy(template, project)
     assumed = next(s for s in statements if s["Action"] == "sts:AssumeRole")
-    assert assumed["Resource"] == [f"arn:aws:iam::{a}:role/datashare-prod-pipeline-proof"
-                                   for a in ("555555555555", "666666666666", "777777777777")]  # fmt: skip
+    # The proof roles by their one name (each trusts this role by ARN): of a constant size, whatever the consumers.
+    assert assumed["Resource"] == "arn:aws:iam::*:role/datashare-prod-pipeline-proof"
     # It proves what prod deployed (the waves its last test step recorded), and records its result.
     assert _records(statements) == [
         ("s3:ListBucket", ["BUCKET"]),
