@@ -43,6 +43,7 @@ class Cell:
     boundary: Document | None = None  # the principal's permissions boundary, where it has one
     dataset: str | None = None  # the dataset the request is about, for the cells of shared data
     at: datetime | None = None  # when the request is made (aws:CurrentTime); None: now
+    org_paths: tuple[str, ...] = ()  # the principal's aws:PrincipalOrgPaths, where grants name organizational units
 
     @property
     def path(self) -> str:
@@ -62,7 +63,7 @@ class Cell:
 
     def context(self) -> dict[str, ContextValue]:
         return request_context(self.principal, self.principal_account, self.resource_account, self.organization,
-                               self.request.context, at=self.at)  # fmt: skip
+                               self.request.context, at=self.at, org_paths=self.org_paths)  # fmt: skip
 
     def simulation(self) -> dict[str, Any]:
         """The request as @cloud-copilot/iam-simulate takes it."""
@@ -86,10 +87,12 @@ def request_context(
     context: Mapping[str, ContextValue],
     *,
     at: datetime | None = None,
+    org_paths: Sequence[str] = (),
 ) -> dict[str, ContextValue]:
     """The context keys of a request: the principal's and the resource's, which AWS sets and the engine takes only from
     the request, then the request's own (None: not set). at: when it is made (aws:CurrentTime, set in every request
-    AWS authorizes; the grants that end by themselves compare it); None: now."""
+    AWS authorizes; the grants that end by themselves compare it); None: now. org_paths: the principal's account's path
+    in its organization (aws:PrincipalOrgPaths, which AWS sets for every principal of an organization's account)."""
     variables: dict[str, ContextValue] = {
         "aws:CurrentTime": aws_time(at or datetime.now(UTC)),
         "aws:PrincipalArn": principal,
@@ -100,6 +103,8 @@ def request_context(
     }
     if organization:
         variables["aws:PrincipalOrgID"] = organization
+    if org_paths:  # the path of the principal's account from the organization's root (o-.../r-.../ou-.../)
+        variables["aws:PrincipalOrgPaths"] = list(org_paths)
     variables.update({k: v for k, v in context.items() if v is not None})
     return variables
 

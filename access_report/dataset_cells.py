@@ -22,10 +22,10 @@ from access_report.policies import (
     source_policies,
 )
 from bootstrap.policies import permissions_boundary
-from cdk_constructs.documents import source_role_ends
+from cdk_constructs.documents import consumer_policy, source_role_ends
 from config import actions
 from config.actions import Access
-from config.model import Consumer, Dataset, Environment, consumer_stage_id
+from config.model import Consumer, ConsumerGroup, Dataset, Environment, consumer_stage_id, root_of
 from config.naming import DatasetNames, Names
 
 OUTSIDER = "999999999999"  # an account in no configuration: the third account
@@ -43,6 +43,7 @@ class Principal:
     arn: str
     account: str
     organization: str | None
+    org_paths: tuple[str, ...] = ()  # its account's path in the organization (aws:PrincipalOrgPaths)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class _Share:
             expected=expected,
             identity_policies=tuple(identity),
             organization=principal.organization,
+            org_paths=principal.org_paths,
             dataset=dataset,
             at=self.at,
             # Every role the project writes carries the boundary `make bootstrap` creates: cells with the role's real
@@ -185,6 +187,8 @@ def environment_cells(inputs: Inputs, environment: Environment, at: datetime) ->
         if names.looks_up(environment, consumer):
             reader = identity_policies(template, resolve, names.consumer_locate_role)
             cells += _locating(share, consumer, reader)
+    for index, group in enumerate(environment.consumer_groups):
+        cells += _group_cells(share, group, index)
     third = names.role_arn(OUTSIDER, names.function_role)
     if organization:
         outsiders = [
@@ -196,6 +200,66 @@ def environment_cells(inputs: Inputs, environment: Environment, at: datetime) ->
     else:
         outsiders = [Principal("third account, same role name", third, OUTSIDER, None)]
     cells += _outsider_probes(share, outsiders)
+    return cells
+
+
+# Sample accounts of a consumer group (the report cannot list an organizational unit's accounts; the rehearsal's
+# emulated organization has them): one per unit, one in a unit under the first, one of the organization outside them.
+GROUP_SAMPLES = 710_000_000_000
+
+
+def group_samples(organization: str, group: ConsumerGroup, index: int) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(who, account, aws:PrincipalOrgPaths) of the accounts that sample a group in the report: the accounts of its
+    units (and of a unit under the first) are its consumers."""
+    base = GROUP_SAMPLES + index * 1_000
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    for u, unit in enumerate(group.organizational_units):
+        root = root_of(unit)
+        path = f"{organization}/{root}/" if unit == root else f"{organization}/{root}/{unit}/"
+        found.append((f"{group.name} account in {unit}", f"{base + u:012d}", (path,)))
+        if u == 0:
+            child = f"ou-{root.removeprefix('r-')}-sample00"
+            found.append((f"{group.name} account in {child} under {unit}", f"{base + 100:012d}", (f"{path}{child}/",)))
+    return found
+
+
+def group_outsider(organization: str, group: ConsumerGroup, index: int) -> tuple[str, str, tuple[str, ...]]:
+    """An account of the organization in none of the group's units (nor under them)."""
+    root = root_of(group.organizational_units[0])
+    path = f"{organization}/{root}/ou-{root.removeprefix('r-')}-outside0/"
+    who = f"third account: of the organization, outside {group.name}'s units"
+    return (who, f"{GROUP_SAMPLES + index * 1_000 + 999:012d}", (path,))
+
+
+def _group_cells(share: _Share, group: ConsumerGroup, index: int) -> list[Cell]:
+    """A consumer group's sample accounts decided as consumers, with the roles of the group's names in them and their
+    side of the grants (the consumer policy each account's stack holds); an account of the organization outside the
+    group's units, with the same role names, gets nothing."""
+    names, organization = share.names, share.organization
+    if organization is None:  # the config refuses a group without one
+        return []
+    roles = [names.function_role, names.task_role, *group.roles]
+    cells: list[Cell] = []
+    for who, account, paths in group_samples(organization, group, index):
+        member = group.member(account, group.regions[0])
+        api_ids = {d.name: str(share.policies(d).api_id) for d in share.environment.datasets if d.api}
+        identity = [consumer_policy(names, share.environment, member, api_ids)]
+        for role in roles:
+            principal = Principal(f"{who}: {role}", names.role_arn(account, role), account, organization, paths)
+            for dataset in share.environment.datasets:
+                access = _access_at(member, dataset, share.at)
+                if access:
+                    cells += _given(share, member, principal, identity, dataset, access, consumer_template=False)
+                else:
+                    cells += _not_given(share, principal, dataset)
+            cells += _other_source_roles(share, member, principal)
+    who, account, paths = group_outsider(organization, group, index)
+    cells += _outsider_probes(
+        share,
+        [Principal(f"{who}: {role}", names.role_arn(account, role), account, organization, paths) for role in roles],
+    )
+    if group.name in share.source.roles:
+        cells += _through_source_role(share, group.member(names.source_account, group.regions[0]))
     return cells
 
 
@@ -229,9 +293,12 @@ def _given(
     identity: Sequence[Document],
     dataset: Dataset,
     access: Access,
+    *,
+    consumer_template: bool = True,
 ) -> list[Cell]:
     """Every path the config gives the principal on the dataset (with its real identity policies: both sides must
-    allow), and what it must still be denied there."""
+    allow), and what it must still be denied there. consumer_template: whether the consumer's stack is in the
+    synthesis (its catalog's cells need it)."""
     n, policies = share.names.dataset(dataset), share.policies(dataset)
     names = share.names
 
@@ -288,7 +355,7 @@ def _given(
                 alone(Request("api", actions.INVOKE[0], _item(n, policies, m), api), f"{principal.who} writing")
                 for m in actions.API_WRITE_METHODS
             ]
-    if n.catalog_table and principal.account == consumer.account:
+    if n.catalog_table and principal.account == consumer.account and consumer_template:
         cells += _catalog(share, consumer, principal, identity, n)
     if n.through_access_point:
         # The project's half of a request through the access point; the other half, the bucket's delegation to the
@@ -519,7 +586,7 @@ def _reads(share: _Share, dataset: Dataset, caller_account: str) -> list[Request
     return requests
 
 
-def _other_source_roles(share: _Share, consumer: Consumer, principal: Principal) -> list[Cell]:
+def _other_source_roles(share: _Share, consumer: Consumer | ConsumerGroup, principal: Principal) -> list[Cell]:
     """Another consumer's source role is not this consumer's to assume."""
     return [
         share.cell(
@@ -528,12 +595,12 @@ def _other_source_roles(share: _Share, consumer: Consumer, principal: Principal)
             "deny",
             [ALLOW_ALL],
         )
-        for other in share.environment.consumers
+        for other in share.environment.given
         if other.name != consumer.name and other.name in share.source.roles
     ]
 
 
-def _trust(share: _Share, consumer: Consumer) -> Document | None:
+def _trust(share: _Share, consumer: Consumer | ConsumerGroup) -> Document | None:
     role = share.source.roles.get(consumer.name)
     return role.trust if role else None
 
@@ -555,7 +622,7 @@ def _outsider_probes(share: _Share, outsiders: Sequence[Principal]) -> list[Cell
                 "deny",
                 [ALLOW_ALL],
             )
-            for consumer in share.environment.consumers
+            for consumer in share.environment.given
             if consumer.name in share.source.roles
         ]
     return cells
@@ -637,4 +704,4 @@ def _through_source_role(share: _Share, consumer: Consumer) -> list[Cell]:
 
 
 def _labelled(principal: Principal, who: str) -> Principal:
-    return Principal(who, principal.arn, principal.account, principal.organization)
+    return Principal(who, principal.arn, principal.account, principal.organization, principal.org_paths)

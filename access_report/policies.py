@@ -169,7 +169,7 @@ def source_policies(inputs: Inputs, environment: Environment, names: Names) -> S
     def roles_named(name_of: Any) -> dict[str, SourceRolePolicies]:
         """The consumers' roles of one kind in the source account (for the consumers that have one), by consumer."""
         found = {}
-        for consumer in environment.consumers:
+        for consumer in environment.given:
             name = name_of(consumer)
             hits = [
                 r for r in resources(template, "AWS::IAM::Role").values() if r["Properties"].get("RoleName") == name

@@ -14,7 +14,7 @@ from typing import Any
 
 from config import actions
 from config.actions import Access
-from config.model import Consumer, Environment
+from config.model import Consumer, ConsumerGroup, Environment
 from config.naming import CANARY_ITEM, CANARY_KEY, DatasetNames, Names
 from config.regions import via_service_values
 
@@ -57,7 +57,7 @@ def _last(ends: list[datetime | None]) -> datetime | None:
     return None if None in ends else max(e for e in ends if e is not None)
 
 
-def source_role_ends(names: Names, environment: Environment, consumer: Consumer) -> datetime | None:
+def source_role_ends(names: Names, environment: Environment, consumer: Consumer | ConsumerGroup) -> datetime | None:
     """When the consumer's role in the source account may no longer be assumed: when every grant it reaches through
     that role has ended (None: one never does, or it has no such grant). Each grant's statements in the role's policy
     end at their own instant; the trust ends with the last."""
@@ -298,7 +298,7 @@ KEY_ID_STAND_IN = "000000000000:key/00000000-0000-0000-0000-000000000000"
 
 
 def source_role_policy(
-    names: Names, environment: Environment, consumer: Consumer, key_arns: dict[str, str] | None = None
+    names: Names, environment: Environment, consumer: Consumer | ConsumerGroup, key_arns: dict[str, str] | None = None
 ) -> Document:
     """What the consumer's role in the source account may do: exactly the datasets it reaches through it (tables
     shared by role, existing buckets and tables), at its access to each. Resources by their computed names; the

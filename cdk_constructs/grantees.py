@@ -19,8 +19,9 @@ from typing import Any
 
 from aws_cdk import aws_iam as iam
 
+from config import actions
 from config.actions import until_condition, until_sid
-from config.model import Consumer
+from config.model import Consumer, ConsumerGroup
 from config.naming import Names
 
 
@@ -31,6 +32,8 @@ class Grantees:
     # When their grant ends by itself: every statement that admits them carries aws:CurrentTime before it, and a sid
     # that says so (statements of one level that end at different times are apart).
     ends: datetime | None = None
+    # Appended to each statement's sid: a consumer group's statements are apart from the listed consumers' ones.
+    tag: str = ""
 
     @classmethod
     def consumer_roles(
@@ -69,6 +72,35 @@ class Grantees:
         )
 
     @classmethod
+    def group(
+        cls,
+        names: Names,
+        group: ConsumerGroup,
+        *,
+        organization_id: str,
+        ends: datetime | None = None,
+        roles: Sequence[str] | None = None,
+    ) -> Grantees:
+        """Every account of a group's organizational units (and the units under them), now or to come: the
+        organization as principal, narrowed to the units' paths (aws:PrincipalOrgPaths) and to the roles of the group's
+        names in them (the demo workloads' and its own, or roles where given). One statement whatever the units
+        hold."""
+        patterns = list(roles) if roles is not None else [
+            *names.consumer_role_arn_patterns(),
+            *(names.role_arn("*", role) for role in group.roles),
+        ]  # fmt: skip
+        conditions: dict[str, dict[str, Any]] = {
+            "ArnLike": {"aws:PrincipalArn": patterns},
+            "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": group.org_paths(organization_id)},
+        }
+        return cls(
+            principals=(iam.OrganizationPrincipal(organization_id),),
+            conditions=conditions | until_condition(ends),
+            ends=ends,
+            tag=actions.sid("group", group.name),
+        )
+
+    @classmethod
     def one_consumer(cls, names: Names, consumer: Consumer, *, ends: datetime | None = None) -> Grantees:
         """The roles of one consumer, by exact ARN: whom that consumer's source role trusts (until ends, where every
         grant it reaches through that role ends)."""
@@ -91,7 +123,7 @@ class Grantees:
         for operator, values in (extra_conditions or {}).items():
             conditions.setdefault(operator, {}).update(values)
         return iam.PolicyStatement(
-            sid=sid + until_sid(self.ends),
+            sid=sid + self.tag + until_sid(self.ends),
             principals=list(self.principals),
             actions=list(actions),
             resources=list(resources),

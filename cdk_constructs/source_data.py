@@ -27,7 +27,7 @@ from cdk_constructs.keys import RETAINED, project_key
 from cdk_constructs.shared_api import SharedApi
 from config import actions
 from config.actions import Level
-from config.model import SELF_CHECK_PREFIX, Consumer, Dataset, Environment
+from config.model import SELF_CHECK_PREFIX, Consumer, ConsumerGroup, Dataset, Environment
 from config.naming import DatasetNames, Names
 
 NEVER = datetime.min.replace(tzinfo=UTC)  # sorts a grant that never ends first
@@ -44,6 +44,16 @@ def access_levels(environment: Environment, dataset: Dataset) -> list[tuple[Leve
         ends = sorted({consumer.ends(dataset.name) for consumer in who}, key=lambda e: e or NEVER)
         for end in ends:
             found.append((level, end, [consumer for consumer in who if consumer.ends(dataset.name) == end]))
+    return found
+
+
+def group_levels(environment: Environment, dataset: Dataset) -> list[tuple[Level, ConsumerGroup]]:
+    """A dataset's grants to consumer groups by level, each group apart (its statements name its own units)."""
+    found: list[tuple[Level, ConsumerGroup]] = []
+    for level in ("read", "write"):
+        for group, access in environment.groups_granted(dataset):
+            if level == "read" or access == "read-write":
+                found.append((level, group))
     return found
 
 
@@ -108,6 +118,11 @@ class SharedDataset(Construct):
             )
             for level, ends, who in groups
         ]
+        if organization_id:  # (the config refuses groups without it)
+            self.levels += [
+                (level, Grantees.group(names, group, organization_id=organization_id, ends=group.ends(dataset.name)))
+                for level, group in group_levels(environment, dataset)
+            ]
         self.key: kms.IKey | None = None
         self.bucket: s3.IBucket | None = None
         self.table: dynamodb.ITableV2 | None = None
@@ -292,20 +307,25 @@ class SourceRole(Construct):
         *,
         names: Names,
         environment: Environment,
-        consumer: Consumer,
+        consumer: Consumer | ConsumerGroup,
         datasets: Sequence[SharedDataset],
+        organization_id: str | None = None,
     ) -> None:
         super().__init__(scope, id)
+        ends = source_role_ends(names, environment, consumer)
+        if isinstance(consumer, ConsumerGroup):
+            # The group's roles in its units' accounts, by their names: one trust statement for every account.
+            trust = Grantees.group(names, consumer, organization_id=_required(organization_id), ends=ends).trust()
+            kind = "consumer group"
+        else:
+            trust = Grantees.one_consumer(names, consumer, ends=ends).trust()
+            kind = "consumer"
         self.role = iam.Role(
             self,
             "Role",
             role_name=names.source_role(consumer),
-            assumed_by=Grantees.one_consumer(
-                names, consumer, ends=source_role_ends(names, environment, consumer)
-            ).trust(),
-            description=(
-                f"Assumed by {names.project} {names.environment} consumer {consumer.name} to reach its datasets"
-            ),
+            assumed_by=trust,
+            description=f"Assumed by {names.project} {names.environment} {kind} {consumer.name} to reach its datasets",
             max_session_duration=Duration.hours(1),
         )
         keys = {shared.names.name: shared.key.key_arn for shared in datasets if shared.key}
@@ -333,17 +353,31 @@ class SourceLocator(Construct):
     alone may assume, allowed to read access points' configuration and this stack's APIs' ids, nothing else."""
 
     def __init__(
-        self, scope: Construct, id: str, *, names: Names, consumer: Consumer, aliases: bool, apis: bool
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: Names,
+        consumer: Consumer | ConsumerGroup,
+        aliases: bool,
+        apis: bool,
+        organization_id: str | None = None,
     ) -> None:
         super().__init__(scope, id)
-        reader = names.role_arn(consumer.account, names.consumer_locate_role)
+        if isinstance(consumer, ConsumerGroup):
+            # The alias reader of every account of the group's units, by its name.
+            pattern = names.role_arn("*", names.consumer_locate_role)
+            trust = Grantees.group(names, consumer, organization_id=_required(organization_id), roles=[pattern]).trust()
+        else:
+            reader = names.role_arn(consumer.account, names.consumer_locate_role)
+            trust = iam.PrincipalWithConditions(
+                iam.AccountPrincipal(consumer.account), {"ArnEquals": {"aws:PrincipalArn": [reader]}}
+            )
         self.role = iam.Role(
             self,
             "Role",
             role_name=names.locate_role(consumer),
-            assumed_by=iam.PrincipalWithConditions(
-                iam.AccountPrincipal(consumer.account), {"ArnEquals": {"aws:PrincipalArn": [reader]}}
-            ),
+            assumed_by=trust,
             description=f"Tells {names.project} {names.environment} consumer {consumer.name} where its datasets are",
             max_session_duration=Duration.hours(1),
         )
@@ -371,3 +405,9 @@ class SourceLocator(Construct):
             )
         if findings:
             acknowledge(self.role, findings)
+
+
+def _required(organization_id: str | None) -> str:
+    if organization_id is None:  # the config refuses a group without one (config/model.py)
+        raise ValueError("a consumer group's grants need the organization's id")
+    return organization_id

@@ -185,7 +185,7 @@ def parse_config(
     return config
 
 
-LIST_ELEMENT = re.compile(r"\b(environments|datasets|consumers)\[(\d+)\]")
+LIST_ELEMENT = re.compile(r"\b(environments|datasets|consumers|consumer_groups)\[(\d+)\]")
 
 
 def named(message: str, data: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -46,6 +46,9 @@ WITHOUT_PIPELINE_NOTIFICATIONS = frozenset(
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+# An organizational unit (ou-ROOT-SUFFIX: its root's id without r-) or, for the whole organization, the root (r-ROOT),
+# as AWS Organizations names them.
+ORGANIZATIONAL_UNIT = re.compile(r"^ou-(?P<root>[0-9a-z]{4,32})-[a-z0-9]{8,32}$|^r-(?P<rootid>[0-9a-z]{4,32})$")
 CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:"
     r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -586,7 +589,24 @@ class Grant(_Frozen):
         return self.until is None or at < self.until
 
 
-class Consumer(_Frozen):
+class _Given:
+    """What a consumer and a consumer group have alike: their grants."""
+
+    if TYPE_CHECKING:  # each declares it as a field of its own
+        grants: dict[str, Grant]
+
+    def access_to(self, dataset: str) -> Access | None:
+        """The access given to a dataset, or None where it is not given."""
+        grant = self.grants.get(dataset)
+        return grant.access if grant else None
+
+    def ends(self, dataset: str) -> datetime | None:
+        """When the grant of a dataset ends, or None (it does not, or there is none)."""
+        grant = self.grants.get(dataset)
+        return grant.ends if grant else None
+
+
+class Consumer(_Given, _Frozen):
     name: ConsumerName
     """1-20 lower-case letters, digits or hyphens, unique in the environment; ENV-NAME names its stage, so not
     sharing."""
@@ -618,15 +638,58 @@ class Consumer(_Frozen):
     def env(self) -> AccountRegion:
         return AccountRegion(account=self.account, region=self.region)
 
-    def access_to(self, dataset: str) -> Access | None:
-        """The consumer's access to a dataset, or None where it is not given it."""
-        grant = self.grants.get(dataset)
-        return grant.access if grant else None
 
-    def ends(self, dataset: str) -> datetime | None:
-        """When the consumer's grant of a dataset ends, or None (it does not, or there is none)."""
-        grant = self.grants.get(dataset)
-        return grant.ends if grant else None
+def _organizational_unit(value: str) -> str:
+    if not ORGANIZATIONAL_UNIT.fullmatch(value):
+        raise ValueError("is not an organizational unit id (ou-ab12-11111111) or the organization's root (r-ab12)")
+    return value
+
+
+OrganizationalUnitId = Annotated[StrictStr, AfterValidator(_organizational_unit)]
+
+
+def root_of(unit: str) -> str:
+    """The id of the root an organizational unit is under (ou-ab12-11111111: r-ab12), or of the root itself."""
+    found = ORGANIZATIONAL_UNIT.fullmatch(unit)
+    if not found:
+        raise ValueError(f"{unit!r} is not an organizational unit id")
+    return f"r-{found['root'] or found['rootid']}"
+
+
+class ConsumerGroup(_Given, _Frozen):
+    """Consumers that are whole organizational units: every account in them (and in the units under them), now or to
+    come, with the roles of one name in each, given the same datasets. One statement per group and level admits them
+    all (aws:PrincipalOrgPaths), whatever the units hold."""
+
+    name: ConsumerName
+    """1-20 lower-case letters, digits or hyphens, unique among the environment's consumers and groups."""
+    organizational_units: Annotated[
+        tuple[OrganizationalUnitId, ...], Field(min_length=1, max_length=10), AfterValidator(_distinct)
+    ]
+    """1-10 organizational unit ids (ou-ab12-11111111) of the config's organization_id: every account in them and in
+    the units under them is a consumer. The root's id (r-ab12) is the whole organization: an explicit choice."""
+    regions: Annotated[tuple[Region, ...], Field(min_length=1, max_length=10), AfterValidator(_distinct)]
+    """The regions of the group's consumer stacks in each account."""
+    roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
+    """The group's own roles by name (with their path), the same in each of its accounts: the grants admit them in
+    those accounts only."""
+    grants: dict[DatasetName, Annotated[Grant, BeforeValidator(_short_grant)]] = Field(default_factory=dict)
+    """{dataset: read | read-write} (or {access, until}), as a consumer's: the datasets every account of the group
+    gets."""
+
+    def org_paths(self, organization_id: str) -> list[str]:
+        """The aws:PrincipalOrgPaths patterns of the group's units, each with the units under it: o-ID/*/ou-ID/* (the
+        path of an account's unit, from the root, ends with a slash; StringLike's * spans segments)."""
+        return [
+            f"{organization_id}/{unit}/*" if unit.startswith("r-") else f"{organization_id}/*/{unit}/*"
+            for unit in self.organizational_units
+        ]
+
+    def member(self, account: str, region: str) -> Consumer:
+        """One account of the group as a consumer: its name, roles and grants in that account (the access report and
+        the rehearsal decide each sample account as they decide a consumer)."""
+        return Consumer.model_construct(name=self.name, account=account, region=region, roles=self.roles,
+                                        grants=self.grants, task_network=None, workloads=())  # fmt: skip
 
 
 class Environment(_Frozen):
@@ -640,8 +703,11 @@ class Environment(_Frozen):
     """The account and region that own and share the data."""
     datasets: Annotated[tuple[Dataset, ...], Field(min_length=1)]
     """What the source shares; without it, one dataset named data, a new bucket and table."""
-    consumers: Annotated[tuple[Consumer, ...], Field(min_length=1)]
-    """The consumer accounts, one or more."""
+    consumers: tuple[Consumer, ...] = ()
+    """The consumer accounts, each by its id; an environment has consumers, consumer_groups or both."""
+    consumer_groups: tuple[ConsumerGroup, ...] = ()
+    """Consumers that are whole organizational units (with organization_id): every account in them, now or to come,
+    gets the group's datasets (docs/scale.md)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -665,14 +731,21 @@ class Environment(_Frozen):
 
     @model_validator(mode="after")
     def _consumers_are_distinct(self) -> Environment:
+        if not self.consumers and not self.consumer_groups:
+            raise ValueError("consumers: the environment has none: list consumer accounts or consumer_groups")
         names: set[str] = set()
         accounts: set[str] = set()
+        for index, group in enumerate(self.consumer_groups):
+            if group.name in names:
+                raise ValueError(f"consumer_groups[{index}].name: {group.name!r} is used twice in the environment")
+            names.add(group.name)
         for index, consumer in enumerate(self.consumers):
             where = f"consumers[{index}]"
             if consumer.account == self.source.account:
                 raise ValueError(f"{where}.account: {consumer.account!r} is the source account of the environment")
             if consumer.name in names:
-                raise ValueError(f"{where}.name: {consumer.name!r} is used twice in the environment")
+                raise ValueError(f"{where}.name: {consumer.name!r} is used twice in the environment (consumers and "
+                                 "consumer_groups share their names)")  # fmt: skip
             if consumer.account in accounts:
                 raise ValueError(f"{where}.account: {consumer.account!r} is used twice in the environment")
             names.add(consumer.name)
@@ -687,22 +760,26 @@ class Environment(_Frozen):
             if dataset.name in seen:
                 raise ValueError(f"datasets[{index}].name: {dataset.name!r} is used twice in the environment")
             seen.add(dataset.name)
-        for index, consumer in enumerate(self.consumers):
+        given: list[tuple[str, Consumer | ConsumerGroup]] = [
+            *((f"consumers[{i}]", c) for i, c in enumerate(self.consumers)),
+            *((f"consumer_groups[{i}]", g) for i, g in enumerate(self.consumer_groups)),
+        ]
+        for where, consumer in given:
             if not consumer.grants:
                 raise ValueError(
-                    f"consumers[{index}].grants: {consumer.name!r} is given no dataset: name one "
+                    f"{where}.grants: {consumer.name!r} is given no dataset: name one "
                     f"({', '.join(sorted(datasets))}) as {{dataset: read}} or {{dataset: read-write}}"
                 )
             for name in consumer.grants:
                 if name not in datasets:
                     close = difflib.get_close_matches(name, sorted(datasets), n=1)
                     raise ValueError(
-                        f"consumers[{index}].grants.{name}: no dataset {name!r} in the environment "
+                        f"{where}.grants.{name}: no dataset {name!r} in the environment "
                         + (f"(did you mean {close[0]!r}? " if close else "(")
                         + f"its datasets: {', '.join(sorted(datasets))})"
                     )
         for index, dataset in enumerate(self.datasets):
-            if not self.granted(dataset):
+            if not self.granted(dataset) and not self.groups_granted(dataset):
                 raise ValueError(
                     f"datasets[{index}].name: {dataset.name!r} is granted to no consumer: grant it in a consumer's "
                     "grants, or remove it"
@@ -722,7 +799,7 @@ class Environment(_Frozen):
                 a, b = first.bucket.prefix or "", second.bucket.prefix or ""
                 if not (a.startswith(b) or b.startswith(a)):
                     continue
-                for consumer in self.consumers:
+                for consumer in self.given:
                     if consumer.grants.get(first.name) != consumer.grants.get(second.name):
                         raise ValueError(
                             f"datasets[{i}].bucket.prefix: {a or '(whole bucket)'!r} of {first.bucket.existing} "
@@ -737,17 +814,26 @@ class Environment(_Frozen):
         """The consumers given the dataset, with their access, in the config's order."""
         return [(c, c.grants[dataset.name].access) for c in self.consumers if dataset.name in c.grants]
 
+    @property
+    def given(self) -> tuple[Consumer | ConsumerGroup, ...]:
+        """The consumers, then the consumer groups: everyone grants go to."""
+        return (*self.consumers, *self.consumer_groups)
+
+    def groups_granted(self, dataset: Dataset) -> list[tuple[ConsumerGroup, Access]]:
+        """The consumer groups given the dataset, with their access, in the config's order."""
+        return [(g, g.grants[dataset.name].access) for g in self.consumer_groups if dataset.name in g.grants]
+
     def dataset(self, name: str) -> Dataset:
         (found,) = [dataset for dataset in self.datasets if dataset.name == name]
         return found
 
-    def datasets_of(self, consumer: Consumer) -> list[tuple[Dataset, Access]]:
+    def datasets_of(self, consumer: Consumer | ConsumerGroup) -> list[tuple[Dataset, Access]]:
         """The datasets the consumer is given, with its access, in the config's order of datasets."""
         return [(d, consumer.grants[d.name].access) for d in self.datasets if d.name in consumer.grants]
 
-    def expiring(self) -> list[tuple[Consumer, Dataset, datetime]]:
+    def expiring(self) -> list[tuple[Consumer | ConsumerGroup, Dataset, datetime]]:
         """The grants that end by themselves: consumer, dataset, when, in the config's order."""
-        return [(c, d, ends) for c in self.consumers for d in self.datasets if (ends := c.ends(d.name)) is not None]
+        return [(c, d, ends) for c in self.given for d in self.datasets if (ends := c.ends(d.name)) is not None]
 
 
 def _described(grant: Grant | None) -> str:
@@ -842,12 +928,19 @@ class Config(_Frozen):
                     "connections of its own partition"
                 )
         for index, environment in enumerate(self.environments):
-            places = [(f"environments[{index}].source", environment.source.region)]
-            places += [(f"environments[{index}].consumers[{i}]", c.region) for i, c in enumerate(environment.consumers)]
+            places = [(f"environments[{index}].source.region", environment.source.region)]
+            places += [
+                (f"environments[{index}].consumers[{i}].region", c.region) for i, c in enumerate(environment.consumers)
+            ]
+            places += [
+                (f"environments[{index}].consumer_groups[{i}].regions[{r}]", region)
+                for i, group in enumerate(environment.consumer_groups)
+                for r, region in enumerate(group.regions)
+            ]
             for field, region in places:
                 if partition_of(region) != partition:
                     raise ValueError(
-                        f"{field}.region: {region!r} is in partition {partition_of(region)}, {where}: accounts, "
+                        f"{field}: {region!r} is in partition {partition_of(region)}, {where}: accounts, "
                         "roles and keys do not cross partitions; use one config per partition"
                     )
         return self
@@ -875,15 +968,55 @@ class Config(_Frozen):
         """Roles named `<project>-...` are the project's: the pipeline creates and changes them (its execution policy
         allows it), so a consumer's own role must be named otherwise."""
         for e, environment in enumerate(self.environments):
-            for c, consumer in enumerate(environment.consumers):
+            given: list[tuple[str, Consumer | ConsumerGroup]] = [
+                (f"consumers[{c}]", consumer) for c, consumer in enumerate(environment.consumers)
+            ]
+            given += [(f"consumer_groups[{g}]", group) for g, group in enumerate(environment.consumer_groups)]
+            for where, consumer in given:
                 for r, role in enumerate(consumer.roles):
                     name = role.rsplit("/", 1)[-1]
                     for prefix, whose in ((f"{self.project}-", "the project's"), ("cdk-", "the CDK bootstrap's")):
                         if name.lower().startswith(prefix):
                             raise ValueError(
-                                f"environments[{e}].consumers[{c}].roles[{r}]: {role!r} starts with {whose} prefix "
+                                f"environments[{e}].{where}.roles[{r}]: {role!r} starts with {whose} prefix "
                                 f"{prefix}, which names roles the pipeline manages or deploys with: list your own"
                             )
+        return self
+
+    @model_validator(mode="after")
+    def _groups_are_of_the_organization(self) -> Config:
+        """Consumer groups are organizational units of the config's organization, which has one root: their grants name
+        the organization and the units' paths in it. An existing key's dataset reached through an access point is
+        given by KMS grants, each to a role by its exact ARN, which a group, whose accounts are not listed, cannot
+        have."""
+        roots: dict[str, str] = {}
+        for e, environment in enumerate(self.environments):
+            for g, group in enumerate(environment.consumer_groups):
+                where = f"environments[{e}].consumer_groups[{g}]"
+                if self.organization_id is None:
+                    raise ValueError(
+                        f"{where}.organizational_units: a group of organizational units needs organization_id "
+                        "(o-...), the organization its units are in: set it"
+                    )
+                for u, unit in enumerate(group.organizational_units):
+                    root = root_of(unit)
+                    for other, there in roots.items():
+                        if other != root:
+                            raise ValueError(
+                                f"{where}.organizational_units[{u}]: {unit!r} is under root {root}, {there} under "
+                                f"{other}: an organization has one root, so they are of two organizations"
+                            )
+                    roots.setdefault(root, f"{where}.organizational_units[{u}]")
+                for name, _grant in group.grants.items():
+                    dataset = environment.dataset(name)
+                    bucket = dataset.bucket
+                    if bucket and bucket.existing and bucket.kms_key and bucket.access == "access-point":
+                        raise ValueError(
+                            f"{where}.grants.{name}: dataset {name!r} is read through an access point under the "
+                            "existing key kms_key, which KMS grants give to each role by its ARN, and a group's "
+                            "accounts are not listed: give the group a dataset the stacks encrypt, or one with "
+                            "access: role"
+                        )
         return self
 
     @model_validator(mode="after")
@@ -949,6 +1082,10 @@ class Config(_Frozen):
                 (f"environments[{index}].consumers[{i}].name", consumer_stage_id(environment, consumer))
                 for i, consumer in enumerate(environment.consumers)
             ]
+            places += [
+                (f"environments[{index}].consumer_groups[{i}].name", consumer_stage_id(environment, group))
+                for i, group in enumerate(environment.consumer_groups)
+            ]
             for field, stage in places:
                 if stage in seen:
                     raise ValueError(f"{field}: makes the stage {stage!r}, as {seen[stage]} does: rename one")
@@ -961,5 +1098,5 @@ def sharing_stage_id(environment: Environment) -> str:
     return f"{environment.name}-sharing"
 
 
-def consumer_stage_id(environment: Environment, consumer: Consumer) -> str:
+def consumer_stage_id(environment: Environment, consumer: Consumer | ConsumerGroup) -> str:
     return f"{environment.name}-{consumer.name}"

@@ -13,7 +13,16 @@ import re
 from dataclasses import dataclass
 
 from config.actions import Access
-from config.model import DEFAULT_DATASET, SELF_CHECK_PREFIX, Config, Consumer, Dataset, Environment, dataset_bucket
+from config.model import (
+    DEFAULT_DATASET,
+    SELF_CHECK_PREFIX,
+    Config,
+    Consumer,
+    ConsumerGroup,
+    Dataset,
+    Environment,
+    dataset_bucket,
+)
 from config.regions import dns_suffix, partition_of, service_endpoint, via_service_values
 
 # The stage of every shared API: its URL's path and its ARNs' first segment after the API's id.
@@ -236,7 +245,7 @@ class Names:
                 found.append((n, access))
         return found
 
-    def alias_datasets(self, environment: Environment, consumer: Consumer) -> list[DatasetNames]:
+    def alias_datasets(self, environment: Environment, consumer: Consumer | ConsumerGroup) -> list[DatasetNames]:
         """The consumer's tables over existing buckets: their location is the access point's alias, which S3 makes when
         it creates the access point and which the consumer stack reads from the source account (locate_role)."""
         return [n for n, _ in self.catalog_datasets(environment, consumer) if n.through_access_point]
@@ -246,11 +255,11 @@ class Names:
         those it is given and to prove it is refused the others."""
         return [self.dataset(d) for d in environment.datasets if d.api is not None]
 
-    def looks_up(self, environment: Environment, consumer: Consumer) -> bool:
+    def looks_up(self, environment: Environment, consumer: Consumer | ConsumerGroup) -> bool:
         """Whether the consumer stack reads anything in the source account at deploy (its SourceLookups)."""
         return bool(self.alias_datasets(environment, consumer) or self.api_datasets(environment))
 
-    def locate_role(self, consumer: Consumer) -> str:
+    def locate_role(self, consumer: Consumer | ConsumerGroup) -> str:
         """The role in the source account that reads the aliases of one consumer's access points (GetAccessPoint)."""
         return f"{self._prefix}-locate-{consumer.name}"
 
@@ -265,12 +274,12 @@ class Names:
         of one name would be one."""
         return f"{self._prefix}-{dataset}-{consumer.name}-{grantee_digest(grantee)}-{'-'.join(operations)}"
 
-    def source_role(self, consumer: Consumer) -> str:
+    def source_role(self, consumer: Consumer | ConsumerGroup) -> str:
         """The consumer's role in the source account: what it reaches there through a role (tables shared by
         role, existing buckets and tables) and nothing else; only its own roles may assume it."""
         return f"{self._prefix}-source-{consumer.name}"
 
-    def source_role_arn(self, consumer: Consumer) -> str:
+    def source_role_arn(self, consumer: Consumer | ConsumerGroup) -> str:
         return self.role_arn(self.source_account, self.source_role(consumer))
 
     # Consumer accounts: the same role names in every consumer account of the environment, so that an
@@ -377,7 +386,9 @@ class Names:
         """Any key of the consumer's account and region: the results key's id is unknown before its stack deploys."""
         return self.consumer_arn(consumer, "kms", "key/*")
 
-    def catalog_datasets(self, environment: Environment, consumer: Consumer) -> list[tuple[DatasetNames, Access]]:
+    def catalog_datasets(
+        self, environment: Environment, consumer: Consumer | ConsumerGroup
+    ) -> list[tuple[DatasetNames, Access]]:
         """The consumer's datasets that describe a table: it gets each in its own account's catalog."""
         return [(self.dataset(d), access) for d, access in environment.datasets_of(consumer) if d.catalog]
 

@@ -60,7 +60,7 @@ class SharingStack(Stack):
         for shared in datasets.values():
             if shared.names.pre_datasets_layout:
                 _keep_the_pre_datasets_logical_ids(shared, access_logs, canary)
-        for consumer in environment.consumers:
+        for consumer in environment.given:
             through_role = [
                 datasets[dataset.name]
                 for dataset, _ in environment.datasets_of(consumer)
@@ -75,6 +75,7 @@ class SharingStack(Stack):
                     environment=environment,
                     consumer=consumer,
                     datasets=through_role,
+                    organization_id=config.organization_id,
                 )
             aliases, apis = bool(names.alias_datasets(environment, consumer)), bool(names.api_datasets(environment))
             if aliases or apis:
@@ -85,6 +86,7 @@ class SharingStack(Stack):
                     consumer=consumer,
                     aliases=aliases,
                     apis=apis,
+                    organization_id=config.organization_id,
                 )
 
 

@@ -31,7 +31,8 @@ EXAMPLE = ROOT / "config" / "example.yaml"
 # whose table is shared through its own resource policy, an existing bucket and table shared through the source
 # role, an existing bucket's prefix reached directly through an access point under the bucket's own key,
 # consumers' own roles, consumer tasks run in configured subnets (with and without security groups), from an
-# image of a private ECR repository of another account; and no daily proof.
+# image of a private ECR repository of another account; a consumer group of two organizational units (a grant that
+# ends, a dataset through its source role); and no daily proof.
 ORGANIZATION_CONFIG = """
 project: orgshare
 tooling: {account: "111111111111", region: eu-west-1}
@@ -70,6 +71,12 @@ environments:
         region: eu-west-1
         task_network: {subnets: [subnet-89abcdef], security_groups: [sg-0123456789abcdef0], assign_public_ip: true}
         grants: {lake: read-write, events: read}
+    consumer_groups:
+      - name: branches
+        organizational_units: [ou-ab12-11111111, ou-ab12-22222222]
+        regions: [eu-west-1]
+        roles: [branch-reporting]
+        grants: {lake: read, finance: read, events: {access: read-write, until: 2031-03-31}}
 """
 
 

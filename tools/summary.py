@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bootstrap.policies import extension_boundary
+from cdk_constructs.documents import consumer_policy
 from checks.templates import PolicyDocument, PolicyKind, policy_documents
 from config import DEFAULT_CONFIG, actions, load_config_or_report
-from config.model import Consumer, consumer_stage_id
+from config.model import Consumer, ConsumerGroup, consumer_stage_id
 from config.naming import API_STAGE, Names, api_id_output, api_logical_id, stage_stack_name
 from tools.expiry import expiring_lines
 
@@ -96,10 +97,11 @@ def print_environment(synthesized: Any, environment: Any) -> None:
     names = Names.of(synthesized.config, environment)
     print(f"Environment {environment.name} ({approval}): source {source.account} {source.region}")
     consumers = environment.consumers
-    # Who gets which dataset first, one column per consumer; then what each dataset is.
+    given = environment.given  # the consumers, then the consumer groups
+    # Who gets which dataset first, one column per consumer and group; then what each dataset is.
     _table(
-        ("dataset", *(c.name for c in consumers)),
-        [(d.name, *(_given_as(c, d.name) for c in consumers)) for d in environment.datasets],
+        ("dataset", *(c.name for c in given)),
+        [(d.name, *(_given_as(c, d.name) for c in given)) for d in environment.datasets],
     )
     for line in expiring_lines(environment, datetime.now(UTC)):
         print(f"  {line}")
@@ -125,7 +127,20 @@ def print_environment(synthesized: Any, environment: Any) -> None:
             parts.append(f"table {n.table} ({'existing; ' if not n.owns_table else ''}{reached})")
         print(textwrap.fill(f"{dataset.name}: {'; '.join(parts)}", WIDTH, initial_indent="  ",
                             subsequent_indent="      ", break_on_hyphens=False))  # fmt: skip
-    print(f"  consumers: {', '.join(f'{c.name} ({c.account} {c.region})' for c in consumers)}")
+    if consumers:
+        print(f"  consumers: {', '.join(f'{c.name} ({c.account} {c.region})' for c in consumers)}")
+    for group in environment.consumer_groups:
+        print(
+            textwrap.fill(
+                f"consumer group {group.name}: every account in {', '.join(group.organizational_units)} and the units "
+                f"under them ({', '.join(group.regions)})"
+                + (f"; its own roles {', '.join(group.roles)}" if group.roles else ""),
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+        )
     template = synthesized.template_json(synthesized.sharing(environment.name))
     rows = []
     for policy in policy_documents(template):
@@ -134,8 +149,8 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                 grant = _grant(statement)
                 if grant:
                     rows.append((_where(template, policy), *grant))
-            elif policy.kind is PolicyKind.INLINE and _source_role(template, policy, names, consumers):
-                role = _source_role(template, policy, names, consumers)
+            elif policy.kind is PolicyKind.INLINE and _source_role(template, policy, names, given):
+                role = _source_role(template, policy, names, given)
                 resources = (
                     statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 )
@@ -160,6 +175,7 @@ def print_environment(synthesized: Any, environment: Any) -> None:
             )
     print("  Grants in the source account, as synthesized:")
     _table(("resource", "actions", "granted to", "only if"), rows)
+    print_group_roles(names, environment)
     for index, consumer in enumerate(consumers):
         if consumer.roles:
             template = synthesized.template_json(synthesized.consumer(environment.name, index))
@@ -198,6 +214,27 @@ def print_environment(synthesized: Any, environment: Any) -> None:
                     break_on_hyphens=False,
                 )
             )
+
+
+def print_group_roles(names: Names, environment: Any) -> None:
+    """A group's own roles: their side of the grants, to attach in each of its accounts (no stack of the project's is
+    there yet to hold it)."""
+    for group in environment.consumer_groups:
+        if not group.roles:
+            continue
+        print(
+            textwrap.fill(
+                f"{group.name}'s own roles {', '.join(group.roles)}, in every account of its units: granted above. "
+                "Their side is yours: create this policy in each account and attach it to them (an API's id is in "
+                "the sharing stack's output DATASETApiUrl):",
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="  ",
+            )
+        )
+        api_ids = {d.name: f"<id of API {names.dataset(d).api}>" for d in environment.datasets if d.api}
+        document = consumer_policy(names, environment, group.member("<account>", group.regions[0]), api_ids)
+        print(textwrap.indent(json.dumps(document, indent=2), "    "))
 
 
 def _source_role(template: dict[str, Any], policy: PolicyDocument, names: Names, consumers: Any) -> str | None:
@@ -261,7 +298,11 @@ def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
     principal = statement["Principal"]["AWS"]
     principals = principal if isinstance(principal, list) else [principal]
-    if principals == ["*"]:
+    paths = condition.get("ForAnyValue:StringLike", {}).get("aws:PrincipalOrgPaths")
+    if principals == ["*"] and paths:
+        units = [path.rstrip("/*").rsplit("/", 1)[-1] for path in _as_list(paths)]
+        who = f"organizational units {', '.join(units)} (and under them)"
+    elif principals == ["*"]:
         who = f"organization {condition['StringEquals']['aws:PrincipalOrgID']}"
     else:
         who = "accounts " + ", ".join(re.sub(r".*::(\d{12}):root", r"\1", _text(p)) for p in principals)
@@ -280,7 +321,7 @@ def _grant(statement: dict[str, Any]) -> tuple[str, str, str] | None:
     return ", ".join(sorted(actions)), who, only_if
 
 
-def _given_as(consumer: Consumer, dataset: str) -> str:
+def _given_as(consumer: Consumer | ConsumerGroup, dataset: str) -> str:
     grant = consumer.grants.get(dataset)
     if grant is None:
         return "-"

@@ -70,9 +70,12 @@ def main(argv: list[str]) -> int:
             return 2
         checked.append("a file the pipeline reads: committed in the repository, by a plain path")
     consumers = sum(len(environment.consumers) for environment in config.environments)
+    groups = sum(len(environment.consumer_groups) for environment in config.environments)
     datasets = sum(len(environment.datasets) for environment in config.environments)
     print(
-        f"ok: {args.config}: {len(config.environments)} environments, {consumers} consumers, {datasets} datasets",
+        f"ok: {args.config}: {len(config.environments)} environments, {consumers} consumers, "
+        + (f"{groups} consumer groups, " if groups else "")
+        + f"{datasets} datasets",
         *(f"  {check}" for check in checked),
         sep="\n",
     )

@@ -148,6 +148,42 @@ def test_organization_mode_denies_an_account_outside_the_organization(organizati
     assert events and all(o.actual == "deny" for o in events)
 
 
+def test_a_consumer_group_reaches_its_datasets_from_its_units_and_under_them_and_nothing_from_outside(
+    organization_inputs,
+):
+    verdicts = evaluate(build(organization_inputs), memo=VERDICTS)
+    group = [o for o in verdicts if o.cell.who.startswith("branches ")]
+    assert group and all(o.as_expected for o in group)
+    # An account of a unit under the first unit is the group's too (aws:PrincipalOrgPaths ends with /*).
+    deeper = [o for o in group if "under ou-ab12-11111111" in o.cell.who and o.actual == "allow"]
+    assert {o.cell.dataset for o in deeper} == {"lake", "events", "finance"}
+    assert ("s3:PutObject", "events") in {(o.cell.action, o.cell.dataset) for o in deeper}  # read-write until 2031
+    # finance: through the group's one source role, which the units' roles may assume.
+    assert any(o.cell.action == "sts:AssumeRole" and o.cell.dataset == "finance" for o in deeper)
+    # Not raw (an existing key's access point: KMS grants, refused to groups) nor writes to lake (read).
+    assert not [
+        o for o in deeper if o.cell.dataset == "raw" or (o.cell.dataset, o.cell.action) == ("lake", "s3:PutObject")
+    ]
+    outside = [o for o in verdicts if "outside branches's units" in o.cell.who]
+    assert {o.cell.principal.rsplit("/", 1)[1] for o in outside} == {
+        "orgshare-prod-consumer-function", "orgshare-prod-consumer-task", "branch-reporting"
+    }  # fmt: skip
+    assert {o.cell.dataset for o in outside} == {"lake", "events", "raw", None}  # None: the source roles
+    assert "arn:aws:iam::222222222222:role/orgshare-prod-source-branches" in {o.cell.resource for o in outside}
+    assert all(o.actual == "deny" and o.as_expected for o in outside)
+
+
+def test_a_group_grant_without_its_units_paths_admits_the_whole_organization_and_is_caught(organization_inputs):
+    broken = _broken(organization_inputs)
+    for sid in ("ConsumersListGroupBranches", "ConsumersReadObjectsGroupBranches"):
+        statement = _statement(
+            broken.sharing["prod"], "AWS::S3::BucketPolicy", sid, "orgshare-prod-lake-222222222222-eu-west-1"
+        )
+        statement["Condition"].pop("ForAnyValue:StringLike")
+    failing = _differing(broken)
+    assert any("outside branches's units" in name and "s3:GetObject" in name for name in failing)
+
+
 def test_an_existing_bucket_and_table_are_reached_through_the_source_role_at_the_consumers_access(organization_inputs):
     verdicts = evaluate(build(organization_inputs), memo=VERDICTS)
     role = [o for o in verdicts if o.cell.who == "analytics source role" and o.cell.dataset == "finance"]

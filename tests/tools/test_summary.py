@@ -83,6 +83,27 @@ def test_summary_in_organization_mode_names_the_organization(organization, capsy
     assert "ListUnderPrefixes" in sids and "orgshare-prod-lake-222222222222-eu-west-1" in json.dumps(document)
 
 
+def test_summary_shows_a_consumer_group_its_units_grants_and_its_own_roles_side(organization, capsys, tmp_path,
+                                                                                 monkeypatch):  # fmt: skip
+    monkeypatch.setattr(summary, "OWN_ROLES_DIR", tmp_path / "own-roles")
+    summary.render(organization)
+    out = capsys.readouterr().out
+    joined = " ".join(line.strip() for line in out.splitlines())
+    assert "dataset  analytics   reporting   branches" in out
+    assert (
+        "consumer group branches: every account in ou-ab12-11111111, ou-ab12-22222222 and the units under them "
+        "(eu-west-1); its own roles branch-reporting"
+    ) in joined
+    assert "granted to: organizational units ou-ab12-11111111, ou-ab12-22222222 (and under them)" in out
+    assert "role orgshare-prod-source-branches trust: sts:AssumeRole" in out
+    # Its own roles' side, to attach in each account: the group's datasets, at its access, ending with its grants.
+    block = out.split("in each account and attach it to them", 1)[1].split(":\n", 1)[1]
+    document = json.loads("\n".join(itertools.takewhile(lambda line: line.startswith("    "), block.splitlines())))
+    text = json.dumps(document)
+    assert "orgshare-prod-events-222222222222-eu-west-1" in text and "2031-04-01T00:00:00Z" in text
+    assert "orgshare-prod-source-branches" in text and "corp-lake" not in text  # raw is not the group's
+
+
 def test_a_config_one_pipeline_cannot_hold_is_one_line_and_exit_2(tmp_path, capsys):
     config = tmp_path / "big.yaml"
     config.write_text(config_with(1000))

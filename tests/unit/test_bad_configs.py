@@ -80,6 +80,21 @@ def _task_network(network: str) -> Callable[[Path], None]:
     )
 
 
+INGEST = "        grants: {events: read-write, orders: read-write}\n"
+ORGANIZATION = "# organization_id: o-exampleorg1 "
+
+
+def _group(group: str, *, organization: bool = True) -> Callable[[Path], None]:
+    """The example's prod with a consumer group (a YAML flow mapping), and its organization_id unless told otherwise."""
+
+    def write(path: Path) -> None:
+        assert INGEST in GOOD and ORGANIZATION in GOOD
+        text = GOOD.replace(INGEST, f"{INGEST}    consumer_groups:\n      - {group}\n")
+        path.write_text(text.replace(ORGANIZATION, "organization_id: o-exampleorg1 ") if organization else text)
+
+    return write
+
+
 def _directory(path: Path) -> None:
     path.mkdir()
 
@@ -389,7 +404,7 @@ CORPUS = [
             '    consumers:\n      - name: analytics\n        account: "333333333333"\n' + GRANTS,
             "    consumers: []",
         ),
-        "environments[dev].consumers: must list at least one entry",
+        "environments[dev].consumers: the environment has none: list consumer accounts or consumer_groups",
     ),
     # Values and references
     Bad(
@@ -795,6 +810,73 @@ CORPUS = [
         ),
         "environments[prod].consumers[reporting].roles[0]: 'arn:aws:iam::666666666666:role/service-role/athena' is a "
         "role ARN: name the role, with its path if it has one ('service-role/athena')",
+    ),
+    # Consumer groups (organizational units)
+    Bad(
+        "a group without organization_id",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}",
+            organization=False,
+        ),
+        "environments[prod].consumer_groups[branches].organizational_units: a group of organizational units needs "
+        "organization_id",
+    ),
+    Bad(
+        "a group naming an account, not a unit",
+        _group("{name: branches, organizational_units: ['888888888888'], regions: [eu-west-1], grants: {sales: read}}"),
+        "environments[prod].consumer_groups[branches].organizational_units[0]: '888888888888' is not an "
+        "organizational unit id",
+    ),
+    Bad(
+        "a group's units under two roots",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111, ou-cd34-22222222], regions: [eu-west-1], "
+            "grants: {sales: read}}"
+        ),
+        "consumer_groups[branches].organizational_units[1]: 'ou-cd34-22222222' is under root r-cd34, "
+        "environments[prod].consumer_groups[branches].organizational_units[0] under r-ab12",
+    ),
+    Bad(
+        "a group of a consumer's name",
+        _group("{name: ingest, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}"),
+        "environments[prod].consumers[ingest].name: 'ingest' is used twice in the environment (consumers and "
+        "consumer_groups share their names)",
+    ),
+    Bad(
+        "a group given an existing key's access point",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {lake-raw: read}}"
+        ),
+        "environments[prod].consumer_groups[branches].grants.lake-raw: dataset 'lake-raw' is read through an access "
+        "point under the existing key kms_key",
+    ),
+    Bad(
+        "a group without regions",
+        _group("{name: branches, organizational_units: [ou-ab12-11111111], regions: [], grants: {sales: read}}"),
+        "environments[prod].consumer_groups[branches].regions",
+    ),
+    Bad(
+        "a group's region of another partition",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [cn-north-1], grants: {sales: read}}"
+        ),
+        "environments[prod].consumer_groups[branches].regions[0]: 'cn-north-1' is in partition aws-cn",
+    ),
+    Bad(
+        "a group of an undefined dataset",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sale: read}}"
+        ),
+        "environments[prod].consumer_groups[branches].grants.sale: no dataset 'sale' in the environment (did you "
+        "mean 'sales'?",
+    ),
+    Bad(
+        "a group's own role of the project's name",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], "
+            "roles: [datashare-x], grants: {sales: read}}"
+        ),
+        "environments[prod].consumer_groups[branches].roles[0]: 'datashare-x' starts with the project's prefix",
     ),
     # Encodings
     Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),

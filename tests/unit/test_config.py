@@ -97,7 +97,7 @@ BAD = [
     (
         "no consumers",
         _set("environments.0.consumers", []),
-        "environments[dev].consumers: must list at least one entry (got [])",
+        "environments[dev].consumers: the environment has none: list consumer accounts or consumer_groups",
     ),
     ("no environments", _set("environments", []), "environments: must list at least one entry (got [])"),
     (

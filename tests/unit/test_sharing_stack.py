@@ -596,3 +596,64 @@ def _call(value: Any) -> dict[str, Any]:
         return dict(json.loads(value))
     parts = value["Fn::Join"][1]
     return dict(json.loads("".join(p if isinstance(p, str) else "REF" for p in parts)))
+
+
+GROUP_PATHS = ["o-abcdefghij/*/ou-ab12-11111111/*", "o-abcdefghij/*/ou-ab12-22222222/*"]
+GROUP_ROLES = [
+    "arn:aws:iam::*:role/orgshare-prod-consumer-function",
+    "arn:aws:iam::*:role/orgshare-prod-consumer-task",
+    "arn:aws:iam::*:role/branch-reporting",
+]
+
+
+def test_a_consumer_group_is_one_statement_a_level_naming_its_units_paths_and_role_names(organization):
+    """Whatever its units hold: the organization, narrowed to the units' paths (and those under them) and to the roles
+    of the group's names; a grant that ends, ends there too; apart from the listed consumers' statements."""
+    template = organization.template_json(organization.sharing("prod"))
+    lake = by_sid(_bucket_policy(template, "orgshare-prod-lake-222222222222-eu-west-1"))
+    group = lake["ConsumersReadObjectsGroupBranches"]
+    assert group["Principal"] == {"AWS": "*"}
+    assert group["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": GROUP_PATHS},
+        "ArnLike": {"aws:PrincipalArn": GROUP_ROLES},
+    }
+    assert "ConsumersWriteObjectsGroupBranches" not in lake  # it reads lake
+    # The listed consumers' statements do not widen to the group's accounts.
+    assert "aws:PrincipalOrgPaths" not in json.dumps(lake["ConsumersReadObjects"])
+    events = by_sid(_bucket_policy(template, "orgshare-prod-events-222222222222-eu-west-1"))
+    writes = events["ConsumersWriteObjectsGroupBranchesUntil20310401"]
+    assert writes["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2031-04-01T00:00:00Z"}
+    assert writes["Condition"]["ForAnyValue:StringLike"] == {"aws:PrincipalOrgPaths": GROUP_PATHS}
+    # The lake's table, shared by its own resource policy, and the dataset keys admit the group alike.
+    (table,) = [t for t in resources(template, "AWS::DynamoDB::GlobalTable").values()]
+    table_sids = by_sid(table["Properties"]["Replicas"][0]["ResourcePolicy"]["PolicyDocument"])
+    assert table_sids["ConsumersReadTableGroupBranches"]["Condition"]["ForAnyValue:StringLike"] == {
+        "aws:PrincipalOrgPaths": GROUP_PATHS
+    }
+    keys = [
+        statement
+        for key in resources(template, "AWS::KMS::Key").values()
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if "GroupBranches" in statement.get("Sid", "")
+    ]
+    assert keys and all(
+        s["Condition"]["ForAnyValue:StringLike"] == {"aws:PrincipalOrgPaths": GROUP_PATHS} for s in keys
+    )
+
+
+def test_a_consumer_group_has_one_source_role_its_units_roles_assume(organization):
+    """finance (an existing bucket and table) is reached through a role in the source account: the group's one role
+    trusts the roles of its names in its units' accounts only, and allows finance at the group's access."""
+    template = organization.template_json(organization.sharing("prod"))
+    logical_id = role_named(template, "orgshare-prod-source-branches")
+    (trust,) = resources(template, "AWS::IAM::Role")[logical_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": "*"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"},
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": GROUP_PATHS},
+        "ArnLike": {"aws:PrincipalArn": GROUP_ROLES},
+    }
+    allowed = {a for s in inline_statements(template, logical_id) for a in json.dumps(s["Action"]).split('"')}
+    assert "s3:GetObject" in allowed and "s3:PutObject" not in allowed  # finance: read

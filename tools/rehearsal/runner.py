@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from access_report import policies
 from bootstrap.policies import permissions_boundary
 from config import ConfigError, actions
-from config.model import Config
+from config.model import Config, Consumer
 from config.naming import Bootstrap, DatasetNames, Names, daily_proof_role, permissions_boundary_name, role_arn
 from config.regions import partition_of
 from pipeline.app import synthesize
@@ -363,6 +363,7 @@ class Rehearsal:
             (ends, environment.name, consumer, dataset.name)
             for environment in self.config.environments
             for consumer, dataset, ends in environment.expiring()
+            if isinstance(consumer, Consumer)  # a group's accounts are rehearsed apart
         )
         if not ending or enforcer is None:
             return
