@@ -22,6 +22,7 @@ from constructs import Construct
 
 from cdk_constructs.documents import consumer_policy
 from cdk_constructs.findings import acknowledge
+from cdk_constructs.inline_code import HANDLER as INLINE_HANDLER
 from config import actions
 from config import quotas as aws
 from config.model import Consumer, Environment
@@ -163,7 +164,9 @@ class ConsumerFunction(Construct):
         consumer: Consumer,
         data_access: iam.IManagedPolicy,
         runtime: Mapping[str, str],
+        inline: str | None = None,
     ) -> None:
+        """inline: the function's code as index.py (cdk_constructs/inline_code.py), where it cannot be an asset."""
         super().__init__(scope, id)
         self.role = workload_role(
             self,
@@ -187,8 +190,10 @@ class ConsumerFunction(Construct):
             function_name=names.consumer_function,
             runtime=lambda_runtime(),
             architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
-            code=lambda_.Code.from_asset(
+            handler=INLINE_HANDLER if inline else HANDLER,
+            code=lambda_.Code.from_inline(inline)
+            if inline
+            else lambda_.Code.from_asset(
                 str(RUNTIME_DIR), exclude=["Dockerfile", "requirements.txt", "**/__pycache__"]
             ),
             role=self.role,

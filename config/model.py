@@ -656,6 +656,31 @@ def root_of(unit: str) -> str:
     return f"r-{found['root'] or found['rootid']}"
 
 
+class Rollout(_Frozen):
+    """How fast a group's StackSet rolls a change out to its accounts (CloudFormation's OperationPreferences; not
+    for an account that joins a unit later, which gets its stack by itself)."""
+
+    # Percentages of the target accounts, per region; all regions at once (RegionConcurrencyType PARALLEL).
+    max_concurrent_percentage: Annotated[int, Field(ge=1, le=100)] = 25
+    """1-100: the share of the group's accounts a change deploys to at once, per region."""
+    failure_tolerance_percentage: Annotated[int, Field(ge=0, le=100)] = 10
+    """0-100: the share of accounts whose deploy may fail before the rollout stops (soft failure tolerance: the
+    accounts in flight finish)."""
+
+    @model_validator(mode="after")
+    def _tolerance_within_concurrency(self) -> Rollout:
+        # StackSets deploys to at most max concurrent accounts at once, and with SOFT_FAILURE_TOLERANCE it keeps that
+        # many in flight until the failures pass the tolerance: a tolerance above it would never stop a bad rollout
+        # before its first wave is done.
+        if self.failure_tolerance_percentage > self.max_concurrent_percentage:
+            raise ValueError(
+                f"failure_tolerance_percentage: {self.failure_tolerance_percentage} is above "
+                f"max_concurrent_percentage {self.max_concurrent_percentage}: a bad change would reach more accounts "
+                "than it may fail in"
+            )
+        return self
+
+
 class ConsumerGroup(_Given, _Frozen):
     """Consumers that are whole organizational units: every account in them (and in the units under them), now or to
     come, with the roles of one name in each, given the same datasets. One statement per group and level admits them
@@ -676,6 +701,13 @@ class ConsumerGroup(_Given, _Frozen):
     grants: dict[DatasetName, Annotated[Grant, BeforeValidator(_short_grant)]] = Field(default_factory=dict)
     """{dataset: read | read-write} (or {access, until}), as a consumer's: the datasets every account of the group
     gets."""
+    rollout: Rollout = Rollout()
+    """How fast a change reaches the group's accounts: max_concurrent_percentage (default 25) and
+    failure_tolerance_percentage (default 10, at most the former)."""
+    # The group's test step fails when more of its accounts than this fail their self-check or have no deployed stack.
+    proof_tolerance_percentage: Annotated[int, Field(ge=0, le=100)] = 0
+    """0-100: the share of the group's accounts whose proof may fail (or whose stack is not deployed) without failing
+    the group's test step; default 0, every account."""
 
     def org_paths(self, organization_id: str) -> list[str]:
         """The aws:PrincipalOrgPaths patterns of the group's units, each with the units under it: o-ID/*/ou-ID/* (the
@@ -1007,8 +1039,26 @@ class Config(_Frozen):
                                 f"{other}: an organization has one root, so they are of two organizations"
                             )
                     roots.setdefault(root, f"{where}.organizational_units[{u}]")
+                if self.consumer_image is None:
+                    raise ValueError(
+                        f"{where}: a group's stacks are deployed by a StackSet, which cannot build the task's image: "
+                        "set consumer_image (an image its accounts may pull)"
+                    )
+                apis = [d.name for d in environment.datasets if d.api]
+                if apis:
+                    # The consumer stack reads the APIs' ids in the source account at deploy, with a custom resource
+                    # whose code is a CDK asset, which a StackSet's accounts cannot read.
+                    raise ValueError(
+                        f"{where}: the environment shares the API {apis[0]!r}, whose id a group's stacks cannot read "
+                        "yet (docs/scale.md): put the group in an environment without APIs"
+                    )
                 for name, _grant in group.grants.items():
                     dataset = environment.dataset(name)
+                    if dataset.catalog:
+                        raise ValueError(
+                            f"{where}.grants.{name}: dataset {name!r} has a catalog, which a group's stacks do not "
+                            "create yet (docs/scale.md): give the group datasets without one"
+                        )
                     bucket = dataset.bucket
                     if bucket and bucket.existing and bucket.kms_key and bucket.access == "access-point":
                         raise ValueError(
@@ -1086,6 +1136,8 @@ class Config(_Frozen):
                 (f"environments[{index}].consumer_groups[{i}].name", consumer_stage_id(environment, group))
                 for i, group in enumerate(environment.consumer_groups)
             ]
+            if environment.consumer_groups:  # the stage of the groups' StackSets
+                places.append((f"environments[{index}].consumer_groups", groups_stage_id(environment)))
             for field, stage in places:
                 if stage in seen:
                     raise ValueError(f"{field}: makes the stage {stage!r}, as {seen[stage]} does: rename one")
@@ -1096,6 +1148,12 @@ class Config(_Frozen):
 def sharing_stage_id(environment: Environment) -> str:
     """The sharing Stage's construct id, the prefix of its stacks' names."""
     return f"{environment.name}-sharing"
+
+
+def groups_stage_id(environment: Environment) -> str:
+    """The Stage (and, under the project's prefix, the stack) in the tooling account that holds an environment's
+    consumer groups' StackSets."""
+    return f"{environment.name}-groups"
 
 
 def consumer_stage_id(environment: Environment, consumer: Consumer | ConsumerGroup) -> str:

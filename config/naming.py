@@ -435,6 +435,22 @@ def proof_step_role_arn(config: Config, environment: Environment, wave: int) -> 
     return role_arn(config.tooling.partition, config.tooling.account, proof_step_role(config, environment, wave))
 
 
+def group_proof_role(config: Config, environment: Environment, group: ConsumerGroup) -> str:
+    """The tooling-account role of a consumer group's test step; the proof roles in the group's accounts trust only it
+    (and the environment's daily proof)."""
+    return f"{config.project}-{environment.name}-proof-{group.name}"
+
+
+def group_proof_role_arn(config: Config, environment: Environment, group: ConsumerGroup) -> str:
+    return role_arn(config.tooling.partition, config.tooling.account, group_proof_role(config, environment, group))
+
+
+def group_stack_set(config: Config, environment: Environment, group: ConsumerGroup) -> str:
+    """A consumer group's StackSet, and the name of its stack in each of the group's accounts (StackSets names those
+    StackSet-NAME-ID): letters, digits and hyphens, as StackSet names are."""
+    return f"{config.project}-{environment.name}-{group.name}"
+
+
 def daily_proof_role(config: Config, environment: Environment) -> str:
     """The tooling-account role of an environment's scheduled proof (pipeline/daily_proof.py); its consumers' proof
     roles trust it beside their wave's test step role."""

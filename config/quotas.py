@@ -33,6 +33,9 @@ LAMBDA_TIMEOUT_SECONDS = 900
 # CodePipeline's deploy actions read theirs, 1 MB.
 CLOUDFORMATION_RESOURCES = 500
 CLOUDFORMATION_TEMPLATE_BYTES = 1_000_000
+# AWS::CloudFormation::StackSet (its resource schema; CodePipeline's StackSet actions state the same): a stack set's
+# template from S3 is at most 460,800 bytes.
+CLOUDFORMATION_STACK_SET_TEMPLATE_BYTES = 460_800
 # AWS CodePipeline User Guide, "Quotas in AWS CodePipeline": 50 stages per pipeline, 50 actions per stage, an action
 # configuration value 1,000 characters (aws/aws-cdk#17067 ran into it).
 CODEPIPELINE_STAGES = 50

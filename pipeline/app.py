@@ -16,7 +16,7 @@ from aws_cdk.assertions import Template
 
 from checks.register import register_checks
 from config import DEFAULT_CONFIG, ConfigError
-from config.model import Config, Environment, consumer_stage_id, sharing_stage_id
+from config.model import Config, Environment, consumer_stage_id, groups_stage_id, sharing_stage_id
 from config.naming import (
     QUALIFIER_CONTEXT,
     Bootstrap,
@@ -29,6 +29,7 @@ from pipeline.pipeline_stack import Deployables, PipelineStack
 from pipeline.preflight import preflight
 from pipeline.replication import ReplicationStack, replication_regions
 from stages.consumer_stage import ConsumerStage
+from stages.groups_stage import GroupsStage
 from stages.sharing_stage import SharingStage
 from toolchain import ROOT
 
@@ -87,6 +88,11 @@ def build_app(
             e.name: SharingStage(app, sharing_stage_id(e), config=config, environment=e) for e in config.environments
         },
         waves={e.name: _waves(app, config, e, consumers_per_wave) for e in config.environments},
+        groups={
+            e.name: GroupsStage(app, groups_stage_id(e), config=config, environment=e, context=cdk_json_context())
+            for e in config.environments
+            if e.consumer_groups
+        },
     )
     for waves in deployables.waves.values():
         for stage in (stage for wave in waves for stage in wave):

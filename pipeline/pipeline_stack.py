@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, pipelines
@@ -39,10 +39,12 @@ from pipeline import approval
 from pipeline.approval import review_url as approval_review_url
 from pipeline.daily_proof import DailyProof
 from pipeline.findings import acknowledge_pipeline_findings
+from pipeline.group_proof import group_proof_step
 from pipeline.proof_step import Recording, proof_step, proof_wave
 from pipeline.replication import ReplicationStack
 from pipeline_steps import record_deployed
 from stages.consumer_stage import ConsumerStage
+from stages.groups_stage import GroupsStage
 from stages.sharing_stage import SharingStage
 from toolchain import NotInRepository, cdk_cli_version, repository_path
 
@@ -52,11 +54,13 @@ BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 @dataclass
 class Deployables:
     """What the pipeline deploys, built by the app beside it (pipeline/app.py build_app): its artifact replicas in
-    other regions, each environment's sharing stage, and its consumer stages in waves."""
+    other regions, each environment's sharing stage, its consumer groups' StackSets, and its consumer stages in
+    waves."""
 
     replication: dict[str, ReplicationStack]
     sharing: dict[str, SharingStage]
     waves: dict[str, list[list[ConsumerStage]]]
+    groups: dict[str, GroupsStage] = field(default_factory=dict)  # environments with consumer groups
 
 
 class PipelineStack(Stack):
@@ -165,6 +169,15 @@ class PipelineStack(Stack):
             approval.add_step_dependency(broadening)  # pre steps run side by side unless told otherwise
             pre += [broadening, approval]
         self.pipeline.add_stage(sharing, pre=pre)
+        groups = self.deployables.groups.get(environment.name)
+        if groups is not None:
+            # After the sharing stage, whose grants the groups' stacks use, and after the environment's approval; each
+            # group's test step after it.
+            proofs = [
+                group_proof_step(self, config=config, environment=environment, group=group, source=self.source)
+                for group in environment.consumer_groups
+            ]
+            self.pipeline.add_stage(groups, post=proofs)
         waves = self.deployables.waves[environment.name]
         if config.proof_schedule is not None:
             DailyProof(

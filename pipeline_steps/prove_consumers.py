@@ -408,6 +408,9 @@ def _checks(result: Any, *, refusals_enforced: bool = True) -> tuple[bool, tuple
     return ok, failures or (() if ok else ("self-check reported failure",)), _proved(checks, unproven)
 
 
+checks = _checks  # what a group's test step judges each account's self-check by (pipeline_steps/prove_group.py)
+
+
 # How the self-check names the checks of a dataset whose grant has ended (runtime/consumer_app/self_check.py says the
 # same; a test keeps them equal): the step runs apart from the runtime code and does not import it.
 GRANT_ENDED = "grant ended"

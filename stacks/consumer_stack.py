@@ -70,45 +70,16 @@ class ConsumerStack(Stack):
             api_findings=lookups.api_findings if lookups else {},
         ).policy
         self.data_access = data_access
-        function = ConsumerFunction(
-            self,
-            "Function",
-            names=names,
-            environment=environment,
-            consumer=consumer,
-            data_access=data_access,
-            runtime=self.runtime_environment,
-        ).function
-        task = ConsumerTask(
-            self,
-            "Task",
-            names=names,
-            environment=environment,
-            consumer=consumer,
-            data_access=data_access,
-            image=config.consumer_image,
-            runtime=self.runtime_environment,
-        )
         catalog = names.catalog_datasets(environment, consumer)
         if catalog:
             QueryCatalog(
                 self, "Catalog", names=names, consumer=consumer, datasets=[n for n, _ in catalog], lookups=lookups
             )
-        proof_role = ProofRole(
-            self,
-            "Proof",
-            names=names,
-            tooling_account=config.tooling.account,
-            provers=[proof_step_role_arn, *filter(None, [daily_proof_role_arn(config, environment)])],
-            consumer=consumer,
-            function=function,
-            task=task,
-        ).role
-
-        # For whoever reads the stack: the test step knows these names from the config (PROOF_WAVE, set at synth).
-        self.function_name = CfnOutput(self, "FunctionName", value=function.function_name)
-        self.proof_role_arn = CfnOutput(self, "ProofRoleArn", value=proof_role.role_arn)
-        CfnOutput(self, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)
+        provers = [proof_step_role_arn, *filter(None, [daily_proof_role_arn(config, environment)])]
+        consumer_workloads(
+            self, config=config, names=names, environment=environment, consumer=consumer, data_access=data_access,
+            runtime=self.runtime_environment, provers=provers,
+        )  # fmt: skip
         # The APIs' ids as the stack read them: what the consumer's own roles' template takes (make summary).
         for dataset, api_id in api_ids.items():
             CfnOutput(self, api_id_output(dataset), value=api_id)
@@ -207,3 +178,30 @@ class ConsumerStack(Stack):
 def _attribute(cloudformation_property: str) -> str:
     """The attribute of an L1 construct that holds a CloudFormation property: FunctionName -> function_name."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cloudformation_property).lower()
+
+
+def consumer_workloads(
+    stack: Stack,
+    *,
+    config: Config,
+    names: Names,
+    environment: Environment,
+    consumer: Consumer,
+    data_access: iam.IManagedPolicy,
+    runtime: dict[str, str],
+    provers: list[str],
+    inline: str | None = None,
+) -> None:
+    """The demo function and task of a consumer's stack (a listed consumer's, or a group's), the proof role through
+    which the provers (test steps) invoke and run them, and their names as outputs. inline: the function's code inside
+    the template (a group's: cdk_constructs/inline_code.py)."""
+    function = ConsumerFunction(stack, "Function", names=names, environment=environment, consumer=consumer,
+                                data_access=data_access, runtime=runtime, inline=inline).function  # fmt: skip
+    task = ConsumerTask(stack, "Task", names=names, environment=environment, consumer=consumer, data_access=data_access,
+                        image=config.consumer_image, runtime=runtime)  # fmt: skip
+    proof_role = ProofRole(stack, "Proof", names=names, tooling_account=config.tooling.account, provers=provers,
+                           consumer=consumer, function=function, task=task).role  # fmt: skip
+    # For whoever reads the stack: the test steps know these names from the config (set at synth).
+    CfnOutput(stack, "FunctionName", value=function.function_name)
+    CfnOutput(stack, "ProofRoleArn", value=proof_role.role_arn)
+    CfnOutput(stack, "TaskDefinitionArn", value=task.task_definition.task_definition_arn)

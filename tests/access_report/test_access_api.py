@@ -130,9 +130,15 @@ def test_by_organization_the_api_admits_any_principal_only_under_the_organizatio
     from pipeline.app import synthesize
     from tests.conftest import ORGANIZATION_CONFIG
 
-    text = ORGANIZATION_CONFIG.replace(
-        "      - {name: events, bucket: {}}\n", "      - {name: events, bucket: {}}\n      - {name: orders, api: {}}\n"
-    ).replace("grants: {lake: read-write, events: read}", "grants: {lake: read-write, events: read, orders: read}")
+    # Without its consumer group, which an environment with an API cannot have yet.
+    text = (
+        ORGANIZATION_CONFIG.split("    consumer_groups:\n")[0]
+        .replace(
+            "      - {name: events, bucket: {}}\n",
+            "      - {name: events, bucket: {}}\n      - {name: orders, api: {}}\n",
+        )
+        .replace("grants: {lake: read-write, events: read}", "grants: {lake: read-write, events: read, orders: read}")
+    )
     built = synthesize(parse_config(text), tmp_path)
     (api,) = [
         r["Properties"]["Policy"]

@@ -81,15 +81,28 @@ def _task_network(network: str) -> Callable[[Path], None]:
 
 
 INGEST = "        grants: {events: read-write, orders: read-write}\n"
+IMAGE = "# consumer_image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/consumer:1.0 "
+ORDERS = GOOD[GOOD.index("      - name: orders  ") : GOOD.index("      # - name: finance")]
 ORGANIZATION = "# organization_id: o-exampleorg1 "
 
 
-def _group(group: str, *, organization: bool = True) -> Callable[[Path], None]:
-    """The example's prod with a consumer group (a YAML flow mapping), and its organization_id unless told otherwise."""
+def _group(group: str, *, organization: bool = True, image: bool = True, api: bool = False) -> Callable[[Path], None]:
+    """The example's prod with a consumer group (a YAML flow mapping); its organization_id and consumer_image, and
+    without its API dataset, unless told otherwise."""
 
     def write(path: Path) -> None:
-        assert INGEST in GOOD and ORGANIZATION in GOOD
+        assert INGEST in GOOD and ORGANIZATION in GOOD and IMAGE in GOOD
         text = GOOD.replace(INGEST, f"{INGEST}    consumer_groups:\n      - {group}\n")
+        text = (
+            text.replace(IMAGE, "consumer_image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/consumer:1.0 ")
+            if image
+            else text
+        )
+        text = (
+            text
+            if api
+            else text.replace(ORDERS, "").replace(", orders: read}", "}").replace(", orders: read-write}", "}")
+        )
         path.write_text(text.replace(ORGANIZATION, "organization_id: o-exampleorg1 ") if organization else text)
 
     return write
@@ -877,6 +890,48 @@ CORPUS = [
             "roles: [datashare-x], grants: {sales: read}}"
         ),
         "environments[prod].consumer_groups[branches].roles[0]: 'datashare-x' starts with the project's prefix",
+    ),
+    Bad(
+        "a group without consumer_image",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}",
+            image=False,
+        ),
+        "environments[prod].consumer_groups[branches]: a group's stacks are deployed by a StackSet, which cannot build "
+        "the task's image: set consumer_image",
+    ),
+    Bad(
+        "a group in an environment with an API",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}",
+            api=True,
+        ),
+        "environments[prod].consumer_groups[branches]: the environment shares the API 'orders', whose id a group's "
+        "stacks cannot read yet",
+    ),
+    Bad(
+        "a group given a dataset with a catalog",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {events: read}}"
+        ),
+        "environments[prod].consumer_groups[branches].grants.events: dataset 'events' has a catalog",
+    ),
+    Bad(
+        "a group's rollout tolerating more failures than it deploys at once",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}, "
+            "rollout: {max_concurrent_percentage: 10, failure_tolerance_percentage: 20}}"
+        ),
+        "environments[prod].consumer_groups[branches].rollout.failure_tolerance_percentage: 20 is above "
+        "max_concurrent_percentage 10",
+    ),
+    Bad(
+        "a group's rollout of no accounts at once",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}, "
+            "rollout: {max_concurrent_percentage: 0}}"
+        ),
+        "environments[prod].consumer_groups[branches].rollout.max_concurrent_percentage",
     ),
     # Encodings
     Bad("latin-1 bytes", _bytes(GOOD.replace("my-org", "my-\u00f6rg").encode("latin-1")), "not UTF-8 text (byte"),
