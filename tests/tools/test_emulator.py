@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -287,3 +288,95 @@ def test_the_emulators_sql_engine_serves_athena_only_while_it_serves():
             ResultConfiguration={"OutputLocation": "s3://results/"},
         )
         assert started["QueryExecutionId"]
+
+
+def _organization(emulator: Emulator, *, register: bool = True) -> Any:
+    """An organization whose management account is 990000000000: a unit with an account, a unit under it with another,
+    an account at the root; the tooling account 111111111111 a delegated administrator of StackSets where asked."""
+    from moto.organizations.models import organizations_backends
+
+    from tools.rehearsal.stack_sets import STACKSETS
+
+    management = emulator.administrator("990000000000").session("us-east-1").client("organizations")
+    management.create_organization(FeatureSet="ALL")
+    root = management.list_roots()["Roots"][0]["Id"]
+    unit = management.create_organizational_unit(ParentId=root, Name="branches")["OrganizationalUnit"]["Id"]
+    below = management.create_organizational_unit(ParentId=unit, Name="below")["OrganizationalUnit"]["Id"]
+    backend = organizations_backends["990000000000"]["aws"]
+
+    def account(account_id: str, parent: str) -> None:
+        management.create_account(AccountName=account_id, Email=f"{account_id}@example.com")
+        made = backend.accounts[-1]
+        made.id, made.parent_id = account_id, parent
+        organizations_backends.master_accounts[account_id] = ("990000000000", "aws")
+
+    account("111111111111", root)
+    account("700000000001", unit)
+    account("700000000002", below)
+    account("700000000009", root)
+    if register:
+        management.register_delegated_administrator(AccountId="111111111111", ServicePrincipal=STACKSETS)
+    return SimpleNamespace(client=management, root=root, unit=unit)
+
+
+def _stack_set_stack(emulator: Emulator, unit: str) -> Any:
+    """The tooling account's stack with a StackSet of a one-role template, read from its S3."""
+    tooling = emulator.administrator("111111111111").session("eu-west-1")
+    s3 = tooling.client("s3")
+    s3.create_bucket(Bucket="assets-111111111111", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    member = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "group-topic"}}}}
+    s3.put_object(Bucket="assets-111111111111", Key="group.json", Body=json.dumps(member).encode())
+    template = {
+        "Resources": {
+            "Group": {
+                "Type": "AWS::CloudFormation::StackSet",
+                "Properties": {
+                    "StackSetName": "project-prod-branches",
+                    "PermissionModel": "SERVICE_MANAGED",
+                    "CallAs": "DELEGATED_ADMIN",
+                    "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+                    "StackInstancesGroup": [{"DeploymentTargets": {"OrganizationalUnitIds": [unit]},
+                                             "Regions": ["eu-west-1"]}],
+                    "TemplateURL": "https://s3.eu-west-1.amazonaws.com/assets-111111111111/group.json",
+                },
+            }
+        }
+    }  # fmt: skip
+    cloudformation = tooling.client("cloudformation")
+    cloudformation.create_stack(StackName="project-prod-groups", TemplateBody=json.dumps(template))
+    return cloudformation
+
+
+def _topics(emulator: Emulator, account: str) -> list[str]:
+    sns = emulator.administrator(account).session("eu-west-1").client("sns")
+    return [t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]]
+
+
+def test_a_delegated_administrators_stack_set_reaches_every_account_of_its_units_and_follows_them():
+    with Emulator() as emulator:
+        organization = _organization(emulator)
+        cloudformation = _stack_set_stack(emulator, organization.unit)
+        # In the unit and in the unit under it; not at the root, not in the management account.
+        assert _topics(emulator, "700000000001") == ["group-topic"]
+        assert _topics(emulator, "700000000002") == ["group-topic"]
+        assert _topics(emulator, "700000000009") == [] and _topics(emulator, "990000000000") == []
+        # The stack set lives in the management account, and CallAs DELEGATED_ADMIN lists it from the tooling account.
+        listed = cloudformation.list_stack_instances(StackSetName="project-prod-branches", CallAs="DELEGATED_ADMIN")
+        assert sorted(i["Account"] for i in listed["Summaries"]) == ["700000000001", "700000000002"]
+        with pytest.raises(ClientError):  # the tooling account's own stack sets: none of that name
+            cloudformation.list_stack_instances(StackSetName="project-prod-branches")
+        # Auto-deployment: an account moved into the unit gets its stack, one moved out loses it.
+        organization.client.move_account(AccountId="700000000009", SourceParentId=organization.root,
+                                         DestinationParentId=organization.unit)  # fmt: skip
+        assert _topics(emulator, "700000000009") == ["group-topic"]
+        organization.client.move_account(AccountId="700000000001", SourceParentId=organization.unit,
+                                         DestinationParentId=organization.root)  # fmt: skip
+        assert _topics(emulator, "700000000001") == []
+
+
+def test_a_stack_set_of_an_account_that_is_no_delegated_administrator_fails_its_stack():
+    with Emulator() as emulator:
+        organization = _organization(emulator, register=False)
+        with pytest.raises(ClientError, match="111111111111 is not registered as a delegated administrator"):
+            _stack_set_stack(emulator, organization.unit)
+        assert _topics(emulator, "700000000001") == []

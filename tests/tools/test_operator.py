@@ -802,3 +802,53 @@ def test_doctor_refuses_an_aws_managed_key_for_a_bucket_consumers_read_through_a
     problem, fix = _key_problem(AwsManaged(), "alias/aws/s3", None, where, "corp-lake", across_accounts=True)
     assert problem.startswith(f"{where}: corp-lake is encrypted with the AWS managed key {arn}, which no other")
     assert f"set {where}.kms_key, or set {where}.access: role" in fix
+
+
+def test_doctor_says_what_a_fleet_needs_of_the_organization():
+    """From the tooling account: the organization, StackSets' delegated administrator and trusted access, the units
+    (which a member account may not describe: not checked, said so), each a line; what is missing, with its fix."""
+    from tests.conftest import EXAMPLE, ORGANIZATION_CONFIG
+    from tools.operator.doctor import fleet_lines
+    from tools.rehearsal.organization import EmulatedOrganization
+
+    config = parse_config(ORGANIZATION_CONFIG)
+    with Emulator() as emulator:
+        sessions = lambda account, region: emulator.administrator(account).session(region)  # noqa: E731
+        organization = EmulatedOrganization.build(config, accounts_per_unit=1)
+        lines = fleet_lines(config, sessions)
+        assert all(ok for ok, _ in lines), lines
+        assert [line for _, line in lines][:3] == [
+            "fleet: the tooling account is in organization o-abcdefghij",
+            "fleet: the tooling account is a delegated administrator of StackSets",
+            "fleet: StackSets' trusted access with Organizations is enabled",
+        ]
+        assert "fleet: organizational unit ou-ab12-11111111 not checked" in lines[3][1]
+        organization.backend.services.clear()  # trusted access off
+        assert (False, "fleet: StackSets' trusted access with Organizations is DISABLED: from the management account, "
+                       "aws cloudformation activate-organizations-access") in fleet_lines(config, sessions)  # fmt: skip
+        organization.backend.admins.clear()  # no delegated administrator
+        (ok, line) = fleet_lines(config, sessions)[-1]
+        assert not ok and line.startswith("fleet: the tooling account is not a delegated administrator of StackSets")
+        assert "register-delegated-administrator --account-id 111111111111 --service-principal " in line
+    other = parse_config(ORGANIZATION_CONFIG.replace("o-abcdefghij", "o-zzzzzzzzzz"))
+    with Emulator() as emulator:
+        sessions = lambda account, region: emulator.administrator(account).session(region)  # noqa: E731
+        EmulatedOrganization.build(config, accounts_per_unit=1)
+        assert fleet_lines(other, sessions) == [
+            (False, "fleet: the tooling account is in organization o-abcdefghij, the config names o-zzzzzzzzzz: "
+                    "correct organization_id")
+        ]  # fmt: skip
+        assert fleet_lines(parse_config(EXAMPLE.read_text()), sessions) == []  # no groups: nothing asked
+
+
+def test_bootstrap_says_what_a_fleet_needs_instead_of_bootstrapping_its_accounts():
+    from tests.conftest import ORGANIZATION_CONFIG
+    from tools.operator.bootstrap import fleet_lines
+
+    lines = fleet_lines(parse_config(ORGANIZATION_CONFIG))
+    assert lines[0].startswith("# consumer groups (branches): their accounts are not bootstrapped")
+    assert lines[1:] == [
+        "#   aws cloudformation activate-organizations-access",
+        "#   aws organizations register-delegated-administrator --account-id 111111111111 --service-principal "
+        "member.org.stacksets.cloudformation.amazonaws.com",
+    ]

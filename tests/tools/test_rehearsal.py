@@ -19,7 +19,7 @@ from tools.bench.configs import config_with
 from tools.docs import all_blocks, normalize
 from tools.rehearsal import __main__ as rehearsal_main
 from tools.rehearsal import runner
-from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Rehearsal
+from tools.rehearsal.runner import EXIT_APPROVAL, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, GROUPS_NOTE, Rehearsal
 
 TWO_ENVIRONMENTS = config_text(
     "rehearse",
@@ -368,6 +368,35 @@ def test_a_config_of_existing_data_only_passes_with_stand_ins_access_points_and_
     assert sorted(bucket.keys) == ["curated/stand-in.csv", "raw/stand-in.csv"]
 
 
+FLEET = Path(__file__).parents[2] / "config" / "fleet.yaml"
+
+
+@pytest.mark.e2e
+def test_the_fleet_rolls_its_stack_set_out_to_every_account_of_its_units_and_to_an_account_that_joins(tmp_path):
+    """make local CONFIG=config/fleet.yaml: the emulated organization, the StackSet made by the groups' stack as the
+    delegated administrator, its instances in each account of the units and of the units under them, each proven
+    with IAM enforced (aws:PrincipalOrgPaths decided from the organization); then an account moved into a unit gets
+    its stack by itself and passes the group's test step."""
+    out = io.StringIO()
+    rehearsal = Rehearsal(config=load_config(FLEET), config_path=str(FLEET), outdir=tmp_path / "cdk.out",
+                          approve=True, destroy=False, out=out, accounts_per_unit=2)  # fmt: skip
+    code = rehearsal.run()
+    text = out.getvalue()
+    assert code == EXIT_OK, text
+    assert "organize  o-exampleorg1: 4 accounts in ou-ab12-11111111, ou-ab12-22222222" in text
+    # 2 accounts a unit, one of them in the unit under it: 4 stacks, each account's function proven.
+    assert "fleetshare-prod-branches: 4 stack instances (4 SUCCEEDED)" in text
+    assert "PASS  700000000001 eu-west-1: sales read, reference read; refused events" in text  # under a unit
+    assert "branches: 4 of 4 accounts proved their datasets from their function; 0 failed" in text
+    assert re.search(r"join +account 700000000004 moved into ou-ab12-11111111 +fleetshare-prod-branches .* its stack: "
+                     r"eu-west-1 SUCCEEDED", text)  # fmt: skip
+    assert "branches: 1 of 1 accounts proved their datasets from their function; 0 failed" in text.split("joined")[-1]
+    assert "PASS  700000000004 eu-west-1: sales read, reference read; refused events" in text
+    # The grants' aws:PrincipalOrgPaths was decided from each account's path, never absent from the request.
+    assert "aws:PrincipalOrgPaths" not in text.split("Summary", 1)[1].split("Note:", 1)[0]
+    assert GROUPS_NOTE in text
+
+
 def test_with_grants_by_organization_every_account_of_the_config_is_a_member_of_it(tmp_path):
     """The enforcement decides aws:PrincipalOrgID by the emulated organization: the config's, holding its accounts."""
     from tests.conftest import ORGANIZATION_CONFIG
@@ -378,3 +407,7 @@ def test_with_grants_by_organization_every_account_of_the_config_is_a_member_of_
     assert members == dict.fromkeys(["111111111111", "222222222222", "333333333333", "444444444444"], "o-abcdefghij")
     assert Rehearsal(config=load_config(EXAMPLE), config_path="x", outdir=tmp_path, approve=True,
                      destroy=False)._organizations() == {}  # fmt: skip
+    # Its consumer group is not rehearsed (the emulator skips StackSets): the rehearsal says so, and of no other config.
+    assert GROUPS_NOTE in rehearsal.notes
+    assert GROUPS_NOTE not in Rehearsal(config=load_config(EXAMPLE), config_path="x", outdir=tmp_path, approve=True,
+                                        destroy=False).notes  # fmt: skip

@@ -93,6 +93,11 @@ def _doctor(config: Config, args: argparse.Namespace, sessions: SessionFactory, 
     print(*doctor.lines(statuses), sep="\n", file=out)
     failing = sum(not f.ok for f in statuses)
     print(f"{len(statuses) - failing} of {len(statuses)} accounts ready", file=out)
+    # What consumer groups need of the organization (StackSets' delegated administrator, trusted access, the units).
+    fleet = doctor.fleet_lines(config, sessions)
+    for ok, line in fleet:
+        print(line if ok else f"FAIL {line}", file=out)
+    failing += sum(not ok for ok, _ in fleet)
     # Grants that end by themselves (a warning, not a failure: AWS ends them with no deploy).
     for environment in config.environments:
         for line in expiring_lines(environment, datetime.now(UTC)):
@@ -109,6 +114,8 @@ def _bootstrap(config: Config, args: argparse.Namespace, sessions: SessionFactor
     if args.admin:
         print(bootstrap.ADMIN_WARNING, file=out)
     steps = bootstrap.steps(config, sessions if args.yes else None, admin=args.admin, rerun=rerun)
+    for line in bootstrap.fleet_lines(config):
+        print(line, file=out)
     if args.yes:
         return bootstrap.run(config, steps, sessions, cli=CLI, out=out, rerun=rerun)
     for step in steps:

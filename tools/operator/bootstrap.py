@@ -109,6 +109,21 @@ def steps(config: Config, sessions: SessionFactory | None, *, admin: bool, rerun
     return steps
 
 
+def fleet_lines(config: Config) -> list[str]:
+    """What consumer groups need instead of bootstrapping their accounts, which StackSets deploys to with its own roles:
+    once, from the organization's management account (make doctor checks both)."""
+    groups = [g for e in config.environments for g in e.consumer_groups]
+    if not groups:
+        return []
+    return [
+        f"# consumer groups ({', '.join(g.name for g in groups)}): their accounts are not bootstrapped (StackSets "
+        "deploys to them with its own roles); once, from the organization's management account:",
+        "#   aws cloudformation activate-organizations-access",
+        f"#   aws organizations register-delegated-administrator --account-id {config.tooling.account} "
+        "--service-principal member.org.stacksets.cloudformation.amazonaws.com",
+    ]
+
+
 # Accounts bootstrapped at once: each `cdk bootstrap` mostly waits on CloudFormation, and a config of many consumer
 # accounts would otherwise take one stack creation after another.
 PARALLEL = 4

@@ -116,6 +116,66 @@ def daily_proof_lines(config: Config, sessions: SessionFactory) -> list[str]:
     return lines
 
 
+STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+
+
+def fleet_lines(config: Config, sessions: SessionFactory) -> list[tuple[bool, str]]:
+    """What consumer groups need of the organization, asked from the tooling account: that it is in the config's
+    organization, a delegated administrator of StackSets, with StackSets' trusted access on; and that each group's
+    units exist (which only the management account, or a delegated administrator of Organizations, may ask)."""
+    units = sorted({u for e in config.environments for g in e.consumer_groups for u in g.organizational_units})
+    if not units:
+        return []
+    tooling = config.tooling
+    try:
+        session = sessions(tooling.account, tooling.region)
+        organizations = session.client("organizations")
+        found = organizations.describe_organization()["Organization"]["Id"]
+    except (ClientError, BotoCoreError) as error:
+        return [(False, f"fleet: the tooling account {tooling.account} is in no organization it can describe: {error}")]
+    if found != config.organization_id:
+        return [(False, f"fleet: the tooling account is in organization {found}, the config names "
+                        f"{config.organization_id}: correct organization_id")]  # fmt: skip
+    register = (
+        f"from the management account: aws organizations register-delegated-administrator --account-id "
+        f"{tooling.account} --service-principal {STACKSETS_PRINCIPAL}"
+    )
+    found_lines = [(True, f"fleet: the tooling account is in organization {found}")]
+    try:
+        status = session.client("cloudformation").describe_organizations_access(CallAs="DELEGATED_ADMIN")["Status"]
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if "delegated administrator" in message.lower():
+            return [*found_lines, (False, f"fleet: the tooling account is not a delegated administrator of StackSets: "
+                                          f"{register}")]  # fmt: skip
+        return [*found_lines, (False, f"fleet: StackSets' trusted access cannot be read: {message}")]
+    except BotoCoreError as error:
+        return [*found_lines, (False, f"fleet: StackSets' trusted access cannot be read: {error}")]
+    found_lines.append((True, "fleet: the tooling account is a delegated administrator of StackSets"))
+    if status != "ENABLED":
+        found_lines.append(
+            (
+                False,
+                f"fleet: StackSets' trusted access with Organizations is {status}: from the management account, "
+                "aws cloudformation activate-organizations-access",
+            )
+        )
+    else:
+        found_lines.append((True, "fleet: StackSets' trusted access with Organizations is enabled"))
+    for unit in units:
+        if unit.startswith("r-"):
+            continue
+        try:
+            organizations.describe_organizational_unit(OrganizationalUnitId=unit)
+            found_lines.append((True, f"fleet: organizational unit {unit} exists"))
+        except organizations.exceptions.OrganizationalUnitNotFoundException:
+            found_lines.append((False, f"fleet: organizational unit {unit} does not exist in {found}"))
+        except (ClientError, BotoCoreError) as error:
+            found_lines.append((True, f"fleet: organizational unit {unit} not checked (the tooling account may not "
+                                      f"describe units: {error}); check it from the management account"))  # fmt: skip
+    return found_lines
+
+
 def _stale(schedule: str, at: str) -> str:
     """Whether a result is older than two of the schedule's periods, where its period is plain (a rate, or a cron that
     runs every day), and so says how old; "" otherwise."""

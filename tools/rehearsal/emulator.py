@@ -30,7 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from pipeline_steps.prove_consumers import new_session
 from toolchain import RUNTIME_DIR
-from tools.rehearsal import apis, enforcement, iam_requests, sql
+from tools.rehearsal import apis, enforcement, iam_requests, sql, stack_sets
 from tools.rehearsal.apis import issue
 from tools.rehearsal.enforcement import Enforcer
 from tools.rehearsal.hosts import sitecustomize as hosts
@@ -59,6 +59,7 @@ def _mend_moto() -> None:
         mend_default_security_groups()  # first: it reads RunTask's arguments by moto's own signature
         _run_fargate_containers()
         apis.mend()
+        stack_sets.mend()
         _mended = True
 
 

@@ -107,6 +107,8 @@ class Enforcer:
         self.decided = dict(decided)
         self.engine = Evaluator()
         self.organizations = dict(organizations or {})  # account -> its organization's id, where the config has one
+        # account -> its path in the emulated organization (aws:PrincipalOrgPaths), where the config has groups
+        self.org_paths: dict[str, str] = {}
         self.evaluated = 0  # requests decided (each may be several IAM requests: an access point and its bucket)
         self.refusals: list[Refusal] = []
         self.undecided: Counter[str] = Counter()  # service -> requests passed without a decision
@@ -213,8 +215,15 @@ class Enforcer:
             # S3 sets the TLS version of every request; the runtime's clients (boto3) negotiate 1.2 at least.
             own["s3:TlsVersion"] = "1.2"
         organization = self.organizations.get(caller.account)
+        path = self.org_paths.get(caller.account)
         context = request_context(
-            caller.role_arn, caller.account, asked.account, organization, {**own, **asked.context}, at=self.at
+            caller.role_arn,
+            caller.account,
+            asked.account,
+            organization,
+            {**own, **asked.context},
+            at=self.at,
+            org_paths=[path] if path else (),
         )
         return simulation(
             caller.role_arn,

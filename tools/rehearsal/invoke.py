@@ -4,12 +4,19 @@ local Python process with the function's configuration (handler, environment) an
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Any
 
+from cdk_constructs.inline_code import HANDLER as INLINE_HANDLER
 from toolchain import RUNTIME_DIR
 from tools.rehearsal.emulator import Credentials, Emulator, runtime_path
 from tools.rehearsal.enforcement import Caller
@@ -46,6 +53,10 @@ class LocalInvoker:
             if refusal is not None:
                 raise RuntimeError(f"AccessDeniedException: {refusal.message()}")
         function_role = self._emulator.credentials(configuration["Role"], session_name=function_name)
+        path = runtime_path()
+        if configuration["Handler"] == INLINE_HANDLER:
+            # Code inside the template (a consumer group's stack): its index.py, as Lambda would unpack it.
+            path = os.pathsep.join((_unpacked(account, region, function_name), path))
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
             **configuration.get("Environment", {}).get("Variables", {}),
@@ -54,7 +65,7 @@ class LocalInvoker:
             "AWS_DEFAULT_REGION": region,
             "AWS_ENDPOINT_URL": self._emulator.endpoint,
             "AWS_LAMBDA_FUNCTION_NAME": function_name,
-            "PYTHONPATH": runtime_path(),
+            "PYTHONPATH": path,
         }
         result = subprocess.run(
             [sys.executable, "-c", _RUN_HANDLER, configuration["Handler"], json.dumps(payload)],
@@ -68,3 +79,19 @@ class LocalInvoker:
             raise RuntimeError(f"function error: {last}")
         answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         return answer
+
+
+def _unpacked(account: str, region: str, function_name: str) -> str:
+    """The function's code as the emulator holds it (moto zips inline code as index.py), unpacked in a folder of its
+    own (one per code: the same code is unpacked once)."""
+    from moto.awslambda.models import lambda_backends
+
+    code: bytes = lambda_backends[account][region].get_function(function_name).code_bytes
+    folder = Path(tempfile.gettempdir()) / f"rehearsal-code-{hashlib.sha256(code).hexdigest()[:16]}"
+    if not folder.is_dir():
+        partial = Path(tempfile.mkdtemp(prefix="rehearsal-code-"))
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(partial)
+        with contextlib.suppress(OSError):  # another invoke unpacked it first
+            partial.rename(folder)
+    return str(folder)

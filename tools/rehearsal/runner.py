@@ -23,12 +23,13 @@ from config.model import Config, Consumer
 from config.naming import Bootstrap, DatasetNames, Names, daily_proof_role, permissions_boundary_name, role_arn
 from config.regions import partition_of
 from pipeline.app import synthesize
-from pipeline_steps import daily_proof, prove_consumers, record_deployed
+from pipeline_steps import daily_proof, prove_consumers, prove_group, record_deployed
 from tools.access_diff import changes_since_deployed, environment_changes, render
 from tools.rehearsal import stand_ins
 from tools.rehearsal.cdk_cli import CdkCli, CdkFailed
 from tools.rehearsal.emulator import REHEARSAL_AT, Emulator
 from tools.rehearsal.invoke import LocalInvoker
+from tools.rehearsal.organization import MANAGEMENT, EmulatedOrganization
 from tools.rehearsal.waves import Approval, TestStep, WaveRun, waves_of
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_APPROVAL = 0, 1, 2, 3
@@ -70,6 +71,18 @@ QUERY_NOTE = (
 # An item of a shared API's table, written before the stacks are deleted.
 API_ITEM_KEY = {"id": {"S": "rehearsal-sample"}}
 # Where an environment shares an API.
+ACCOUNTS_PER_UNIT = 4  # the emulated accounts of each unit of a consumer group (make local; the bench sets more)
+GROUP_LINES = 10  # a group's test step: its passing accounts shown, at most (every failure is)
+GROUPS_NOTE = (
+    "Consumer groups ran on an emulated organization (moto's Organizations, mended: tools/rehearsal/stack_sets.py): "
+    "the groups' stack made each StackSet as the delegated administrator, from its template in the emulated S3; its "
+    "instances were created in every account of the units and of the units under them (the management account "
+    "excluded), and in an account moved into a unit afterwards (auto-deployment); the group's test step listed them "
+    "and proved each account's function, whose code ran from the template's inline index.py. Not emulated: the "
+    "rollout's OperationPreferences (every instance was created at once), StackSets' execution role in each account, "
+    "the time a real rollout takes (minutes per hundreds of accounts), and whether CloudFormation may read the "
+    "template from the tooling account's asset bucket."
+)
 API_NOTE = (
     "API Gateway is not served by the emulator: it served each shared API's calls itself (tools/rehearsal/apis.py), "
     "sent over HTTP to ID.execute-api.localhost as the runtime signs them: the stage, the resource and the method "
@@ -106,8 +119,14 @@ class Rehearsal:
         out: TextIO = sys.stdout,
         ask: Callable[[str], bool] | None = None,
         enforce: bool = True,
+        accounts_per_unit: int = ACCOUNTS_PER_UNIT,
     ) -> None:
+        """accounts_per_unit: the emulated accounts of each organizational unit of a consumer group (half of them in
+        a unit under it)."""
         self.config = config
+        self.accounts_per_unit = accounts_per_unit
+        self.organization: EmulatedOrganization | None = None
+        self.group_steps: list[tuple[TestStep, WaveRun]] = []
         self.config_path = config_path
         self.outdir = outdir
         self.approve = approve
@@ -127,6 +146,8 @@ class Rehearsal:
             self.notes.append(QUERY_NOTE)
         if any(dataset.api for environment in config.environments for dataset in environment.datasets):
             self.notes.append(API_NOTE)
+        if any(environment.consumer_groups for environment in config.environments):
+            self.notes.append(GROUPS_NOTE)
 
     def run(self) -> int:
         self._say(f"Rehearsing {self.config_path} on emulated AWS accounts (moto server, real CDK CLI)")
@@ -136,6 +157,7 @@ class Rehearsal:
             with self.accounts(waves):
                 for wave in waves:
                     self._wave(wave)
+                self._an_account_joins()
                 self._next_approvals()
                 self._daily_proofs()
                 self._after_a_grant_ends(waves)
@@ -154,6 +176,7 @@ class Rehearsal:
             self.emulator = emulator
             self.cdk = CdkCli(endpoint=emulator.endpoint, assembly=self.outdir)
             self.tooling = emulator.administrator(self.config.tooling.account)
+            self._organization()
             self._bootstrap(waves)
             self._stand_ins()
             yield emulator
@@ -172,6 +195,30 @@ class Rehearsal:
             return False, f"{printed.getvalue()}STOPPED: {stop}\n"
         finally:
             self.out = saved
+
+    def _organization(self) -> None:
+        """For a config with consumer groups: the emulated organization, its units holding accounts of their own
+        (tools/rehearsal/organization.py), each account's path in it for the enforcement."""
+        if not any(environment.consumer_groups for environment in self.config.environments):
+            return
+        started = time.perf_counter()
+        self.organization = EmulatedOrganization.build(self.config, self.accounts_per_unit)
+        self._organization_paths()
+        members = sum(len(accounts) for accounts in self.organization.members.values())
+        units = ", ".join(sorted(self.organization.members))
+        self._row("organize", f"{self.config.organization_id}: {members} accounts in {units}", "management "
+                  f"{MANAGEMENT}", time.perf_counter() - started, "ok")  # fmt: skip
+        self._say(
+            f"    the tooling account {self.config.tooling.account} is a delegated administrator of StackSets, with "
+            "StackSets' trusted access enabled (as make doctor checks)"
+        )
+
+    def _organization_paths(self) -> None:
+        enforcer = getattr(self.emulator, "enforcer", None)
+        if enforcer is not None and self.organization is not None:
+            paths = self.organization.paths()
+            enforcer.org_paths = paths
+            enforcer.organizations |= dict.fromkeys(paths, self.config.organization_id)
 
     def _organizations(self) -> dict[str, str]:
         """Every account of the config in its organization, where the config names one (grants by aws:PrincipalOrgID):
@@ -407,6 +454,9 @@ class Rehearsal:
         self._row("approve", gate.name, wave.name, time.perf_counter() - started, "approved")
 
     def _test(self, step: TestStep, wave: WaveRun, when: str = "") -> None:
+        if step.commands == (prove_group.COMMAND,):
+            self._test_group(step, wave, when)
+            return
         if step.commands not in ((prove_consumers.COMMAND,), (prove_consumers.COMMAND, record_deployed.COMMAND)):
             raise Stop(EXIT_FAILED, f"step {step.name} runs {list(step.commands)}, which the rehearsal cannot run")
         started = time.perf_counter()
@@ -437,6 +487,56 @@ class Rehearsal:
                 f"test step {step.name} failed for {', '.join(failing) or 'its consumers'}; "
                 "later stages were not deployed",
             )
+
+    def _test_group(self, step: TestStep, wave: WaveRun, when: str = "", only: set[str] | None = None) -> None:
+        """A consumer group's test step: its stack set's instances listed as the delegated administrator, and each
+        account's function proven through the step's own role, as in CodeBuild (pipeline_steps/prove_group.py);
+        only: the accounts to prove, of those listed (all of them by default)."""
+        started = time.perf_counter()
+        self._create_step_role(step)
+        step_credentials = self.emulator.credentials(step.role_arn, session_name=step.name)
+        session = step_credentials.session(self.config.tooling.region)
+        printed = io.StringIO()
+        code = prove_group.main(
+            dict(step.env),
+            LocalInvoker(self.emulator, step_credentials),
+            lambda group: [i for i in prove_group.stack_instances(group, session) if only is None or i.account in only],
+            out=printed,
+        )
+        lines = [line for line in printed.getvalue().splitlines() if line.strip()]
+        self._row("test", f"{step.name} {when}".strip(), wave.name, time.perf_counter() - started,
+                  "passed" if code == 0 else "FAILED")  # fmt: skip
+        passes = [line for line in lines if line.startswith("PASS")]
+        for line in lines:
+            if not line.startswith("PASS") or line in passes[:GROUP_LINES]:
+                self._say(f"    {line}")
+        if len(passes) > GROUP_LINES:
+            self._say(f"    ... and {len(passes) - GROUP_LINES} more accounts passed")
+        if code != 0:
+            raise Stop(EXIT_FAILED, f"test step {step.name} failed; later stages were not deployed")
+        self.group_steps.append((step, wave))
+
+    def _an_account_joins(self) -> None:
+        """A new account moved into a group's first unit: StackSets' auto-deployment gives it the group's consumer
+        stack without a pipeline run, and the group's test step proves it with the others."""
+        if self.organization is None or not self.group_steps:
+            return
+        step, wave = self.group_steps[0]
+        group = prove_group.Group.decode(step.env[prove_group.GROUP_VARIABLE])
+        unit = next(g for e in self.config.environments for g in e.consumer_groups if g.name == group.name)
+        target = unit.organizational_units[0]
+        started = time.perf_counter()
+        account = self.organization.join(target)
+        self._organization_paths()
+        instances = prove_group.stack_instances(group, self.tooling.session(self.config.tooling.region))
+        joined = [i for i in instances if i.account == account]
+        result = f"its stack: {', '.join(f'{i.region} {i.status}' for i in joined) or 'none'}"
+        self._row("join", f"account {account} moved into {target}", group.stack_set, time.perf_counter() - started,
+                  result)  # fmt: skip
+        if not joined:
+            raise Stop(EXIT_FAILED, f"account {account} joined {target} and got no stack of {group.stack_set}")
+        # The step proves every account in AWS; here the others were proven just before: the new account alone.
+        self._test_group(step, wave, f"for {account}, which joined", only={account})
 
     def _create_step_role(self, step: TestStep) -> None:
         self._create_tooling_role(step.role_arn.rsplit("/", 1)[-1], step.role_stack, step.role_logical_id)
