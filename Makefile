@@ -17,7 +17,7 @@ NPM = $(RUN) node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 CDK = $(RUN) node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: help docs install local summary bench-local bench-enforcement access-report access-diff bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
+.PHONY: help docs install local summary bench-local bench-enforcement bench-fleet access-report access-diff bench-access bench bench-datasets bench-errors bootstrap doctor deploy deployable validate test test-fast typecheck lint format synth pipeline-synth clean
 
 help: ## this list
 	@grep -E '^[a-z][a-z -]*:.*## ' Makefile | awk -F ':.*## ' '{ printf "  make %-28s %s\n", $$1, $$2 }'
@@ -86,6 +86,9 @@ access-diff: install ## who gains or loses which dataset since a git ref (BASE=m
 bench-enforcement: install ## the rehearsal's wall time with and without IAM enforcement (RUNS=3), requests decided per second
 	rm -rf cdk.out
 	$(RUN) $(PY) -m tools.bench.enforcement $(or $(RUNS),3) --config "$(CONFIG)"
+
+bench-fleet: install ## a consumer group: synth of config/fleet.yaml, and its rehearsal with 100 and 1,000 accounts (ACCOUNTS=...)
+	$(RUN) $(PY) -m tools.bench.fleet $(ACCOUNTS)
 
 bench-access: install ## time the access report for 1 and 50 consumers
 	$(RUN) $(PY) -m tools.bench.access 1 50

@@ -41,7 +41,7 @@ def _grants(environment: Environment | None, at: datetime) -> dict[tuple[str, st
         return {}
     return {
         (c.name, d): (grant.access, grant.until)
-        for c in environment.consumers
+        for c in environment.given
         for d, grant in c.grants.items()
         if grant.active(at)
     }
@@ -78,10 +78,20 @@ def _later(ends: datetime | None, than: datetime | None) -> bool:
 
 
 def _roles(environment: Environment | None) -> dict[str, tuple[str, set[str]]]:
-    """Each consumer's account and own roles: whom its grants admit besides the project's workloads."""
+    """Each consumer's account (a group's units) and own roles: whom its grants admit besides the project's
+    workloads."""
     if environment is None:
         return {}
-    return {c.name: (c.account, set(c.roles)) for c in environment.consumers}
+    found = {c.name: (f"account {c.account}", set(c.roles)) for c in environment.consumers}
+    found |= {
+        g.name: (f"organizational units {', '.join(g.organizational_units)}", set(g.roles))
+        for g in environment.consumer_groups
+    }
+    return found
+
+
+def _kind(where: str) -> str:
+    return "consumer" if where.startswith("account ") else "consumer group"
 
 
 def changes(base: Config, head: Config, at: datetime | None = None) -> list[Change]:
@@ -108,15 +118,16 @@ def environment_changes(
         found.append(Change(name, "environment removed from the config: its stacks stay until deleted", False))
     old_roles, new_roles = _roles(old), _roles(new)
     for consumer in [c for c in new_roles if c not in old_roles]:
-        found.append(Change(name, f"consumer {consumer} added (account {new_roles[consumer][0]})", True))
+        where = new_roles[consumer][0]
+        found.append(Change(name, f"{_kind(where)} {consumer} added ({where})", True))
     for consumer in [c for c in old_roles if c not in new_roles]:
-        found.append(Change(name, f"consumer {consumer} removed: it loses every dataset", False))
+        found.append(Change(name, f"{_kind(old_roles[consumer][0])} {consumer} removed: it loses every dataset", False))
     for consumer, (account, roles) in new_roles.items():
         if consumer not in old_roles:
             continue
         old_account, old_own = old_roles[consumer]
         if old_account != account:
-            found.append(Change(name, f"consumer {consumer} moves from account {old_account} to {account}", True))
+            found.append(Change(name, f"{_kind(account)} {consumer} moves from {old_account} to {account}", True))
         for role in sorted(roles - old_own):
             found.append(Change(name, f"{consumer}'s own role {role} is admitted to its datasets", True))
         for role in sorted(old_own - roles):

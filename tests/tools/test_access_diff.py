@@ -187,3 +187,26 @@ def test_a_grant_that_has_ended_gives_nothing_so_taking_it_out_changes_nothing()
         "prod:",
         "  - reporting loses reference (was read)",
     ]
+
+
+def test_a_consumer_group_added_its_units_widened_and_removed_are_each_a_line():
+    """A group admits every account of its units: adding one, or a unit to it, is what an approval must show."""
+    fleet = Path(__file__).parents[2] / "config" / "fleet.yaml"
+    base = fleet.read_text()
+    no_group = parse_config(base.split("    consumer_groups:\n")[0])
+    group = parse_config(base)
+    added = access_diff.render(access_diff.changes(no_group, group))
+    assert added[:3] == [
+        "prod:",
+        "  + consumer group branches added (organizational units ou-ab12-11111111, ou-ab12-22222222)",
+        "  + branches gains reference (read, until 2031-04-01T00:00:00Z)",
+    ]
+    assert "  + branches gains sales (read)" in added
+    wider = parse_config(base.replace("[ou-ab12-11111111, ou-ab12-22222222]", "[ou-ab12-11111111, ou-ab12-33333333]"))
+    assert access_diff.render(access_diff.changes(group, wider)) == [
+        "prod:",
+        "  + consumer group branches moves from organizational units ou-ab12-11111111, ou-ab12-22222222 to "
+        "organizational units ou-ab12-11111111, ou-ab12-33333333",
+    ]
+    removed = access_diff.render(access_diff.changes(group, no_group))
+    assert "  - consumer group branches removed: it loses every dataset" in removed

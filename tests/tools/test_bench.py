@@ -60,3 +60,37 @@ def test_bench_enforcement_alternates_the_runs_and_prints_the_overhead(monkeypat
     out = capsys.readouterr().out
     assert "  1       yes     30.0      5.0        100        80        0.50         200" in out
     assert out.rstrip().endswith("median wall: 25.0 s without, 30.0 s with enforcement: +20.0 % (target: under +20 %)")
+
+
+def test_bench_fleet_measures_the_synth_once_and_a_rehearsal_per_size(monkeypatch, capsys):
+    """The synth's figures do not depend on the accounts of the units (the config names units); each rehearsal's
+    phases are timed in a process of its own, and its verdict against the 600 s target printed."""
+    from tools.bench import fleet
+
+    asked: list[list[str]] = []
+
+    def child(args: list[str]) -> dict:
+        asked.append(args)
+        if args == ["--synth"]:
+            return {"synth_seconds": 3.1, "peak_mb": 600, "pipeline_resources": 50, "pipeline_template_kb": 76,
+                    "group_template_kb": 41, "largest_policies": {"sharing bucket policy": 3354}}  # fmt: skip
+        accounts = int(args[1])
+        return {"accounts": accounts, "passed": True, "seconds": accounts * 0.7, "peak_mb": 700, "tail": [],
+                "phases": {"group's test step": accounts * 0.4}}  # fmt: skip
+
+    monkeypatch.setattr(fleet, "_child", child)
+    assert fleet.main(["100", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert asked == [["--synth"], ["--rehearse", "100"], ["--rehearse", "1000"]]
+    assert "synth of config/fleet.yaml: 3.1 s (meets the 10 s target)" in out
+    assert "rehearsal with 100 accounts: passed in 70.0 s (meets the 600 s target)" in out
+    assert "rehearsal with 1000 accounts: passed in 700.0 s (MISSES the 600 s target)" in out
+
+
+def test_bench_fleet_synth_figures_are_the_configs(monkeypatch):
+    from tools.bench import fleet
+
+    figures = fleet.synth()
+    assert figures["pipeline_resources"] < 500 and figures["group_template_kb"] < 1000
+    assert "sharing bucket policy" in figures["largest_policies"]
+    assert "group template managed policy" in figures["largest_policies"]
