@@ -30,6 +30,13 @@ def render(config_path: str, verdicts: list[Verdict], *, engine_version: str, at
             f" Every request is made at {aws_time(at)} (aws:CurrentTime): a grant ended by then is expected refused."
             if at
             else ""
+        )
+        + (
+            " A consumer group's accounts are decided on samples, as the report cannot list an organizational unit's "
+            "accounts: one account per unit, one in a unit under the first, and one of the organization outside them "
+            "all, each with the roles of the group's names (aws:PrincipalOrgPaths from its path)."
+            if any(o.cell.org_paths for o in verdicts)
+            else ""
         ),
         "",
         f"**{len(verdicts)} requests: {allowed} allowed, {len(verdicts) - allowed} denied; "

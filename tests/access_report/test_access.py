@@ -171,6 +171,11 @@ def test_a_consumer_group_reaches_its_datasets_from_its_units_and_under_them_and
     assert {o.cell.dataset for o in outside} == {"lake", "events", "raw", None}  # None: the source roles
     assert "arn:aws:iam::222222222222:role/orgshare-prod-source-branches" in {o.cell.resource for o in outside}
     assert all(o.actual == "deny" and o.as_expected for o in outside)
+    from access_report.report import render
+
+    report = render("org.yaml", verdicts, engine_version="x")
+    assert "A consumer group's accounts are decided on samples" in report
+    assert "samples" not in render("example.yaml", [o for o in verdicts if not o.cell.org_paths], engine_version="x")
 
 
 def test_a_group_grant_without_its_units_paths_admits_the_whole_organization_and_is_caught(organization_inputs):
