@@ -9,6 +9,8 @@ pipeline stack, updated by the pipeline's self-mutation."""
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
@@ -24,6 +26,7 @@ from cdk_constructs.findings import acknowledge
 from config.model import Config, Environment
 from config.naming import Names, daily_proof_role
 from config.regions import via_service_values
+from pipeline.group_proof import STACK_SET_REASON, group_proof, group_stack_sets_arn
 from pipeline_steps import daily_proof, record_deployed
 from toolchain import ROOT, pinned_version
 
@@ -60,6 +63,14 @@ class DailyProof(Construct):
         # 49 at most). Each consumer's proof role trusts this role by its exact ARN; the role may assume no other name.
         proof_roles = f"arn:{config.tooling.partition}:iam::*:role/{names.proof_role}"
         role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[proof_roles]))
+        # The consumer groups' stack sets, listed as their test steps list them (pipeline/group_proof.py).
+        groups = [group_proof(config, environment, group) for group in environment.consumer_groups]
+        arns = [group_stack_sets_arn(config, g.stack_set) for g in groups]
+        if groups:
+            role.add_to_policy(iam.PolicyStatement(actions=["cloudformation:ListStackInstances"], resources=arns))
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["organizations:ListDelegatedAdministrators"], resources=["*"])
+            )
         # What the environment deployed, as its last test step recorded it (a missing record answers 404 only to one
         # who may list), and its own result.
         role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[records.bucket_arn]))
@@ -98,6 +109,11 @@ class DailyProof(Construct):
                     daily_proof.ENVIRONMENT_VARIABLE: environment.name,
                     daily_proof.RECORDS_VARIABLE: records.bucket_name,
                     daily_proof.TOPIC_VARIABLE: topic.topic_arn,
+                    **(
+                        {daily_proof.GROUPS_VARIABLE: json.dumps([json.loads(g.encode()) for g in groups])}
+                        if groups
+                        else {}
+                    ),
                 }.items()
             },
             build_spec=codebuild.BuildSpec.from_object(
@@ -140,7 +156,13 @@ class DailyProof(Construct):
             {
                 f"AwsSolutions-IAM5[Resource::{proof_roles}]": "The consumers' proof roles have one name in every "
                 "consumer account and each trusts only this role and its test step's, by exact ARN; listing every "
-                "consumer's would outgrow IAM's quota on a role's policies."
+                "consumer's would outgrow IAM's quota on a role's policies.",
+                **{f"AwsSolutions-IAM5[Resource::{arn}]": STACK_SET_REASON for arn in arns},
+                **(
+                    {"AwsSolutions-IAM5[Resource::*]": "organizations:ListDelegatedAdministrators takes no resource."}
+                    if groups
+                    else {}
+                ),
             },
         )
         acknowledge(

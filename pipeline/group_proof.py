@@ -25,7 +25,6 @@ def group_proof_step(
     source: pipelines.IFileSetProducer,
 ) -> pipelines.CodeBuildStep:
     names = Names.of(config, environment)
-    tooling = config.tooling
     role = iam.Role(
         scope,
         f"{environment.name}-ProofGroup{actions.sid(group.name)}Role",
@@ -33,10 +32,8 @@ def group_proof_step(
         assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
         description=f"Test step of {environment.name}'s consumer group {group.name}: lists its accounts, proves them",
     )
-    # A delegated administrator's stack sets live in the organization's management account, which the config does
-    # not know: the stack set by its name, in any account.
-    stack_set = group_stack_set(config, environment, group)
-    stack_sets = f"arn:{tooling.partition}:cloudformation:{tooling.region}:*:stackset/{stack_set}:*"
+    proof = group_proof(config, environment, group)
+    stack_sets = group_stack_sets_arn(config, proof.stack_set)
     proof_roles = names.role_arn("*", names.proof_role)
     role.add_to_policy(iam.PolicyStatement(actions=["cloudformation:ListStackInstances"], resources=[stack_sets]))
     # StackSets checks a delegated administrator's CallAs against the organization's list of them.
@@ -45,25 +42,13 @@ def group_proof_step(
     acknowledge(
         role,
         {
-            f"AwsSolutions-IAM5[Resource::{stack_sets}]": (
-                "The group's stack set by its name: it lives in the organization's management account, whose id the "
-                "config does not give, and its ARN ends with an id of CloudFormation's choosing."
-            ),
+            f"AwsSolutions-IAM5[Resource::{stack_sets}]": STACK_SET_REASON,
             f"AwsSolutions-IAM5[Resource::{proof_roles}]": (
                 "The group's proof roles by their one name in its accounts, which the config does not list; each "
                 "trusts only this role, by its exact ARN."
             ),
             "AwsSolutions-IAM5[Resource::*]": "organizations:ListDelegatedAdministrators takes no resource.",
         },
-    )
-    proof = Group(
-        partition=tooling.partition,
-        name=group.name,
-        stack_set=stack_set,
-        region=tooling.region,
-        function=names.consumer_function,
-        role=names.proof_role,
-        tolerance_percentage=group.proof_tolerance_percentage,
     )
     return pipelines.CodeBuildStep(
         f"Prove-{environment.name}-{group.name}",
@@ -73,3 +58,30 @@ def group_proof_step(
         commands=[COMMAND],
         env={GROUP_VARIABLE: proof.encode()},
     )
+
+
+STACK_SET_REASON = (
+    "The group's stack set by its name: it lives in the organization's management account, whose id the config does "
+    "not give, and its ARN ends with an id of CloudFormation's choosing."
+)
+
+
+def group_proof(config: Config, environment: Environment, group: ConsumerGroup) -> Group:
+    """What a group's test step (and its environment's daily proof) proves."""
+    names = Names.of(config, environment)
+    return Group(
+        partition=config.tooling.partition,
+        name=group.name,
+        stack_set=group_stack_set(config, environment, group),
+        region=config.tooling.region,
+        function=names.consumer_function,
+        role=names.proof_role,
+        tolerance_percentage=group.proof_tolerance_percentage,
+    )
+
+
+def group_stack_sets_arn(config: Config, stack_set: str) -> str:
+    """A delegated administrator's stack set by its name: it lives in the organization's management account, which
+    the config does not know, so in any account."""
+    tooling = config.tooling
+    return f"arn:{tooling.partition}:cloudformation:{tooling.region}:*:stackset/{stack_set}:*"

@@ -20,14 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 try:  # in the project (tests, the rehearsal)
-    from pipeline_steps import prove_consumers, record_deployed
+    from pipeline_steps import prove_consumers, prove_group, record_deployed
 except ImportError:  # in CodeBuild, run from this folder alone
     import prove_consumers  # type: ignore[import-not-found,no-redef]
+    import prove_group  # type: ignore[import-not-found,no-redef]
     import record_deployed  # type: ignore[import-not-found,no-redef]
 
 ENVIRONMENT_VARIABLE = "PROOF_ENVIRONMENT"
 RECORDS_VARIABLE = "ACCESS_RECORDS"  # the records bucket (pipeline_steps/record_deployed.py)
 TOPIC_VARIABLE = "PROOF_TOPIC"  # the pipeline's notification topic
+# The environment's consumer groups (a JSON list of prove_group.Group): what their stack sets have deployed now is
+# what is proven, as their test steps prove it.
+GROUPS_VARIABLE = "PROOF_GROUPS"
 COMMAND = "python3 daily_proof.py"
 # SNS takes a subject of up to 100 characters and a message of up to 256 KB: the message keeps the failing lines.
 SUBJECT_LIMIT = 100
@@ -45,8 +49,10 @@ def main(
     tasks: Any = None,
     s3: Any = None,
     sns: Any = None,
+    instances: Any = None,
     out: Any = sys.stdout,
 ) -> int:
+    """invoke, tasks, instances: the test steps' own (prove_consumers, prove_group), where given."""
     environ = os.environ if environ is None else environ
     environment, bucket = environ[ENVIRONMENT_VARIABLE], environ[RECORDS_VARIABLE]
     if s3 is None or sns is None:
@@ -55,12 +61,15 @@ def main(
         s3, sns = s3 or boto3.client("s3"), sns or boto3.client("sns")
     # What the environment deployed, as its last test step recorded it once every consumer passed: a change that is
     # not deployed yet (waiting at an approval) is not proven before it is.
+    groups = json.loads(environ.get(GROUPS_VARIABLE) or "[]")
     try:
         record = s3.get_object(Bucket=bucket, Key=record_deployed.waves_key(environment))
+        waves, commit = json.loads(record["Body"].read()), record.get("Metadata", {}).get("commit", "")
     except s3.exceptions.NoSuchKey:
-        print(f"daily proof of {environment}: nothing recorded as deployed yet, nothing to prove", file=out)
-        return 0
-    waves, commit = json.loads(record["Body"].read()), record.get("Metadata", {}).get("commit", "")
+        if not groups:
+            print(f"daily proof of {environment}: nothing recorded as deployed yet, nothing to prove", file=out)
+            return 0
+        waves, commit = [], ""
     printed = io.StringIO()
     codes = []
     for encoded in waves:
@@ -69,6 +78,14 @@ def main(
         if invoke is not None:
             arguments["invoke"] = invoke
         codes.append(prove_consumers.main(wave_environ, **arguments))
+    # Each consumer group: the accounts its stack set lists now (a new account of its units included).
+    for encoded in groups:
+        group_arguments: dict[str, Any] = {"out": printed}
+        if invoke is not None:
+            group_arguments["invoke"] = invoke
+        if instances is not None:
+            group_arguments["instances"] = instances
+        codes.append(prove_group.main({prove_group.GROUP_VARIABLE: json.dumps(encoded)}, **group_arguments))
     ok = all(code == 0 for code in codes)
     lines = [line for line in printed.getvalue().splitlines() if line.strip()]
     failing = [line for line in lines if line.startswith("FAIL")]

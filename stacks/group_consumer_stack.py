@@ -20,7 +20,7 @@ from cdk_constructs.consumer import SharedDataAccess
 from cdk_constructs.documents import runtime_environment
 from cdk_constructs.inline_code import inline_package
 from config.model import Config, ConsumerGroup, Environment
-from config.naming import Names, group_proof_role_arn
+from config.naming import Names, daily_proof_role_arn, group_proof_role_arn
 from stacks.consumer_stack import consumer_workloads
 from toolchain import RUNTIME_DIR
 
@@ -63,7 +63,11 @@ class GroupConsumerStack(Stack):
             consumer=member,
             data_access=data_access,
             runtime=runtime,
-            provers=[group_proof_role_arn(config, environment, group)],
+            # The group's test step, and the environment's daily proof, which proves the group again.
+            provers=[
+                group_proof_role_arn(config, environment, group),
+                *filter(None, [daily_proof_role_arn(config, environment)]),
+            ],
             inline=inline_package(
                 RUNTIME_DIR,
                 PACKAGE,

@@ -106,3 +106,28 @@ def test_a_schedule_more_often_than_hourly_or_not_eventbridges_is_one_line(sched
     with pytest.raises(ConfigError, match=rf"proof_schedule: .*{re.escape(says)}"):
         parse_config(text)
     assert parse_config(text.replace(schedule, "null")).proof_schedule is None
+
+
+def test_an_environments_consumer_groups_are_proven_daily_as_their_stack_sets_list_them_now(s3):
+    """A group is proven as its test step proves it: the accounts its stack set lists at that moment, an account that
+    joined since included; a failing account is drift like a consumer's, named and published."""
+    from pipeline_steps.prove_group import Instance
+    from tests.pipeline_steps.test_prove_group import FAILING, GROUP
+
+    environ = {**ENVIRON, daily_proof.ENVIRONMENT_VARIABLE: "dev", daily_proof.GROUPS_VARIABLE: json.dumps(
+        [json.loads(GROUP.encode())])}  # fmt: skip
+    listed = [Instance("700000000001", "eu-west-1", "SUCCEEDED"), Instance("700000000002", "eu-west-1", "SUCCEEDED")]
+    invoked: list[str] = []
+
+    def invoke(function, region, role, payload):
+        invoked.append(role.split(":")[4])
+        return FAILING if role.split(":")[4] == "700000000002" else PASSING
+
+    sns, out = Topic(), io.StringIO()
+    # dev recorded no waves (nothing listed deployed): its group is proven all the same.
+    code = daily_proof.main(environ, invoke=invoke, tasks=FakeTasks(), s3=s3, sns=sns, instances=lambda g: listed,
+                            out=out)  # fmt: skip
+    assert code == 1 and invoked == ["700000000001", "700000000002"]
+    result = json.loads(s3.get_object(Bucket="records-bucket", Key="proof-results/dev.json")["Body"].read())
+    assert result["failing"] == ["FAIL  700000000002 eu-west-1: sales: read-object: AccessDenied"]
+    assert "700000000002" in sns.calls[0][1]["Message"]

@@ -164,3 +164,34 @@ def test_a_group_template_larger_than_a_stack_set_takes_is_refused(tmp_path):
     big.write_text(" " * (quotas.CLOUDFORMATION_STACK_SET_TEMPLATE_BYTES + 1))
     with pytest.raises(GroupTemplateTooLarge, match="460,801 bytes, a StackSet takes at most 460,800"):
         GroupsStack(cdk.App(), "Groups", config=config, environment=config.environments[0], templates={"branches": big})
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    from config import load_config
+    from toolchain import ROOT
+
+    return synthesize(load_config(ROOT / "config" / "fleet.yaml"), tmp_path_factory.mktemp("fleet"))
+
+
+def test_the_daily_proof_proves_the_groups_too(fleet):
+    """With a schedule, the environment's daily proof lists each group's instances and proves them: its role may list
+    the group's stack set, and the group's proof roles trust it beside the group's test step."""
+    pipeline = fleet.template_json(fleet.pipeline)
+    role_id = role_named(pipeline, "fleetshare-prod-daily-proof")
+    statements = inline_statements(pipeline, role_id)
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"cloudformation:ListStackInstances", "organizations:ListDelegatedAdministrators"} <= actions
+    (project,) = [
+        r["Properties"] for r in resources(pipeline, "AWS::CodeBuild::Project").values()
+        if r["Properties"].get("Name") == "fleetshare-prod-daily-proof"
+    ]  # fmt: skip
+    variables = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert [g["stack_set"] for g in json.loads(variables["PROOF_GROUPS"])] == ["fleetshare-prod-branches"]
+    template = json.loads(fleet.pipeline.deployables.groups["prod"].stack.templates["branches"].read_text())
+    proof = resources(template, "AWS::IAM::Role")[role_named(template, "fleetshare-prod-pipeline-proof")]
+    (trust,) = proof["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::111111111111:role/fleetshare-prod-proof-branches",
+        "arn:aws:iam::111111111111:role/fleetshare-prod-daily-proof",
+    ]

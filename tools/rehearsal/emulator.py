@@ -841,6 +841,7 @@ class Emulator:
         self.endpoint = f"http://localhost:{port}"
         # moto keeps its accounts in this process's memory: start every rehearsal from empty accounts.
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
+        stack_sets.reset()
         # Every client this process builds from here on talks to the emulator, never to AWS.
         self._saved_endpoint = os.environ.get("AWS_ENDPOINT_URL")
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint

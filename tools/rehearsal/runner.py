@@ -393,6 +393,8 @@ class Rehearsal:
                 tasks=prove_consumers.FargateTasks(base=credentials.session("us-east-1"), poll_seconds=0),
                 s3=s3,
                 sns=sns,
+                # Its consumer groups' stack sets, listed as its own role lists them.
+                instances=lambda group, c=credentials: prove_group.stack_instances(group, c.session(region)),
                 out=printed,
             )
             result = "passed" if code == 0 else "FAILED"

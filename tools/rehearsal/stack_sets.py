@@ -43,6 +43,11 @@ def mend() -> None:
     _mended = True
 
 
+def reset() -> None:
+    """With moto's reset: no stack set is left to auto-deploy."""
+    _AUTO.clear()
+
+
 def management_account(account: str, partition: str = "aws") -> str | None:
     """The management account of the organization where `account` is a delegated administrator of StackSets."""
     from moto.organizations.models import organizations_backends
@@ -168,7 +173,11 @@ def _auto_deploy() -> None:
         for management, region, name in sorted(_AUTO):
             if management != self.account_id:
                 continue
-            stack_set: Any = cloudformation_backends[management][region].describe_stack_set(name)
+            found = cloudformation_backends[management][region].stacksets.values()
+            live = [ss for ss in found if ss.name == name and ss.status != "DELETED"]
+            if not live:  # deleted since
+                continue
+            stack_set: Any = live[0]
             targets = units_below(self, stack_set.deployment_targets.get("OrganizationalUnitIds", []))
             instances = stack_set.instances
             if parent in targets:
@@ -286,4 +295,4 @@ def _add_stack_set_resource() -> None:
         cached.cache_clear()
 
 
-__all__ = ["STACKSETS", "management_account", "mend", "units_below"]
+__all__ = ["STACKSETS", "management_account", "mend", "reset", "units_below"]
