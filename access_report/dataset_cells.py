@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from access_report.cells import ALLOW_ALL, Cell, ContextValue, Document, Expected, Request
 from access_report.inputs import Inputs
@@ -22,7 +23,7 @@ from access_report.policies import (
     source_policies,
 )
 from bootstrap.policies import permissions_boundary
-from cdk_constructs.documents import consumer_policy, source_role_ends
+from cdk_constructs.documents import source_role_ends
 from config import actions
 from config.actions import Access
 from config.model import Consumer, ConsumerGroup, Dataset, Environment, consumer_stage_id, root_of
@@ -188,7 +189,7 @@ def environment_cells(inputs: Inputs, environment: Environment, at: datetime) ->
             reader = identity_policies(template, resolve, names.consumer_locate_role)
             cells += _locating(share, consumer, reader)
     for index, group in enumerate(environment.consumer_groups):
-        cells += _group_cells(share, group, index)
+        cells += _group_cells(share, group, index, inputs.groups[(environment.name, group.name)])
     third = names.role_arn(OUTSIDER, names.function_role)
     if organization:
         outsiders = [
@@ -231,7 +232,7 @@ def group_outsider(organization: str, group: ConsumerGroup, index: int) -> tuple
     return (who, f"{GROUP_SAMPLES + index * 1_000 + 999:012d}", (path,))
 
 
-def _group_cells(share: _Share, group: ConsumerGroup, index: int) -> list[Cell]:
+def _group_cells(share: _Share, group: ConsumerGroup, index: int, template: dict[str, Any]) -> list[Cell]:
     """A consumer group's sample accounts decided as consumers, with the roles of the group's names in them and their
     side of the grants (the consumer policy each account's stack holds); an account of the organization outside the
     group's units, with the same role names, gets nothing."""
@@ -242,9 +243,12 @@ def _group_cells(share: _Share, group: ConsumerGroup, index: int) -> list[Cell]:
     cells: list[Cell] = []
     for who, account, paths in group_samples(organization, group, index):
         member = group.member(account, group.regions[0])
-        api_ids = {d.name: str(share.policies(d).api_id) for d in share.environment.datasets if d.api}
-        identity = [consumer_policy(names, share.environment, member, api_ids)]
+        # The group's template as its StackSet deploys it in that account: the demo roles' own policies, and the
+        # shared-data policy its own roles' team attaches.
+        resolve = resolver(template, account, group.regions[0], f"{share.environment.name}-{group.name}")
+        attached = [managed_policy(template, resolve, names.shared_data_policy)]
         for role in roles:
+            identity = identity_policies(template, resolve, role) if role not in group.roles else attached
             principal = Principal(f"{who}: {role}", names.role_arn(account, role), account, organization, paths)
             for dataset in share.environment.datasets:
                 access = _access_at(member, dataset, share.at)

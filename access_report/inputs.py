@@ -4,7 +4,7 @@ pipeline, and what each deployment needs to assume in its target account (from t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class Inputs:
     pipeline: dict[str, Any]
     deployments: list[Deployment]
     bootstrap: dict[str, Any]
+    groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (environment, group) -> template
 
     @classmethod
     def from_synthesized(cls, synthesized: Any) -> Inputs:
@@ -53,10 +54,18 @@ class Inputs:
                 synthesized.consumer(environment.name, i) for i in range(len(environment.consumers))
             ]
             deployments += [_deployment(synthesized, stack) for stack in stacks]
+        # Each consumer group's template, as its StackSet deploys it to every account of its units.
+        groups = {
+            (e.name, name): json.loads(path.read_text())
+            for e in config.environments
+            if e.consumer_groups
+            for name, path in synthesized.pipeline.deployables.groups[e.name].stack.templates.items()
+        }
         return cls(
             config=config,
             sharing=sharing,
             consumers=consumers,
+            groups=groups,
             pipeline=synthesized.template_json(synthesized.pipeline),
             deployments=deployments,
             bootstrap=yaml.safe_load(BOOTSTRAP_TEMPLATE.read_text()),
