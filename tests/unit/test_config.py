@@ -369,3 +369,16 @@ def test_the_example_config_documents_every_field():
 
     missing = sorted(name for name in fields(Config) if not re.search(rf"^\s*#?\s*-?\s*{name}:", text, re.M))
     assert missing == []
+
+
+def test_a_groups_org_paths_name_each_unit_anywhere_under_the_root_and_the_root_as_the_whole_organization():
+    from config.model import ConsumerGroup, root_of
+
+    group = ConsumerGroup.model_validate(
+        {"name": "g", "organizational_units": ["ou-ab12-11111111", "r-ab12"], "regions": ["eu-west-1"],
+         "grants": {"data": "read"}}
+    )  # fmt: skip
+    assert group.org_paths("o-exampleorg1") == ["o-exampleorg1/*/ou-ab12-11111111/*", "o-exampleorg1/r-ab12/*"]
+    assert root_of("ou-ab12-11111111") == root_of("r-ab12") == "r-ab12"
+    member = group.member("700000000001", "eu-west-1")
+    assert (member.name, member.account, member.access_to("data")) == ("g", "700000000001", "read")
