@@ -648,6 +648,15 @@ def _organizational_unit(value: str) -> str:
 OrganizationalUnitId = Annotated[StrictStr, AfterValidator(_organizational_unit)]
 
 
+def _one_region(values: tuple[str, ...]) -> tuple[str, ...]:
+    if len(values) > 1:
+        raise ValueError(
+            f"lists {len(values)} regions: a group has one for now (its consumer stack's IAM roles are named without "
+            "a region, and IAM names are account-wide): make a group per region, in an environment each"
+        )
+    return values
+
+
 def root_of(unit: str) -> str:
     """The id of the root an organizational unit is under (ou-ab12-11111111: r-ab12), or of the root itself."""
     found = ORGANIZATIONAL_UNIT.fullmatch(unit)
@@ -693,8 +702,10 @@ class ConsumerGroup(_Given, _Frozen):
     ]
     """1-10 organizational unit ids (ou-ab12-11111111) of the config's organization_id: every account in them and in
     the units under them is a consumer. The root's id (r-ab12) is the whole organization: an explicit choice."""
-    regions: Annotated[tuple[Region, ...], Field(min_length=1, max_length=10), AfterValidator(_distinct)]
-    """The regions of the group's consumer stacks in each account."""
+    # One region: the consumer stack's roles and policy are named without a region (IAM names are account-wide, and the
+    # grants admit the roles by name), so a second region's stack in the same account would collide with the first.
+    regions: Annotated[tuple[Region, ...], Field(min_length=1), AfterValidator(_one_region)]
+    """The region of the group's consumer stack in each account: one, for now (its roles' names are account-wide)."""
     roles: Annotated[tuple[RoleName, ...], AfterValidator(_distinct_roles)] = ()
     """The group's own roles by name (with their path), the same in each of its accounts: the grants admit them in
     those accounts only."""
@@ -1023,6 +1034,20 @@ class Config(_Frozen):
         have."""
         roots: dict[str, str] = {}
         for e, environment in enumerate(self.environments):
+            # Every group of an environment deploys the same stack names: two groups may not reach one account.
+            claimed: dict[str, str] = {}
+            for g, group in enumerate(environment.consumer_groups):
+                for u, unit in enumerate(group.organizational_units):
+                    here = f"environments[{e}].consumer_groups[{g}].organizational_units[{u}]"
+                    whole = unit.startswith("r-")
+                    for other, there in claimed.items():
+                        if other == unit or whole or other.startswith("r-"):
+                            raise ValueError(
+                                f"{here}: {unit!r} reaches accounts that {other} of {there} reaches too: the groups "
+                                "of an environment deploy stacks of the same names, so an account may be in one "
+                                "group's units only"
+                            )
+                    claimed[unit] = f"environments[{e}].consumer_groups[{g}]"
             for g, group in enumerate(environment.consumer_groups):
                 where = f"environments[{e}].consumer_groups[{g}]"
                 if self.organization_id is None:

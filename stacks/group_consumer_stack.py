@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, BootstraplessSynthesizer, Stack
+from aws_cdk import Aws, BootstraplessSynthesizer, RemovalPolicy, Stack
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.consumer import SharedDataAccess
@@ -75,3 +76,9 @@ class GroupConsumerStack(Stack):
                 description=f"The self-check of {names.project} {names.environment}'s consumer group {group.name}",
             ),
         )
+        # The log groups go with the stack: a named log group kept after a failed first create, or after the account
+        # left the group's units, would stop every later create of the stack there ("already exists"). They hold the
+        # self-checks' logs, no data.
+        for node in self.node.find_all():
+            if isinstance(node, logs.CfnLogGroup):
+                node.apply_removal_policy(RemovalPolicy.DESTROY)

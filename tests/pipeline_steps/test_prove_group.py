@@ -79,3 +79,16 @@ def test_a_group_whose_units_hold_no_account_fails():
 
 def test_the_group_encodes_and_decodes():
     assert Group.decode(GROUP.encode()) == GROUP
+
+
+def test_a_closed_account_is_left_out_and_named_not_failed():
+    """StackSets skips a closed account for the 90 days it stays in its unit: so does the proof (with tolerance 0, one
+    closed account would fail every run)."""
+    instances = [
+        Instance("700000000001", "eu-west-1", "SUCCEEDED"),
+        Instance("700000000002", "eu-west-1", "SKIPPED_SUSPENDED_ACCOUNT"),
+    ]
+    code, out, invoked = _run(instances, {"700000000001": PASSING})
+    assert code == 0 and len(invoked) == 1
+    assert "not proven, closed (suspended) accounts StackSets skips: 700000000002" in out
+    assert "branches: 1 of 1 accounts proved their datasets from their function; 0 failed" in out

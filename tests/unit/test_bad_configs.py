@@ -892,6 +892,33 @@ CORPUS = [
         "environments[prod].consumer_groups[branches].roles[0]: 'datashare-x' starts with the project's prefix",
     ),
     Bad(
+        "a group of two regions",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1, eu-central-1], "
+            "grants: {sales: read}}"
+        ),
+        "environments[prod].consumer_groups[branches].regions: ['eu-west-1', 'eu-central-1'] lists 2 regions: a group "
+        "has one for now",
+    ),
+    Bad(
+        "two groups of one unit",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}"
+            "\n      - {name: shops, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], "
+            "grants: {sales: read}}"
+        ),
+        "environments[prod].consumer_groups[shops].organizational_units[0]: 'ou-ab12-11111111' reaches accounts that "
+        "ou-ab12-11111111 of environments[prod].consumer_groups[branches] reaches too",
+    ),
+    Bad(
+        "a group of the whole organization beside another group",
+        _group(
+            "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}"
+            "\n      - {name: everyone, organizational_units: [r-ab12], regions: [eu-west-1], grants: {sales: read}}"
+        ),
+        "environments[prod].consumer_groups[everyone].organizational_units[0]: 'r-ab12' reaches accounts that",
+    ),
+    Bad(
         "a group without consumer_image",
         _group(
             "{name: branches, organizational_units: [ou-ab12-11111111], regions: [eu-west-1], grants: {sales: read}}",

@@ -73,6 +73,10 @@ def test_the_group_template_needs_no_bootstrap_and_no_asset(organization):
     (function,) = resources(template, "AWS::Lambda::Function").values()
     assert set(function["Properties"]["Code"]) == {"ZipFile"}
     assert function["Properties"]["Handler"] == "index.handler"
+    # Named log groups go with the stack: one kept after a failed first create, or after the account left the group's
+    # units, would stop every later create of the stack in that account.
+    log_groups = resources(template, "AWS::Logs::LogGroup").values()
+    assert log_groups and {g["DeletionPolicy"] for g in log_groups} == {"Delete"}
     # StackSets deploys with its own execution role there: no permissions boundary of the project's to name.
     assert not [r for r in resources(template, "AWS::IAM::Role").values() if "PermissionsBoundary" in r["Properties"]]
 
