@@ -131,7 +131,9 @@ def _datasets_picture(verdicts: list[Verdict]) -> list[str]:
         dataset = f"{cell.environment}/{cell.dataset}"
         consumer = f"{cell.environment}/{cell.who.split()[0]}"
         datasets[cell.resource_account].add(dataset)
-        consumers[cell.principal_account].add(consumer)
+        # A consumer group's sample accounts are one node, in its units (a node in several subgraphs would be drawn in
+        # the last one only).
+        consumers[f"units of {consumer}" if cell.org_paths else cell.principal_account].add(consumer)
         writes = _writes(cell) or edges.get((consumer, dataset)) == "read-write"
         edges[(consumer, dataset)] = "read-write" if writes else "read"
     for o in verdicts:  # what a consumer does through its source role, inside the source account
@@ -143,7 +145,8 @@ def _datasets_picture(verdicts: list[Verdict]) -> list[str]:
     lines = ["flowchart LR"]
     for kind, groups in (("source", datasets), ("consumer", consumers)):
         for account, nodes in sorted(groups.items()):
-            lines.append(f"  subgraph a{account}[{kind} account {account}]")
+            label = f"consumer group's {account}" if account.startswith("units of ") else f"{kind} account {account}"
+            lines.append(f"  subgraph {'a' + account if account.isdigit() else _id(account)}[{label}]")
             lines += [f'    {_id(kind + node)}["{node}"]' for node in sorted(nodes)]
             lines.append("  end")
     for (consumer, dataset), access in sorted(edges.items()):

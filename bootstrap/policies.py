@@ -774,14 +774,15 @@ def _existing_data(config: Config, partition: str) -> list[dict[str, Any]]:
         source = environment.source
         for dataset in environment.datasets:
             bucket, table = dataset.bucket, dataset.table
-            written = any(access == "read-write" for _, access in environment.granted(dataset))
+            # A consumer group's writes too: its source role carries the boundary like a consumer's.
+            written = any(access == "read-write" for _, access in environment.everyone_granted(dataset))
             if bucket and bucket.existing and bucket.through_access_point:
                 # Consumers reach it through the project's access point with their own roles; its key by the grants
                 # the key-grants stacks' roles make and revoke.
-                if bucket.kms_key and environment.granted(dataset):
+                if bucket.kms_key and environment.everyone_granted(dataset):
                     grants.add(bucket.kms_key)
                     granting.add(source.account)
-                if dataset.catalog and environment.granted(dataset):
+                if dataset.catalog and environment.everyone_granted(dataset):
                     located.add(source.account)
             elif bucket and bucket.existing:
                 objects = f"arn:{partition}:s3:::{bucket.existing}/{bucket.prefix or ''}*"

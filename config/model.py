@@ -822,7 +822,7 @@ class Environment(_Frozen):
                         + f"its datasets: {', '.join(sorted(datasets))})"
                     )
         for index, dataset in enumerate(self.datasets):
-            if not self.granted(dataset) and not self.groups_granted(dataset):
+            if not self.everyone_granted(dataset):
                 raise ValueError(
                     f"datasets[{index}].name: {dataset.name!r} is granted to no consumer: grant it in a consumer's "
                     "grants, or remove it"
@@ -861,6 +861,10 @@ class Environment(_Frozen):
     def given(self) -> tuple[Consumer | ConsumerGroup, ...]:
         """The consumers, then the consumer groups: everyone grants go to."""
         return (*self.consumers, *self.consumer_groups)
+
+    def everyone_granted(self, dataset: Dataset) -> list[tuple[Consumer | ConsumerGroup, Access]]:
+        """The consumers and consumer groups given the dataset, with their access."""
+        return [*self.granted(dataset), *self.groups_granted(dataset)]
 
     def groups_granted(self, dataset: Dataset) -> list[tuple[ConsumerGroup, Access]]:
         """The consumer groups given the dataset, with their access, in the config's order."""

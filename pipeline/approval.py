@@ -35,9 +35,12 @@ def read_changes(folder: str | Path) -> dict[str, list[str]]:
 def comment(environment: Environment, changes: Sequence[str] | None) -> str:
     """The approval's question, then the access changes (a heading line, then one line a change) in as many whole
     lines as fit in COMMENT_LIMIT; what does not fit is counted, and the review link lists it all."""
+    groups = environment.consumer_groups
     question = (
         f"Deploy the {environment.name} share from account {environment.source.account} to "
-        f"{len(environment.consumers)} consumer account(s)?"
+        f"{len(environment.consumers)} consumer account(s)"
+        + (f" and the accounts of consumer group(s) {', '.join(g.name for g in groups)}" if groups else "")
+        + "?"
     )
     if not changes:
         return question

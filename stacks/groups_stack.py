@@ -20,12 +20,13 @@ from constructs import Construct
 
 from config import actions
 from config import quotas as aws
+from config.loader import ConfigError
 from config.model import Config, ConsumerGroup, Environment
 from config.naming import group_stack_set
 
 
-class GroupTemplateTooLarge(ValueError):
-    """A group's consumer template larger than CloudFormation reads from S3."""
+class GroupTemplateTooLarge(ConfigError):
+    """A group's consumer template larger than a StackSet takes: one line, as every config the app cannot build."""
 
 
 class GroupsStack(Stack):

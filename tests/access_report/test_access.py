@@ -175,6 +175,9 @@ def test_a_consumer_group_reaches_its_datasets_from_its_units_and_under_them_and
 
     report = render("org.yaml", verdicts, engine_version="x")
     assert "A consumer group's accounts are decided on samples" in report
+    # The group's sample accounts are one node, in one subgraph of its units.
+    assert report.count('nconsumerprod_branches["prod/branches"]') == 1
+    assert "subgraph nunits_of_prod_branches[consumer group's units of prod/branches]" in report
     assert "samples" not in render("example.yaml", [o for o in verdicts if not o.cell.org_paths], engine_version="x")
 
 

@@ -133,3 +133,15 @@ def test_the_app_puts_the_synth_steps_changes_in_the_approval_as_cdk_synth_runs_
         "Deploy the prod share from account 444444444444 to 3 consumer account(s)? access changes of prod since the "
         "deployed commit 0123456789ab: + reporting widens sales: read -> read-write"
     )
+
+
+def test_the_approval_asks_about_the_consumer_groups_too():
+    from config import load_config
+    from pipeline import approval
+    from toolchain import ROOT
+
+    (prod,) = load_config(ROOT / "config" / "fleet.yaml").environments
+    assert approval.comment(prod, None) == (
+        "Deploy the prod share from account 444444444444 to 1 consumer account(s) and the accounts of consumer "
+        "group(s) branches?"
+    )

@@ -192,3 +192,22 @@ def test_the_boundary_lets_grants_be_made_on_the_listed_keys_and_revoked_after_a
     ]
     wrong = [f"{v.cell.action} {v.cell.resource}: {v.actual}" for v in evaluate(cells) if not v.as_expected]
     assert wrong == []
+
+
+def test_the_boundary_lets_a_consumer_groups_source_role_write_the_existing_data_it_is_given_read_write():
+    """A group reaches an existing bucket through its source role, which carries the boundary: a group's read-write
+    grant must open the writes there as a consumer's does (the access report found them refused)."""
+    from bootstrap.policies import permissions_boundary
+    from config.loader import parse_config
+    from tests.conftest import ORGANIZATION_CONFIG
+
+    def writes(text: str) -> list[str]:
+        statements = permissions_boundary(parse_config(text), "aws")["Statement"]
+        return [r for s in statements if s.get("Sid") == "ExistingObjectsWritten" for r in s["Resource"]]
+
+    # analytics writes finance; the group reads it: the writes are opened for analytics.
+    assert writes(ORGANIZATION_CONFIG) == ["arn:aws:s3:::corp-finance-data/ledger/*"]
+    only_the_group = ORGANIZATION_CONFIG.replace("finance: read-write, raw: read}", "raw: read}").replace(
+        "grants: {lake: read, finance: read, events:", "grants: {lake: read, finance: read-write, events:"
+    )
+    assert writes(only_the_group) == ["arn:aws:s3:::corp-finance-data/ledger/*"]

@@ -13,7 +13,7 @@ from aws_cdk import Aws
 
 from cdk_constructs import findings
 from cdk_constructs.inline_code import inline_package
-from config.loader import parse_config
+from config.loader import ConfigError, parse_config
 from pipeline.app import synthesize
 from stacks.group_consumer_stack import PACKAGE, PACKAGE_HANDLER
 from tests.templates import inline_statements, resources, role_named
@@ -168,6 +168,8 @@ def test_a_group_template_larger_than_a_stack_set_takes_is_refused(tmp_path):
     big.write_text(" " * (quotas.CLOUDFORMATION_STACK_SET_TEMPLATE_BYTES + 1))
     with pytest.raises(GroupTemplateTooLarge, match="460,801 bytes, a StackSet takes at most 460,800"):
         GroupsStack(cdk.App(), "Groups", config=config, environment=config.environments[0], templates={"branches": big})
+    # A config error, so the app says it in one line (pipeline_app.py reports ConfigError so, exit 2).
+    assert issubclass(GroupTemplateTooLarge, ConfigError)
 
 
 @pytest.fixture(scope="module")

@@ -578,7 +578,9 @@ def _existing_data_status(config: Config, target: OperatedAccount, session: Any)
             where = f"environments[{environment.name}].datasets[{dataset.name}]"
             bucket, table = dataset.bucket, dataset.table
             # The self-check writes into an existing dataset given read-write, unless the config asks for reads only.
-            proves_writes = dataset.proof == "full" and any(a == "read-write" for _, a in environment.granted(dataset))
+            proves_writes = dataset.proof == "full" and any(
+                a == "read-write" for _, a in environment.everyone_granted(dataset)
+            )
             read_only = f"set proof: read-only in {where} (the test step then proves the reads only)"
             if bucket and bucket.existing:
                 found = _bucket_region(s3, bucket.existing, target.account)
